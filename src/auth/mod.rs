@@ -1,0 +1,9 @@
+//! Staff authentication and authorisation: passwords, sign-in and its throttle, the
+//! first-run setup, the role guard and CSRF protection.
+
+pub mod csrf;
+pub mod guard;
+pub mod login;
+pub mod password;
+pub mod setup;
+pub mod throttle;

@@ -1,0 +1,258 @@
+//! Settings read from the environment once at start. Every variable has a documented default;
+//! a bad value becomes one line naming the variable, never a panic.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use chrono::Duration;
+use ipnet::IpNet;
+use url::Url;
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/m2m_console";
+pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub bind_addr: SocketAddr,
+    /// The address people and integrations use; decides cookie hardening and the OAuth issuer.
+    pub public_url: Url,
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+    pub log_format: LogFormat,
+    /// Peers whose `X-Forwarded-For` is believed (reverse proxies, load balancers).
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// One bad variable: rendered as `NAME: what is wrong`.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let database_url = DatabaseUrl::parse(
+            var("DATABASE_URL").as_deref().unwrap_or(DEFAULT_DATABASE_URL),
+        )
+        .map_err(|message| ConfigError { var: "DATABASE_URL", message })?;
+
+        let bind_addr: SocketAddr = var("BIND_ADDR")
+            .as_deref()
+            .unwrap_or(DEFAULT_BIND_ADDR)
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError {
+                var: "BIND_ADDR",
+                message: "expected HOST:PORT with an IP address, such as 127.0.0.1:8080".into(),
+            })?;
+
+        let public_url = match var("PUBLIC_URL") {
+            Some(raw) => parse_public_url(&raw)?,
+            None => parse_public_url(&format!("http://{bind_addr}"))?,
+        };
+
+        let session_idle = positive_number(var("SESSION_IDLE_MINUTES"), "SESSION_IDLE_MINUTES", 30)
+            .map(Duration::minutes)?;
+        let session_absolute =
+            positive_number(var("SESSION_ABSOLUTE_HOURS"), "SESSION_ABSOLUTE_HOURS", 12)
+                .map(Duration::hours)?;
+
+        let log_format = match var("LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(_) => {
+                return Err(ConfigError {
+                    var: "LOG_FORMAT",
+                    message: "expected `pretty` or `json`".into(),
+                });
+            }
+        };
+
+        let trusted_proxies = match var("TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(raw) => parse_networks(&raw).map_err(|message| ConfigError {
+                var: "TRUSTED_PROXIES",
+                message,
+            })?,
+        };
+
+        Ok(Self {
+            database_url,
+            bind_addr,
+            public_url,
+            session_idle,
+            session_absolute,
+            log_format,
+            trusted_proxies,
+        })
+    }
+
+    /// Cookies get `Secure` and the `__Host-` prefix only when people reach us over https.
+    pub fn is_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+}
+
+fn parse_public_url(raw: &str) -> Result<Url, ConfigError> {
+    let err = |message: &str| ConfigError { var: "PUBLIC_URL", message: message.into() };
+    let url = Url::parse(raw.trim()).map_err(|_| err("expected an absolute http(s) URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(err("expected an absolute http(s) URL"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(err("must not carry a query or fragment"));
+    }
+    Ok(url)
+}
+
+fn positive_number(raw: Option<String>, var: &'static str, default: i64) -> Result<i64, ConfigError> {
+    let Some(raw) = raw else { return Ok(default) };
+    match raw.trim().parse::<i64>() {
+        Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+        _ => Err(ConfigError { var, message: format!("expected a whole number from 1 to 1000000, got {raw:?}") }),
+    }
+}
+
+/// Comma- or whitespace-separated addresses and CIDR blocks; a bare address is a /32 or /128.
+fn parse_networks(raw: &str) -> Result<Vec<IpNet>, String> {
+    raw.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<IpNet>()
+                .map(|net| net.trunc())
+                .or_else(|_| part.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("{part:?} is not an IP address or CIDR block"))
+        })
+        .collect()
+}
+
+/// A database URL whose password never reaches a log line or an error message.
+#[derive(Clone)]
+pub struct DatabaseUrl(Url);
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let url = Url::parse(raw.trim())
+            .map_err(|_| "expected a URL such as postgres://user@host:5432/dbname".to_string())?;
+        if !matches!(url.scheme(), "postgres" | "postgresql") {
+            return Err("expected a postgres:// URL".into());
+        }
+        if url.path().trim_start_matches('/').is_empty() {
+            return Err("the URL names no database".into());
+        }
+        Ok(Self(url))
+    }
+
+    /// The full URL, password included: only for handing to the database driver.
+    pub fn expose(&self) -> &str {
+        self.0.as_str()
+    }
+
+    pub fn database_name(&self) -> String {
+        let name = self.0.path().trim_start_matches('/');
+        percent_decode(name)
+    }
+
+    /// The same server, another database (the maintenance database, or a test's own).
+    pub fn with_database(&self, name: &str) -> Self {
+        let mut url = self.0.clone();
+        url.set_path(&format!("/{name}"));
+        Self(url)
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+impl fmt::Display for DatabaseUrl {
+    /// Shows the URL with any password replaced.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.0.clone();
+        if shown.password().is_some() {
+            let _ = shown.set_password(Some("********"));
+        }
+        f.write_str(shown.as_str())
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.database_url.expose(), DEFAULT_DATABASE_URL);
+        assert_eq!(s.bind_addr.to_string(), DEFAULT_BIND_ADDR);
+        assert_eq!(s.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(s.session_idle, Duration::minutes(30));
+        assert_eq!(s.session_absolute, Duration::hours(12));
+        assert_eq!(s.log_format, LogFormat::Pretty);
+        assert!(!s.is_https());
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (var, value) in [
+            ("DATABASE_URL", "mysql://x/y"),
+            ("BIND_ADDR", "localhost"),
+            ("PUBLIC_URL", "ftp://x"),
+            ("SESSION_IDLE_MINUTES", "0"),
+            ("SESSION_ABSOLUTE_HOURS", "twelve"),
+            ("LOG_FORMAT", "xml"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
+        ] {
+            let err = settings(&[(var, value)]).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(err.to_string().starts_with(&format!("{var}: ")));
+        }
+    }
+
+    #[test]
+    fn database_url_display_hides_the_password() {
+        let url = DatabaseUrl::parse("postgres://app:hunter2@db:5432/m2m").unwrap();
+        assert_eq!(url.to_string(), "postgres://app:********@db:5432/m2m");
+        assert!(!format!("{url:?}").contains("hunter2"));
+        assert_eq!(url.database_name(), "m2m");
+    }
+
+    #[test]
+    fn trusted_proxies_accept_addresses_and_blocks() {
+        let s = settings(&[("TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16 ::1")]).unwrap();
+        assert_eq!(s.trusted_proxies.len(), 3);
+    }
+}

@@ -1,0 +1,69 @@
+//! The navigation pages: Settings, Settings → Integrations, and the Machine to Machine page.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use askama::Template;
+
+use crate::auth::guard::CurrentUser;
+use crate::console::shell;
+use crate::db::models::user::Role;
+use crate::error::AppError;
+use crate::htmx::{HxRequest, render};
+use crate::session::TypedSession;
+use crate::views::Crumb;
+
+pub struct Section {
+    pub title: &'static str,
+    pub href: &'static str,
+    pub description: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "pages/settings.html")]
+pub struct SettingsIndex {
+    pub sections: Vec<Section>,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn settings_index(user: CurrentUser, session: TypedSession, hx: HxRequest) -> Result<HttpResponse, AppError> {
+    let mut sections = vec![Section {
+        title: "Integrations",
+        href: "/settings/integrations",
+        description: "Connect other systems: machine-to-machine API credentials.",
+    }];
+    if user.role == Role::SuperAdmin {
+        sections.push(Section {
+            title: "Users",
+            href: "/settings/users",
+            description: "Staff who can sign in to this console, and their roles.",
+        });
+    }
+    let shell = shell("Settings", &user, &session, vec![Crumb::here("Settings")])?;
+    render(hx, StatusCode::OK, shell, SettingsIndex { sections })
+}
+
+#[derive(Template)]
+#[template(path = "pages/integrations.html")]
+pub struct IntegrationsIndex;
+
+#[tracing::instrument(skip_all)]
+pub async fn integrations_index(user: CurrentUser, session: TypedSession, hx: HxRequest) -> Result<HttpResponse, AppError> {
+    let crumbs = vec![Crumb::link("Settings", "/settings"), Crumb::here("Integrations")];
+    let shell = shell("Integrations", &user, &session, crumbs)?;
+    render(hx, StatusCode::OK, shell, IntegrationsIndex)
+}
+
+#[derive(Template)]
+#[template(path = "pages/machine_to_machine.html")]
+pub struct MachineToMachine;
+
+#[tracing::instrument(skip_all)]
+pub async fn machine_to_machine(user: CurrentUser, session: TypedSession, hx: HxRequest) -> Result<HttpResponse, AppError> {
+    let crumbs = vec![
+        Crumb::link("Settings", "/settings"),
+        Crumb::link("Integrations", "/settings/integrations"),
+        Crumb::here("Machine to Machine"),
+    ];
+    let shell = shell("Machine to Machine", &user, &session, crumbs)?;
+    render(hx, StatusCode::OK, shell, MachineToMachine)
+}

@@ -1,0 +1,136 @@
+//! The connection pool, first-start database creation and the embedded migrations.
+
+pub mod ids;
+pub mod models;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::DatabaseUrl;
+
+pub type DbPool = Pool<AsyncPgConnection>;
+pub type DbConn = Object<AsyncPgConnection>;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// How long a request waits for a connection before it is answered 503: a down database
+/// must give a fast error page, not a hung browser tab.
+const POOL_WAIT: Duration = Duration::from_secs(2);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why the database could not be prepared at start; shown to the operator as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupDbError {
+    #[error(
+        "cannot connect to PostgreSQL at {url} ({reason}); start PostgreSQL or set DATABASE_URL"
+    )]
+    Unreachable { url: DatabaseUrl, reason: String },
+    #[error("cannot prepare database {name} at {url}: {reason}")]
+    Setup { url: DatabaseUrl, name: String, reason: String },
+}
+
+pub fn pool(url: &DatabaseUrl, max_size: usize) -> Result<DbPool, anyhow::Error> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url.expose());
+    Pool::builder(manager)
+        .max_size(max_size)
+        .runtime(deadpool::Runtime::Tokio1)
+        .wait_timeout(Some(POOL_WAIT))
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .recycle_timeout(Some(POOL_WAIT))
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot build the connection pool: {e}"))
+}
+
+async fn connect(url: &DatabaseUrl) -> Result<AsyncPgConnection, String> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, AsyncPgConnection::establish(url.expose())).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(e)) => Err(one_line(&e.to_string())),
+        Err(_) => Err(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())),
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Connects to the configured database, creating it first when the server has no such
+/// database yet (a new machine), then applies pending migrations.
+pub async fn prepare(url: &DatabaseUrl) -> Result<(), StartupDbError> {
+    let name = url.database_name();
+    if let Err(reason) = connect(url).await {
+        if !reason.contains("does not exist") {
+            return Err(StartupDbError::Unreachable { url: url.clone(), reason });
+        }
+        create_database(url, &name).await?;
+    }
+    run_migrations(url)
+        .await
+        .map_err(|e| StartupDbError::Setup { url: url.clone(), name, reason: one_line(&e.to_string()) })
+}
+
+async fn create_database(url: &DatabaseUrl, name: &str) -> Result<(), StartupDbError> {
+    let maintenance = url.with_database("postgres");
+    let mut conn = connect(&maintenance)
+        .await
+        .map_err(|reason| StartupDbError::Unreachable { url: maintenance.clone(), reason })?;
+    let sql = format!("CREATE DATABASE {}", quote_ident(name));
+    match diesel::sql_query(sql).execute(&mut conn).await {
+        Ok(_) => {
+            tracing::info!(database = %name, "created the database");
+            Ok(())
+        }
+        // Another instance may have created it a moment ago.
+        Err(e) if e.to_string().contains("already exists") => Ok(()),
+        Err(e) => Err(StartupDbError::Setup {
+            url: url.clone(),
+            name: name.to_string(),
+            reason: one_line(&e.to_string()),
+        }),
+    }
+}
+
+/// Quotes a PostgreSQL identifier (database names come from configuration).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Diesel's migration runner is synchronous; it runs on a thread of its own with its own
+/// small runtime, so it works whichever runtime (or none) the caller is on.
+pub async fn run_migrations(url: &DatabaseUrl) -> Result<(), anyhow::Error> {
+    let url = url.expose().to_string();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let result = (|| -> Result<(), anyhow::Error> {
+            let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)?;
+            // One migrator at a time when several instances start together.
+            diesel::RunQueryDsl::execute(diesel::sql_query("SELECT pg_advisory_lock(727274)"), &mut conn)?;
+            let applied = conn
+                .run_pending_migrations(MIGRATIONS)
+                .map(|v| v.len())
+                .map_err(|e| anyhow::anyhow!("{e}"));
+            diesel::RunQueryDsl::execute(diesel::sql_query("SELECT pg_advisory_unlock(727274)"), &mut conn)?;
+            let applied = applied?;
+            if applied > 0 {
+                tracing::info!(applied, "applied database migrations");
+            }
+            Ok(())
+        })();
+        let _ = tx.send(result);
+    });
+    rx.await.map_err(|_| anyhow::anyhow!("the migration thread stopped unexpectedly"))?
+}
+
+/// `SELECT 1`, for the readiness probe.
+pub async fn ping(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("1"))
+        .get_result::<i32>(conn)
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,115 @@
+//! The append-only audit log: who did what, to what, from where. A database trigger refuses
+//! UPDATE and DELETE, so the application cannot rewrite history even by mistake.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::ids::{OrgId, UserId};
+use crate::db::schema::audit_events;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub org_id: Option<OrgId>,
+    pub actor_user_id: Option<UserId>,
+    pub actor_email: Option<String>,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub target_label: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub details: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One event to append. Callers must never put a secret, token, hash or password in it.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct NewAuditEvent {
+    pub org_id: Option<OrgId>,
+    pub actor_user_id: Option<UserId>,
+    pub actor_email: Option<String>,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub target_label: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub details: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl NewAuditEvent {
+    pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<()> {
+        diesel::insert_into(audit_events::table).values(self).execute(conn).await.map(|_| ())
+    }
+}
+
+impl AuditEvent {
+    /// Newest first.
+    pub async fn list_for_org(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        limit: i64,
+    ) -> QueryResult<Vec<Self>> {
+        audit_events::table
+            .filter(audit_events::org_id.eq(org))
+            .order((audit_events::created_at.desc(), audit_events::id.desc()))
+            .limit(limit)
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+}
+
+impl NewAuditEvent {
+    /// An event with no actor yet (sign-in failures, first-run setup).
+    pub fn new(action: &str, meta: &crate::client_ip::RequestMeta, now: DateTime<Utc>) -> Self {
+        Self {
+            org_id: None,
+            actor_user_id: None,
+            actor_email: None,
+            action: action.into(),
+            target_type: None,
+            target_id: None,
+            target_label: None,
+            ip: meta.ip_string(),
+            user_agent: meta.user_agent.clone(),
+            details: serde_json::json!({}),
+            created_at: now,
+        }
+    }
+
+    /// Done by `user`, within `user`'s organisation.
+    pub fn by(mut self, user: &crate::db::models::user::User) -> Self {
+        self.org_id = Some(user.org_id);
+        self.actor_user_id = Some(user.id);
+        self.actor_email = Some(user.email.clone());
+        self
+    }
+
+    pub fn org(mut self, org: OrgId) -> Self {
+        self.org_id = Some(org);
+        self
+    }
+
+    pub fn actor_email(mut self, email: &str) -> Self {
+        self.actor_email = Some(email.into());
+        self
+    }
+
+    pub fn target(mut self, kind: &str, id: impl ToString, label: &str) -> Self {
+        self.target_type = Some(kind.into());
+        self.target_id = Some(id.to_string());
+        self.target_label = Some(label.into());
+        self
+    }
+
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+}

@@ -1,0 +1,98 @@
+//! Server-side session rows. The cookie carries a random key; the row is found by the key's
+//! SHA-256 digest and carries its own idle and absolute deadlines.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::ids::UserId;
+use crate::db::schema::sessions;
+
+#[derive(Insertable)]
+#[diesel(table_name = sessions)]
+pub struct NewSession<'a> {
+    pub key_hash: &'a [u8],
+    pub user_id: Option<UserId>,
+    pub state: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub idle_expires_at: DateTime<Utc>,
+    pub absolute_expires_at: DateTime<Utc>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: &NewSession<'_>) -> QueryResult<()> {
+    diesel::insert_into(sessions::table).values(new).execute(conn).await.map(|_| ())
+}
+
+/// The state of a live session: neither idle nor past its absolute lifetime.
+pub async fn load_live(
+    conn: &mut AsyncPgConnection,
+    key_hash: &[u8],
+    now: DateTime<Utc>,
+) -> QueryResult<Option<serde_json::Value>> {
+    sessions::table
+        .filter(sessions::key_hash.eq(key_hash))
+        .filter(sessions::idle_expires_at.gt(now))
+        .filter(sessions::absolute_expires_at.gt(now))
+        .select(sessions::state)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Returns whether the (live) row still existed.
+pub async fn update_state(
+    conn: &mut AsyncPgConnection,
+    key_hash: &[u8],
+    user_id: Option<UserId>,
+    state: serde_json::Value,
+    now: DateTime<Utc>,
+    idle_expires_at: DateTime<Utc>,
+) -> QueryResult<bool> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::key_hash.eq(key_hash))
+            .filter(sessions::absolute_expires_at.gt(now)),
+    )
+    .set((
+        sessions::user_id.eq(user_id),
+        sessions::state.eq(state),
+        sessions::idle_expires_at.eq(idle_expires_at),
+    ))
+    .execute(conn)
+    .await
+    .map(|n| n > 0)
+}
+
+pub async fn touch(
+    conn: &mut AsyncPgConnection,
+    key_hash: &[u8],
+    idle_expires_at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(sessions::table.filter(sessions::key_hash.eq(key_hash)))
+        .set(sessions::idle_expires_at.eq(idle_expires_at))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn delete(conn: &mut AsyncPgConnection, key_hash: &[u8]) -> QueryResult<()> {
+    diesel::delete(sessions::table.filter(sessions::key_hash.eq(key_hash)))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Ends every session of a user: logout everywhere, role change, disable.
+pub async fn delete_for_user(conn: &mut AsyncPgConnection, user_id: UserId) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn).await
+}
+
+pub async fn delete_expired(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
+    diesel::delete(
+        sessions::table.filter(
+            sessions::idle_expires_at.le(now).or(sessions::absolute_expires_at.le(now)),
+        ),
+    )
+    .execute(conn)
+    .await
+}

@@ -1,0 +1,228 @@
+//! Staff users of the console, their roles, and the last-Super-Admin rule.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use diesel::deserialize::{self, FromSql};
+use diesel::pg::{Pg, PgValue};
+use diesel::prelude::*;
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::ids::{OrgId, UserId};
+use crate::db::schema::users;
+
+/// What a staff member may do; checked on the server for every request.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = Text)]
+pub enum Role {
+    Viewer,
+    Admin,
+    SuperAdmin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::SuperAdmin, Role::Admin, Role::Viewer];
+
+    /// The value stored in the database and used in forms (`super_admin`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::SuperAdmin => "super_admin",
+            Role::Admin => "admin",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::SuperAdmin => "Super Admin",
+            Role::Admin => "Admin",
+            Role::Viewer => "Viewer",
+        }
+    }
+
+    /// Parses the database/form value or the CLI spelling (`super-admin`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().replace('-', "_").as_str() {
+            "super_admin" => Some(Role::SuperAdmin),
+            "admin" => Some(Role::Admin),
+            "viewer" => Some(Role::Viewer),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::parse(s).ok_or_else(|| format!("unknown role {s:?} (super-admin, admin or viewer)"))
+    }
+}
+
+impl ToSql<Text, Pg> for Role {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
+    }
+}
+
+impl FromSql<Text, Pg> for Role {
+    fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+        let s = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
+        Role::parse(&s).ok_or_else(|| format!("unknown role in database: {s}").into())
+    }
+}
+
+#[derive(Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: UserId,
+    pub org_id: OrgId,
+    pub email: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("org_id", &self.org_id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub id: UserId,
+    pub org_id: OrgId,
+    pub email: &'a str,
+    pub role: Role,
+    pub password_hash: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Emails are compared and stored lowercased and trimmed.
+pub fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+impl User {
+    pub async fn any_exists(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(users::table.select(users::id)))
+            .get_result(conn)
+            .await
+    }
+
+    pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<Self>> {
+        users::table
+            .filter(users::email.eq(normalise_email(email)))
+            .select(Self::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// Any user by id, whatever the organisation: only for the session guard.
+    pub async fn find_any(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<Self>> {
+        users::table.find(id).select(Self::as_select()).first(conn).await.optional()
+    }
+
+    pub async fn find_in_org(conn: &mut AsyncPgConnection, org: OrgId, id: UserId) -> QueryResult<Self> {
+        users::table
+            .filter(users::org_id.eq(org))
+            .filter(users::id.eq(id))
+            .select(Self::as_select())
+            .first(conn)
+            .await
+    }
+
+    pub async fn list_in_org(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<Vec<Self>> {
+        users::table
+            .filter(users::org_id.eq(org))
+            .order(users::email.asc())
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+
+    pub async fn insert(conn: &mut AsyncPgConnection, new: &NewUser<'_>) -> QueryResult<Self> {
+        diesel::insert_into(users::table)
+            .values(new)
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Locks the organisation's enabled Super Admins (call inside a transaction) and counts
+    /// them, so two concurrent demotions cannot both pass the last-Super-Admin check.
+    pub async fn lock_active_super_admins(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<usize> {
+        users::table
+            .filter(users::org_id.eq(org))
+            .filter(users::role.eq(Role::SuperAdmin))
+            .filter(users::disabled.eq(false))
+            .select(users::id)
+            .for_update()
+            .load::<UserId>(conn)
+            .await
+            .map(|ids| ids.len())
+    }
+
+    pub async fn set_role(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        id: UserId,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Self> {
+        diesel::update(users::table.filter(users::org_id.eq(org)).filter(users::id.eq(id)))
+            .set((users::role.eq(role), users::updated_at.eq(now)))
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    pub async fn set_disabled(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        id: UserId,
+        disabled: bool,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Self> {
+        diesel::update(users::table.filter(users::org_id.eq(org)).filter(users::id.eq(id)))
+            .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    pub async fn set_password_hash(
+        conn: &mut AsyncPgConnection,
+        id: UserId,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> QueryResult<()> {
+        diesel::update(users::table.find(id))
+            .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+            .execute(conn)
+            .await
+            .map(|_| ())
+    }
+}

@@ -1,0 +1,87 @@
+//! Field-level validation shared by every console form: messages keyed by field name,
+//! rendered next to their input while the user's input is kept.
+
+use std::collections::BTreeMap;
+
+#[derive(Debug, Default, Clone)]
+pub struct FieldErrors(BTreeMap<&'static str, String>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.entry(field).or_insert_with(|| message.into());
+    }
+
+    pub fn get(&self, field: &str) -> Option<&String> {
+        self.0.get(field)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&&'static str, &String)> {
+        self.0.iter()
+    }
+
+    /// `Ok(())` when nothing was added.
+    pub fn into_result(self) -> Result<(), FieldErrors> {
+        if self.is_empty() { Ok(()) } else { Err(self) }
+    }
+}
+
+/// Trims; a required field that ends up empty gets `message`, one longer than `max`
+/// characters gets a length message.
+pub fn text(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    value: &str,
+    required: bool,
+    max: usize,
+) -> String {
+    let value = value.trim().to_string();
+    if required && value.is_empty() {
+        errors.add(field, "This field is required.");
+    } else if value.chars().count() > max {
+        errors.add(field, format!("Use at most {max} characters."));
+    }
+    value
+}
+
+/// A syntactically valid address (RFC 5321/5322), normalised to lower case.
+pub fn email(errors: &mut FieldErrors, field: &'static str, value: &str) -> String {
+    let value = crate::db::models::user::normalise_email(value);
+    if value.is_empty() {
+        errors.add(field, "This field is required.");
+    } else if value.len() > 254 || !email_address::EmailAddress::is_valid(&value) || !value.contains('.') {
+        errors.add(field, "Enter a valid email address, such as ops@example.com.");
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_normalised_and_checked() {
+        let mut errors = FieldErrors::default();
+        assert_eq!(email(&mut errors, "email", "  Ops@Example.COM "), "ops@example.com");
+        assert!(errors.is_empty());
+        for bad in ["", "ops", "ops@", "@example.com", "a b@example.com", "ops@example"] {
+            let mut errors = FieldErrors::default();
+            email(&mut errors, "email", bad);
+            assert!(errors.get("email").is_some(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn text_checks_required_and_length() {
+        let mut errors = FieldErrors::default();
+        assert_eq!(text(&mut errors, "name", "  x  ", true, 3), "x");
+        assert!(errors.is_empty());
+        text(&mut errors, "name", "   ", true, 3);
+        text(&mut errors, "description", "abcd", false, 3);
+        assert!(errors.get("name").is_some());
+        assert!(errors.get("description").is_some());
+    }
+}

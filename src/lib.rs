@@ -1,0 +1,23 @@
+//! m2m-console: an admin console for machine-to-machine API credentials, and the OAuth 2.0
+//! authorization server those credentials talk to.
+
+pub mod assets;
+pub mod auth;
+pub mod cli;
+pub mod client_ip;
+pub mod clock;
+pub mod config;
+pub mod console;
+pub mod db;
+pub mod error;
+pub mod forms;
+pub mod health;
+pub mod htmx;
+pub mod random;
+pub mod routes;
+pub mod security_headers;
+pub mod session;
+pub mod session_store;
+pub mod startup;
+pub mod telemetry;
+pub mod views;

@@ -1,0 +1,38 @@
+//! The one route table.
+
+use actix_web::web;
+
+use crate::auth::{login, setup};
+use crate::console::{settings, users};
+use crate::{assets, health};
+
+/// Routes that need no session: probes and static files (and later the OAuth endpoints).
+pub fn machine_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/static/{file}", web::get().to(assets::serve_static));
+}
+
+/// The console: runs inside the session and CSRF middleware.
+pub fn console_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home))
+        .route("/login", web::get().to(login::login_form))
+        .route("/login", web::post().to(login::login))
+        .route("/logout", web::post().to(login::logout))
+        .route("/setup", web::get().to(setup::setup_form))
+        .route("/setup", web::post().to(setup::complete_setup))
+        .route("/settings", web::get().to(settings::settings_index))
+        .route("/settings/integrations", web::get().to(settings::integrations_index))
+        .route("/settings/integrations/machine-to-machine", web::get().to(settings::machine_to_machine))
+        .route("/settings/users", web::get().to(users::list_users))
+        .route("/settings/users", web::post().to(users::create_user))
+        .route("/settings/users/{id}/role", web::post().to(users::change_user_role))
+        .route("/settings/users/{id}/disable", web::post().to(users::disable_user))
+        .route("/settings/users/{id}/enable", web::post().to(users::enable_user));
+}
+
+async fn home() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, login::HOME))
+        .finish()
+}

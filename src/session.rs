@@ -1,0 +1,68 @@
+//! A typed view of the actix session: who is signed in, and the CSRF token.
+
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use std::future::{Ready, ready};
+
+use crate::db::ids::UserId;
+use crate::random;
+use crate::session_store::USER_ID_KEY;
+
+const CSRF_KEY: &str = "csrf";
+const FLASH_KEY: &str = "flash";
+
+pub struct TypedSession(Session);
+
+impl TypedSession {
+    pub fn user_id(&self) -> Option<UserId> {
+        self.0.get::<UserId>(USER_ID_KEY).ok().flatten()
+    }
+
+    /// Signs `user` in under a brand-new session key and a new CSRF token, so nothing an
+    /// attacker may have planted before sign-in (session fixation) survives it.
+    pub fn log_in(&self, user: UserId) -> Result<(), anyhow::Error> {
+        self.0.renew();
+        self.0.insert(USER_ID_KEY, user).map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.0.insert(CSRF_KEY, random::token_256()?).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(())
+    }
+
+    /// Ends this session: its row is deleted and the cookie removed.
+    pub fn log_out(&self) {
+        self.0.purge();
+    }
+
+    /// The session's CSRF token, created on first use.
+    pub fn csrf_token(&self) -> Result<String, anyhow::Error> {
+        if let Some(token) = self.0.get::<String>(CSRF_KEY).ok().flatten() {
+            return Ok(token);
+        }
+        let token = random::token_256()?;
+        self.0.insert(CSRF_KEY, &token).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(token)
+    }
+
+    /// A one-line notice for the next page (post/redirect/get without JavaScript).
+    pub fn set_flash(&self, message: &str) {
+        let _ = self.0.insert(FLASH_KEY, message);
+    }
+
+    pub fn take_flash(&self) -> Option<String> {
+        self.0.remove_as::<String>(FLASH_KEY).and_then(Result::ok)
+    }
+
+    /// The token without creating one: a request whose session has none cannot be valid.
+    pub fn existing_csrf_token(&self) -> Option<String> {
+        self.0.get::<String>(CSRF_KEY).ok().flatten()
+    }
+}
+
+impl FromRequest for TypedSession {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Self(req.get_session())))
+    }
+}

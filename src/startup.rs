@@ -1,0 +1,148 @@
+//! Builds the application: database, pool, middleware and routes. `main` and the tests both
+//! go through `Application::build`, so tests exercise exactly what production runs.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy};
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::{csrf, password, setup};
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::{self, DbPool};
+use crate::error::error_pages;
+use crate::random;
+use crate::routes;
+use crate::security_headers::security_headers;
+use crate::session_store::PgSessionStore;
+use crate::telemetry::RequestSpan;
+
+/// Shared by every handler.
+pub struct AppState {
+    pub pool: DbPool,
+    pub clock: Clock,
+    pub settings: Arc<Settings>,
+}
+
+/// Connections per instance: enough to keep 2 cores busy while requests wait on I/O.
+const POOL_SIZE: usize = 16;
+const SESSION_SWEEP_EVERY: StdDuration = StdDuration::from_secs(300);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] db::StartupDbError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    Other(String),
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    /// The first-run link, when the database has no users yet.
+    pub setup_link: Option<String>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings, clock: Clock) -> Result<Self, StartupError> {
+        db::prepare(&settings.database_url).await?;
+        let pool = db::pool(&settings.database_url, POOL_SIZE).map_err(|e| StartupError::Other(e.to_string()))?;
+        let cookie_key = cookie_key(&pool).await?;
+        password::warm_up().await;
+        let setup_link = setup::issue_link_if_needed(&pool, &settings.public_url, clock.now())
+            .await
+            .map_err(|e| StartupError::Other(format!("cannot prepare the setup link: {e}")))?;
+
+        let listener = TcpListener::bind(settings.bind_addr)
+            .map_err(|source| StartupError::Bind { addr: settings.bind_addr, source })?;
+        let port = listener.local_addr().map_err(|e| StartupError::Other(e.to_string()))?.port();
+
+        tokio::spawn(sweep_expired_sessions(pool.clone(), clock.clone()));
+
+        let state = web::Data::new(AppState { pool: pool.clone(), clock: clock.clone(), settings: Arc::new(settings) });
+        let settings = state.settings.clone();
+        let server = HttpServer::new(move || {
+            let store = PgSessionStore::new(pool.clone(), clock.clone(), settings.session_idle, settings.session_absolute);
+            App::new()
+                .app_data(state.clone())
+                .configure(routes::machine_routes)
+                .service(
+                    web::scope("")
+                        .configure(routes::console_routes)
+                        .wrap(from_fn(csrf::verify_csrf))
+                        .wrap(session_middleware(store, cookie_key.clone(), &settings))
+                        .wrap(from_fn(error_pages))
+                        .wrap(DefaultHeaders::new().add(("Cache-Control", "no-store"))),
+                )
+                .wrap(from_fn(security_headers))
+                .wrap(TracingLogger::<RequestSpan>::new())
+        })
+        .listen(listener)
+        .map_err(|e| StartupError::Other(e.to_string()))?
+        .shutdown_timeout(10)
+        .run();
+
+        Ok(Self { port, server, setup_link })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM/SIGINT, then finishes in-flight requests (graceful shutdown).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn session_middleware(store: PgSessionStore, key: Key, settings: &Settings) -> SessionMiddleware<PgSessionStore> {
+    let https = settings.is_https();
+    // `__Host-` makes browsers refuse the cookie unless Secure, path=/ and no Domain.
+    let name = if https { "__Host-m2m_session" } else { "m2m_session" };
+    let idle = actix_web::cookie::time::Duration::seconds(settings.session_idle.num_seconds());
+    SessionMiddleware::builder(store, key)
+        .cookie_name(name.to_string())
+        .cookie_secure(https)
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_path("/".to_string())
+        // The cookie holds only a random key; signing it is enough.
+        .cookie_content_security(CookieContentSecurity::Signed)
+        .session_lifecycle(
+            BrowserSession::default().state_ttl(idle).state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+        )
+        .build()
+}
+
+/// The cookie-signing key, created by the first instance and shared through the database.
+async fn cookie_key(pool: &DbPool) -> Result<Key, StartupError> {
+    let candidate = random::os_random::<64>().map_err(|e| StartupError::Other(e.to_string()))?;
+    let mut conn = pool.get().await.map_err(|e| StartupError::Other(format!("database: {e}")))?;
+    let bytes = db::models::server_secret::get_or_init(&mut conn, "session_cookie_key", &candidate)
+        .await
+        .map_err(|e| StartupError::Other(format!("database: {e}")))?;
+    Key::try_from(bytes.as_slice()).map_err(|e| StartupError::Other(format!("cookie key: {e}")))
+}
+
+/// Deletes idle and over-age session rows now and then; they are already refused on load.
+async fn sweep_expired_sessions(pool: DbPool, clock: Clock) {
+    let mut every = tokio::time::interval(SESSION_SWEEP_EVERY);
+    loop {
+        every.tick().await;
+        let Ok(mut conn) = pool.get().await else { continue };
+        match db::models::session::delete_expired(&mut conn, clock.now()).await {
+            Ok(n) if n > 0 => tracing::debug!(removed = n, "swept expired sessions"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not sweep expired sessions"),
+        }
+    }
+}

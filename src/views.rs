@@ -1,0 +1,153 @@
+//! The shared page chrome: layouts, the shell every console page needs, toasts and the error
+//! page. Feature templates live beside their handlers.
+
+use std::fmt;
+
+use askama::Template;
+
+use crate::assets::{ASSET_URLS, AssetUrls};
+use crate::db::models::user::{Role, User};
+
+/// One breadcrumb; the last one is the current page and has no link.
+pub struct Crumb {
+    pub label: String,
+    pub href: Option<String>,
+}
+
+impl Crumb {
+    pub fn link(label: &str, href: &str) -> Self {
+        Self { label: label.into(), href: Some(href.into()) }
+    }
+    pub fn here(label: &str) -> Self {
+        Self { label: label.into(), href: None }
+    }
+}
+
+/// What the layout needs on every console page.
+pub struct Shell {
+    pub title: String,
+    pub csrf_token: String,
+    pub user_email: Option<String>,
+    pub user_role: Option<Role>,
+    pub breadcrumbs: Vec<Crumb>,
+    pub flash: Option<String>,
+    pub assets: &'static AssetUrls,
+}
+
+impl Shell {
+    pub fn new(title: &str, csrf_token: String, user: Option<&User>) -> Self {
+        Self {
+            title: title.into(),
+            csrf_token,
+            user_email: user.map(|u| u.email.clone()),
+            user_role: user.map(|u| u.role),
+            breadcrumbs: Vec::new(),
+            flash: None,
+            assets: &ASSET_URLS,
+        }
+    }
+
+    pub fn crumbs(mut self, crumbs: Vec<Crumb>) -> Self {
+        self.breadcrumbs = crumbs;
+        self
+    }
+
+    pub fn flash(mut self, flash: Option<String>) -> Self {
+        self.flash = flash;
+        self
+    }
+
+    /// `hx-headers` for `<body>`: htmx sends the CSRF token with every request.
+    pub fn hx_headers(&self) -> String {
+        serde_json::json!({ "X-CSRF-Token": self.csrf_token }).to_string()
+    }
+
+    pub fn is_super_admin(&self) -> bool {
+        self.user_role == Some(Role::SuperAdmin)
+    }
+}
+
+/// A rendered template placed inside another without being escaped a second time.
+pub struct Fragment<T>(pub T);
+
+impl<T: Template> fmt::Display for Fragment<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.render_into(f).map_err(|_| fmt::Error)
+    }
+}
+
+// Safe: the inner template escaped its own values when it rendered.
+impl<T: Template> askama::filters::HtmlSafe for Fragment<T> {}
+
+#[derive(Template)]
+#[template(path = "layout/console.html")]
+pub struct ConsolePage<T: Template> {
+    pub shell: Shell,
+    pub assets: &'static AssetUrls,
+    pub body: Fragment<T>,
+}
+
+impl<T: Template> ConsolePage<T> {
+    pub fn new(shell: Shell, body: T) -> Self {
+        Self { assets: shell.assets, shell, body: Fragment(body) }
+    }
+}
+
+/// A page outside the console chrome (sign-in, first-run setup, errors).
+#[derive(Template)]
+#[template(path = "layout/public.html")]
+pub struct PublicPage<T: Template> {
+    pub title: String,
+    pub csrf_token: String,
+    pub assets: &'static AssetUrls,
+    pub body: Fragment<T>,
+}
+
+impl<T: Template> PublicPage<T> {
+    pub fn new(title: &str, csrf_token: String, body: T) -> Self {
+        Self { title: title.into(), csrf_token, assets: &ASSET_URLS, body: Fragment(body) }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "partials/error_message.html")]
+pub struct ErrorMessage {
+    pub title: String,
+    pub message: String,
+}
+
+pub type ErrorPage = PublicPage<ErrorMessage>;
+
+pub fn error_page(title: &str, message: &str) -> ErrorPage {
+    PublicPage::new(title, String::new(), ErrorMessage { title: title.into(), message: message.into() })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToastKind {
+    Success,
+    Error,
+}
+
+impl ToastKind {
+    pub fn class(self) -> &'static str {
+        match self {
+            ToastKind::Success => "toast-success",
+            ToastKind::Error => "toast-error",
+        }
+    }
+}
+
+/// A short notice; with `oob` it rides along an htmx response into `#toasts`.
+#[derive(Template)]
+#[template(path = "partials/toast.html")]
+pub struct Toast {
+    pub kind: ToastKind,
+    pub message: String,
+    pub oob: bool,
+}
+
+impl Toast {
+    pub fn success_oob(message: &str) -> Self {
+        Self { kind: ToastKind::Success, message: message.into(), oob: true }
+    }
+}

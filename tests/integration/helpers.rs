@@ -1,0 +1,357 @@
+//! The test harness: `TestApp::spawn()` builds the real application through
+//! `startup::Application::build` on an ephemeral port, against a database of its own that is
+//! cloned from a migrated template, and hands out cookie-keeping HTTP clients.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use m2m_console::clock::Clock;
+use m2m_console::config::{DatabaseUrl, LogFormat, Settings};
+use m2m_console::db::ids::UserId;
+use m2m_console::db::models::organisation::Organisation;
+use m2m_console::db::models::user::{NewUser, Role, User};
+use m2m_console::db::{self, quote_ident};
+use m2m_console::startup::Application;
+use reqwest::header::HeaderMap;
+use tokio::sync::OnceCell;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Everything the application logged during this test process.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOG_BUFFER.get_or_init(Default::default).lock().unwrap()).into_owned()
+}
+
+static LOG_BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+#[derive(Clone)]
+struct BufferWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for BufferWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn init_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let buffer = LOG_BUFFER.get_or_init(Default::default).clone();
+        // JSON lines at the default level (or RUST_LOG): the no-secrets checks read them.
+        m2m_console::telemetry::init(LogFormat::Json, move || BufferWriter(buffer.clone()));
+    });
+}
+
+fn base_url() -> DatabaseUrl {
+    let raw = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    DatabaseUrl::parse(&raw).unwrap()
+}
+
+async fn maintenance() -> AsyncPgConnection {
+    AsyncPgConnection::establish(base_url().with_database("postgres").expose()).await.unwrap()
+}
+
+static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+
+/// One migrated database per test process; each test clones it (`CREATE DATABASE … TEMPLATE`).
+async fn template() -> &'static str {
+    TEMPLATE
+        .get_or_init(|| async {
+            let pid = std::process::id();
+            drop_stale_databases().await;
+            let name = format!("m2m_test_{pid}_template");
+            db::prepare(&base_url().with_database(&name)).await.unwrap();
+            name
+        })
+        .await
+}
+
+/// Databases left behind by test processes that no longer run.
+async fn drop_stale_databases() {
+    let mut conn = maintenance().await;
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        datname: String,
+    }
+    let names: Vec<Name> = diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'm2m\\_test\\_%'")
+        .load(&mut conn)
+        .await
+        .unwrap();
+    for Name { datname } in names {
+        let pid = datname.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists()) {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&datname)))
+                .execute(&mut conn)
+                .await;
+        }
+    }
+}
+
+async fn fresh_database() -> DatabaseUrl {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let template = template().await;
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("m2m_test_{}_{n}", std::process::id());
+    let mut conn = maintenance().await;
+    // Cloning needs the template to be idle; retry while another clone is in progress.
+    for attempt in 0.. {
+        let sql = format!("CREATE DATABASE {} TEMPLATE {}", quote_ident(&name), quote_ident(template));
+        match diesel::sql_query(sql).execute(&mut conn).await {
+            Ok(_) => break,
+            Err(e) if attempt < 50 && e.to_string().contains("is being accessed") => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("cannot create test database: {e}"),
+        }
+    }
+    base_url().with_database(&name)
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub clock: Clock,
+    pub settings: Settings,
+    pub setup_link: Option<String>,
+    pub pool: db::DbPool,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns with settings adjusted by `tweak` (short timeouts, trusted proxies, https…).
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> Self {
+        init_logs();
+        let mut settings = Settings::from_lookup(|_| None).unwrap();
+        settings.database_url = fresh_database().await;
+        settings.bind_addr = "127.0.0.1:0".parse().unwrap();
+        tweak(&mut settings);
+        Self::start(settings).await
+    }
+
+    /// Another instance of the same application on the same database.
+    pub async fn second_instance(&self) -> Self {
+        let mut settings = self.settings.clone();
+        settings.bind_addr = "127.0.0.1:0".parse().unwrap();
+        let mut app = Self::start(settings).await;
+        app.clock = self.clock.clone();
+        app
+    }
+
+    async fn start(settings: Settings) -> Self {
+        let clock = Clock::system();
+        let app = Application::build(settings.clone(), clock.clone()).await.unwrap();
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let setup_link = app.setup_link.clone();
+        tokio::spawn(app.run_until_stopped());
+        let pool = db::pool(&settings.database_url, 4).unwrap();
+        Self { address, clock, settings, setup_link, pool }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects.
+    pub fn client(&self) -> Browser {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Browser { http, jar, base: self.address.clone(), csrf: None }
+    }
+
+    pub async fn conn(&self) -> db::DbConn {
+        self.pool.get().await.unwrap()
+    }
+
+    /// Creates a user (and its organisation when new) directly, as `create-user` does.
+    pub async fn create_user(&self, org: &str, email: &str, role: Role) -> User {
+        let mut conn = self.conn().await;
+        let now = self.clock.now();
+        let org = match Organisation::find_by_name(&mut conn, org).await.unwrap() {
+            Some(o) => o,
+            None => Organisation::create(&mut conn, org, now).await.unwrap(),
+        };
+        User::insert(
+            &mut conn,
+            &NewUser {
+                id: UserId::new_random(),
+                org_id: org.id,
+                email,
+                role,
+                password_hash: password_hash(),
+                created_at: now,
+                updated_at: now,
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    /// A signed-in client for a new user of organisation "Acme" with `role`.
+    pub async fn login_as(&self, role: Role) -> (User, Browser) {
+        let email = format!("{}-{}@acme.test", role.as_str(), uuid::Uuid::new_v4().simple());
+        let user = self.create_user("Acme", &email, role).await;
+        let mut browser = self.client();
+        let res = browser.login(&email, PASSWORD).await;
+        assert_eq!(res.status, 303, "sign-in of {email} failed");
+        (user, browser)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Tests share the template; their own databases go when they end.
+        let name = self.settings.database_url.database_name();
+        let url = base_url().with_database("postgres");
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async move {
+                if let Ok(mut conn) = AsyncPgConnection::establish(url.expose()).await {
+                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&name)))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// One argon2id hash of `PASSWORD`, computed once: hashing per test would dominate run time.
+fn password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        std::thread::spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+                .block_on(m2m_console::auth::password::hash_password(PASSWORD.to_string().into()))
+                .unwrap()
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+/// A cookie-keeping client that also remembers the page's CSRF token.
+pub struct Browser {
+    pub http: reqwest::Client,
+    pub jar: Arc<reqwest::cookie::Jar>,
+    pub base: String,
+    pub csrf: Option<String>,
+}
+
+pub struct Page {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get("location").and_then(|v| v.to_str().ok())
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The token in `<meta name="csrf-token" content="…">`.
+pub fn csrf_in(html: &str) -> Option<String> {
+    let start = html.find("name=\"csrf-token\" content=\"")? + "name=\"csrf-token\" content=\"".len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_string()).filter(|t| !t.is_empty())
+}
+
+impl Browser {
+    /// The `Cookie` header this browser would send (the session cookie), if any.
+    pub fn cookie_header(&self) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let url = reqwest::Url::parse(&self.base).unwrap();
+        self.jar.cookies(&url).map(|v| v.to_str().unwrap().to_string())
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    async fn page(&mut self, res: reqwest::Response) -> Page {
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let body = res.text().await.unwrap();
+        if let Some(token) = csrf_in(&body) {
+            self.csrf = Some(token);
+        }
+        Page { status, headers, body }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let res = self.http.get(self.url(path)).send().await.unwrap();
+        self.page(res).await
+    }
+
+    /// A GET as htmx sends it.
+    pub async fn hx_get(&mut self, path: &str) -> Page {
+        let res = self.http.get(self.url(path)).header("HX-Request", "true").send().await.unwrap();
+        self.page(res).await
+    }
+
+    /// The CSRF token of the current session, fetching a page to learn it if needed.
+    pub async fn csrf(&mut self) -> String {
+        if self.csrf.is_none() {
+            self.get("/login").await;
+        }
+        self.csrf.clone().unwrap_or_default()
+    }
+
+    /// A plain form POST with the session's CSRF token in the `csrf_token` field.
+    pub async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        self.post_raw(path, &all, &[]).await
+    }
+
+    /// A POST as htmx sends it: CSRF token in the `X-CSRF-Token` header.
+    pub async fn hx_post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.csrf().await;
+        self.post_raw(path, fields, &[("HX-Request", "true"), ("X-CSRF-Token", &token)]).await
+    }
+
+    /// A POST exactly as given: no token added.
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        let mut req = self
+            .http
+            .post(self.url(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.unwrap();
+        self.page(res).await
+    }
+
+    pub async fn login(&mut self, email: &str, password: &str) -> Page {
+        self.get("/login").await;
+        let res = self.post_form("/login", &[("email", email), ("password", password)]).await;
+        if res.status == 303 {
+            // Sign-in rotates the CSRF token: learn the new one.
+            self.csrf = None;
+            self.get("/settings").await;
+        }
+        res
+    }
+}

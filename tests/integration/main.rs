@@ -1,0 +1,12 @@
+//! Integration tests: the real application over HTTP against real PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod cli;
+mod csrf;
+mod login;
+mod sessions;
+mod setup;
+mod shell;
+mod users;
