@@ -57,3 +57,15 @@ uuid_id!(
     /// A staff user of the console.
     UserId
 );
+uuid_id!(
+    /// An entry of the organisation's API catalog.
+    ApiId
+);
+uuid_id!(
+    /// A role: a named set of catalog entries.
+    RoleId
+);
+uuid_id!(
+    /// A machine-to-machine credential (its row id, not its public client ID).
+    CredentialId
+);

@@ -72,7 +72,76 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    apis (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        scope -> Text,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    roles (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    role_apis (role_id, api_id) {
+        role_id -> Uuid,
+        api_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    credentials (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        client_id -> Text,
+        secret_hash -> Bytea,
+        name -> Text,
+        description -> Text,
+        owner_email -> Text,
+        role_id -> Uuid,
+        access_level -> Text,
+        allowed_ips -> Array<Text>,
+        expires_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+        last_used_ip -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        created_by_email -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        secret_rotated_at -> Nullable<Timestamptz>,
+        creation_key -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    credential_apis (credential_id, api_id) {
+        credential_id -> Uuid,
+        api_id -> Uuid,
+    }
+}
+
 diesel::joinable!(users -> organisations (org_id));
+diesel::joinable!(apis -> organisations (org_id));
+diesel::joinable!(roles -> organisations (org_id));
+diesel::joinable!(role_apis -> roles (role_id));
+diesel::joinable!(role_apis -> apis (api_id));
+diesel::joinable!(credentials -> roles (role_id));
+diesel::joinable!(credential_apis -> credentials (credential_id));
+diesel::joinable!(credential_apis -> apis (api_id));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -83,4 +152,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     setup_tokens,
     server_secrets,
     audit_events,
+    apis,
+    roles,
+    role_apis,
+    credentials,
+    credential_apis,
 );

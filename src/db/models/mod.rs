@@ -7,3 +7,6 @@ pub mod server_secret;
 pub mod session;
 pub mod setup_token;
 pub mod user;
+pub mod api;
+pub mod credential;
+pub mod role;

@@ -1,0 +1,353 @@
+//! Machine-to-machine credentials: identity, secret digest, role binding, access level,
+//! network allow-list, expiry and lifecycle (rotation, revocation, deletion).
+
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::deserialize::{self, FromSql};
+use diesel::pg::{Pg, PgValue};
+use diesel::prelude::*;
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::ids::{ApiId, CredentialId, OrgId, RoleId, UserId};
+use crate::db::models::api::Api;
+use crate::db::schema::{apis, credential_apis, credentials, organisations, role_apis};
+
+/// At most this many credentials per organisation, revoked ones included until deleted.
+pub const MAX_CREDENTIALS_PER_ORG: i64 = 10;
+/// "Expires soon" from this close to the expiry.
+pub const EXPIRES_SOON: Duration = Duration::days(7);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
+#[diesel(sql_type = Text)]
+pub enum AccessLevel {
+    /// Every API the role allows.
+    Full,
+    /// A chosen subset of the role's APIs.
+    FineGrained,
+}
+
+impl AccessLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessLevel::Full => "full",
+            AccessLevel::FineGrained => "fine_grained",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "full" => Some(AccessLevel::Full),
+            "fine_grained" => Some(AccessLevel::FineGrained),
+            _ => None,
+        }
+    }
+}
+
+impl ToSql<Text, Pg> for AccessLevel {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
+    }
+}
+
+impl FromSql<Text, Pg> for AccessLevel {
+    fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+        let s = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
+        AccessLevel::parse(&s).ok_or_else(|| format!("unknown access level in database: {s}").into())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    ExpiresSoon,
+    Expired,
+    Revoked,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Active => "Active",
+            Status::ExpiresSoon => "Expires soon",
+            Status::Expired => "Expired",
+            Status::Revoked => "Revoked",
+        }
+    }
+
+    pub fn badge_class(self) -> &'static str {
+        match self {
+            Status::Active => "badge-ok",
+            Status::ExpiresSoon => "badge-warn",
+            Status::Expired => "badge-muted",
+            Status::Revoked => "badge-danger",
+        }
+    }
+}
+
+#[derive(Clone, Queryable, Selectable)]
+#[diesel(table_name = credentials)]
+pub struct Credential {
+    pub id: CredentialId,
+    pub org_id: OrgId,
+    pub client_id: String,
+    pub secret_hash: Vec<u8>,
+    pub name: String,
+    pub description: String,
+    pub owner_email: String,
+    pub role_id: RoleId,
+    pub access_level: AccessLevel,
+    pub allowed_ips: Vec<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub last_used_ip: Option<String>,
+    pub created_by: Option<UserId>,
+    pub created_by_email: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub secret_rotated_at: Option<DateTime<Utc>>,
+    pub creation_key: Option<uuid::Uuid>,
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credential")
+            .field("id", &self.id)
+            .field("client_id", &self.client_id)
+            .field("name", &self.name)
+            .field("access_level", &self.access_level)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = credentials)]
+pub struct NewCredential<'a> {
+    pub id: CredentialId,
+    pub org_id: OrgId,
+    pub client_id: &'a str,
+    pub secret_hash: &'a [u8],
+    pub name: &'a str,
+    pub description: &'a str,
+    pub owner_email: &'a str,
+    pub role_id: RoleId,
+    pub access_level: AccessLevel,
+    pub allowed_ips: &'a [String],
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_by: Option<UserId>,
+    pub created_by_email: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub creation_key: Option<uuid::Uuid>,
+}
+
+/// What Edit may change; never the secret or the client ID.
+#[derive(AsChangeset)]
+#[diesel(table_name = credentials)]
+pub struct CredentialChanges<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub owner_email: &'a str,
+    pub role_id: RoleId,
+    pub access_level: AccessLevel,
+    pub allowed_ips: &'a [String],
+    #[diesel(treat_none_as_null = true)]
+    pub expires_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Credential {
+    pub fn status(&self, now: DateTime<Utc>) -> Status {
+        match (self.revoked_at, self.expires_at) {
+            (Some(_), _) => Status::Revoked,
+            (None, Some(exp)) if exp <= now => Status::Expired,
+            (None, Some(exp)) if exp - now <= EXPIRES_SOON => Status::ExpiresSoon,
+            _ => Status::Active,
+        }
+    }
+
+    pub fn is_revoked(&self) -> bool {
+        self.revoked_at.is_some()
+    }
+
+    pub async fn list_for_org(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<Vec<Self>> {
+        credentials::table
+            .filter(credentials::org_id.eq(org))
+            .order((credentials::created_at.asc(), credentials::id.asc()))
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+
+    pub async fn find_in_org(conn: &mut AsyncPgConnection, org: OrgId, id: CredentialId) -> QueryResult<Self> {
+        credentials::table
+            .filter(credentials::org_id.eq(org))
+            .filter(credentials::id.eq(id))
+            .select(Self::as_select())
+            .first(conn)
+            .await
+    }
+
+    pub async fn find_by_creation_key(conn: &mut AsyncPgConnection, org: OrgId, key: uuid::Uuid) -> QueryResult<Option<Self>> {
+        credentials::table
+            .filter(credentials::org_id.eq(org))
+            .filter(credentials::creation_key.eq(key))
+            .select(Self::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    pub async fn count_in_org(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<i64> {
+        credentials::table.filter(credentials::org_id.eq(org)).count().get_result(conn).await
+    }
+
+    /// Locks the organisation row, then counts its credentials: inside a transaction this
+    /// serialises concurrent creates, so the limit holds under any concurrency.
+    pub async fn lock_org_and_count(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<i64> {
+        organisations::table.find(org).select(organisations::id).for_update().first::<OrgId>(conn).await?;
+        Self::count_in_org(conn, org).await
+    }
+
+    pub async fn insert(conn: &mut AsyncPgConnection, new: &NewCredential<'_>) -> QueryResult<Self> {
+        diesel::insert_into(credentials::table).values(new).returning(Self::as_returning()).get_result(conn).await
+    }
+
+    pub async fn update(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        id: CredentialId,
+        changes: &CredentialChanges<'_>,
+    ) -> QueryResult<Self> {
+        diesel::update(credentials::table.filter(credentials::org_id.eq(org)).filter(credentials::id.eq(id)))
+            .set(changes)
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// The Fine Grained selection (ignored while the access level is Full).
+    pub async fn set_apis(conn: &mut AsyncPgConnection, id: CredentialId, api_ids: &[ApiId]) -> QueryResult<()> {
+        diesel::delete(credential_apis::table.filter(credential_apis::credential_id.eq(id))).execute(conn).await?;
+        let rows: Vec<_> = api_ids
+            .iter()
+            .map(|api| (credential_apis::credential_id.eq(id), credential_apis::api_id.eq(*api)))
+            .collect();
+        diesel::insert_into(credential_apis::table).values(rows).on_conflict_do_nothing().execute(conn).await?;
+        Ok(())
+    }
+
+    /// The chosen APIs of one credential.
+    pub async fn selected_apis(conn: &mut AsyncPgConnection, id: CredentialId) -> QueryResult<Vec<Api>> {
+        credential_apis::table
+            .inner_join(apis::table)
+            .filter(credential_apis::credential_id.eq(id))
+            .order(apis::scope.asc())
+            .select(Api::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// The APIs a credential may use now: its role's, narrowed to its selection when Fine
+    /// Grained. Computed at use time, so role and catalog edits apply on the next request.
+    pub async fn effective_apis(conn: &mut AsyncPgConnection, credential: &Credential) -> QueryResult<Vec<Api>> {
+        let role_apis_query = role_apis::table
+            .inner_join(apis::table)
+            .filter(role_apis::role_id.eq(credential.role_id))
+            .order(apis::scope.asc())
+            .select(Api::as_select());
+        match credential.access_level {
+            AccessLevel::Full => role_apis_query.load(conn).await,
+            AccessLevel::FineGrained => {
+                let chosen = credential_apis::table
+                    .filter(credential_apis::credential_id.eq(credential.id))
+                    .select(credential_apis::api_id);
+                role_apis_query.filter(apis::id.eq_any(chosen)).load(conn).await
+            }
+        }
+    }
+
+    /// How many effective APIs each Fine Grained credential of `org` has (for the list).
+    pub async fn effective_api_counts(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<HashMap<CredentialId, i64>> {
+        let rows: Vec<(CredentialId, i64)> = credential_apis::table
+            .inner_join(credentials::table)
+            .inner_join(
+                role_apis::table.on(role_apis::api_id
+                    .eq(credential_apis::api_id)
+                    .and(role_apis::role_id.eq(credentials::role_id))),
+            )
+            .filter(credentials::org_id.eq(org))
+            .group_by(credential_apis::credential_id)
+            .select((credential_apis::credential_id, diesel::dsl::count_star()))
+            .load(conn)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Credentials that currently hold `api` (through their role, or their Fine Grained
+    /// selection): the ones that lose it when the catalog entry goes.
+    pub async fn holding_api(conn: &mut AsyncPgConnection, org: OrgId, api: ApiId) -> QueryResult<Vec<(CredentialId, String)>> {
+        let via_role = role_apis::table.filter(role_apis::api_id.eq(api)).select(role_apis::role_id);
+        let chosen = credential_apis::table.filter(credential_apis::api_id.eq(api)).select(credential_apis::credential_id);
+        credentials::table
+            .filter(credentials::org_id.eq(org))
+            .filter(credentials::role_id.eq_any(via_role))
+            .filter(
+                credentials::access_level
+                    .eq(AccessLevel::Full)
+                    .or(credentials::id.eq_any(chosen)),
+            )
+            .order(credentials::name.asc())
+            .select((credentials::id, credentials::name))
+            .load(conn)
+            .await
+    }
+
+    pub async fn rotate_secret(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        id: CredentialId,
+        secret_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> QueryResult<Self> {
+        diesel::update(
+            credentials::table
+                .filter(credentials::org_id.eq(org))
+                .filter(credentials::id.eq(id))
+                .filter(credentials::revoked_at.is_null()),
+        )
+        .set((
+            credentials::secret_hash.eq(secret_hash),
+            credentials::secret_rotated_at.eq(now),
+            credentials::updated_at.eq(now),
+        ))
+        .returning(Self::as_returning())
+        .get_result(conn)
+        .await
+    }
+
+    /// Permanent: there is no way back from a revocation.
+    pub async fn revoke(conn: &mut AsyncPgConnection, org: OrgId, id: CredentialId, now: DateTime<Utc>) -> QueryResult<Self> {
+        diesel::update(
+            credentials::table
+                .filter(credentials::org_id.eq(org))
+                .filter(credentials::id.eq(id))
+                .filter(credentials::revoked_at.is_null()),
+        )
+        .set((credentials::revoked_at.eq(now), credentials::updated_at.eq(now)))
+        .returning(Self::as_returning())
+        .get_result(conn)
+        .await
+    }
+
+    /// Deletes the credential; its API selection and tokens go in the same statement (cascade).
+    pub async fn delete(conn: &mut AsyncPgConnection, org: OrgId, id: CredentialId) -> QueryResult<usize> {
+        diesel::delete(credentials::table.filter(credentials::org_id.eq(org)).filter(credentials::id.eq(id)))
+            .execute(conn)
+            .await
+    }
+}
