@@ -53,7 +53,11 @@ pub async fn serve_static(
     };
     let hash = hex::encode(file.metadata.sha256_hash());
     let etag = format!("\"{hash}\"");
-    let cache = if query.v.as_deref().is_some_and(|v| hash.starts_with(v) && v.len() == 16) {
+    let cache = if query
+        .v
+        .as_deref()
+        .is_some_and(|v| hash.starts_with(v) && v.len() == 16)
+    {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"
@@ -63,8 +67,13 @@ pub async fn serve_static(
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
-    let mut res = if not_modified { HttpResponse::NotModified() } else { HttpResponse::Ok() };
-    res.insert_header((header::ETAG, etag)).insert_header((header::CACHE_CONTROL, cache));
+    let mut res = if not_modified {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, cache));
     if not_modified {
         return res.finish();
     }

@@ -17,12 +17,20 @@ use crate::forms::{self, FieldErrors};
 
 pub async fn migrate(settings: &Settings) -> Result<(), anyhow::Error> {
     db::prepare(&settings.database_url).await?;
-    println!("database {} is up to date", settings.database_url.database_name());
+    println!(
+        "database {} is up to date",
+        settings.database_url.database_name()
+    );
     Ok(())
 }
 
 /// Creates a staff user (and the organisation, when new) with a password read from stdin.
-pub async fn create_user(settings: &Settings, org: &str, email: &str, role: Role) -> Result<(), anyhow::Error> {
+pub async fn create_user(
+    settings: &Settings,
+    org: &str,
+    email: &str,
+    role: Role,
+) -> Result<(), anyhow::Error> {
     let mut errors = FieldErrors::default();
     let org = forms::text(&mut errors, "org", org, true, 100);
     let email = forms::email(&mut errors, "email", email);
@@ -48,7 +56,15 @@ pub async fn create_user(settings: &Settings, org: &str, email: &str, role: Role
     };
     let user = User::insert(
         &mut conn,
-        &NewUser { id: UserId::new_random(), org_id: org.id, email: &email, role, password_hash: &hash, created_at: now, updated_at: now },
+        &NewUser {
+            id: UserId::new_random(),
+            org_id: org.id,
+            email: &email,
+            role,
+            password_hash: &hash,
+            created_at: now,
+            updated_at: now,
+        },
     )
     .await?;
     db::models::setup_token::delete_all(&mut conn).await?;
@@ -59,6 +75,11 @@ pub async fn create_user(settings: &Settings, org: &str, email: &str, role: Role
         .details(serde_json::json!({ "role": role.as_str() }))
         .insert(&mut conn)
         .await?;
-    println!("created {} ({}) in organisation {}", user.email, role.label(), org.name);
+    println!(
+        "created {} ({}) in organisation {}",
+        user.email,
+        role.label(),
+        org.name
+    );
     Ok(())
 }

@@ -65,7 +65,10 @@ impl RequestMeta {
             .get(actix_web::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(512).collect());
-        Self { ip: resolve(peer, headers, trusted), user_agent }
+        Self {
+            ip: resolve(peer, headers, trusted),
+            user_agent,
+        }
     }
 
     pub fn ip_string(&self) -> Option<String> {
@@ -81,19 +84,29 @@ mod tests {
 
     fn headers(xff: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(HeaderName::from_static("x-forwarded-for"), HeaderValue::from_str(xff).unwrap());
+        h.insert(
+            HeaderName::from_static("x-forwarded-for"),
+            HeaderValue::from_str(xff).unwrap(),
+        );
         h
     }
 
     #[test]
     fn forwarded_for_is_ignored_from_an_untrusted_peer() {
-        let ip = resolve(Some("203.0.113.9".parse().unwrap()), &headers("10.0.0.1"), &[]);
+        let ip = resolve(
+            Some("203.0.113.9".parse().unwrap()),
+            &headers("10.0.0.1"),
+            &[],
+        );
         assert_eq!(ip, Some("203.0.113.9".parse().unwrap()));
     }
 
     #[test]
     fn forwarded_for_is_followed_through_trusted_proxies_only() {
-        let trusted = vec!["127.0.0.1/32".parse().unwrap(), "10.1.0.0/16".parse().unwrap()];
+        let trusted = vec![
+            "127.0.0.1/32".parse().unwrap(),
+            "10.1.0.0/16".parse().unwrap(),
+        ];
         let ip = resolve(
             Some("127.0.0.1".parse().unwrap()),
             &headers("6.6.6.6, 198.51.100.7, 10.1.2.3"),
@@ -104,7 +117,11 @@ mod tests {
 
     #[test]
     fn mapped_ipv6_is_read_as_ipv4() {
-        let ip = resolve(Some("::ffff:192.0.2.1".parse().unwrap()), &HeaderMap::new(), &[]);
+        let ip = resolve(
+            Some("::ffff:192.0.2.1".parse().unwrap()),
+            &HeaderMap::new(),
+            &[],
+        );
         assert_eq!(ip, Some("192.0.2.1".parse().unwrap()));
     }
 }

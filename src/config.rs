@@ -48,9 +48,14 @@ impl Settings {
         let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
 
         let database_url = DatabaseUrl::parse(
-            var("DATABASE_URL").as_deref().unwrap_or(DEFAULT_DATABASE_URL),
+            var("DATABASE_URL")
+                .as_deref()
+                .unwrap_or(DEFAULT_DATABASE_URL),
         )
-        .map_err(|message| ConfigError { var: "DATABASE_URL", message })?;
+        .map_err(|message| ConfigError {
+            var: "DATABASE_URL",
+            message,
+        })?;
 
         let bind_addr: SocketAddr = var("BIND_ADDR")
             .as_deref()
@@ -110,7 +115,10 @@ impl Settings {
 }
 
 fn parse_public_url(raw: &str) -> Result<Url, ConfigError> {
-    let err = |message: &str| ConfigError { var: "PUBLIC_URL", message: message.into() };
+    let err = |message: &str| ConfigError {
+        var: "PUBLIC_URL",
+        message: message.into(),
+    };
     let url = Url::parse(raw.trim()).map_err(|_| err("expected an absolute http(s) URL"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(err("expected an absolute http(s) URL"));
@@ -121,11 +129,18 @@ fn parse_public_url(raw: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-fn positive_number(raw: Option<String>, var: &'static str, default: i64) -> Result<i64, ConfigError> {
+fn positive_number(
+    raw: Option<String>,
+    var: &'static str,
+    default: i64,
+) -> Result<i64, ConfigError> {
     let Some(raw) = raw else { return Ok(default) };
     match raw.trim().parse::<i64>() {
         Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
-        _ => Err(ConfigError { var, message: format!("expected a whole number from 1 to 1000000, got {raw:?}") }),
+        _ => Err(ConfigError {
+            var,
+            message: format!("expected a whole number from 1 to 1000000, got {raw:?}"),
+        }),
     }
 }
 
@@ -208,8 +223,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 

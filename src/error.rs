@@ -118,12 +118,17 @@ impl From<DieselError> for AppError {
         match e {
             DieselError::NotFound => AppError::NotFound,
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                AppError::Conflict(format!("That already exists ({}).", info.constraint_name().unwrap_or("unique")))
+                AppError::Conflict(format!(
+                    "That already exists ({}).",
+                    info.constraint_name().unwrap_or("unique")
+                ))
             }
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 AppError::Unavailable("database connection closed".into())
             }
-            other => AppError::Unexpected(anyhow::Error::new(other).context("database query failed")),
+            other => {
+                AppError::Unexpected(anyhow::Error::new(other).context("database query failed"))
+            }
         }
     }
 }
@@ -149,8 +154,16 @@ pub async fn error_pages(
         // so the rendered page travels on as the error's own response.
         Err(err) => {
             let original = err.error_response();
-            return match render_error(err.as_error::<AppError>(), original.status(), htmx, &path, &original) {
-                Some(rendered) => Err(InternalError::from_response(err.to_string(), rendered).into()),
+            return match render_error(
+                err.as_error::<AppError>(),
+                original.status(),
+                htmx,
+                &path,
+                &original,
+            ) {
+                Some(rendered) => {
+                    Err(InternalError::from_response(err.to_string(), rendered).into())
+                }
                 None => Err(err),
             };
         }
@@ -160,7 +173,13 @@ pub async fn error_pages(
     let Some(err) = res.response().error() else {
         return Ok(res);
     };
-    match render_error(err.as_error::<AppError>(), status, htmx, &path, res.response()) {
+    match render_error(
+        err.as_error::<AppError>(),
+        status,
+        htmx,
+        &path,
+        res.response(),
+    ) {
         Some(rendered) => Ok(res.into_response(rendered)),
         None => Ok(res),
     }
@@ -188,9 +207,13 @@ fn render_error(
     if matches!(error, AppError::Unauthorized) {
         let login = login_url(path);
         return Some(if htmx {
-            HttpResponse::Unauthorized().insert_header(("HX-Redirect", login)).finish()
+            HttpResponse::Unauthorized()
+                .insert_header(("HX-Redirect", login))
+                .finish()
         } else {
-            HttpResponse::SeeOther().insert_header((header::LOCATION, login)).finish()
+            HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, login))
+                .finish()
         });
     }
 
@@ -200,8 +223,15 @@ fn render_error(
         builder.insert_header((header::RETRY_AFTER, retry.clone()));
     }
     let body = if htmx {
-        builder.insert_header(("HX-Retarget", "#toasts")).insert_header(("HX-Reswap", "beforeend"));
-        Toast { kind: ToastKind::Error, message: error.public_message(), oob: false }.render()
+        builder
+            .insert_header(("HX-Retarget", "#toasts"))
+            .insert_header(("HX-Reswap", "beforeend"));
+        Toast {
+            kind: ToastKind::Error,
+            message: error.public_message(),
+            oob: false,
+        }
+        .render()
     } else {
         error_page(error.title(), &error.public_message()).render()
     };
@@ -209,7 +239,9 @@ fn render_error(
         Ok(html) => builder.content_type("text/html; charset=utf-8").body(html),
         Err(e) => {
             tracing::error!(error = %e, "could not render the error page");
-            builder.content_type("text/plain; charset=utf-8").body(error.public_message())
+            builder
+                .content_type("text/plain; charset=utf-8")
+                .body(error.public_message())
         }
     })
 }
@@ -217,7 +249,10 @@ fn render_error(
 /// `/login?next=…` for console pages; the path is our own, never a full URL.
 fn login_url(path: &str) -> String {
     if path.starts_with("/settings") {
-        format!("/login?next={}", url::form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>())
+        format!(
+            "/login?next={}",
+            url::form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>()
+        )
     } else {
         "/login".into()
     }
@@ -236,13 +271,21 @@ mod tests {
             (AppError::Csrf, 403),
             (AppError::Conflict("x".into()), 409),
             (AppError::BadRequest("x".into()), 400),
-            (AppError::TooManyRequests { retry_after_secs: 3 }, 429),
+            (
+                AppError::TooManyRequests {
+                    retry_after_secs: 3,
+                },
+                429,
+            ),
             (AppError::Unavailable("db".into()), 503),
             (AppError::Unexpected(anyhow::anyhow!("boom")), 500),
         ];
         for (error, status) in cases {
             assert_eq!(error.status_code().as_u16(), status, "{error:?}");
         }
-        assert!(matches!(AppError::from(DieselError::NotFound), AppError::NotFound));
+        assert!(matches!(
+            AppError::from(DieselError::NotFound),
+            AppError::NotFound
+        ));
     }
 }

@@ -52,8 +52,14 @@ pub fn email(errors: &mut FieldErrors, field: &'static str, value: &str) -> Stri
     let value = crate::db::models::user::normalise_email(value);
     if value.is_empty() {
         errors.add(field, "This field is required.");
-    } else if value.len() > 254 || !email_address::EmailAddress::is_valid(&value) || !value.contains('.') {
-        errors.add(field, "Enter a valid email address, such as ops@example.com.");
+    } else if value.len() > 254
+        || !email_address::EmailAddress::is_valid(&value)
+        || !value.contains('.')
+    {
+        errors.add(
+            field,
+            "Enter a valid email address, such as ops@example.com.",
+        );
     }
     value
 }
@@ -65,9 +71,19 @@ mod tests {
     #[test]
     fn email_is_normalised_and_checked() {
         let mut errors = FieldErrors::default();
-        assert_eq!(email(&mut errors, "email", "  Ops@Example.COM "), "ops@example.com");
+        assert_eq!(
+            email(&mut errors, "email", "  Ops@Example.COM "),
+            "ops@example.com"
+        );
         assert!(errors.is_empty());
-        for bad in ["", "ops", "ops@", "@example.com", "a b@example.com", "ops@example"] {
+        for bad in [
+            "",
+            "ops",
+            "ops@",
+            "@example.com",
+            "a b@example.com",
+            "ops@example",
+        ] {
             let mut errors = FieldErrors::default();
             email(&mut errors, "email", bad);
             assert!(errors.get("email").is_some(), "{bad:?} should be refused");
@@ -94,12 +110,15 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for HtmlFo
     type Error = crate::error::AppError;
     type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
 
-    fn from_request(req: &actix_web::HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
         let bytes = actix_web::web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let bytes = bytes
-                .await
-                .map_err(|_| crate::error::AppError::BadRequest("The form could not be read.".into()))?;
+            let bytes = bytes.await.map_err(|_| {
+                crate::error::AppError::BadRequest("The form could not be read.".into())
+            })?;
             serde_html_form::from_bytes::<T>(&bytes)
                 .map(HtmlForm)
                 .map_err(|_| crate::error::AppError::BadRequest("The form is malformed.".into()))

@@ -53,15 +53,20 @@ pub fn render<T: Template>(
     } else {
         ConsolePage::new(shell, fragment).render()
     }
-    .map_err(|e| AppError::Unexpected(anyhow::Error::new(e).context("template rendering failed")))?;
+    .map_err(|e| {
+        AppError::Unexpected(anyhow::Error::new(e).context("template rendering failed"))
+    })?;
     Ok(html(status, body))
 }
 
 /// Renders a template whatever the request (modals, toasts, public pages).
-pub fn render_template<T: Template>(status: StatusCode, template: &T) -> Result<HttpResponse, AppError> {
-    let body = template
-        .render()
-        .map_err(|e| AppError::Unexpected(anyhow::Error::new(e).context("template rendering failed")))?;
+pub fn render_template<T: Template>(
+    status: StatusCode,
+    template: &T,
+) -> Result<HttpResponse, AppError> {
+    let body = template.render().map_err(|e| {
+        AppError::Unexpected(anyhow::Error::new(e).context("template rendering failed"))
+    })?;
     Ok(html(status, body))
 }
 
@@ -69,8 +74,12 @@ pub fn render_template<T: Template>(status: StatusCode, template: &T) -> Result<
 /// get `HX-Redirect`, since htmx does not follow a 303 as a page navigation.
 pub fn see_other(hx: HxRequest, location: &str) -> HttpResponse {
     if hx.0 {
-        HttpResponse::Ok().insert_header(("HX-Redirect", location.to_string())).finish()
+        HttpResponse::Ok()
+            .insert_header(("HX-Redirect", location.to_string()))
+            .finish()
     } else {
-        HttpResponse::SeeOther().insert_header((header::LOCATION, location.to_string())).finish()
+        HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, location.to_string()))
+            .finish()
     }
 }

@@ -20,4 +20,5 @@ pub mod session;
 pub mod session_store;
 pub mod startup;
 pub mod telemetry;
+pub mod tokens;
 pub mod views;

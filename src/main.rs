@@ -9,7 +9,10 @@ use m2m_console::startup::Application;
 use m2m_console::{cli, telemetry};
 
 #[derive(Parser)]
-#[command(version, about = "Machine-to-machine API credentials console and OAuth 2.0 server")]
+#[command(
+    version,
+    about = "Machine-to-machine API credentials console and OAuth 2.0 server"
+)]
 struct Args {
     #[command(subcommand)]
     command: Option<Command>,
@@ -48,7 +51,9 @@ async fn main() {
     let result = match args.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate => cli::migrate(&settings).await,
-        Command::CreateUser { org, email, role, .. } => cli::create_user(&settings, &org, &email, role).await,
+        Command::CreateUser {
+            org, email, role, ..
+        } => cli::create_user(&settings, &org, &email, role).await,
     };
     if let Err(e) = result {
         exit_with(&e.to_string());
@@ -59,9 +64,14 @@ async fn serve(settings: Settings) -> Result<(), anyhow::Error> {
     let public_url = settings.public_url.clone();
     let app = Application::build(settings, Clock::system()).await?;
     if let Some(link) = &app.setup_link {
-        println!("No users yet. Open this one-time link to create the first organisation and its Super Admin:\n  {link}");
+        println!(
+            "No users yet. Open this one-time link to create the first organisation and its Super Admin:\n  {link}"
+        );
     }
-    println!("m2m-console listening on {public_url} (port {})", app.port());
+    println!(
+        "m2m-console listening on {public_url} (port {})",
+        app.port()
+    );
     app.run_until_stopped().await?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 use actix_web::web;
 
 use crate::auth::{login, setup};
-use crate::console::{settings, users};
+use crate::console::{credentials, settings, users};
 use crate::{assets, health};
 
 /// Routes that need no session: probes and static files (and later the OAuth endpoints).
@@ -22,13 +22,62 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
         .route("/setup", web::get().to(setup::setup_form))
         .route("/setup", web::post().to(setup::complete_setup))
         .route("/settings", web::get().to(settings::settings_index))
-        .route("/settings/integrations", web::get().to(settings::integrations_index))
-        .route("/settings/integrations/machine-to-machine", web::get().to(settings::machine_to_machine))
+        .route(
+            "/settings/integrations",
+            web::get().to(settings::integrations_index),
+        )
+        .service(
+            web::scope(credentials::views::BASE)
+                .route("", web::get().to(credentials::list_credentials))
+                .route("", web::post().to(credentials::create_credential))
+                .route("/new", web::get().to(credentials::new_credential_form))
+                .route("/{id}", web::get().to(credentials::show_credential))
+                .route("/{id}", web::post().to(credentials::update_credential))
+                .route("/{id}", web::delete().to(credentials::delete_credential))
+                .route(
+                    "/{id}/edit",
+                    web::get().to(credentials::edit_credential_form),
+                )
+                .route("/{id}/menu", web::get().to(credentials::credential_menu))
+                .route(
+                    "/{id}/rotate",
+                    web::get().to(credentials::rotate_credential_form),
+                )
+                .route(
+                    "/{id}/rotate",
+                    web::post().to(credentials::rotate_credential_secret),
+                )
+                .route(
+                    "/{id}/revoke",
+                    web::get().to(credentials::revoke_credential_form),
+                )
+                .route(
+                    "/{id}/revoke",
+                    web::post().to(credentials::revoke_credential),
+                )
+                .route(
+                    "/{id}/delete",
+                    web::get().to(credentials::delete_credential_form),
+                )
+                .route(
+                    "/{id}/delete",
+                    web::post().to(credentials::delete_credential),
+                ),
+        )
         .route("/settings/users", web::get().to(users::list_users))
         .route("/settings/users", web::post().to(users::create_user))
-        .route("/settings/users/{id}/role", web::post().to(users::change_user_role))
-        .route("/settings/users/{id}/disable", web::post().to(users::disable_user))
-        .route("/settings/users/{id}/enable", web::post().to(users::enable_user));
+        .route(
+            "/settings/users/{id}/role",
+            web::post().to(users::change_user_role),
+        )
+        .route(
+            "/settings/users/{id}/disable",
+            web::post().to(users::disable_user),
+        )
+        .route(
+            "/settings/users/{id}/enable",
+            web::post().to(users::enable_user),
+        );
 }
 
 async fn home() -> actix_web::HttpResponse {

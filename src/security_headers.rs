@@ -35,7 +35,9 @@ pub async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
-    let https = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.settings.is_https());
+    let https = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.settings.is_https());
     match next.call(req).await {
         Ok(mut res) => {
             apply(res.headers_mut(), https);

@@ -23,8 +23,12 @@ impl TypedSession {
     /// attacker may have planted before sign-in (session fixation) survives it.
     pub fn log_in(&self, user: UserId) -> Result<(), anyhow::Error> {
         self.0.renew();
-        self.0.insert(USER_ID_KEY, user).map_err(|e| anyhow::anyhow!("{e}"))?;
-        self.0.insert(CSRF_KEY, random::token_256()?).map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.0
+            .insert(USER_ID_KEY, user)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.0
+            .insert(CSRF_KEY, random::token_256()?)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(())
     }
 
@@ -39,7 +43,9 @@ impl TypedSession {
             return Ok(token);
         }
         let token = random::token_256()?;
-        self.0.insert(CSRF_KEY, &token).map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.0
+            .insert(CSRF_KEY, &token)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(token)
     }
 

@@ -29,11 +29,19 @@ type State = HashMap<String, String>;
 
 impl PgSessionStore {
     pub fn new(pool: DbPool, clock: Clock, idle: Duration, absolute: Duration) -> Self {
-        Self { pool, clock, idle, absolute }
+        Self {
+            pool,
+            clock,
+            idle,
+            absolute,
+        }
     }
 
     async fn conn(&self) -> Result<crate::db::DbConn, anyhow::Error> {
-        self.pool.get().await.map_err(|e| anyhow::anyhow!("session store: no database connection: {e}"))
+        self.pool
+            .get()
+            .await
+            .map_err(|e| anyhow::anyhow!("session store: no database connection: {e}"))
     }
 
     async fn insert_new(&self, state: State) -> Result<SessionKey, anyhow::Error> {
@@ -57,12 +65,17 @@ impl PgSessionStore {
 }
 
 fn user_id_of(state: &State) -> Option<UserId> {
-    state.get(USER_ID_KEY).and_then(|raw| serde_json::from_str(raw).ok())
+    state
+        .get(USER_ID_KEY)
+        .and_then(|raw| serde_json::from_str(raw).ok())
 }
 
 fn to_json(state: &State) -> serde_json::Value {
     serde_json::Value::Object(
-        state.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect(),
+        state
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect(),
     )
 }
 
@@ -126,9 +139,18 @@ impl SessionStore for PgSessionStore {
         self.insert_new(state).await.map_err(UpdateError::Other)
     }
 
-    async fn update_ttl(&self, session_key: &SessionKey, _ttl: &CookieDuration) -> Result<(), anyhow::Error> {
+    async fn update_ttl(
+        &self,
+        session_key: &SessionKey,
+        _ttl: &CookieDuration,
+    ) -> Result<(), anyhow::Error> {
         let mut conn = self.conn().await?;
-        session::touch(&mut conn, &key_hash(session_key), self.clock.now() + self.idle).await?;
+        session::touch(
+            &mut conn,
+            &key_hash(session_key),
+            self.clock.now() + self.idle,
+        )
+        .await?;
         Ok(())
     }
 

@@ -40,7 +40,10 @@ pub enum StartupError {
     #[error(transparent)]
     Database(#[from] db::StartupDbError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -55,23 +58,39 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings, clock: Clock) -> Result<Self, StartupError> {
         db::prepare(&settings.database_url).await?;
-        let pool = db::pool(&settings.database_url, POOL_SIZE).map_err(|e| StartupError::Other(e.to_string()))?;
+        let pool = db::pool(&settings.database_url, POOL_SIZE)
+            .map_err(|e| StartupError::Other(e.to_string()))?;
         let cookie_key = cookie_key(&pool).await?;
         password::warm_up().await;
         let setup_link = setup::issue_link_if_needed(&pool, &settings.public_url, clock.now())
             .await
             .map_err(|e| StartupError::Other(format!("cannot prepare the setup link: {e}")))?;
 
-        let listener = TcpListener::bind(settings.bind_addr)
-            .map_err(|source| StartupError::Bind { addr: settings.bind_addr, source })?;
-        let port = listener.local_addr().map_err(|e| StartupError::Other(e.to_string()))?.port();
+        let listener =
+            TcpListener::bind(settings.bind_addr).map_err(|source| StartupError::Bind {
+                addr: settings.bind_addr,
+                source,
+            })?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartupError::Other(e.to_string()))?
+            .port();
 
         tokio::spawn(sweep_expired_sessions(pool.clone(), clock.clone()));
 
-        let state = web::Data::new(AppState { pool: pool.clone(), clock: clock.clone(), settings: Arc::new(settings) });
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            clock: clock.clone(),
+            settings: Arc::new(settings),
+        });
         let settings = state.settings.clone();
         let server = HttpServer::new(move || {
-            let store = PgSessionStore::new(pool.clone(), clock.clone(), settings.session_idle, settings.session_absolute);
+            let store = PgSessionStore::new(
+                pool.clone(),
+                clock.clone(),
+                settings.session_idle,
+                settings.session_absolute,
+            );
             App::new()
                 .app_data(state.clone())
                 .configure(routes::machine_routes)
@@ -91,7 +110,11 @@ impl Application {
         .shutdown_timeout(10)
         .run();
 
-        Ok(Self { port, server, setup_link })
+        Ok(Self {
+            port,
+            server,
+            setup_link,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -104,10 +127,18 @@ impl Application {
     }
 }
 
-fn session_middleware(store: PgSessionStore, key: Key, settings: &Settings) -> SessionMiddleware<PgSessionStore> {
+fn session_middleware(
+    store: PgSessionStore,
+    key: Key,
+    settings: &Settings,
+) -> SessionMiddleware<PgSessionStore> {
     let https = settings.is_https();
     // `__Host-` makes browsers refuse the cookie unless Secure, path=/ and no Domain.
-    let name = if https { "__Host-m2m_session" } else { "m2m_session" };
+    let name = if https {
+        "__Host-m2m_session"
+    } else {
+        "m2m_session"
+    };
     let idle = actix_web::cookie::time::Duration::seconds(settings.session_idle.num_seconds());
     SessionMiddleware::builder(store, key)
         .cookie_name(name.to_string())
@@ -118,7 +149,9 @@ fn session_middleware(store: PgSessionStore, key: Key, settings: &Settings) -> S
         // The cookie holds only a random key; signing it is enough.
         .cookie_content_security(CookieContentSecurity::Signed)
         .session_lifecycle(
-            BrowserSession::default().state_ttl(idle).state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+            BrowserSession::default()
+                .state_ttl(idle)
+                .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
         )
         .build()
 }
@@ -126,7 +159,10 @@ fn session_middleware(store: PgSessionStore, key: Key, settings: &Settings) -> S
 /// The cookie-signing key, created by the first instance and shared through the database.
 async fn cookie_key(pool: &DbPool) -> Result<Key, StartupError> {
     let candidate = random::os_random::<64>().map_err(|e| StartupError::Other(e.to_string()))?;
-    let mut conn = pool.get().await.map_err(|e| StartupError::Other(format!("database: {e}")))?;
+    let mut conn = pool
+        .get()
+        .await
+        .map_err(|e| StartupError::Other(format!("database: {e}")))?;
     let bytes = db::models::server_secret::get_or_init(&mut conn, "session_cookie_key", &candidate)
         .await
         .map_err(|e| StartupError::Other(format!("database: {e}")))?;
@@ -138,7 +174,9 @@ async fn sweep_expired_sessions(pool: DbPool, clock: Clock) {
     let mut every = tokio::time::interval(SESSION_SWEEP_EVERY);
     loop {
         every.tick().await;
-        let Ok(mut conn) = pool.get().await else { continue };
+        let Ok(mut conn) = pool.get().await else {
+            continue;
+        };
         match db::models::session::delete_expired(&mut conn, clock.now()).await {
             Ok(n) if n > 0 => tracing::debug!(removed = n, "swept expired sessions"),
             Ok(_) => {}

@@ -16,10 +16,16 @@ pub struct Crumb {
 
 impl Crumb {
     pub fn link(label: &str, href: &str) -> Self {
-        Self { label: label.into(), href: Some(href.into()) }
+        Self {
+            label: label.into(),
+            href: Some(href.into()),
+        }
     }
     pub fn here(label: &str) -> Self {
-        Self { label: label.into(), href: None }
+        Self {
+            label: label.into(),
+            href: None,
+        }
     }
 }
 
@@ -89,7 +95,11 @@ pub struct ConsolePage<T: Template> {
 
 impl<T: Template> ConsolePage<T> {
     pub fn new(shell: Shell, body: T) -> Self {
-        Self { assets: shell.assets, shell, body: Fragment(body) }
+        Self {
+            assets: shell.assets,
+            shell,
+            body: Fragment(body),
+        }
     }
 }
 
@@ -105,7 +115,12 @@ pub struct PublicPage<T: Template> {
 
 impl<T: Template> PublicPage<T> {
     pub fn new(title: &str, csrf_token: String, body: T) -> Self {
-        Self { title: title.into(), csrf_token, assets: &ASSET_URLS, body: Fragment(body) }
+        Self {
+            title: title.into(),
+            csrf_token,
+            assets: &ASSET_URLS,
+            body: Fragment(body),
+        }
     }
 }
 
@@ -119,7 +134,14 @@ pub struct ErrorMessage {
 pub type ErrorPage = PublicPage<ErrorMessage>;
 
 pub fn error_page(title: &str, message: &str) -> ErrorPage {
-    PublicPage::new(title, String::new(), ErrorMessage { title: title.into(), message: message.into() })
+    PublicPage::new(
+        title,
+        String::new(),
+        ErrorMessage {
+            title: title.into(),
+            message: message.into(),
+        },
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +170,64 @@ pub struct Toast {
 
 impl Toast {
     pub fn success_oob(message: &str) -> Self {
-        Self { kind: ToastKind::Success, message: message.into(), oob: true }
+        Self {
+            kind: ToastKind::Success,
+            message: message.into(),
+            oob: true,
+        }
+    }
+}
+
+/// "3 minutes ago", "in 2 days": for people; the absolute time goes in a tooltip.
+pub fn relative_time(
+    t: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let delta = t - now;
+    let future = delta > chrono::Duration::zero();
+    let secs = delta.num_seconds().abs();
+    let (n, unit) = match secs {
+        0..=59 => {
+            return if future {
+                "in under a minute".into()
+            } else {
+                "just now".into()
+            };
+        }
+        60..=3_599 => (secs / 60, "minute"),
+        3_600..=86_399 => (secs / 3_600, "hour"),
+        86_400..=2_591_999 => (secs / 86_400, "day"),
+        2_592_000..=31_535_999 => (secs / 2_592_000, "month"),
+        _ => (secs / 31_536_000, "year"),
+    };
+    let plural = if n == 1 { "" } else { "s" };
+    if future {
+        format!("in {n} {unit}{plural}")
+    } else {
+        format!("{n} {unit}{plural} ago")
+    }
+}
+
+/// `2026-11-22 20:15 UTC`
+pub fn absolute_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, Utc};
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = Utc::now();
+        assert_eq!(relative_time(now - Duration::seconds(5), now), "just now");
+        assert_eq!(
+            relative_time(now - Duration::minutes(1), now),
+            "1 minute ago"
+        );
+        assert_eq!(relative_time(now - Duration::hours(2), now), "2 hours ago");
+        assert_eq!(relative_time(now + Duration::days(3), now), "in 3 days");
+        assert_eq!(relative_time(now + Duration::days(400), now), "in 1 year");
     }
 }

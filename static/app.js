@@ -1,18 +1,214 @@
 // m2m-console behaviour. Lives here, not inline, so the strict Content-Security-Policy holds.
+// Everything is progressive enhancement: each flow also works as plain forms and links.
 (function () {
   "use strict";
 
-  // Toasts: dismiss on click; success toasts leave by themselves.
-  document.addEventListener("click", function (event) {
-    var close = event.target.closest(".toast-close");
-    if (close) { close.closest(".toast").remove(); }
+  var opener = null; // the control that opened the current modal, to give focus back
+
+  function modalRoot() { return document.getElementById("modal"); }
+  function openDialog() { var m = modalRoot(); return m && m.querySelector("dialog"); }
+
+  // Closing a modal empties #modal and returns focus to what opened it.
+  function closeModal() {
+    var dialog = openDialog();
+    if (dialog && dialog.open) { dialog.close(); }
+    var m = modalRoot();
+    if (m) { m.innerHTML = ""; }
+    if (opener && document.body.contains(opener)) { opener.focus(); }
+    opener = null;
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "modal" && !openDialog()) {
+      opener = document.activeElement;
+    }
   });
-  function ageToasts(root) {
-    (root || document).querySelectorAll(".toast-success:not([data-aging])").forEach(function (toast) {
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "modal") {
+      var dialog = openDialog();
+      if (dialog) {
+        if (!dialog.open) { dialog.showModal(); }
+        enhance(dialog);
+        var focusable = dialog.querySelector("[autofocus], input:not([type=hidden]), select, textarea, button");
+        if (dialog.querySelector(".field-invalid")) {
+          focusable = dialog.querySelector(".field-invalid input, .field-invalid select, .field-invalid textarea") || focusable;
+        }
+        if (focusable) { focusable.focus(); }
+      } else {
+        closeModal();
+      }
+    }
+    closeMenus(null);
+  });
+
+  // A dialog closed with Escape (the browser's own "cancel") also cleans up.
+  document.addEventListener("close", function (event) {
+    if (event.target.tagName === "DIALOG" && event.target.closest("#modal")) { closeModal(); }
+  }, true);
+
+  document.addEventListener("click", function (event) {
+    var el = event.target;
+    if (el.closest("[data-close-modal]")) { event.preventDefault(); closeModal(); return; }
+    var close = el.closest(".toast-close");
+    if (close) { close.closest(".toast").remove(); return; }
+    var copy = el.closest("[data-copy]");
+    if (copy) { copyFrom(copy); return; }
+    var all = el.closest("[data-select-all], [data-unselect-all]");
+    if (all) {
+      var group = all.closest("fieldset");
+      var on = all.hasAttribute("data-select-all");
+      group.querySelectorAll("input[type=checkbox]").forEach(function (box) { box.checked = on; });
+      refreshSubmit(all.closest("form"));
+      return;
+    }
+    if (!el.closest(".menu-cell")) { closeMenus(null); }
+  });
+
+  // Copy buttons: the clipboard when the browser allows it, else select the text.
+  function copyFrom(button) {
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source) { return; }
+    var text = source.textContent.trim();
+    var done = function () {
+      var label = button.textContent;
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = label; }, 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { selectText(source); });
+    } else {
+      selectText(source);
+    }
+  }
+  function selectText(node) {
+    var range = document.createRange();
+    range.selectNodeContents(node);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  // ⋮ menus: one open at a time; Escape closes and gives focus back to its button.
+  function closeMenus(except) {
+    document.querySelectorAll(".menu-slot").forEach(function (slot) {
+      if (slot !== except && slot.firstElementChild) {
+        slot.innerHTML = "";
+        var button = slot.parentElement.querySelector(".menu-button");
+        if (button) { button.setAttribute("aria-expanded", "false"); }
+      }
+    });
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var trigger = event.detail.elt;
+    if (trigger && trigger.classList && trigger.classList.contains("menu-button")) {
+      var slot = document.getElementById(trigger.getAttribute("aria-controls"));
+      if (slot && slot.firstElementChild) {
+        // A second click on an open menu closes it.
+        event.preventDefault();
+        closeMenus(null);
+        trigger.focus();
+        return;
+      }
+      closeMenus(slot);
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    if (target && target.classList && target.classList.contains("menu-slot")) {
+      var button = target.parentElement.querySelector(".menu-button");
+      if (button) { button.setAttribute("aria-expanded", "true"); }
+      var first = target.querySelector("[role=menuitem]");
+      if (first) { first.focus(); }
+    }
+  });
+  document.addEventListener("keydown", function (event) {
+    var menu = event.target.closest && event.target.closest(".menu");
+    if (!menu) { return; }
+    var items = Array.prototype.slice.call(menu.querySelectorAll("[role=menuitem]"));
+    var index = items.indexOf(event.target);
+    if (event.key === "Escape") {
+      event.preventDefault();
+      var cell = menu.closest(".menu-cell");
+      closeMenus(null);
+      if (cell) { cell.querySelector(".menu-button").focus(); }
+    } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      var step = event.key === "ArrowDown" ? 1 : -1;
+      items[(index + step + items.length) % items.length].focus();
+    }
+  });
+
+  // Keep keyboard focus inside an open modal.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Tab") { return; }
+    var dialog = openDialog();
+    if (!dialog || !dialog.open) { return; }
+    var focusables = Array.prototype.filter.call(
+      dialog.querySelectorAll("a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])"),
+      function (el) { return el.offsetParent !== null; });
+    if (focusables.length === 0) { return; }
+    var first = focusables[0], last = focusables[focusables.length - 1];
+    if (event.shiftKey && document.activeElement === first) { event.preventDefault(); last.focus(); }
+    else if (!event.shiftKey && document.activeElement === last) { event.preventDefault(); first.focus(); }
+  });
+
+  // The credential form: show only the chosen role's APIs, only when Fine Grained, and keep
+  // the submit button disabled until the required fields are complete and valid.
+  function enhance(root) {
+    root.querySelectorAll("form[data-validate-required]").forEach(function (form) {
+      if (form.getAttribute("data-enhanced")) { return; }
+      form.setAttribute("data-enhanced", "1");
+      form.addEventListener("input", function () { syncPicker(form); refreshSubmit(form); });
+      form.addEventListener("change", function () { syncPicker(form); refreshSubmit(form); });
+      syncPicker(form);
+      refreshSubmit(form);
+    });
+  }
+
+  function syncPicker(form) {
+    var select = form.querySelector("[data-role-select]");
+    var picker = form.querySelector("[data-api-picker]");
+    if (!select || !picker) { return; }
+    var fine = form.querySelector("[data-access-level][value=fine_grained]");
+    var showApis = fine && fine.checked;
+    picker.hidden = !showApis;
+    picker.querySelectorAll("[data-role-apis]").forEach(function (group) {
+      var active = showApis && group.getAttribute("data-role-apis") === select.value;
+      group.hidden = !active;
+      group.querySelectorAll("input").forEach(function (box) { box.disabled = !active; });
+    });
+  }
+
+  function formIsComplete(form) {
+    var ok = true;
+    form.querySelectorAll("[required]").forEach(function (field) {
+      if (!field.value.trim() || (field.checkValidity && !field.checkValidity())) { ok = false; }
+    });
+    var fine = form.querySelector("[data-access-level][value=fine_grained]");
+    if (fine && fine.checked) {
+      var checked = form.querySelectorAll("[data-role-apis]:not([hidden]) input[type=checkbox]:checked");
+      if (checked.length === 0) { ok = false; }
+    }
+    return ok;
+  }
+
+  function refreshSubmit(form) {
+    if (!form || !form.hasAttribute("data-validate-required")) { return; }
+    var submit = form.querySelector("button[type=submit]");
+    if (submit) { submit.disabled = !formIsComplete(form); }
+  }
+
+  // Toasts: success toasts leave by themselves.
+  function ageToasts() {
+    document.querySelectorAll(".toast-success:not([data-aging])").forEach(function (toast) {
       toast.setAttribute("data-aging", "1");
       setTimeout(function () { toast.remove(); }, 8000);
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { ageToasts(); });
-  document.addEventListener("htmx:afterSettle", function () { ageToasts(); });
+
+  document.addEventListener("DOMContentLoaded", function () { ageToasts(); enhance(document); });
+  document.addEventListener("htmx:afterSettle", function () { ageToasts(); enhance(document); });
 })();

@@ -21,7 +21,10 @@ pub async fn verify_csrf(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, actix_web::Error> {
     if req.method().is_safe() {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
     }
     let cross_site = req
         .headers()
@@ -46,9 +49,10 @@ pub async fn verify_csrf(
         None => None,
     };
     match provided {
-        Some(token) if bool::from(token.as_bytes().ct_eq(expected.as_bytes())) => {
-            next.call(req).await.map(ServiceResponse::map_into_left_body)
-        }
+        Some(token) if bool::from(token.as_bytes().ct_eq(expected.as_bytes())) => next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body),
         _ => Ok(refuse(req)),
     }
 }
@@ -62,5 +66,8 @@ fn is_form(req: &ServiceRequest) -> bool {
     req.headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+        .is_some_and(|ct| {
+            ct.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
 }

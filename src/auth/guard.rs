@@ -19,7 +19,11 @@ impl CurrentUser {
     /// Refuses unless the user's role is at least `role`; `action` completes the sentence
     /// "Your role does not allow you to …".
     pub fn require(&self, role: Role, action: &'static str) -> Result<(), AppError> {
-        if self.0.role >= role { Ok(()) } else { Err(AppError::Forbidden(action)) }
+        if self.0.role >= role {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(action))
+        }
     }
 }
 
@@ -43,7 +47,8 @@ impl FromRequest for CurrentUser {
                 .ok()
                 .flatten()
                 .ok_or(AppError::Unauthorized)?;
-            let state = state.ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("no app state")))?;
+            let state =
+                state.ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("no app state")))?;
             let mut conn = state.pool.get().await?;
             match User::find_any(&mut conn, user_id).await? {
                 Some(user) if !user.disabled => Ok(CurrentUser(user)),

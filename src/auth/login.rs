@@ -52,10 +52,15 @@ fn login_page(status: StatusCode, form: LoginForm) -> Result<HttpResponse, AppEr
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn login_form(session: TypedSession, query: web::Query<LoginQuery>) -> Result<HttpResponse, AppError> {
+pub async fn login_form(
+    session: TypedSession,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, AppError> {
     let next = safe_next(query.next.as_deref());
     if session.user_id().is_some() {
-        return Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, next)).finish());
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, next))
+            .finish());
     }
     login_page(
         StatusCode::OK,
@@ -64,7 +69,10 @@ pub async fn login_form(session: TypedSession, query: web::Query<LoginQuery>) ->
             email: String::new(),
             next,
             error: None,
-            notice: query.signed_out.as_ref().map(|_| "You have signed out.".to_string()),
+            notice: query
+                .signed_out
+                .as_ref()
+                .map(|_| "You have signed out.".to_string()),
         },
     )
 }
@@ -98,33 +106,50 @@ pub async fn login(
 
     let mut conn = state.pool.get().await?;
     if let Some(retry_after_secs) = throttle::retry_after(&mut conn, &keys, now).await? {
-        NewAuditEvent::new("user.login_throttled", &meta, now).actor_email(&email).insert(&mut conn).await?;
+        NewAuditEvent::new("user.login_throttled", &meta, now)
+            .actor_email(&email)
+            .insert(&mut conn)
+            .await?;
         let mut res = login_page(
             StatusCode::TOO_MANY_REQUESTS,
             LoginForm {
                 csrf_token: session.csrf_token()?,
                 email,
                 next,
-                error: Some(format!("Too many failed attempts. Try again in {retry_after_secs} seconds.")),
+                error: Some(format!(
+                    "Too many failed attempts. Try again in {retry_after_secs} seconds."
+                )),
                 notice: None,
             },
         )?;
-        res.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after_secs));
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(retry_after_secs),
+        );
         return Ok(res);
     }
     let user = User::find_by_email(&mut conn, &email).await?;
     // Hashing takes tens of milliseconds: hold no pooled connection meanwhile.
     drop(conn);
-    let password_ok = password::verify_password(form.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let password_ok = password::verify_password(
+        form.password,
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await?;
 
     let mut conn = state.pool.get().await?;
     match user {
         Some(user) if password_ok && !user.disabled => {
             throttle::record_success(&mut conn, &keys).await?;
-            NewAuditEvent::new("user.login", &meta, now).by(&user).insert(&mut conn).await?;
+            NewAuditEvent::new("user.login", &meta, now)
+                .by(&user)
+                .insert(&mut conn)
+                .await?;
             session.log_in(user.id)?;
             tracing::info!(user_id = %user.id, "signed in");
-            Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, next)).finish())
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, next))
+                .finish())
         }
         user => {
             throttle::record_failure(&mut conn, &keys, now).await?;
@@ -143,7 +168,13 @@ pub async fn login(
             tracing::info!(reason, "sign-in failed");
             login_page(
                 StatusCode::UNAUTHORIZED,
-                LoginForm { csrf_token: session.csrf_token()?, email, next, error: Some(FAILED.into()), notice: None },
+                LoginForm {
+                    csrf_token: session.csrf_token()?,
+                    email,
+                    next,
+                    error: Some(FAILED.into()),
+                    notice: None,
+                },
             )
         }
     }
@@ -159,9 +190,14 @@ pub async fn logout(
         let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
         let mut conn = state.pool.get().await?;
         if let Some(user) = User::find_any(&mut conn, user_id).await? {
-            NewAuditEvent::new("user.logout", &meta, state.clock.now()).by(&user).insert(&mut conn).await?;
+            NewAuditEvent::new("user.logout", &meta, state.clock.now())
+                .by(&user)
+                .insert(&mut conn)
+                .await?;
         }
     }
     session.log_out();
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/login?signed_out=1")).finish())
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/login?signed_out=1"))
+        .finish())
 }

@@ -8,7 +8,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 /// OWASP's first recommended argon2id setting: m=19456 KiB, t=2, p=1.
 fn argon2() -> Result<Argon2<'static>, anyhow::Error> {
-    let params = Params::new(19_456, 2, 1, None).map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
+    let params =
+        Params::new(19_456, 2, 1, None).map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -54,16 +55,23 @@ pub async fn hash_password(password: SecretString) -> Result<String, anyhow::Err
 
 /// Verifies `password` against `stored`, or against the dummy hash when there is no such
 /// user, so both paths take the same time. Returns false for the dummy.
-pub async fn verify_password(password: SecretString, stored: Option<String>) -> Result<bool, anyhow::Error> {
+pub async fn verify_password(
+    password: SecretString,
+    stored: Option<String>,
+) -> Result<bool, anyhow::Error> {
     tokio::task::spawn_blocking(move || {
         let (hash, real) = match stored {
             Some(hash) => (hash, true),
             None => (
-                DUMMY_HASH.clone().ok_or_else(|| anyhow::anyhow!("no dummy hash"))?,
+                DUMMY_HASH
+                    .clone()
+                    .ok_or_else(|| anyhow::anyhow!("no dummy hash"))?,
                 false,
             ),
         };
-        let ok = argon2()?.verify_password(password.expose_secret().as_bytes(), hash.as_str()).is_ok();
+        let ok = argon2()?
+            .verify_password(password.expose_secret().as_bytes(), hash.as_str())
+            .is_ok();
         Ok(ok && real)
     })
     .await
@@ -77,10 +85,27 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_use_the_agreed_parameters() {
-        let hash = hash_password(SecretString::from("correct horse battery")).await.unwrap();
+        let hash = hash_password(SecretString::from("correct horse battery"))
+            .await
+            .unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify_password(SecretString::from("correct horse battery"), Some(hash.clone())).await.unwrap());
-        assert!(!verify_password(SecretString::from("wrong"), Some(hash)).await.unwrap());
-        assert!(!verify_password(SecretString::from("anything"), None).await.unwrap());
+        assert!(
+            verify_password(
+                SecretString::from("correct horse battery"),
+                Some(hash.clone())
+            )
+            .await
+            .unwrap()
+        );
+        assert!(
+            !verify_password(SecretString::from("wrong"), Some(hash))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify_password(SecretString::from("anything"), None)
+                .await
+                .unwrap()
+        );
     }
 }

@@ -42,7 +42,9 @@ pub async fn issue_link_if_needed(
     }
     let token = random::token_256()?;
     setup_token::replace(&mut conn, &random::sha256(token.as_bytes()), now).await?;
-    let mut link = public_url.join("/setup").map_err(|e| AppError::Unexpected(e.into()))?;
+    let mut link = public_url
+        .join("/setup")
+        .map_err(|e| AppError::Unexpected(e.into()))?;
     link.query_pairs_mut().append_pair("token", &token);
     Ok(Some(link.to_string()))
 }
@@ -67,18 +69,27 @@ async fn link_is_live(conn: &mut AsyncPgConnection, token: &str) -> Result<bool,
     if token.is_empty() || token.len() > 100 {
         return Ok(false);
     }
-    Ok(setup_token::exists(conn, &random::sha256(token.as_bytes())).await? && !User::any_exists(conn).await?)
+    Ok(
+        setup_token::exists(conn, &random::sha256(token.as_bytes())).await?
+            && !User::any_exists(conn).await?,
+    )
 }
 
 fn invalid_link() -> Result<HttpResponse, AppError> {
-    render_template(StatusCode::NOT_FOUND, &error_page("Setup link not valid", LINK_INVALID))
+    render_template(
+        StatusCode::NOT_FOUND,
+        &error_page("Setup link not valid", LINK_INVALID),
+    )
 }
 
 fn setup_page(status: StatusCode, form: SetupForm) -> Result<HttpResponse, AppError> {
     let token = form.csrf_token.clone();
     let mut res = render_template(status, &PublicPage::new("Set up m2m-console", token, form))?;
     // The page carries the setup token in a hidden field.
-    res.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     Ok(res)
 }
 
@@ -147,7 +158,13 @@ pub async fn complete_setup(
     if !errors.is_empty() {
         return setup_page(
             StatusCode::UNPROCESSABLE_ENTITY,
-            SetupForm { csrf_token: session.csrf_token()?, token: form.token, org_name, email, errors },
+            SetupForm {
+                csrf_token: session.csrf_token()?,
+                token: form.token,
+                org_name,
+                email,
+                errors,
+            },
         );
     }
 
@@ -160,7 +177,8 @@ pub async fn complete_setup(
         .transaction::<_, AppError, _>(async move |conn| {
             {
                 // Deleting the token is the lock: of two racing submissions only one consumes it.
-                if !setup_token::consume(conn, &token_hash).await? || User::any_exists(conn).await? {
+                if !setup_token::consume(conn, &token_hash).await? || User::any_exists(conn).await?
+                {
                     return Ok(None);
                 }
                 let org = Organisation::create(conn, &org_name, now).await?;
@@ -192,5 +210,7 @@ pub async fn complete_setup(
     };
     session.log_in(user.id)?;
     tracing::info!(user_id = %user.id, "first-run setup completed");
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, HOME)).finish())
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, HOME))
+        .finish())
 }

@@ -26,11 +26,16 @@ impl ThrottleKeys {
     /// `email` must already be normalised; unknown addresses are counted like real ones so
     /// the throttle says nothing about which accounts exist.
     pub fn new(email: &str, ip: Option<IpAddr>) -> Self {
-        Self { account: format!("email:{email}"), ip: ip.map(|ip| format!("ip:{ip}")) }
+        Self {
+            account: format!("email:{email}"),
+            ip: ip.map(|ip| format!("ip:{ip}")),
+        }
     }
 
     fn all(&self) -> Vec<String> {
-        std::iter::once(self.account.clone()).chain(self.ip.clone()).collect()
+        std::iter::once(self.account.clone())
+            .chain(self.ip.clone())
+            .collect()
     }
 }
 
@@ -73,7 +78,10 @@ pub async fn record_failure(
 }
 
 /// A successful sign-in forgives the account's failures (not the address's).
-pub async fn record_success(conn: &mut AsyncPgConnection, keys: &ThrottleKeys) -> diesel::QueryResult<()> {
+pub async fn record_success(
+    conn: &mut AsyncPgConnection,
+    keys: &ThrottleKeys,
+) -> diesel::QueryResult<()> {
     login_throttle::clear(conn, &keys.account).await
 }
 

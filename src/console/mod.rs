@@ -1,5 +1,6 @@
 //! Handlers of the admin console pages.
 
+pub mod credentials;
 pub mod settings;
 pub mod users;
 
@@ -9,6 +10,13 @@ use crate::session::TypedSession;
 use crate::views::{Crumb, Shell};
 
 /// The shell of a console page for the signed-in user, with any pending flash notice.
-pub fn shell(title: &str, user: &CurrentUser, session: &TypedSession, crumbs: Vec<Crumb>) -> Result<Shell, AppError> {
-    Ok(Shell::new(title, session.csrf_token()?, Some(&user.0)).crumbs(crumbs).flash(session.take_flash()))
+pub fn shell(
+    title: &str,
+    user: &CurrentUser,
+    session: &TypedSession,
+    crumbs: Vec<Crumb>,
+) -> Result<Shell, AppError> {
+    Ok(Shell::new(title, session.csrf_token()?, Some(&user.0))
+        .crumbs(crumbs)
+        .flash(session.take_flash()))
 }

@@ -25,7 +25,11 @@ pub struct SettingsIndex {
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn settings_index(user: CurrentUser, session: TypedSession, hx: HxRequest) -> Result<HttpResponse, AppError> {
+pub async fn settings_index(
+    user: CurrentUser,
+    session: TypedSession,
+    hx: HxRequest,
+) -> Result<HttpResponse, AppError> {
     let mut sections = vec![Section {
         title: "Integrations",
         href: "/settings/integrations",
@@ -47,23 +51,15 @@ pub async fn settings_index(user: CurrentUser, session: TypedSession, hx: HxRequ
 pub struct IntegrationsIndex;
 
 #[tracing::instrument(skip_all)]
-pub async fn integrations_index(user: CurrentUser, session: TypedSession, hx: HxRequest) -> Result<HttpResponse, AppError> {
-    let crumbs = vec![Crumb::link("Settings", "/settings"), Crumb::here("Integrations")];
-    let shell = shell("Integrations", &user, &session, crumbs)?;
-    render(hx, StatusCode::OK, shell, IntegrationsIndex)
-}
-
-#[derive(Template)]
-#[template(path = "pages/machine_to_machine.html")]
-pub struct MachineToMachine;
-
-#[tracing::instrument(skip_all)]
-pub async fn machine_to_machine(user: CurrentUser, session: TypedSession, hx: HxRequest) -> Result<HttpResponse, AppError> {
+pub async fn integrations_index(
+    user: CurrentUser,
+    session: TypedSession,
+    hx: HxRequest,
+) -> Result<HttpResponse, AppError> {
     let crumbs = vec![
         Crumb::link("Settings", "/settings"),
-        Crumb::link("Integrations", "/settings/integrations"),
-        Crumb::here("Machine to Machine"),
+        Crumb::here("Integrations"),
     ];
-    let shell = shell("Machine to Machine", &user, &session, crumbs)?;
-    render(hx, StatusCode::OK, shell, MachineToMachine)
+    let shell = shell("Integrations", &user, &session, crumbs)?;
+    render(hx, StatusCode::OK, shell, IntegrationsIndex)
 }

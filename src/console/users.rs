@@ -78,8 +78,13 @@ async fn changed(
         session.set_flash(message);
         return Ok(see_other(hx, PATH));
     }
-    let body = section(conn, user, session).await?.render().map_err(anyhow::Error::from)?;
-    let toast = Toast::success_oob(message).render().map_err(anyhow::Error::from)?;
+    let body = section(conn, user, session)
+        .await?
+        .render()
+        .map_err(anyhow::Error::from)?;
+    let toast = Toast::success_oob(message)
+        .render()
+        .map_err(anyhow::Error::from)?;
     Ok(html(StatusCode::OK, body + &toast))
 }
 
@@ -139,7 +144,13 @@ pub async fn create_user(
         content.form_email = email;
         content.form_role = role.unwrap_or(Role::Viewer);
         content.errors = errors;
-        return page(hx, StatusCode::UNPROCESSABLE_ENTITY, &user, &session, content);
+        return page(
+            hx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &user,
+            &session,
+            content,
+        );
     };
     drop(conn);
 
@@ -177,9 +188,16 @@ pub struct RoleData {
 
 /// Refuses a change that would leave the organisation with no active Super Admin. Must run
 /// inside the transaction that makes the change (it locks the Super Admin rows).
-async fn keep_a_super_admin(conn: &mut AsyncPgConnection, target: &User, still_super_admin: bool) -> Result<(), AppError> {
+async fn keep_a_super_admin(
+    conn: &mut AsyncPgConnection,
+    target: &User,
+    still_super_admin: bool,
+) -> Result<(), AppError> {
     let is_active_super_admin = target.role == Role::SuperAdmin && !target.disabled;
-    if is_active_super_admin && !still_super_admin && User::lock_active_super_admins(conn, target.org_id).await? <= 1 {
+    if is_active_super_admin
+        && !still_super_admin
+        && User::lock_active_super_admins(conn, target.org_id).await? <= 1
+    {
         return Err(AppError::Conflict(
             "The organisation must keep at least one active Super Admin. Promote someone else first.".into(),
         ));
@@ -198,7 +216,8 @@ pub async fn change_user_role(
     form: web::Form<RoleData>,
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin, ACTION)?;
-    let role = Role::parse(&form.role).ok_or_else(|| AppError::BadRequest("Choose a valid role.".into()))?;
+    let role = Role::parse(&form.role)
+        .ok_or_else(|| AppError::BadRequest("Choose a valid role.".into()))?;
     let target_id = path.into_inner();
     let now = state.clock.now();
     let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
@@ -206,29 +225,36 @@ pub async fn change_user_role(
     let mut conn = state.pool.get().await?;
     let target = conn
         .transaction::<_, AppError, _>(async move |conn| {
-            {
-                let target = User::find_in_org(conn, actor.org_id, target_id).await?;
-                if target.role == role {
-                    return Ok(target);
-                }
-                keep_a_super_admin(conn, &target, role == Role::SuperAdmin).await?;
-                let updated = User::set_role(conn, actor.org_id, target_id, role, now).await?;
-                sessions::delete_for_user(conn, target_id).await?;
-                NewAuditEvent::new("user.role_changed", &meta, now)
-                    .by(&actor)
-                    .target("user", target_id, &target.email)
-                    .details(serde_json::json!({ "before": target.role.as_str(), "after": role.as_str() }))
-                    .insert(conn)
-                    .await?;
-                Ok(updated)
+            let target = User::find_in_org(conn, actor.org_id, target_id).await?;
+            if target.role == role {
+                return Ok(target);
             }
+            keep_a_super_admin(conn, &target, role == Role::SuperAdmin).await?;
+            let updated = User::set_role(conn, actor.org_id, target_id, role, now).await?;
+            sessions::delete_for_user(conn, target_id).await?;
+            NewAuditEvent::new("user.role_changed", &meta, now)
+                .by(&actor)
+                .target("user", target_id, &target.email)
+                .details(
+                    serde_json::json!({ "before": target.role.as_str(), "after": role.as_str() }),
+                )
+                .insert(conn)
+                .await?;
+            Ok(updated)
         })
         .await?;
     if target.id == user.id {
         // Our own sessions were just ended: sign in again under the new role.
         return Ok(see_other(hx, "/login"));
     }
-    changed(hx, &mut conn, &user, &session, &format!("{} is now {}.", target.email, role.label())).await
+    changed(
+        hx,
+        &mut conn,
+        &user,
+        &session,
+        &format!("{} is now {}.", target.email, role.label()),
+    )
+    .await
 }
 
 async fn set_disabled(
@@ -247,24 +273,37 @@ async fn set_disabled(
     let mut conn = state.pool.get().await?;
     let target = conn
         .transaction::<_, AppError, _>(async move |conn| {
-            {
-                let target = User::find_in_org(conn, actor.org_id, target_id).await?;
-                if target.disabled == disabled {
-                    return Ok(target);
-                }
-                if disabled {
-                    keep_a_super_admin(conn, &target, false).await?;
-                }
-                let updated = User::set_disabled(conn, actor.org_id, target_id, disabled, now).await?;
-                sessions::delete_for_user(conn, target_id).await?;
-                let action = if disabled { "user.disabled" } else { "user.enabled" };
-                NewAuditEvent::new(action, &meta, now).by(&actor).target("user", target_id, &target.email).insert(conn).await?;
-                Ok(updated)
+            let target = User::find_in_org(conn, actor.org_id, target_id).await?;
+            if target.disabled == disabled {
+                return Ok(target);
             }
+            if disabled {
+                keep_a_super_admin(conn, &target, false).await?;
+            }
+            let updated = User::set_disabled(conn, actor.org_id, target_id, disabled, now).await?;
+            sessions::delete_for_user(conn, target_id).await?;
+            let action = if disabled {
+                "user.disabled"
+            } else {
+                "user.enabled"
+            };
+            NewAuditEvent::new(action, &meta, now)
+                .by(&actor)
+                .target("user", target_id, &target.email)
+                .insert(conn)
+                .await?;
+            Ok(updated)
         })
         .await?;
     let verb = if disabled { "disabled" } else { "enabled" };
-    changed(hx, &mut conn, &user, &session, &format!("{} is {verb}.", target.email)).await
+    changed(
+        hx,
+        &mut conn,
+        &user,
+        &session,
+        &format!("{} is {verb}.", target.email),
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, fields(target_user = %path))]

@@ -33,7 +33,11 @@ pub enum StartupDbError {
     )]
     Unreachable { url: DatabaseUrl, reason: String },
     #[error("cannot prepare database {name} at {url}: {reason}")]
-    Setup { url: DatabaseUrl, name: String, reason: String },
+    Setup {
+        url: DatabaseUrl,
+        name: String,
+        reason: String,
+    },
 }
 
 pub fn pool(url: &DatabaseUrl, max_size: usize) -> Result<DbPool, anyhow::Error> {
@@ -66,20 +70,30 @@ pub async fn prepare(url: &DatabaseUrl) -> Result<(), StartupDbError> {
     let name = url.database_name();
     if let Err(reason) = connect(url).await {
         if !reason.contains("does not exist") {
-            return Err(StartupDbError::Unreachable { url: url.clone(), reason });
+            return Err(StartupDbError::Unreachable {
+                url: url.clone(),
+                reason,
+            });
         }
         create_database(url, &name).await?;
     }
     run_migrations(url)
         .await
-        .map_err(|e| StartupDbError::Setup { url: url.clone(), name, reason: one_line(&e.to_string()) })
+        .map_err(|e| StartupDbError::Setup {
+            url: url.clone(),
+            name,
+            reason: one_line(&e.to_string()),
+        })
 }
 
 async fn create_database(url: &DatabaseUrl, name: &str) -> Result<(), StartupDbError> {
     let maintenance = url.with_database("postgres");
     let mut conn = connect(&maintenance)
         .await
-        .map_err(|reason| StartupDbError::Unreachable { url: maintenance.clone(), reason })?;
+        .map_err(|reason| StartupDbError::Unreachable {
+            url: maintenance.clone(),
+            reason,
+        })?;
     let sql = format!("CREATE DATABASE {}", quote_ident(name));
     match diesel::sql_query(sql).execute(&mut conn).await {
         Ok(_) => {
@@ -108,14 +122,21 @@ pub async fn run_migrations(url: &DatabaseUrl) -> Result<(), anyhow::Error> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let result = (|| -> Result<(), anyhow::Error> {
-            let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)?;
+            let mut conn =
+                <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)?;
             // One migrator at a time when several instances start together.
-            diesel::RunQueryDsl::execute(diesel::sql_query("SELECT pg_advisory_lock(727274)"), &mut conn)?;
+            diesel::RunQueryDsl::execute(
+                diesel::sql_query("SELECT pg_advisory_lock(727274)"),
+                &mut conn,
+            )?;
             let applied = conn
                 .run_pending_migrations(MIGRATIONS)
                 .map(|v| v.len())
                 .map_err(|e| anyhow::anyhow!("{e}"));
-            diesel::RunQueryDsl::execute(diesel::sql_query("SELECT pg_advisory_unlock(727274)"), &mut conn)?;
+            diesel::RunQueryDsl::execute(
+                diesel::sql_query("SELECT pg_advisory_unlock(727274)"),
+                &mut conn,
+            )?;
             let applied = applied?;
             if applied > 0 {
                 tracing::info!(applied, "applied database migrations");
@@ -124,7 +145,8 @@ pub async fn run_migrations(url: &DatabaseUrl) -> Result<(), anyhow::Error> {
         })();
         let _ = tx.send(result);
     });
-    rx.await.map_err(|_| anyhow::anyhow!("the migration thread stopped unexpectedly"))?
+    rx.await
+        .map_err(|_| anyhow::anyhow!("the migration thread stopped unexpectedly"))?
 }
 
 /// `SELECT 1`, for the readiness probe.

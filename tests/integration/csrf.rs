@@ -3,10 +3,17 @@ use m2m_console::db::models::user::{Role, User};
 use crate::helpers::{PASSWORD, TestApp};
 
 async fn user_exists(app: &TestApp, email: &str) -> bool {
-    User::find_by_email(&mut *app.conn().await, email).await.unwrap().is_some()
+    User::find_by_email(&mut *app.conn().await, email)
+        .await
+        .unwrap()
+        .is_some()
 }
 
-const NEW_USER: [(&str, &str); 3] = [("email", "new@acme.test"), ("role", "viewer"), ("password", PASSWORD)];
+const NEW_USER: [(&str, &str); 3] = [
+    ("email", "new@acme.test"),
+    ("role", "viewer"),
+    ("password", PASSWORD),
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_without_a_token_is_refused_and_changes_nothing() {
@@ -23,8 +30,20 @@ async fn a_post_with_a_wrong_token_is_refused() {
     let (_, mut browser) = app.login_as(Role::SuperAdmin).await;
     let mut fields = NEW_USER.to_vec();
     fields.push(("csrf_token", "forged"));
-    assert_eq!(browser.post_raw("/settings/users", &fields, &[]).await.status, 403);
-    assert_eq!(browser.post_raw("/settings/users", &NEW_USER, &[("X-CSRF-Token", "forged")]).await.status, 403);
+    assert_eq!(
+        browser
+            .post_raw("/settings/users", &fields, &[])
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        browser
+            .post_raw("/settings/users", &NEW_USER, &[("X-CSRF-Token", "forged")])
+            .await
+            .status,
+        403
+    );
     assert!(!user_exists(&app, "new@acme.test").await);
 }
 
@@ -34,7 +53,13 @@ async fn another_sessions_token_does_not_work() {
     let (_, mut browser) = app.login_as(Role::SuperAdmin).await;
     let (_, mut other) = app.login_as(Role::SuperAdmin).await;
     let stolen = other.csrf().await;
-    assert_eq!(browser.post_raw("/settings/users", &NEW_USER, &[("X-CSRF-Token", &stolen)]).await.status, 403);
+    assert_eq!(
+        browser
+            .post_raw("/settings/users", &NEW_USER, &[("X-CSRF-Token", &stolen)])
+            .await
+            .status,
+        403
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -43,7 +68,11 @@ async fn a_cross_site_request_is_refused_even_with_the_token() {
     let (_, mut browser) = app.login_as(Role::SuperAdmin).await;
     let token = browser.csrf().await;
     let res = browser
-        .post_raw("/settings/users", &NEW_USER, &[("X-CSRF-Token", &token), ("Sec-Fetch-Site", "cross-site")])
+        .post_raw(
+            "/settings/users",
+            &NEW_USER,
+            &[("X-CSRF-Token", &token), ("Sec-Fetch-Site", "cross-site")],
+        )
         .await;
     assert_eq!(res.status, 403);
     assert!(!user_exists(&app, "new@acme.test").await);
@@ -53,12 +82,24 @@ async fn a_cross_site_request_is_refused_even_with_the_token() {
 async fn the_right_token_in_a_field_or_header_is_accepted() {
     let app = TestApp::spawn().await;
     let (_, mut browser) = app.login_as(Role::SuperAdmin).await;
-    assert_eq!(browser.post_form("/settings/users", &NEW_USER).await.status, 303);
+    assert_eq!(
+        browser.post_form("/settings/users", &NEW_USER).await.status,
+        303
+    );
     let res = browser
-        .hx_post("/settings/users", &[("email", "second@acme.test"), ("role", "admin"), ("password", PASSWORD)])
+        .hx_post(
+            "/settings/users",
+            &[
+                ("email", "second@acme.test"),
+                ("role", "admin"),
+                ("password", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(res.status, 200);
-    assert!(user_exists(&app, "new@acme.test").await && user_exists(&app, "second@acme.test").await);
+    assert!(
+        user_exists(&app, "new@acme.test").await && user_exists(&app, "second@acme.test").await
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,9 +108,19 @@ async fn login_and_logout_need_the_token_too() {
     app.create_user("Acme", "ops@acme.test", Role::Admin).await;
     let mut browser = app.client();
     browser.get("/login").await;
-    let res = browser.post_raw("/login", &[("email", "ops@acme.test"), ("password", PASSWORD)], &[]).await;
+    let res = browser
+        .post_raw(
+            "/login",
+            &[("email", "ops@acme.test"), ("password", PASSWORD)],
+            &[],
+        )
+        .await;
     assert_eq!(res.status, 403);
     let (_, mut signed_in) = app.login_as(Role::Admin).await;
     assert_eq!(signed_in.post_raw("/logout", &[], &[]).await.status, 403);
-    assert_eq!(signed_in.get("/settings").await.status, 200, "still signed in");
+    assert_eq!(
+        signed_in.get("/settings").await.status,
+        200,
+        "still signed in"
+    );
 }

@@ -48,12 +48,15 @@ fn init_logs() {
 }
 
 fn base_url() -> DatabaseUrl {
-    let raw = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let raw = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     DatabaseUrl::parse(&raw).unwrap()
 }
 
 async fn maintenance() -> AsyncPgConnection {
-    AsyncPgConnection::establish(base_url().with_database("postgres").expose()).await.unwrap()
+    AsyncPgConnection::establish(base_url().with_database("postgres").expose())
+        .await
+        .unwrap()
 }
 
 static TEMPLATE: OnceCell<String> = OnceCell::const_new();
@@ -79,16 +82,23 @@ async fn drop_stale_databases() {
         #[diesel(sql_type = diesel::sql_types::Text)]
         datname: String,
     }
-    let names: Vec<Name> = diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'm2m\\_test\\_%'")
-        .load(&mut conn)
-        .await
-        .unwrap();
+    let names: Vec<Name> =
+        diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'm2m\\_test\\_%'")
+            .load(&mut conn)
+            .await
+            .unwrap();
     for Name { datname } in names {
-        let pid = datname.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        let pid = datname
+            .split('_')
+            .nth(2)
+            .and_then(|p| p.parse::<u32>().ok());
         if pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists()) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&datname)))
-                .execute(&mut conn)
-                .await;
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(&datname)
+            ))
+            .execute(&mut conn)
+            .await;
         }
     }
 }
@@ -101,7 +111,11 @@ async fn fresh_database() -> DatabaseUrl {
     let mut conn = maintenance().await;
     // Cloning needs the template to be idle; retry while another clone is in progress.
     for attempt in 0.. {
-        let sql = format!("CREATE DATABASE {} TEMPLATE {}", quote_ident(&name), quote_ident(template));
+        let sql = format!(
+            "CREATE DATABASE {} TEMPLATE {}",
+            quote_ident(&name),
+            quote_ident(template)
+        );
         match diesel::sql_query(sql).execute(&mut conn).await {
             Ok(_) => break,
             Err(e) if attempt < 50 && e.to_string().contains("is being accessed") => {
@@ -147,12 +161,20 @@ impl TestApp {
 
     async fn start(settings: Settings) -> Self {
         let clock = Clock::system();
-        let app = Application::build(settings.clone(), clock.clone()).await.unwrap();
+        let app = Application::build(settings.clone(), clock.clone())
+            .await
+            .unwrap();
         let address = format!("http://127.0.0.1:{}", app.port());
         let setup_link = app.setup_link.clone();
         tokio::spawn(app.run_until_stopped());
         let pool = db::pool(&settings.database_url, 4).unwrap();
-        Self { address, clock, settings, setup_link, pool }
+        Self {
+            address,
+            clock,
+            settings,
+            setup_link,
+            pool,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -167,7 +189,12 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        Browser { http, jar, base: self.address.clone(), csrf: None }
+        Browser {
+            http,
+            jar,
+            base: self.address.clone(),
+            csrf: None,
+        }
     }
 
     pub async fn conn(&self) -> db::DbConn {
@@ -200,7 +227,11 @@ impl TestApp {
 
     /// A signed-in client for a new user of organisation "Acme" with `role`.
     pub async fn login_as(&self, role: Role) -> (User, Browser) {
-        let email = format!("{}-{}@acme.test", role.as_str(), uuid::Uuid::new_v4().simple());
+        let email = format!(
+            "{}-{}@acme.test",
+            role.as_str(),
+            uuid::Uuid::new_v4().simple()
+        );
         let user = self.create_user("Acme", &email, role).await;
         let mut browser = self.client();
         let res = browser.login(&email, PASSWORD).await;
@@ -215,12 +246,20 @@ impl Drop for TestApp {
         let name = self.settings.database_url.database_name();
         let url = base_url().with_database("postgres");
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             rt.block_on(async move {
                 if let Ok(mut conn) = AsyncPgConnection::establish(url.expose()).await {
-                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&name)))
-                        .execute(&mut conn)
-                        .await;
+                    let _ = diesel::sql_query(format!(
+                        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                        quote_ident(&name)
+                    ))
+                    .execute(&mut conn)
+                    .await;
                 }
             });
         })
@@ -236,7 +275,9 @@ fn password_hash() -> &'static str {
             tokio::runtime::Builder::new_current_thread()
                 .build()
                 .unwrap()
-                .block_on(m2m_console::auth::password::hash_password(PASSWORD.to_string().into()))
+                .block_on(m2m_console::auth::password::hash_password(
+                    PASSWORD.to_string().into(),
+                ))
                 .unwrap()
         })
         .join()
@@ -269,7 +310,8 @@ impl Page {
 
 /// The token in `<meta name="csrf-token" content="…">`.
 pub fn csrf_in(html: &str) -> Option<String> {
-    let start = html.find("name=\"csrf-token\" content=\"")? + "name=\"csrf-token\" content=\"".len();
+    let start =
+        html.find("name=\"csrf-token\" content=\"")? + "name=\"csrf-token\" content=\"".len();
     let end = html[start..].find('"')?;
     Some(html[start..start + end].to_string()).filter(|t| !t.is_empty())
 }
@@ -279,7 +321,9 @@ impl Browser {
     pub fn cookie_header(&self) -> Option<String> {
         use reqwest::cookie::CookieStore;
         let url = reqwest::Url::parse(&self.base).unwrap();
-        self.jar.cookies(&url).map(|v| v.to_str().unwrap().to_string())
+        self.jar
+            .cookies(&url)
+            .map(|v| v.to_str().unwrap().to_string())
     }
 
     fn url(&self, path: &str) -> String {
@@ -293,7 +337,11 @@ impl Browser {
         if let Some(token) = csrf_in(&body) {
             self.csrf = Some(token);
         }
-        Page { status, headers, body }
+        Page {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&mut self, path: &str) -> Page {
@@ -303,7 +351,13 @@ impl Browser {
 
     /// A GET as htmx sends it.
     pub async fn hx_get(&mut self, path: &str) -> Page {
-        let res = self.http.get(self.url(path)).header("HX-Request", "true").send().await.unwrap();
+        let res = self
+            .http
+            .get(self.url(path))
+            .header("HX-Request", "true")
+            .send()
+            .await
+            .unwrap();
         self.page(res).await
     }
 
@@ -326,11 +380,37 @@ impl Browser {
     /// A POST as htmx sends it: CSRF token in the `X-CSRF-Token` header.
     pub async fn hx_post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let token = self.csrf().await;
-        self.post_raw(path, fields, &[("HX-Request", "true"), ("X-CSRF-Token", &token)]).await
+        self.post_raw(
+            path,
+            fields,
+            &[("HX-Request", "true"), ("X-CSRF-Token", &token)],
+        )
+        .await
+    }
+
+    /// A POST as htmx sends it from the page at `page` (it names that page in `HX-Current-URL`).
+    pub async fn hx_post_from(&mut self, page: &str, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.csrf().await;
+        let current = self.url(page);
+        self.post_raw(
+            path,
+            fields,
+            &[
+                ("HX-Request", "true"),
+                ("X-CSRF-Token", &token),
+                ("HX-Current-URL", &current),
+            ],
+        )
+        .await
     }
 
     /// A POST exactly as given: no token added.
-    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
+    pub async fn post_raw(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
         let body = serde_urlencoded::to_string(fields).unwrap();
         let mut req = self
             .http
@@ -346,7 +426,9 @@ impl Browser {
 
     pub async fn login(&mut self, email: &str, password: &str) -> Page {
         self.get("/login").await;
-        let res = self.post_form("/login", &[("email", email), ("password", password)]).await;
+        let res = self
+            .post_form("/login", &[("email", email), ("password", password)])
+            .await;
         if res.status == 303 {
             // Sign-in rotates the CSRF token: learn the new one.
             self.csrf = None;

@@ -10,8 +10,13 @@ async fn login_with_the_right_password_lands_in_the_console() {
     let mut browser = app.client();
     let res = browser.login("  OPS@acme.test ", PASSWORD).await;
     assert_eq!(res.status, 303);
-    assert_eq!(res.location(), Some("/settings/integrations/machine-to-machine"));
-    let page = browser.get("/settings/integrations/machine-to-machine").await;
+    assert_eq!(
+        res.location(),
+        Some("/settings/integrations/machine-to-machine")
+    );
+    let page = browser
+        .get("/settings/integrations/machine-to-machine")
+        .await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains(&user.email));
 }
@@ -28,8 +33,15 @@ async fn unknown_email_and_wrong_password_look_the_same() {
 
     assert_eq!(wrong_password.status, 401);
     assert_eq!(unknown_email.status, 401);
-    let message = |body: &str| body.split("data-testid=\"login-error\">").nth(1).map(|s| s.split('<').next().unwrap().to_string());
-    assert_eq!(message(&wrong_password.body), Some("Incorrect email or password.".into()));
+    let message = |body: &str| {
+        body.split("data-testid=\"login-error\">")
+            .nth(1)
+            .map(|s| s.split('<').next().unwrap().to_string())
+    };
+    assert_eq!(
+        message(&wrong_password.body),
+        Some("Incorrect email or password.".into())
+    );
     assert_eq!(message(&wrong_password.body), message(&unknown_email.body));
     // Neither answer is a redirect or sets a signed-in session.
     assert_eq!(a.get("/settings").await.status, 303);
@@ -38,22 +50,40 @@ async fn unknown_email_and_wrong_password_look_the_same() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_goes_back_to_the_page_asked_for_but_never_off_site() {
     let app = TestApp::spawn().await;
-    app.create_user("Acme", "ops@acme.test", Role::SuperAdmin).await;
+    app.create_user("Acme", "ops@acme.test", Role::SuperAdmin)
+        .await;
     let mut browser = app.client();
     let bounce = browser.get("/settings/users").await;
     assert_eq!(bounce.location(), Some("/login?next=%2Fsettings%2Fusers"));
     browser.get("/login").await;
     let res = browser
-        .post_form("/login", &[("email", "ops@acme.test"), ("password", PASSWORD), ("next", "/settings/users")])
+        .post_form(
+            "/login",
+            &[
+                ("email", "ops@acme.test"),
+                ("password", PASSWORD),
+                ("next", "/settings/users"),
+            ],
+        )
         .await;
     assert_eq!(res.location(), Some("/settings/users"));
 
     let mut other = app.client();
     other.get("/login").await;
     let res = other
-        .post_form("/login", &[("email", "ops@acme.test"), ("password", PASSWORD), ("next", "//evil.example/")])
+        .post_form(
+            "/login",
+            &[
+                ("email", "ops@acme.test"),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
         .await;
-    assert_eq!(res.location(), Some("/settings/integrations/machine-to-machine"));
+    assert_eq!(
+        res.location(),
+        Some("/settings/integrations/machine-to-machine")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,7 +122,10 @@ async fn the_delay_grows_with_each_further_failure() {
     assert_eq!(browser.login("ops@acme.test", "wrong").await.status, 401);
     let locked = browser.login("ops@acme.test", PASSWORD).await;
     let retry: i64 = locked.header("retry-after").unwrap().parse().unwrap();
-    assert!(retry > 30 && retry <= 60, "second lock lasts about a minute, got {retry}");
+    assert!(
+        retry > 30 && retry <= 60,
+        "second lock lasts about a minute, got {retry}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,7 +150,10 @@ async fn login_logout_and_failures_are_audited_without_the_password() {
     browser.post_form("/logout", &[]).await;
 
     let mut conn = app.conn().await;
-    let events = m2m_console::db::models::audit_event::AuditEvent::list_for_org(&mut conn, user.org_id, 50).await.unwrap();
+    let events =
+        m2m_console::db::models::audit_event::AuditEvent::list_for_org(&mut conn, user.org_id, 50)
+            .await
+            .unwrap();
     let actions: Vec<&str> = events.iter().rev().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["user.login_failed", "user.login", "user.logout"]);
     let dump = format!("{events:?}");
@@ -128,10 +164,18 @@ async fn login_logout_and_failures_are_audited_without_the_password() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_never_contain_passwords_or_session_keys() {
     let app = TestApp::spawn().await;
-    app.create_user("Acme", "logcheck@acme.test", Role::SuperAdmin).await;
+    app.create_user("Acme", "logcheck@acme.test", Role::SuperAdmin)
+        .await;
     let mut browser = app.client();
-    browser.login("logcheck@acme.test", "wrong-password-for-the-log-test").await;
-    let res = browser.http.post(format!("{}/login", app.address)).send().await.unwrap();
+    browser
+        .login("logcheck@acme.test", "wrong-password-for-the-log-test")
+        .await;
+    let res = browser
+        .http
+        .post(format!("{}/login", app.address))
+        .send()
+        .await
+        .unwrap();
     drop(res);
     browser.login("logcheck@acme.test", PASSWORD).await;
     browser.get("/settings/users").await;

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod cli;
+mod credentials;
 mod csrf;
 mod login;
 mod sessions;

@@ -5,8 +5,18 @@ use crate::helpers::{PASSWORD, TestApp};
 
 /// A client that sends exactly `cookie` (as a stolen or replayed cookie would be).
 async fn status_with_cookie(app: &TestApp, cookie: &str, path: &str) -> u16 {
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    client.get(app.url(path)).header("Cookie", cookie).send().await.unwrap().status().as_u16()
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    client
+        .get(app.url(path))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -15,8 +25,15 @@ async fn login_issues_a_new_session_key() {
     app.create_user("Acme", "ops@acme.test", Role::Admin).await;
     let mut browser = app.client();
     browser.get("/login").await;
-    let before = browser.cookie_header().expect("the sign-in form starts an anonymous session");
-    browser.post_form("/login", &[("email", "ops@acme.test"), ("password", PASSWORD)]).await;
+    let before = browser
+        .cookie_header()
+        .expect("the sign-in form starts an anonymous session");
+    browser
+        .post_form(
+            "/login",
+            &[("email", "ops@acme.test"), ("password", PASSWORD)],
+        )
+        .await;
     let after = browser.cookie_header().unwrap();
     assert_ne!(before, after);
     // The pre-login key is worthless afterwards (no session fixation).
@@ -28,7 +45,13 @@ async fn login_issues_a_new_session_key() {
 async fn session_cookie_is_httponly_and_lax() {
     let app = TestApp::spawn().await;
     let res = reqwest::get(app.url("/login")).await.unwrap();
-    let set_cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    let set_cookie = res
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(set_cookie.starts_with("m2m_session="));
     assert!(set_cookie.contains("HttpOnly"));
     assert!(set_cookie.contains("SameSite=Lax"));
@@ -37,9 +60,17 @@ async fn session_cookie_is_httponly_and_lax() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_https_the_cookie_is_secure_and_host_prefixed() {
-    let app = TestApp::spawn_with(|s| s.public_url = "https://console.example.com".parse().unwrap()).await;
+    let app =
+        TestApp::spawn_with(|s| s.public_url = "https://console.example.com".parse().unwrap())
+            .await;
     let res = reqwest::get(app.url("/login")).await.unwrap();
-    let set_cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    let set_cookie = res
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(set_cookie.starts_with("__Host-m2m_session="));
     assert!(set_cookie.contains("Secure"));
     assert!(set_cookie.contains("Path=/"));
@@ -66,7 +97,9 @@ async fn disabling_a_user_ends_their_sessions_on_the_next_request() {
     let (admin, mut victim) = app.login_as(Role::Admin).await;
     assert_eq!(victim.get("/settings").await.status, 200);
 
-    let res = boss.post_form(&format!("/settings/users/{}/disable", admin.id), &[]).await;
+    let res = boss
+        .post_form(&format!("/settings/users/{}/disable", admin.id), &[])
+        .await;
     assert_eq!(res.status, 303);
     let next = victim.get("/settings").await;
     assert_eq!(next.status, 303);
@@ -80,7 +113,11 @@ async fn a_role_change_ends_that_users_sessions() {
     let app = TestApp::spawn().await;
     let (_, mut boss) = app.login_as(Role::SuperAdmin).await;
     let (admin, mut other) = app.login_as(Role::Admin).await;
-    boss.post_form(&format!("/settings/users/{}/role", admin.id), &[("role", "viewer")]).await;
+    boss.post_form(
+        &format!("/settings/users/{}/role", admin.id),
+        &[("role", "viewer")],
+    )
+    .await;
     assert_eq!(other.get("/settings").await.status, 303);
 }
 
@@ -89,7 +126,11 @@ async fn an_idle_session_expires_after_the_idle_timeout() {
     let app = TestApp::spawn().await;
     let (_, mut browser) = app.login_as(Role::Admin).await;
     app.clock.advance(Duration::minutes(29));
-    assert_eq!(browser.get("/settings").await.status, 200, "activity within 30 minutes keeps it");
+    assert_eq!(
+        browser.get("/settings").await.status,
+        200,
+        "activity within 30 minutes keeps it"
+    );
     app.clock.advance(Duration::minutes(29));
     assert_eq!(browser.get("/settings").await.status, 200);
     app.clock.advance(Duration::minutes(31));

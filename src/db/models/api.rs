@@ -22,7 +22,9 @@ pub struct Api {
 /// Lowercase letters, digits and `_ - . :`, 1 to 64 characters (`orders:read`).
 pub fn is_valid_scope(scope: &str) -> bool {
     (1..=64).contains(&scope.len())
-        && scope.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.:".contains(&b))
+        && scope
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.:".contains(&b))
 }
 
 impl Api {
@@ -35,7 +37,11 @@ impl Api {
             .await
     }
 
-    pub async fn find_in_org(conn: &mut AsyncPgConnection, org: OrgId, id: ApiId) -> QueryResult<Self> {
+    pub async fn find_in_org(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        id: ApiId,
+    ) -> QueryResult<Self> {
         apis::table
             .filter(apis::org_id.eq(org))
             .filter(apis::id.eq(id))
@@ -46,7 +52,11 @@ impl Api {
 
     /// Those of `ids` that belong to `org`; anything else is silently dropped by the caller's
     /// length check.
-    pub async fn find_many_in_org(conn: &mut AsyncPgConnection, org: OrgId, ids: &[ApiId]) -> QueryResult<Vec<Self>> {
+    pub async fn find_many_in_org(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        ids: &[ApiId],
+    ) -> QueryResult<Vec<Self>> {
         apis::table
             .filter(apis::org_id.eq(org))
             .filter(apis::id.eq_any(ids))
@@ -56,16 +66,30 @@ impl Api {
             .await
     }
 
-    pub async fn scope_taken(conn: &mut AsyncPgConnection, org: OrgId, scope: &str, except: Option<ApiId>) -> QueryResult<bool> {
-        let mut query = apis::table.filter(apis::org_id.eq(org)).filter(apis::scope.eq(scope)).into_boxed();
+    pub async fn scope_taken(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        scope: &str,
+        except: Option<ApiId>,
+    ) -> QueryResult<bool> {
+        let mut query = apis::table
+            .filter(apis::org_id.eq(org))
+            .filter(apis::scope.eq(scope))
+            .into_boxed();
         if let Some(id) = except {
             query = query.filter(apis::id.ne(id));
         }
-        diesel::select(diesel::dsl::exists(query.select(apis::id))).get_result(conn).await
+        diesel::select(diesel::dsl::exists(query.select(apis::id)))
+            .get_result(conn)
+            .await
     }
 
     pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<()> {
-        diesel::insert_into(apis::table).values(self).execute(conn).await.map(|_| ())
+        diesel::insert_into(apis::table)
+            .values(self)
+            .execute(conn)
+            .await
+            .map(|_| ())
     }
 
     pub async fn update(
@@ -77,15 +101,30 @@ impl Api {
         description: &str,
         now: DateTime<Utc>,
     ) -> QueryResult<Self> {
-        diesel::update(apis::table.filter(apis::org_id.eq(org)).filter(apis::id.eq(id)))
-            .set((apis::scope.eq(scope), apis::name.eq(name), apis::description.eq(description), apis::updated_at.eq(now)))
-            .returning(Self::as_returning())
-            .get_result(conn)
-            .await
+        diesel::update(
+            apis::table
+                .filter(apis::org_id.eq(org))
+                .filter(apis::id.eq(id)),
+        )
+        .set((
+            apis::scope.eq(scope),
+            apis::name.eq(name),
+            apis::description.eq(description),
+            apis::updated_at.eq(now),
+        ))
+        .returning(Self::as_returning())
+        .get_result(conn)
+        .await
     }
 
     /// Removes the entry; role and credential grants of it go with it (foreign-key cascade).
     pub async fn delete(conn: &mut AsyncPgConnection, org: OrgId, id: ApiId) -> QueryResult<usize> {
-        diesel::delete(apis::table.filter(apis::org_id.eq(org)).filter(apis::id.eq(id))).execute(conn).await
+        diesel::delete(
+            apis::table
+                .filter(apis::org_id.eq(org))
+                .filter(apis::id.eq(id)),
+        )
+        .execute(conn)
+        .await
     }
 }

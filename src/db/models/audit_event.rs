@@ -44,7 +44,11 @@ pub struct NewAuditEvent {
 
 impl NewAuditEvent {
     pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<()> {
-        diesel::insert_into(audit_events::table).values(self).execute(conn).await.map(|_| ())
+        diesel::insert_into(audit_events::table)
+            .values(self)
+            .execute(conn)
+            .await
+            .map(|_| ())
     }
 }
 
@@ -57,6 +61,25 @@ impl AuditEvent {
     ) -> QueryResult<Vec<Self>> {
         audit_events::table
             .filter(audit_events::org_id.eq(org))
+            .order((audit_events::created_at.desc(), audit_events::id.desc()))
+            .limit(limit)
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// The latest events about one target (`("credential", id)`), newest first.
+    pub async fn list_for_target(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        target_type: &str,
+        target_id: &str,
+        limit: i64,
+    ) -> QueryResult<Vec<Self>> {
+        audit_events::table
+            .filter(audit_events::org_id.eq(org))
+            .filter(audit_events::target_type.eq(target_type))
+            .filter(audit_events::target_id.eq(target_id))
             .order((audit_events::created_at.desc(), audit_events::id.desc()))
             .limit(limit)
             .select(Self::as_select())

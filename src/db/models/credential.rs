@@ -21,7 +21,15 @@ pub const MAX_CREDENTIALS_PER_ORG: i64 = 10;
 /// "Expires soon" from this close to the expiry.
 pub const EXPIRES_SOON: Duration = Duration::days(7);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
 #[diesel(sql_type = Text)]
 pub enum AccessLevel {
     /// Every API the role allows.
@@ -56,7 +64,8 @@ impl ToSql<Text, Pg> for AccessLevel {
 impl FromSql<Text, Pg> for AccessLevel {
     fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
         let s = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
-        AccessLevel::parse(&s).ok_or_else(|| format!("unknown access level in database: {s}").into())
+        AccessLevel::parse(&s)
+            .ok_or_else(|| format!("unknown access level in database: {s}").into())
     }
 }
 
@@ -183,7 +192,11 @@ impl Credential {
             .await
     }
 
-    pub async fn find_in_org(conn: &mut AsyncPgConnection, org: OrgId, id: CredentialId) -> QueryResult<Self> {
+    pub async fn find_in_org(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        id: CredentialId,
+    ) -> QueryResult<Self> {
         credentials::table
             .filter(credentials::org_id.eq(org))
             .filter(credentials::id.eq(id))
@@ -192,7 +205,11 @@ impl Credential {
             .await
     }
 
-    pub async fn find_by_creation_key(conn: &mut AsyncPgConnection, org: OrgId, key: uuid::Uuid) -> QueryResult<Option<Self>> {
+    pub async fn find_by_creation_key(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        key: uuid::Uuid,
+    ) -> QueryResult<Option<Self>> {
         credentials::table
             .filter(credentials::org_id.eq(org))
             .filter(credentials::creation_key.eq(key))
@@ -203,18 +220,34 @@ impl Credential {
     }
 
     pub async fn count_in_org(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<i64> {
-        credentials::table.filter(credentials::org_id.eq(org)).count().get_result(conn).await
+        credentials::table
+            .filter(credentials::org_id.eq(org))
+            .count()
+            .get_result(conn)
+            .await
     }
 
     /// Locks the organisation row, then counts its credentials: inside a transaction this
     /// serialises concurrent creates, so the limit holds under any concurrency.
     pub async fn lock_org_and_count(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<i64> {
-        organisations::table.find(org).select(organisations::id).for_update().first::<OrgId>(conn).await?;
+        organisations::table
+            .find(org)
+            .select(organisations::id)
+            .for_update()
+            .first::<OrgId>(conn)
+            .await?;
         Self::count_in_org(conn, org).await
     }
 
-    pub async fn insert(conn: &mut AsyncPgConnection, new: &NewCredential<'_>) -> QueryResult<Self> {
-        diesel::insert_into(credentials::table).values(new).returning(Self::as_returning()).get_result(conn).await
+    pub async fn insert(
+        conn: &mut AsyncPgConnection,
+        new: &NewCredential<'_>,
+    ) -> QueryResult<Self> {
+        diesel::insert_into(credentials::table)
+            .values(new)
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
     }
 
     pub async fn update(
@@ -223,26 +256,48 @@ impl Credential {
         id: CredentialId,
         changes: &CredentialChanges<'_>,
     ) -> QueryResult<Self> {
-        diesel::update(credentials::table.filter(credentials::org_id.eq(org)).filter(credentials::id.eq(id)))
-            .set(changes)
-            .returning(Self::as_returning())
-            .get_result(conn)
-            .await
+        diesel::update(
+            credentials::table
+                .filter(credentials::org_id.eq(org))
+                .filter(credentials::id.eq(id)),
+        )
+        .set(changes)
+        .returning(Self::as_returning())
+        .get_result(conn)
+        .await
     }
 
     /// The Fine Grained selection (ignored while the access level is Full).
-    pub async fn set_apis(conn: &mut AsyncPgConnection, id: CredentialId, api_ids: &[ApiId]) -> QueryResult<()> {
-        diesel::delete(credential_apis::table.filter(credential_apis::credential_id.eq(id))).execute(conn).await?;
+    pub async fn set_apis(
+        conn: &mut AsyncPgConnection,
+        id: CredentialId,
+        api_ids: &[ApiId],
+    ) -> QueryResult<()> {
+        diesel::delete(credential_apis::table.filter(credential_apis::credential_id.eq(id)))
+            .execute(conn)
+            .await?;
         let rows: Vec<_> = api_ids
             .iter()
-            .map(|api| (credential_apis::credential_id.eq(id), credential_apis::api_id.eq(*api)))
+            .map(|api| {
+                (
+                    credential_apis::credential_id.eq(id),
+                    credential_apis::api_id.eq(*api),
+                )
+            })
             .collect();
-        diesel::insert_into(credential_apis::table).values(rows).on_conflict_do_nothing().execute(conn).await?;
+        diesel::insert_into(credential_apis::table)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
         Ok(())
     }
 
     /// The chosen APIs of one credential.
-    pub async fn selected_apis(conn: &mut AsyncPgConnection, id: CredentialId) -> QueryResult<Vec<Api>> {
+    pub async fn selected_apis(
+        conn: &mut AsyncPgConnection,
+        id: CredentialId,
+    ) -> QueryResult<Vec<Api>> {
         credential_apis::table
             .inner_join(apis::table)
             .filter(credential_apis::credential_id.eq(id))
@@ -254,7 +309,10 @@ impl Credential {
 
     /// The APIs a credential may use now: its role's, narrowed to its selection when Fine
     /// Grained. Computed at use time, so role and catalog edits apply on the next request.
-    pub async fn effective_apis(conn: &mut AsyncPgConnection, credential: &Credential) -> QueryResult<Vec<Api>> {
+    pub async fn effective_apis(
+        conn: &mut AsyncPgConnection,
+        credential: &Credential,
+    ) -> QueryResult<Vec<Api>> {
         let role_apis_query = role_apis::table
             .inner_join(apis::table)
             .filter(role_apis::role_id.eq(credential.role_id))
@@ -266,13 +324,19 @@ impl Credential {
                 let chosen = credential_apis::table
                     .filter(credential_apis::credential_id.eq(credential.id))
                     .select(credential_apis::api_id);
-                role_apis_query.filter(apis::id.eq_any(chosen)).load(conn).await
+                role_apis_query
+                    .filter(apis::id.eq_any(chosen))
+                    .load(conn)
+                    .await
             }
         }
     }
 
     /// How many effective APIs each Fine Grained credential of `org` has (for the list).
-    pub async fn effective_api_counts(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<HashMap<CredentialId, i64>> {
+    pub async fn effective_api_counts(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+    ) -> QueryResult<HashMap<CredentialId, i64>> {
         let rows: Vec<(CredentialId, i64)> = credential_apis::table
             .inner_join(credentials::table)
             .inner_join(
@@ -290,9 +354,17 @@ impl Credential {
 
     /// Credentials that currently hold `api` (through their role, or their Fine Grained
     /// selection): the ones that lose it when the catalog entry goes.
-    pub async fn holding_api(conn: &mut AsyncPgConnection, org: OrgId, api: ApiId) -> QueryResult<Vec<(CredentialId, String)>> {
-        let via_role = role_apis::table.filter(role_apis::api_id.eq(api)).select(role_apis::role_id);
-        let chosen = credential_apis::table.filter(credential_apis::api_id.eq(api)).select(credential_apis::credential_id);
+    pub async fn holding_api(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        api: ApiId,
+    ) -> QueryResult<Vec<(CredentialId, String)>> {
+        let via_role = role_apis::table
+            .filter(role_apis::api_id.eq(api))
+            .select(role_apis::role_id);
+        let chosen = credential_apis::table
+            .filter(credential_apis::api_id.eq(api))
+            .select(credential_apis::credential_id);
         credentials::table
             .filter(credentials::org_id.eq(org))
             .filter(credentials::role_id.eq_any(via_role))
@@ -331,23 +403,39 @@ impl Credential {
     }
 
     /// Permanent: there is no way back from a revocation.
-    pub async fn revoke(conn: &mut AsyncPgConnection, org: OrgId, id: CredentialId, now: DateTime<Utc>) -> QueryResult<Self> {
+    pub async fn revoke(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        id: CredentialId,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Self> {
         diesel::update(
             credentials::table
                 .filter(credentials::org_id.eq(org))
                 .filter(credentials::id.eq(id))
                 .filter(credentials::revoked_at.is_null()),
         )
-        .set((credentials::revoked_at.eq(now), credentials::updated_at.eq(now)))
+        .set((
+            credentials::revoked_at.eq(now),
+            credentials::updated_at.eq(now),
+        ))
         .returning(Self::as_returning())
         .get_result(conn)
         .await
     }
 
     /// Deletes the credential; its API selection and tokens go in the same statement (cascade).
-    pub async fn delete(conn: &mut AsyncPgConnection, org: OrgId, id: CredentialId) -> QueryResult<usize> {
-        diesel::delete(credentials::table.filter(credentials::org_id.eq(org)).filter(credentials::id.eq(id)))
-            .execute(conn)
-            .await
+    pub async fn delete(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        id: CredentialId,
+    ) -> QueryResult<usize> {
+        diesel::delete(
+            credentials::table
+                .filter(credentials::org_id.eq(org))
+                .filter(credentials::id.eq(id)),
+        )
+        .execute(conn)
+        .await
     }
 }

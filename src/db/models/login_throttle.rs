@@ -39,9 +39,15 @@ pub async fn record_failure(
         .on_conflict(login_throttle::key)
         .do_update()
         .set((
-            login_throttle::failures.eq(diesel::dsl::case_when::<_, _, diesel::sql_types::Integer>(stale, 1)
-                .otherwise(login_throttle::failures + 1)),
-            login_throttle::window_started_at.eq(diesel::dsl::case_when::<_, _, diesel::sql_types::Timestamptz>(
+            login_throttle::failures.eq(
+                diesel::dsl::case_when::<_, _, diesel::sql_types::Integer>(stale, 1)
+                    .otherwise(login_throttle::failures + 1),
+            ),
+            login_throttle::window_started_at.eq(diesel::dsl::case_when::<
+                _,
+                _,
+                diesel::sql_types::Timestamptz,
+            >(
                 login_throttle::window_started_at.lt(window_start),
                 excluded(login_throttle::window_started_at),
             )
@@ -65,5 +71,8 @@ pub async fn lock(
 }
 
 pub async fn clear(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<()> {
-    diesel::delete(login_throttle::table.find(key)).execute(conn).await.map(|_| ())
+    diesel::delete(login_throttle::table.find(key))
+        .execute(conn)
+        .await
+        .map(|_| ())
 }

@@ -17,23 +17,40 @@ pub struct Organisation {
 
 impl Organisation {
     pub async fn find(conn: &mut AsyncPgConnection, id: OrgId) -> QueryResult<Self> {
-        organisations::table.find(id).select(Self::as_select()).first(conn).await
+        organisations::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .await
     }
 
     /// Names are unique without regard to case.
-    pub async fn find_by_name(conn: &mut AsyncPgConnection, name: &str) -> QueryResult<Option<Self>> {
+    pub async fn find_by_name(
+        conn: &mut AsyncPgConnection,
+        name: &str,
+    ) -> QueryResult<Option<Self>> {
         organisations::table
-            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("lower(name) = lower(")
-                .bind::<diesel::sql_types::Text, _>(name)
-                .sql(")"))
+            .filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>("lower(name) = lower(")
+                    .bind::<diesel::sql_types::Text, _>(name)
+                    .sql(")"),
+            )
             .select(Self::as_select())
             .first(conn)
             .await
             .optional()
     }
 
-    pub async fn create(conn: &mut AsyncPgConnection, name: &str, now: DateTime<Utc>) -> QueryResult<Self> {
-        let org = Self { id: OrgId::new_random(), name: name.to_string(), created_at: now };
+    pub async fn create(
+        conn: &mut AsyncPgConnection,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Self> {
+        let org = Self {
+            id: OrgId::new_random(),
+            name: name.to_string(),
+            created_at: now,
+        };
         diesel::insert_into(organisations::table)
             .values(&org)
             .returning(Self::as_returning())

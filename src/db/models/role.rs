@@ -38,7 +38,11 @@ impl Role {
             .await
     }
 
-    pub async fn find_in_org(conn: &mut AsyncPgConnection, org: OrgId, id: RoleId) -> QueryResult<Self> {
+    pub async fn find_in_org(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        id: RoleId,
+    ) -> QueryResult<Self> {
         roles::table
             .filter(roles::org_id.eq(org))
             .filter(roles::id.eq(id))
@@ -48,7 +52,10 @@ impl Role {
     }
 
     /// Every role of `org` with its APIs, in two queries.
-    pub async fn list_with_apis(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<Vec<RoleWithApis>> {
+    pub async fn list_with_apis(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+    ) -> QueryResult<Vec<RoleWithApis>> {
         let roles = Self::list_for_org(conn, org).await?;
         let ids: Vec<RoleId> = roles.iter().map(|r| r.id).collect();
         let pairs: Vec<(RoleId, Api)> = role_apis::table
@@ -64,7 +71,10 @@ impl Role {
         }
         Ok(roles
             .into_iter()
-            .map(|role| RoleWithApis { apis: by_role.remove(&role.id).unwrap_or_default(), role })
+            .map(|role| RoleWithApis {
+                apis: by_role.remove(&role.id).unwrap_or_default(),
+                role,
+            })
             .collect())
     }
 
@@ -78,20 +88,34 @@ impl Role {
             .await
     }
 
-    pub async fn name_taken(conn: &mut AsyncPgConnection, org: OrgId, name: &str, except: Option<RoleId>) -> QueryResult<bool> {
+    pub async fn name_taken(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        name: &str,
+        except: Option<RoleId>,
+    ) -> QueryResult<bool> {
         let lowered = name.to_lowercase();
         let mut query = roles::table
             .filter(roles::org_id.eq(org))
-            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("lower(name) = ").bind::<diesel::sql_types::Text, _>(lowered))
+            .filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>("lower(name) = ")
+                    .bind::<diesel::sql_types::Text, _>(lowered),
+            )
             .into_boxed();
         if let Some(id) = except {
             query = query.filter(roles::id.ne(id));
         }
-        diesel::select(diesel::dsl::exists(query.select(roles::id))).get_result(conn).await
+        diesel::select(diesel::dsl::exists(query.select(roles::id)))
+            .get_result(conn)
+            .await
     }
 
     pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<()> {
-        diesel::insert_into(roles::table).values(self).execute(conn).await.map(|_| ())
+        diesel::insert_into(roles::table)
+            .values(self)
+            .execute(conn)
+            .await
+            .map(|_| ())
     }
 
     pub async fn update(
@@ -102,23 +126,47 @@ impl Role {
         description: &str,
         now: DateTime<Utc>,
     ) -> QueryResult<Self> {
-        diesel::update(roles::table.filter(roles::org_id.eq(org)).filter(roles::id.eq(id)))
-            .set((roles::name.eq(name), roles::description.eq(description), roles::updated_at.eq(now)))
-            .returning(Self::as_returning())
-            .get_result(conn)
-            .await
+        diesel::update(
+            roles::table
+                .filter(roles::org_id.eq(org))
+                .filter(roles::id.eq(id)),
+        )
+        .set((
+            roles::name.eq(name),
+            roles::description.eq(description),
+            roles::updated_at.eq(now),
+        ))
+        .returning(Self::as_returning())
+        .get_result(conn)
+        .await
     }
 
     /// Replaces the role's APIs with `api_ids` (already checked to belong to the organisation).
-    pub async fn set_apis(conn: &mut AsyncPgConnection, role: RoleId, api_ids: &[ApiId]) -> QueryResult<()> {
-        diesel::delete(role_apis::table.filter(role_apis::role_id.eq(role))).execute(conn).await?;
-        let rows: Vec<_> = api_ids.iter().map(|api| (role_apis::role_id.eq(role), role_apis::api_id.eq(*api))).collect();
-        diesel::insert_into(role_apis::table).values(rows).on_conflict_do_nothing().execute(conn).await?;
+    pub async fn set_apis(
+        conn: &mut AsyncPgConnection,
+        role: RoleId,
+        api_ids: &[ApiId],
+    ) -> QueryResult<()> {
+        diesel::delete(role_apis::table.filter(role_apis::role_id.eq(role)))
+            .execute(conn)
+            .await?;
+        let rows: Vec<_> = api_ids
+            .iter()
+            .map(|api| (role_apis::role_id.eq(role), role_apis::api_id.eq(*api)))
+            .collect();
+        diesel::insert_into(role_apis::table)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
         Ok(())
     }
 
     /// Credentials still bound to the role: (id, name), for "reassign these first".
-    pub async fn credentials_using(conn: &mut AsyncPgConnection, role: RoleId) -> QueryResult<Vec<(CredentialId, String)>> {
+    pub async fn credentials_using(
+        conn: &mut AsyncPgConnection,
+        role: RoleId,
+    ) -> QueryResult<Vec<(CredentialId, String)>> {
         credentials::table
             .filter(credentials::role_id.eq(role))
             .order(credentials::name.asc())
@@ -127,7 +175,17 @@ impl Role {
             .await
     }
 
-    pub async fn delete(conn: &mut AsyncPgConnection, org: OrgId, id: RoleId) -> QueryResult<usize> {
-        diesel::delete(roles::table.filter(roles::org_id.eq(org)).filter(roles::id.eq(id))).execute(conn).await
+    pub async fn delete(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        id: RoleId,
+    ) -> QueryResult<usize> {
+        diesel::delete(
+            roles::table
+                .filter(roles::org_id.eq(org))
+                .filter(roles::id.eq(id)),
+        )
+        .execute(conn)
+        .await
     }
 }

@@ -13,9 +13,16 @@ pub async fn get_or_init(
     candidate: &[u8],
 ) -> QueryResult<Vec<u8>> {
     diesel::insert_into(server_secrets::table)
-        .values((server_secrets::name.eq(name), server_secrets::value.eq(candidate)))
+        .values((
+            server_secrets::name.eq(name),
+            server_secrets::value.eq(candidate),
+        ))
         .on_conflict_do_nothing()
         .execute(conn)
         .await?;
-    server_secrets::table.find(name).select(server_secrets::value).first(conn).await
+    server_secrets::table
+        .find(name)
+        .select(server_secrets::value)
+        .first(conn)
+        .await
 }

@@ -20,7 +20,11 @@ pub struct NewSession<'a> {
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: &NewSession<'_>) -> QueryResult<()> {
-    diesel::insert_into(sessions::table).values(new).execute(conn).await.map(|_| ())
+    diesel::insert_into(sessions::table)
+        .values(new)
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 /// The state of a live session: neither idle nor past its absolute lifetime.
@@ -84,13 +88,20 @@ pub async fn delete(conn: &mut AsyncPgConnection, key_hash: &[u8]) -> QueryResul
 
 /// Ends every session of a user: logout everywhere, role change, disable.
 pub async fn delete_for_user(conn: &mut AsyncPgConnection, user_id: UserId) -> QueryResult<usize> {
-    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn).await
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id)))
+        .execute(conn)
+        .await
 }
 
-pub async fn delete_expired(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
+pub async fn delete_expired(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
     diesel::delete(
         sessions::table.filter(
-            sessions::idle_expires_at.le(now).or(sessions::absolute_expires_at.le(now)),
+            sessions::idle_expires_at
+                .le(now)
+                .or(sessions::absolute_expires_at.le(now)),
         ),
     )
     .execute(conn)

@@ -16,7 +16,15 @@ use crate::db::schema::users;
 
 /// What a staff member may do; checked on the server for every request.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
 )]
 #[diesel(sql_type = Text)]
 pub enum Role {
@@ -131,7 +139,10 @@ impl User {
             .await
     }
 
-    pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<Self>> {
+    pub async fn find_by_email(
+        conn: &mut AsyncPgConnection,
+        email: &str,
+    ) -> QueryResult<Option<Self>> {
         users::table
             .filter(users::email.eq(normalise_email(email)))
             .select(Self::as_select())
@@ -142,10 +153,19 @@ impl User {
 
     /// Any user by id, whatever the organisation: only for the session guard.
     pub async fn find_any(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<Self>> {
-        users::table.find(id).select(Self::as_select()).first(conn).await.optional()
+        users::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .await
+            .optional()
     }
 
-    pub async fn find_in_org(conn: &mut AsyncPgConnection, org: OrgId, id: UserId) -> QueryResult<Self> {
+    pub async fn find_in_org(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        id: UserId,
+    ) -> QueryResult<Self> {
         users::table
             .filter(users::org_id.eq(org))
             .filter(users::id.eq(id))
@@ -173,7 +193,10 @@ impl User {
 
     /// Locks the organisation's enabled Super Admins (call inside a transaction) and counts
     /// them, so two concurrent demotions cannot both pass the last-Super-Admin check.
-    pub async fn lock_active_super_admins(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<usize> {
+    pub async fn lock_active_super_admins(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+    ) -> QueryResult<usize> {
         users::table
             .filter(users::org_id.eq(org))
             .filter(users::role.eq(Role::SuperAdmin))
@@ -192,11 +215,15 @@ impl User {
         role: Role,
         now: DateTime<Utc>,
     ) -> QueryResult<Self> {
-        diesel::update(users::table.filter(users::org_id.eq(org)).filter(users::id.eq(id)))
-            .set((users::role.eq(role), users::updated_at.eq(now)))
-            .returning(Self::as_returning())
-            .get_result(conn)
-            .await
+        diesel::update(
+            users::table
+                .filter(users::org_id.eq(org))
+                .filter(users::id.eq(id)),
+        )
+        .set((users::role.eq(role), users::updated_at.eq(now)))
+        .returning(Self::as_returning())
+        .get_result(conn)
+        .await
     }
 
     pub async fn set_disabled(
@@ -206,11 +233,15 @@ impl User {
         disabled: bool,
         now: DateTime<Utc>,
     ) -> QueryResult<Self> {
-        diesel::update(users::table.filter(users::org_id.eq(org)).filter(users::id.eq(id)))
-            .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
-            .returning(Self::as_returning())
-            .get_result(conn)
-            .await
+        diesel::update(
+            users::table
+                .filter(users::org_id.eq(org))
+                .filter(users::id.eq(id)),
+        )
+        .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
+        .returning(Self::as_returning())
+        .get_result(conn)
+        .await
     }
 
     pub async fn set_password_hash(

@@ -1,0 +1,146 @@
+//! Templates of the Machine to Machine page: the table, its rows, the ⋮ menu, the create/edit
+//! modal, confirmations and the one-time secret reveal.
+
+use askama::Template;
+use chrono::{DateTime, Utc};
+
+use crate::console::credentials::form::FormView;
+use crate::db::ids::CredentialId;
+use crate::db::models::api::Api;
+use crate::db::models::audit_event::AuditEvent;
+use crate::db::models::credential::{AccessLevel, Credential, MAX_CREDENTIALS_PER_ORG, Status};
+use crate::views::{absolute_time, relative_time};
+
+pub const BASE: &str = "/settings/integrations/machine-to-machine";
+
+/// One credential as the table shows it.
+pub struct CredentialRow {
+    pub c: Credential,
+    pub role_name: String,
+    /// Effective APIs of a Fine Grained credential.
+    pub api_count: i64,
+    pub now: DateTime<Utc>,
+    pub can_manage: bool,
+}
+
+impl CredentialRow {
+    pub fn status(&self) -> Status {
+        self.c.status(self.now)
+    }
+
+    pub fn access_label(&self) -> String {
+        match self.c.access_level {
+            AccessLevel::Full => "Full".into(),
+            AccessLevel::FineGrained => {
+                let plural = if self.api_count == 1 { "" } else { "s" };
+                format!("Fine Grained ({} API{plural})", self.api_count)
+            }
+        }
+    }
+
+    pub fn relative(&self, t: &DateTime<Utc>) -> String {
+        relative_time(*t, self.now)
+    }
+
+    pub fn absolute(&self, t: &DateTime<Utc>) -> String {
+        absolute_time(*t)
+    }
+
+    pub fn url(&self) -> String {
+        format!("{BASE}/{}", self.c.id)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "partials/credentials_section.html")]
+pub struct CredentialsSection {
+    pub rows: Vec<CredentialRow>,
+    pub can_manage: bool,
+    pub csrf_token: String,
+    /// Rendered as an out-of-band swap (after a change made in a modal).
+    pub oob: bool,
+}
+
+impl CredentialsSection {
+    pub fn limit(&self) -> i64 {
+        MAX_CREDENTIALS_PER_ORG
+    }
+
+    pub fn at_limit(&self) -> bool {
+        self.rows.len() as i64 >= MAX_CREDENTIALS_PER_ORG
+    }
+}
+
+/// The create or edit form: a `<dialog>` for htmx, a plain section for whole pages.
+#[derive(Template)]
+#[template(path = "partials/credential_form.html")]
+pub struct CredentialForm {
+    pub modal: bool,
+    /// `None` when creating.
+    pub edit_id: Option<CredentialId>,
+    pub form: FormView,
+    pub csrf_token: String,
+}
+
+impl CredentialForm {
+    pub fn action(&self) -> String {
+        match self.edit_id {
+            Some(id) => format!("{BASE}/{id}"),
+            None => BASE.to_string(),
+        }
+    }
+
+    pub fn field_error(&self, field: &str) -> Option<String> {
+        self.form.errors.get(field).cloned()
+    }
+}
+
+/// The one-time display of a new client secret. Never cached, never in history.
+#[derive(Template)]
+#[template(path = "partials/secret_reveal.html")]
+pub struct SecretReveal {
+    pub modal: bool,
+    pub name: String,
+    pub client_id: String,
+    pub secret: String,
+    pub rotated: bool,
+}
+
+#[derive(Template)]
+#[template(path = "partials/credential_menu.html")]
+pub struct CredentialMenu {
+    pub id: CredentialId,
+    pub name: String,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    Rotate,
+    Revoke,
+    Delete,
+}
+
+#[derive(Template)]
+#[template(path = "partials/credential_confirm.html")]
+pub struct ConfirmAction {
+    pub modal: bool,
+    pub kind: Confirm,
+    pub id: CredentialId,
+    pub name: String,
+    pub csrf_token: String,
+}
+
+#[derive(Template)]
+#[template(path = "partials/credential_detail.html")]
+pub struct CredentialDetail {
+    pub row: CredentialRow,
+    pub apis: Vec<Api>,
+    pub events: Vec<AuditEvent>,
+}
+
+impl CredentialDetail {
+    pub fn event_time(&self, e: &AuditEvent) -> String {
+        absolute_time(e.created_at)
+    }
+}

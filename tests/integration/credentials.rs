@@ -1,0 +1,985 @@
+//! The Machine to Machine page: create with one-time reveal, edit, rotate, revoke, delete,
+//! limits, validation, permissions and organisation isolation.
+
+use chrono::Duration;
+use diesel_async::RunQueryDsl;
+use m2m_console::db::ids::{ApiId, CredentialId, OrgId, RoleId};
+use m2m_console::db::models::api::Api;
+use m2m_console::db::models::audit_event::AuditEvent;
+use m2m_console::db::models::credential::Credential;
+use m2m_console::db::models::role::Role as CredentialRole;
+use m2m_console::db::models::user::Role;
+
+use crate::helpers::{Browser, Page, TestApp, captured_logs};
+
+const BASE: &str = "/settings/integrations/machine-to-machine";
+
+pub struct Catalog {
+    pub role: RoleId,
+    pub read: ApiId,
+    #[allow(dead_code)]
+    pub write: ApiId,
+    /// An API that exists in the catalog but not in `role`.
+    pub other: ApiId,
+    pub other_role: RoleId,
+}
+
+/// A catalog of three APIs and two roles in `org`, written directly (the catalog pages have
+/// their own tests).
+pub async fn seed_catalog(app: &TestApp, org: OrgId) -> Catalog {
+    let mut conn = app.conn().await;
+    let now = app.clock.now();
+    let api = |scope: &str| Api {
+        id: ApiId::new_random(),
+        org_id: org,
+        scope: scope.into(),
+        name: format!("API {scope}"),
+        description: String::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let (read, write, other) = (
+        api("orders:read"),
+        api("orders:write"),
+        api("invoices:read"),
+    );
+    for a in [&read, &write, &other] {
+        a.insert(&mut conn).await.unwrap();
+    }
+    let role = |name: &str| CredentialRole {
+        id: RoleId::new_random(),
+        org_id: org,
+        name: name.into(),
+        description: String::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let (orders, billing) = (role("Orders"), role("Billing"));
+    orders.insert(&mut conn).await.unwrap();
+    billing.insert(&mut conn).await.unwrap();
+    CredentialRole::set_apis(&mut conn, orders.id, &[read.id, write.id])
+        .await
+        .unwrap();
+    CredentialRole::set_apis(&mut conn, billing.id, &[other.id])
+        .await
+        .unwrap();
+    Catalog {
+        role: orders.id,
+        read: read.id,
+        write: write.id,
+        other: other.id,
+        other_role: billing.id,
+    }
+}
+
+pub fn valid_form(catalog: &Catalog) -> Vec<(&'static str, String)> {
+    vec![
+        ("name", "Warehouse sync".into()),
+        ("description", "Nightly stock export".into()),
+        ("owner_email", "ops@acme.test".into()),
+        ("role_id", catalog.role.to_string()),
+        ("access_level", "full".into()),
+        ("allowed_ips", "".into()),
+        ("expires_at", "".into()),
+    ]
+}
+
+fn with(
+    mut form: Vec<(&'static str, String)>,
+    key: &'static str,
+    value: &str,
+) -> Vec<(&'static str, String)> {
+    form.retain(|(k, _)| *k != key);
+    form.push((key, value.to_string()));
+    form
+}
+
+fn pairs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    form.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// The text inside the first element carrying `data-testid="{id}"`.
+pub fn testid_text(body: &str, id: &str) -> Option<String> {
+    let start = body.find(&format!("data-testid=\"{id}\""))?;
+    let open_end = body[start..].find('>')? + start + 1;
+    let close = body[open_end..].find('<')? + open_end;
+    Some(body[open_end..close].to_string())
+}
+
+pub async fn create_via_htmx(browser: &mut Browser, form: &[(&'static str, String)]) -> Page {
+    browser.hx_post_from(BASE, BASE, &pairs(form)).await
+}
+
+/// Creates a credential through the console and returns (id, client_id, secret).
+pub async fn create_credential(
+    app: &TestApp,
+    browser: &mut Browser,
+    form: &[(&'static str, String)],
+) -> (CredentialId, String, String) {
+    let page = create_via_htmx(browser, form).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let client_id = testid_text(&page.body, "client-id").unwrap();
+    let secret = testid_text(&page.body, "client-secret").unwrap();
+    let mut conn = app.conn().await;
+    let id: CredentialId = m2m_console::db::schema::credentials::table
+        .filter(m2m_console::db::schema::credentials::client_id.eq(&client_id))
+        .select(m2m_console::db::schema::credentials::id)
+        .first(&mut *conn)
+        .await
+        .unwrap();
+    (id, client_id, secret)
+}
+
+use diesel::prelude::{ExpressionMethods, QueryDsl};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_creates_a_credential_and_sees_the_secret_exactly_once() {
+    let app = TestApp::spawn().await;
+    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let catalog = seed_catalog(&app, admin.org_id).await;
+
+    let list = browser.get(BASE).await;
+    assert!(list.body.contains("data-testid=\"empty-state\""));
+    assert!(list.body.contains("0 of 10"));
+
+    let modal = browser.hx_get(&format!("{BASE}/new")).await;
+    assert_eq!(modal.status, 200);
+    assert!(modal.body.trim_start().starts_with("<dialog"));
+    assert!(modal.body.contains("data-testid=\"security-warning\""));
+    assert!(modal.body.contains("name=\"creation_key\""));
+    assert!(modal.body.contains("Create credentials") && modal.body.contains("Cancel"));
+
+    let page = create_via_htmx(
+        &mut browser,
+        &with(
+            valid_form(&catalog),
+            "creation_key",
+            &uuid::Uuid::new_v4().to_string(),
+        ),
+    )
+    .await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    assert!(page.body.contains("hx-history=\"false\""));
+    let client_id = testid_text(&page.body, "client-id").unwrap();
+    let secret = testid_text(&page.body, "client-secret").unwrap();
+    assert!(client_id.starts_with("m2m_ci_"));
+    assert!(m2m_console::tokens::parse(m2m_console::tokens::Kind::ClientSecret, &secret).is_some());
+    assert!(page.body.contains("never be shown again"));
+    // The refreshed table rides along out of band, without the secret in it.
+    let oob = page.body.split("hx-swap-oob=\"outerHTML\"").nth(1).unwrap();
+    assert!(oob.contains("data-testid=\"credential-row\"") && oob.contains(&client_id));
+    assert!(!oob.contains(&secret));
+
+    // Stored only as a SHA-256 digest.
+    let mut conn = app.conn().await;
+    let stored = Credential::list_for_org(&mut conn, admin.org_id)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        stored.secret_hash,
+        m2m_console::random::sha256(secret.as_bytes())
+    );
+    assert_eq!(stored.name, "Warehouse sync");
+
+    // Never again: not in the list, the detail page, the menu or the edit form.
+    for path in [
+        BASE.to_string(),
+        format!("{BASE}/{}", stored.id),
+        format!("{BASE}/{}/edit", stored.id),
+        format!("{BASE}/{}/menu", stored.id),
+    ] {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert!(!page.body.contains(&secret), "{path} shows the secret");
+    }
+    let list = browser.get(BASE).await;
+    assert!(list.body.contains("1 of 10"));
+    assert!(
+        list.body
+            .contains(&format!("data-credential-id=\"{}\"", stored.id))
+    );
+
+    // The audit log has the event, without secret or digest; the logs never saw the secret.
+    let events = AuditEvent::list_for_org(&mut conn, admin.org_id, 10)
+        .await
+        .unwrap();
+    let created = events
+        .iter()
+        .find(|e| e.action == "credential.created")
+        .unwrap();
+    assert_eq!(
+        created.target_id.as_deref(),
+        Some(stored.id.to_string().as_str())
+    );
+    let dump = format!("{events:?}");
+    assert!(!dump.contains(&secret) && !dump.contains(&hex::encode(&stored.secret_hash)));
+    assert!(!captured_logs().contains(&secret));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_javascript_create_shows_the_secret_page_then_the_list() {
+    let app = TestApp::spawn().await;
+    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let catalog = seed_catalog(&app, admin.org_id).await;
+    let form_page = browser.get(&format!("{BASE}/new")).await;
+    assert!(form_page.body.trim_start().starts_with("<!doctype html>"));
+    assert!(!form_page.body.contains("<dialog"), "a page, not a modal");
+    let page = browser.post_form(BASE, &pairs(&valid_form(&catalog))).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.trim_start().starts_with("<!doctype html>"));
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    let secret = testid_text(&page.body, "client-secret").unwrap();
+    assert!(secret.starts_with("m2m_sk_"));
+    assert!(
+        page.body
+            .contains(&format!("href=\"{BASE}\" data-testid=\"reveal-done\""))
+    );
+    let list = browser.get(BASE).await;
+    assert!(list.body.contains("Warehouse sync"));
+    assert!(!list.body.contains(&secret));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_submitted_create_form_makes_one_credential() {
+    let app = TestApp::spawn().await;
+    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let catalog = seed_catalog(&app, admin.org_id).await;
+    let form = with(
+        valid_form(&catalog),
+        "creation_key",
+        &uuid::Uuid::new_v4().to_string(),
+    );
+    assert_eq!(browser.post_form(BASE, &pairs(&form)).await.status, 200);
+    let again = browser.post_form(BASE, &pairs(&form)).await;
+    assert_eq!(again.status, 409);
+    assert!(again.body.contains("already submitted"));
+    assert!(testid_text(&again.body, "client-secret").is_none());
+    assert_eq!(
+        Credential::count_in_org(&mut *app.conn().await, admin.org_id)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_field_is_validated_with_its_message_next_to_it_and_input_kept() {
+    let app = TestApp::spawn().await;
+    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let catalog = seed_catalog(&app, admin.org_id).await;
+    let past = (app.clock.now() - Duration::hours(1))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let past_kept = format!("value=\"{past}\"");
+    let cases: Vec<(Vec<(&'static str, String)>, &str, &str)> = vec![
+        (
+            with(valid_form(&catalog), "owner_email", "not-an-email"),
+            "error-owner_email",
+            "value=\"not-an-email\"",
+        ),
+        (
+            with(valid_form(&catalog), "allowed_ips", "10.0.0.1\n10.0.0.0/33"),
+            "error-allowed_ips",
+            "10.0.0.0/33</textarea>",
+        ),
+        (
+            with(valid_form(&catalog), "expires_at", &past),
+            "error-expires_at",
+            &past_kept,
+        ),
+        (
+            with(valid_form(&catalog), "expires_at", "next tuesday"),
+            "error-expires_at",
+            "value=\"next tuesday\"",
+        ),
+        (
+            with(valid_form(&catalog), "access_level", "fine_grained"),
+            "error-apis",
+            "Choose at least one API",
+        ),
+        (
+            with(
+                with(valid_form(&catalog), "access_level", "fine_grained"),
+                "apis",
+                &catalog.other.to_string(),
+            ),
+            "error-apis",
+            "only APIs that the selected role allows",
+        ),
+        (
+            with(valid_form(&catalog), "apis", "not-a-uuid"),
+            "submit-credential",
+            "",
+        ),
+        (
+            with(valid_form(&catalog), "name", ""),
+            "error-name",
+            "This field is required.",
+        ),
+        (
+            with(valid_form(&catalog), "name", &"n".repeat(101)),
+            "error-name",
+            "at most 100",
+        ),
+        (
+            with(valid_form(&catalog), "description", &"d".repeat(501)),
+            "error-description",
+            "at most 500",
+        ),
+        (
+            with(valid_form(&catalog), "role_id", "not-a-role"),
+            "error-role_id",
+            "Choose a role.",
+        ),
+        (
+            with(
+                valid_form(&catalog),
+                "role_id",
+                &RoleId::new_random().to_string(),
+            ),
+            "error-role_id",
+            "Choose a role.",
+        ),
+        (
+            with(valid_form(&catalog), "access_level", "everything"),
+            "error-access_level",
+            "Full or Fine Grained",
+        ),
+    ];
+    for (form, testid, kept) in cases {
+        let page = create_via_htmx(&mut browser, &form).await;
+        if testid == "submit-credential" {
+            // An API id that is not even a UUID is ignored while the access level is Full.
+            assert_eq!(page.status, 200);
+            continue;
+        }
+        assert_eq!(page.status, 422, "{testid}: {}", page.body);
+        assert!(
+            page.body.contains(&format!("data-testid=\"{testid}\"")),
+            "{testid}"
+        );
+        assert!(page.body.contains(kept), "{testid}: {kept}");
+        assert!(
+            page.body.trim_start().starts_with("<dialog"),
+            "the modal is re-rendered"
+        );
+    }
+    assert_eq!(
+        Credential::count_in_org(&mut *app.conn().await, admin.org_id)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fine_grained_credentials_keep_their_chosen_apis_and_ips_are_normalised() {
+    let app = TestApp::spawn().await;
+    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let catalog = seed_catalog(&app, admin.org_id).await;
+    let mut form = with(valid_form(&catalog), "access_level", "fine_grained");
+    form.push(("apis", catalog.read.to_string()));
+    form.push(("apis", catalog.read.to_string()));
+    let form = with(
+        form,
+        "allowed_ips",
+        "203.0.113.7\n10.1.2.3/8\n203.0.113.7/32\n2001:DB8::1",
+    );
+    let future = (app.clock.now() + Duration::days(30))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let form = with(form, "expires_at", &future);
+    let (id, _, _) = create_credential(&app, &mut browser, &form).await;
+    let mut conn = app.conn().await;
+    let c = Credential::find_in_org(&mut conn, admin.org_id, id)
+        .await
+        .unwrap();
+    assert_eq!(c.allowed_ips, ["203.0.113.7", "10.0.0.0/8", "2001:db8::1"]);
+    assert!(c.expires_at.is_some());
+    let apis: Vec<String> = Credential::effective_apis(&mut conn, &c)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.scope)
+        .collect();
+    assert_eq!(apis, ["orders:read"]);
+    let list = browser.get(BASE).await;
+    assert!(list.body.contains("Fine Grained (1 API)"));
+    assert!(list.body.contains("10.0.0.0/8"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_and_sql_looking_text_is_stored_verbatim_and_rendered_escaped() {
+    let app = TestApp::spawn().await;
+    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let catalog = seed_catalog(&app, admin.org_id).await;
+    let name = "<script>alert(1)</script>'; DROP TABLE credentials; --";
+    let form = with(
+        with(valid_form(&catalog), "name", name),
+        "description",
+        "<img src=x onerror=alert(2)>",
+    );
+    let (id, _, _) = create_credential(&app, &mut browser, &form).await;
+    let c = Credential::find_in_org(&mut *app.conn().await, admin.org_id, id)
+        .await
+        .unwrap();
+    assert_eq!(c.name, name);
+    for path in [BASE.to_string(), format!("{BASE}/{id}")] {
+        let page = browser.get(&path).await;
+        assert!(!page.body.contains("<script>alert(1)"), "{path}");
+        assert!(!page.body.contains("<img src=x"), "{path}");
+        assert!(
+            page.body
+                .contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_see_no_actions_and_every_write_they_try_is_refused() {
+    let app = TestApp::spawn().await;
+    let (admin, mut admin_browser) = app.login_as(Role::Admin).await;
+    let catalog = seed_catalog(&app, admin.org_id).await;
+    let (id, _, _) = create_credential(&app, &mut admin_browser, &valid_form(&catalog)).await;
+    let (_, mut viewer) = app.login_as(Role::Viewer).await;
+
+    let list = viewer.get(BASE).await;
+    assert_eq!(list.status, 200);
+    assert!(list.body.contains("data-testid=\"credential-row\""));
+    assert!(!list.body.contains("data-testid=\"create-credential\""));
+    assert!(!list.body.contains("data-testid=\"row-menu\""));
+    assert_eq!(viewer.get(&format!("{BASE}/{id}")).await.status, 200);
+
+    for path in [
+        "new".to_string(),
+        format!("{id}/edit"),
+        format!("{id}/menu"),
+        format!("{id}/rotate"),
+        format!("{id}/revoke"),
+        format!("{id}/delete"),
+    ] {
+        assert_eq!(
+            viewer.get(&format!("{BASE}/{path}")).await.status,
+            403,
+            "GET {path}"
+        );
+    }
+    assert_eq!(
+        viewer
+            .post_form(BASE, &pairs(&valid_form(&catalog)))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        viewer
+            .post_form(
+                &format!("{BASE}/{id}"),
+                &pairs(&with(valid_form(&catalog), "name", "Hijacked"))
+            )
+            .await
+            .status,
+        403
+    );
+    for action in ["rotate", "revoke", "delete"] {
+        assert_eq!(
+            viewer
+                .post_form(&format!("{BASE}/{id}/{action}"), &[])
+                .await
+                .status,
+            403,
+            "POST {action}"
+        );
+    }
+    let token = viewer.csrf().await;
+    let res = viewer
+        .http
+        .delete(app.url(&format!("{BASE}/{id}")))
+        .header("X-CSRF-Token", token)
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    let c = Credential::find_in_org(&mut *app.conn().await, admin.org_id, id)
+        .await
+        .unwrap();
+    assert_eq!(c.name, "Warehouse sync");
+    assert!(c.revoked_at.is_none() && c.secret_rotated_at.is_none());
+    assert_eq!(
+        Credential::count_in_org(&mut *app.conn().await, admin.org_id)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn super_admins_manage_credentials_too() {
+    let app = TestApp::spawn().await;
+    let (boss, mut browser) = app.login_as(Role::SuperAdmin).await;
+    let catalog = seed_catalog(&app, boss.org_id).await;
+    let (id, _, _) = create_credential(&app, &mut browser, &valid_form(&catalog)).await;
+    assert_eq!(
+        browser.hx_get(&format!("{BASE}/{id}/menu")).await.status,
+        200
+    );
+    assert_eq!(
+        browser
+            .post_form(&format!("{BASE}/{id}/revoke"), &[])
+            .await
+            .status,
+        303
+    );
+    assert_eq!(
+        browser
+            .post_form(&format!("{BASE}/{id}/delete"), &[])
+            .await
+            .status,
+        303
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_organisations_credential_is_not_found_anywhere() {
+    let app = TestApp::spawn().await;
+    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let catalog = seed_catalog(&app, admin.org_id).await;
+    let (id, _, _) = create_credential(&app, &mut browser, &valid_form(&catalog)).await;
+
+    let outsider = app
+        .create_user("Globex", "hank@globex.test", Role::Admin)
+        .await;
+    let mut other = app.client();
+    other.login(&outsider.email, crate::helpers::PASSWORD).await;
+    let other_catalog = seed_catalog(&app, outsider.org_id).await;
+    for path in [
+        String::new(),
+        "/edit".into(),
+        "/menu".into(),
+        "/rotate".into(),
+        "/revoke".into(),
+        "/delete".into(),
+    ] {
+        assert_eq!(
+            other.get(&format!("{BASE}/{id}{path}")).await.status,
+            404,
+            "GET {path}"
+        );
+    }
+    assert_eq!(
+        other
+            .post_form(&format!("{BASE}/{id}"), &pairs(&valid_form(&other_catalog)))
+            .await
+            .status,
+        404
+    );
+    for action in ["rotate", "revoke", "delete"] {
+        assert_eq!(
+            other
+                .post_form(&format!("{BASE}/{id}/{action}"), &[])
+                .await
+                .status,
+            404,
+            "POST {action}"
+        );
+    }
+    // Nor can a credential be bound to another organisation's role.
+    let page = create_via_htmx(
+        &mut other,
+        &with(
+            valid_form(&other_catalog),
+            "role_id",
+            &catalog.role.to_string(),
+        ),
+    )
+    .await;
+    assert_eq!(page.status, 422);
+    assert!(!other.get(BASE).await.body.contains("Warehouse sync"));
+
+    let c = Credential::find_in_org(&mut *app.conn().await, admin.org_id, id)
+        .await
+        .unwrap();
+    assert!(c.revoked_at.is_none() && c.secret_rotated_at.is_none());
+    assert_eq!(browser.get(&format!("{BASE}/not-a-uuid")).await.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_eleventh_credential_is_refused_with_a_clear_message() {
+    let app = TestApp::spawn().await;
+    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let catalog = seed_catalog(&app, admin.org_id).await;
+    for i in 0..10 {
+        create_credential(
+            &app,
+            &mut browser,
+            &with(valid_form(&catalog), "name", &format!("c{i}")),
+        )
+        .await;
+    }
+    let list = browser.get(BASE).await;
+    assert!(list.body.contains("10 of 10"));
+    assert!(list.body.contains("data-testid=\"limit-reached\""));
+    let refused = create_via_htmx(&mut browser, &valid_form(&catalog)).await;
+    assert_eq!(refused.status, 409);
+    assert!(
+        testid_text(&refused.body, "form-error")
+            .unwrap()
+            .contains("10 credentials")
+    );
+    assert_eq!(
+        Credential::count_in_org(&mut *app.conn().await, admin.org_id)
+            .await
+            .unwrap(),
+        10
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_simultaneous_creates_at_nine_give_exactly_one_success() {
+    let app = TestApp::spawn().await;
+    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let catalog = seed_catalog(&app, admin.org_id).await;
+    for i in 0..9 {
+        create_credential(
+            &app,
+            &mut browser,
+            &with(valid_form(&catalog), "name", &format!("c{i}")),
+        )
+        .await;
+    }
+    let token = browser.csrf().await;
+    let body = serde_urlencoded::to_string(pairs(&valid_form(&catalog))).unwrap();
+    let requests = (0..20).map(|_| {
+        let request = browser
+            .http
+            .post(app.url(BASE))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("HX-Request", "true")
+            .header("X-CSRF-Token", &token)
+            .body(body.clone())
+            .send();
+        async move { request.await.unwrap().status().as_u16() }
+    });
+    let mut statuses = futures::future::join_all(requests).await;
+    statuses.sort();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        Credential::count_in_org(&mut *app.conn().await, admin.org_id)
+            .await
+            .unwrap(),
+        10
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edit_changes_everything_but_the_secret_and_audits_before_and_after() {
+    let app = TestApp::spawn().await;
+    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let catalog = seed_catalog(&app, admin.org_id).await;
+    let (id, client_id, _) = create_credential(&app, &mut browser, &valid_form(&catalog)).await;
+    let before = Credential::find_in_org(&mut *app.conn().await, admin.org_id, id)
+        .await
+        .unwrap();
+
+    let form_page = browser.hx_get(&format!("{BASE}/{id}/edit")).await;
+    assert!(form_page.body.contains("value=\"Warehouse sync\""));
+    assert!(form_page.body.contains("Save changes"));
+
+    let mut form = with(valid_form(&catalog), "name", "Billing export");
+    form = with(form, "role_id", &catalog.other_role.to_string());
+    form = with(form, "access_level", "fine_grained");
+    form.push(("apis", catalog.other.to_string()));
+    form = with(form, "allowed_ips", "198.51.100.0/24");
+    // htmx from the list: modal emptied, table refreshed out of band, a toast.
+    let res = browser
+        .hx_post_from(BASE, &format!("{BASE}/{id}"), &pairs(&form))
+        .await;
+    assert_eq!(res.status, 200);
+    assert!(res.body.contains("Billing export") && res.body.contains("Saved “Billing export”."));
+
+    let after = Credential::find_in_org(&mut *app.conn().await, admin.org_id, id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (after.name.as_str(), after.role_id, after.client_id.as_str()),
+        ("Billing export", catalog.other_role, client_id.as_str())
+    );
+    assert_eq!(after.secret_hash, before.secret_hash);
+    assert_eq!(after.allowed_ips, ["198.51.100.0/24"]);
+
+    let events = AuditEvent::list_for_org(&mut *app.conn().await, admin.org_id, 10)
+        .await
+        .unwrap();
+    let updated = events
+        .iter()
+        .find(|e| e.action == "credential.updated")
+        .unwrap();
+    assert_eq!(updated.details["before"]["role"], "Orders");
+    assert_eq!(updated.details["after"]["role"], "Billing");
+    assert_eq!(
+        updated.details["before"]["apis"],
+        serde_json::json!(["orders:read", "orders:write"])
+    );
+    assert_eq!(
+        updated.details["after"]["apis"],
+        serde_json::json!(["invoices:read"])
+    );
+    assert_eq!(
+        updated.details["after"]["allowed_ips"],
+        serde_json::json!(["198.51.100.0/24"])
+    );
+
+    // A plain form edit redirects to the detail page with a notice.
+    let res = browser
+        .post_form(
+            &format!("{BASE}/{id}"),
+            &pairs(&with(valid_form(&catalog), "name", "Renamed")),
+        )
+        .await;
+    assert_eq!(res.location(), Some(format!("{BASE}/{id}").as_str()));
+    assert!(
+        browser
+            .get(&format!("{BASE}/{id}"))
+            .await
+            .body
+            .contains("Saved “Renamed”.")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_issues_a_new_secret_once_and_the_old_one_no_longer_matches() {
+    let app = TestApp::spawn().await;
+    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let catalog = seed_catalog(&app, admin.org_id).await;
+    let (id, client_id, old_secret) =
+        create_credential(&app, &mut browser, &valid_form(&catalog)).await;
+
+    let confirm = browser.hx_get(&format!("{BASE}/{id}/rotate")).await;
+    assert!(
+        confirm
+            .body
+            .contains("stops working <strong>immediately</strong>")
+    );
+    let page = browser.hx_post(&format!("{BASE}/{id}/rotate"), &[]).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    let new_secret = testid_text(&page.body, "client-secret").unwrap();
+    assert_eq!(testid_text(&page.body, "client-id").unwrap(), client_id);
+    assert_ne!(new_secret, old_secret);
+
+    let c = Credential::find_in_org(&mut *app.conn().await, admin.org_id, id)
+        .await
+        .unwrap();
+    assert_eq!(
+        c.secret_hash,
+        m2m_console::random::sha256(new_secret.as_bytes())
+    );
+    assert_ne!(
+        c.secret_hash,
+        m2m_console::random::sha256(old_secret.as_bytes())
+    );
+    assert!(
+        !browser
+            .get(&format!("{BASE}/{id}"))
+            .await
+            .body
+            .contains(&new_secret)
+    );
+    let events = AuditEvent::list_for_org(&mut *app.conn().await, admin.org_id, 10)
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == "credential.secret_rotated")
+    );
+    assert!(!format!("{events:?}").contains(&new_secret));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_is_permanent_and_leaves_only_delete() {
+    let app = TestApp::spawn().await;
+    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let catalog = seed_catalog(&app, admin.org_id).await;
+    let (id, _, _) = create_credential(&app, &mut browser, &valid_form(&catalog)).await;
+    let confirm = browser.hx_get(&format!("{BASE}/{id}/revoke")).await;
+    assert!(confirm.body.contains("permanent"));
+    let res = browser
+        .hx_post_from(BASE, &format!("{BASE}/{id}/revoke"), &[])
+        .await;
+    assert_eq!(res.status, 200);
+    assert!(res.body.contains("Revoked “Warehouse sync”."));
+    let list = browser.get(BASE).await;
+    assert_eq!(
+        testid_text(&list.body, "status").as_deref(),
+        Some("Revoked")
+    );
+
+    let menu = browser.hx_get(&format!("{BASE}/{id}/menu")).await;
+    assert!(menu.body.contains("menu-delete"));
+    assert!(
+        !menu.body.contains("menu-edit")
+            && !menu.body.contains("menu-rotate")
+            && !menu.body.contains("menu-revoke")
+    );
+    assert_eq!(
+        browser
+            .post_form(&format!("{BASE}/{id}/revoke"), &[])
+            .await
+            .status,
+        409
+    );
+    assert_eq!(
+        browser
+            .post_form(&format!("{BASE}/{id}/rotate"), &[])
+            .await
+            .status,
+        409
+    );
+    assert_eq!(
+        browser
+            .post_form(&format!("{BASE}/{id}"), &pairs(&valid_form(&catalog)))
+            .await
+            .status,
+        409
+    );
+    // Revoked credentials still count toward the limit until deleted.
+    assert!(list.body.contains("1 of 10"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_removes_the_row_and_keeps_the_audit_record() {
+    let app = TestApp::spawn().await;
+    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let catalog = seed_catalog(&app, admin.org_id).await;
+    let mut fine = with(valid_form(&catalog), "access_level", "fine_grained");
+    fine.push(("apis", catalog.read.to_string()));
+    let (id, _, _) = create_credential(&app, &mut browser, &fine).await;
+    let (plain_id, _, _) = create_credential(
+        &app,
+        &mut browser,
+        &with(valid_form(&catalog), "name", "Second"),
+    )
+    .await;
+
+    let confirm = browser.hx_get(&format!("{BASE}/{id}/delete")).await;
+    assert!(confirm.body.contains("cannot be undone") && confirm.body.contains("Warehouse sync"));
+    let token = browser.csrf().await;
+    let res = browser
+        .http
+        .delete(app.url(&format!("{BASE}/{id}")))
+        .header("HX-Request", "true")
+        .header("X-CSRF-Token", token)
+        .header("HX-Current-URL", app.url(BASE))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body = res.text().await.unwrap();
+    assert!(!body.contains(&format!("data-credential-id=\"{id}\"")));
+    assert!(body.contains("Deleted “Warehouse sync”."));
+
+    let res = browser
+        .post_form(&format!("{BASE}/{plain_id}/delete"), &[])
+        .await;
+    assert_eq!(res.location(), Some(BASE));
+    let list = browser.get(BASE).await;
+    assert!(list.body.contains("Deleted “Second”."));
+    assert!(list.body.contains("data-testid=\"empty-state\""));
+
+    let mut conn = app.conn().await;
+    let leftover: i64 = m2m_console::db::schema::credential_apis::table
+        .count()
+        .get_result(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(leftover, 0, "the API selection went with it");
+    let events = AuditEvent::list_for_org(&mut conn, admin.org_id, 20)
+        .await
+        .unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.action == "credential.deleted")
+            .count(),
+        2
+    );
+    assert_eq!(browser.get(&format!("{BASE}/{id}")).await.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_badge_follows_the_expiry() {
+    let app = TestApp::spawn().await;
+    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let catalog = seed_catalog(&app, admin.org_id).await;
+    let in_ten_days = (app.clock.now() + Duration::days(10))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    create_credential(
+        &app,
+        &mut browser,
+        &with(valid_form(&catalog), "expires_at", &in_ten_days),
+    )
+    .await;
+    let status = |body: &str| testid_text(body, "status").unwrap_or_else(|| panic!("{body}"));
+    let first = browser.get(BASE).await;
+    assert_eq!(first.status, 200, "{:?}", first.headers);
+    assert_eq!(status(&first.body), "Active");
+    // Days pass: the session has long timed out, so sign in again each time.
+    app.clock.advance(Duration::days(4));
+    browser.login(&admin.email, crate::helpers::PASSWORD).await;
+    assert_eq!(status(&browser.get(BASE).await.body), "Expires soon");
+    app.clock.advance(Duration::days(7));
+    browser.login(&admin.email, crate::helpers::PASSWORD).await;
+    assert_eq!(status(&browser.get(BASE).await.body), "Expired");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_menu_is_an_htmx_partial_and_a_page_without_javascript() {
+    let app = TestApp::spawn().await;
+    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let catalog = seed_catalog(&app, admin.org_id).await;
+    let (id, _, _) = create_credential(&app, &mut browser, &valid_form(&catalog)).await;
+    let fragment = browser.hx_get(&format!("{BASE}/{id}/menu")).await;
+    assert!(
+        fragment
+            .body
+            .trim_start()
+            .starts_with("<ul class=\"menu\" role=\"menu\"")
+    );
+    for item in [
+        "menu-edit",
+        "menu-rotate",
+        "menu-revoke",
+        "menu-delete",
+        "menu-details",
+    ] {
+        assert!(fragment.body.contains(item), "{item}");
+    }
+    let page = browser.get(&format!("{BASE}/{id}/menu")).await;
+    assert!(
+        page.body.trim_start().starts_with("<!doctype html>") && page.body.contains("menu-rotate")
+    );
+    // Every action's confirmation also works as a page.
+    for action in ["edit", "rotate", "revoke", "delete"] {
+        let page = browser.get(&format!("{BASE}/{id}/{action}")).await;
+        assert_eq!(page.status, 200, "{action}");
+        assert!(
+            page.body.contains(&format!("action=\"{BASE}/{id}")),
+            "{action}"
+        );
+    }
+}
