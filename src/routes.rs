@@ -4,13 +4,38 @@ use actix_web::web;
 
 use crate::auth::{login, setup};
 use crate::console::{credentials, settings, users};
-use crate::{assets, health};
+use crate::{assets, health, oauth};
 
 /// Routes that need no session: probes and static files (and later the OAuth endpoints).
 pub fn machine_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/static/{file}", web::get().to(assets::serve_static));
+    // Small bodies only: nothing legitimate sent here is more than a few hundred bytes.
+    let oauth_body = web::PayloadConfig::new(16 * 1024);
+    let post_only = |path: &str, handler| {
+        web::resource(path)
+            .app_data(oauth_body.clone())
+            .route(handler)
+            .default_service(web::to(oauth::token::method_not_allowed))
+    };
+    cfg.service(post_only(
+        "/oauth/token",
+        web::post().to(oauth::token::issue_token),
+    ))
+    .service(post_only(
+        "/oauth/introspect",
+        web::post().to(oauth::introspect::introspect_token),
+    ))
+    .service(post_only(
+        "/oauth/revoke",
+        web::post().to(oauth::revoke::revoke_token),
+    ))
+    .route(
+        "/.well-known/oauth-authorization-server",
+        web::get().to(oauth::metadata::server_metadata),
+    )
+    .route("/api/v1/whoami", web::get().to(oauth::bearer::whoami))
+    .route("/healthz", web::get().to(health::healthz))
+    .route("/readyz", web::get().to(health::readyz))
+    .route("/static/{file}", web::get().to(assets::serve_static));
 }
 
 /// The console: runs inside the session and CSRF middleware.

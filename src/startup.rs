@@ -18,6 +18,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::error::error_pages;
+use crate::oauth::OAuthState;
 use crate::random;
 use crate::routes;
 use crate::security_headers::security_headers;
@@ -29,6 +30,7 @@ pub struct AppState {
     pub pool: DbPool,
     pub clock: Clock,
     pub settings: Arc<Settings>,
+    pub oauth: OAuthState,
 }
 
 /// Connections per instance: enough to keep 2 cores busy while requests wait on I/O.
@@ -82,6 +84,7 @@ impl Application {
             pool: pool.clone(),
             clock: clock.clone(),
             settings: Arc::new(settings),
+            oauth: OAuthState::default(),
         });
         let settings = state.settings.clone();
         let server = HttpServer::new(move || {

@@ -134,7 +134,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    access_tokens (id) {
+        id -> Int8,
+        token_hash -> Bytea,
+        credential_id -> Uuid,
+        scopes -> Array<Text>,
+        issued_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        issuing_ip -> Nullable<Text>,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(users -> organisations (org_id));
+diesel::joinable!(access_tokens -> credentials (credential_id));
 diesel::joinable!(apis -> organisations (org_id));
 diesel::joinable!(roles -> organisations (org_id));
 diesel::joinable!(role_apis -> roles (role_id));
@@ -157,4 +172,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     role_apis,
     credentials,
     credential_apis,
+    access_tokens,
 );

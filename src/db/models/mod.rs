@@ -1,5 +1,6 @@
 //! One module per table: the row struct, its insertable form and its queries.
 
+pub mod access_token;
 pub mod api;
 pub mod audit_event;
 pub mod credential;

@@ -1,0 +1,185 @@
+//! Bearer-protected resources (RFC 6750) and `GET /api/v1/whoami`, which integrations call
+//! to check their set-up.
+
+use std::net::IpAddr;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+
+use crate::client_ip;
+use crate::db::models::access_token::{self, ActiveToken};
+use crate::oauth::{REALM, ip_allowed};
+use crate::startup::AppState;
+use crate::tokens::{self, Kind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BearerError {
+    /// No credentials at all: a bare challenge, no error code (RFC 6750 §3.1).
+    #[error("missing bearer token")]
+    Missing,
+    #[error("malformed request: {0}")]
+    InvalidRequest(&'static str),
+    #[error("invalid token: {0}")]
+    InvalidToken(&'static str),
+    #[error("unavailable")]
+    Unavailable,
+}
+
+impl ResponseError for BearerError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            BearerError::Missing | BearerError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            BearerError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            BearerError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (challenge, body) = match self {
+            BearerError::Missing => (format!("Bearer realm=\"{REALM}\""), serde_json::json!({})),
+            BearerError::InvalidRequest(d) | BearerError::InvalidToken(d) => {
+                let code = if matches!(self, BearerError::InvalidRequest(_)) {
+                    "invalid_request"
+                } else {
+                    "invalid_token"
+                };
+                (
+                    format!(
+                        "Bearer realm=\"{REALM}\", error=\"{code}\", error_description=\"{d}\""
+                    ),
+                    serde_json::json!({ "error": code, "error_description": d }),
+                )
+            }
+            BearerError::Unavailable => (
+                String::new(),
+                serde_json::json!({ "error": "temporarily_unavailable" }),
+            ),
+        };
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((header::CACHE_CONTROL, "no-store"));
+        if !challenge.is_empty() {
+            res.insert_header((header::WWW_AUTHENTICATE, challenge));
+        }
+        res.json(body)
+    }
+}
+
+impl From<diesel::result::Error> for BearerError {
+    fn from(e: diesel::result::Error) -> Self {
+        tracing::error!(error = %e, "database error on a bearer check");
+        BearerError::Unavailable
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for BearerError {
+    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        tracing::warn!(error = %e, "no database connection for a bearer check");
+        BearerError::Unavailable
+    }
+}
+
+/// The token in `Authorization: Bearer …`. A token in the query string is refused: URLs end
+/// up in logs and browser history.
+fn bearer_token<'a>(headers: &'a HeaderMap, query: &str) -> Result<&'a str, BearerError> {
+    if url::form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == "access_token") {
+        return Err(BearerError::InvalidRequest(
+            "Send the token in the Authorization header, not the URL.",
+        ));
+    }
+    let mut values = headers.get_all(header::AUTHORIZATION);
+    let Some(value) = values.next() else {
+        return Err(BearerError::Missing);
+    };
+    if values.next().is_some() {
+        return Err(BearerError::InvalidRequest(
+            "More than one Authorization header.",
+        ));
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| BearerError::InvalidRequest("The Authorization header is malformed."))?;
+    let (scheme, token) = value.split_once(' ').ok_or(BearerError::InvalidRequest(
+        "The Authorization header is malformed.",
+    ))?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(BearerError::Missing);
+    }
+    // RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+    let well_formed = !token.is_empty()
+        && token.len() <= 512
+        && token
+            .trim_end_matches('=')
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+    if !well_formed {
+        return Err(BearerError::InvalidRequest(
+            "The bearer token is malformed.",
+        ));
+    }
+    Ok(token)
+}
+
+/// Checks a bearer token for a request from `ip`: live, within its credential's current
+/// rights, and from an allowed address. Records use at most once a minute.
+pub async fn verify(
+    conn: &mut AsyncPgConnection,
+    headers: &HeaderMap,
+    query: &str,
+    ip: Option<IpAddr>,
+    now: DateTime<Utc>,
+) -> Result<ActiveToken, BearerError> {
+    let token = bearer_token(headers, query)?;
+    let token = tokens::parse(Kind::AccessToken, token)
+        .ok_or(BearerError::InvalidToken("The access token is invalid."))?;
+    let found = access_token::find_active(conn, token.hash().as_bytes(), now)
+        .await?
+        .ok_or(BearerError::InvalidToken(
+            "The access token is invalid, expired or revoked.",
+        ))?;
+    if !found.within_current_rights() {
+        return Err(BearerError::InvalidToken(
+            "The access token is no longer valid for this credential.",
+        ));
+    }
+    if !ip_allowed(ip, &found.allowed_ips) {
+        return Err(BearerError::InvalidToken(
+            "The access token may not be used from this address.",
+        ));
+    }
+    let ip_text = ip.map(|ip| ip.to_string());
+    let minute_ago = now - chrono::Duration::minutes(1);
+    if found.last_used_at.is_none_or(|t| t < minute_ago) {
+        access_token::touch(conn, found.token_id, now).await?;
+    }
+    if found.credential_last_used_at.is_none_or(|t| t < minute_ago) {
+        access_token::touch_credential(conn, found.credential_id, ip_text.as_deref(), now).await?;
+    }
+    Ok(found)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn whoami(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, BearerError> {
+    let ip = client_ip::resolve(
+        req.peer_addr().map(|a| a.ip()),
+        req.headers(),
+        &state.settings.trusted_proxies,
+    );
+    let now = state.clock.now();
+    let mut conn = state.pool.get().await?;
+    let token = verify(&mut conn, req.headers(), req.query_string(), ip, now).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({
+            "credential": { "name": token.credential_name, "client_id": token.client_id },
+            "organisation": { "name": token.org_name },
+            "scopes": token.scopes,
+            "expires_at": token.expires_at.to_rfc3339(),
+            "expires_in": (token.expires_at - now).num_seconds().max(0),
+        })))
+}

@@ -1,0 +1,202 @@
+//! Client authentication (RFC 6749 §2.3.1): HTTP Basic with the form-urlencoded client ID
+//! and secret, or `client_id` + `client_secret` in the body; never both. Every check of a
+//! credential happens in `authenticate`, and every failure looks the same.
+
+use std::net::IpAddr;
+
+use actix_web::HttpRequest;
+use actix_web::http::header::AUTHORIZATION;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+
+use crate::db::models::access_token::{self, ClientRecord};
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::form::OAuthForm;
+use crate::oauth::{OAuthState, ip_allowed};
+use crate::tokens::{self, Kind};
+
+/// Longest Authorization header we decode; anything longer cannot hold a valid pair.
+const MAX_BASIC_LEN: usize = 1024;
+
+/// What the client presented.
+pub struct Presented {
+    pub client_id: String,
+    secret: String,
+    /// Sent with HTTP Basic (failures then carry a Basic challenge).
+    pub basic: bool,
+}
+
+/// Reads the client's credentials from the request. `Ok(None)`: none were presented.
+pub fn presented(req: &HttpRequest, form: &OAuthForm) -> Result<Option<Presented>, OAuthError> {
+    let in_body = form.get("client_id").is_some() || form.get("client_secret").is_some();
+    let header = req.headers().get(AUTHORIZATION);
+    let basic = match header {
+        None => None,
+        Some(value) => {
+            let raw = value.as_bytes();
+            let is_basic = raw.len() > 6 && raw[..6].eq_ignore_ascii_case(b"basic ");
+            if !is_basic {
+                // Another scheme is not client authentication at this endpoint.
+                return Err(OAuthError::invalid_client(true));
+            }
+            Some(decode_basic(&raw[6..]).ok_or_else(|| OAuthError::invalid_client(true))?)
+        }
+    };
+    match (basic, in_body) {
+        (Some(_), true) => Err(OAuthError::invalid_request(
+            "Use one client authentication method, not two.",
+        )),
+        (Some((client_id, secret)), false) => Ok(Some(Presented {
+            client_id,
+            secret,
+            basic: true,
+        })),
+        (None, true) => Ok(Some(Presented {
+            client_id: form.get("client_id").unwrap_or_default().to_string(),
+            secret: form.get("client_secret").unwrap_or_default().to_string(),
+            basic: false,
+        })),
+        (None, false) => Ok(None),
+    }
+}
+
+/// `base64(urlencode(id) ":" urlencode(secret))`, split on the first colon.
+fn decode_basic(encoded: &[u8]) -> Option<(String, String)> {
+    let encoded = encoded.trim_ascii();
+    if encoded.is_empty() || encoded.len() > MAX_BASIC_LEN {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((form_decode(id)?, form_decode(secret)?))
+}
+
+/// application/x-www-form-urlencoded decoding of one value (`+` is a space); a malformed
+/// percent escape or non-UTF-8 result is refused rather than guessed at.
+fn form_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Authenticates the presented client: known, secret matches, active, not expired, calling
+/// from an allowed address, and not throttled. Failures are counted and logged (never the
+/// secret) and all answer the same `invalid_client`.
+pub async fn authenticate(
+    conn: &mut AsyncPgConnection,
+    oauth: &OAuthState,
+    presented: Option<Presented>,
+    ip: Option<IpAddr>,
+    now: DateTime<Utc>,
+) -> Result<(ClientRecord, bool), OAuthError> {
+    let Some(presented) = presented else {
+        return Err(OAuthError::invalid_client(false));
+    };
+    let ip_text = ip.map(|ip| ip.to_string());
+    let basic = presented.basic;
+    if let Some(secs) = oauth
+        .throttle
+        .retry_after(Some(&presented.client_id), ip_text.as_deref())
+    {
+        return Err(OAuthError {
+            retry_after_secs: Some(secs),
+            ..OAuthError::new(
+                ErrorCode::SlowDown,
+                "Too many failed authentication attempts. Retry later.",
+            )
+        });
+    }
+    let fail = |reason: &'static str| {
+        oauth
+            .throttle
+            .record_failure(Some(&presented.client_id), ip_text.as_deref());
+        oauth
+            .metrics
+            .failed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(
+            reason,
+            ip = ip_text.as_deref().unwrap_or("-"),
+            "client authentication failed"
+        );
+        OAuthError::invalid_client(basic)
+    };
+    // A secret with a bad prefix or checksum is refused without a database round trip.
+    let Some(secret) = tokens::parse(Kind::ClientSecret, &presented.secret) else {
+        return Err(fail("malformed_secret"));
+    };
+    if presented.client_id.len() > 128 {
+        return Err(fail("unknown_client"));
+    }
+    let Some(client) = access_token::find_client(conn, &presented.client_id).await? else {
+        return Err(fail("unknown_client"));
+    };
+    if !secret.hash().matches(&client.secret_hash) {
+        return Err(fail("wrong_secret"));
+    }
+    if !client.is_active(now) {
+        return Err(fail(if client.revoked_at.is_some() {
+            "revoked"
+        } else {
+            "expired"
+        }));
+    }
+    if !ip_allowed(ip, &client.allowed_ips) {
+        return Err(fail("ip_not_allowed"));
+    }
+    Ok((client, basic))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> Vec<u8> {
+        base64::engine::general_purpose::STANDARD
+            .encode(s)
+            .into_bytes()
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded_and_split_on_the_first_colon() {
+        assert_eq!(
+            decode_basic(&b64("m2m_ci_x:m2m_sk_y")).unwrap(),
+            ("m2m_ci_x".into(), "m2m_sk_y".into())
+        );
+        assert_eq!(
+            decode_basic(&b64("a%3Ab+c:d%25e:f")).unwrap(),
+            ("a:b c".into(), "d%e:f".into())
+        );
+    }
+
+    #[test]
+    fn malformed_basic_credentials_are_refused() {
+        assert!(decode_basic(&b64("no-colon")).is_none());
+        assert!(decode_basic(b"***not base64***").is_none());
+        assert!(decode_basic(&b64("a%zz:b")).is_none());
+        assert!(
+            decode_basic(&b64("a%ff:b")).is_none(),
+            "percent-decodes to non-UTF-8"
+        );
+        assert!(decode_basic(&[b'Q'; 8192]).is_none());
+        assert!(decode_basic(b"").is_none());
+    }
+}

@@ -1,0 +1,128 @@
+//! RFC 6749 §5.2 error responses: JSON bodies, `no-store`, and a Basic challenge on 401 when
+//! the client tried HTTP Basic authentication.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::oauth::REALM;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    InvalidScope,
+    /// Too many failed authentications from this client ID or address (429).
+    SlowDown,
+    ServerError,
+    TemporarilyUnavailable,
+}
+
+impl ErrorCode {
+    fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::ServerError => "server_error",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}: {description}", code.as_str())]
+pub struct OAuthError {
+    pub code: ErrorCode,
+    pub description: &'static str,
+    /// The client tried HTTP Basic: a 401 must carry `WWW-Authenticate: Basic`.
+    pub basic_challenge: bool,
+    pub retry_after_secs: Option<u64>,
+}
+
+impl OAuthError {
+    pub fn new(code: ErrorCode, description: &'static str) -> Self {
+        Self {
+            code,
+            description,
+            basic_challenge: false,
+            retry_after_secs: None,
+        }
+    }
+
+    pub fn invalid_request(description: &'static str) -> Self {
+        Self::new(ErrorCode::InvalidRequest, description)
+    }
+
+    /// The one answer for every failed client authentication: unknown client, wrong secret,
+    /// revoked, expired, deleted, or calling from outside the allow-list look the same.
+    pub fn invalid_client(basic: bool) -> Self {
+        Self {
+            basic_challenge: basic,
+            ..Self::new(ErrorCode::InvalidClient, "Client authentication failed.")
+        }
+    }
+}
+
+impl ResponseError for OAuthError {
+    fn status_code(&self) -> StatusCode {
+        match self.code {
+            ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            ErrorCode::SlowDown => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"));
+        if self.basic_challenge && self.code == ErrorCode::InvalidClient {
+            res.insert_header((
+                header::WWW_AUTHENTICATE,
+                format!("Basic realm=\"{REALM}\", charset=\"UTF-8\""),
+            ));
+        }
+        if let Some(secs) = self.retry_after_secs {
+            res.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
+        }
+        res.json(serde_json::json!({ "error": self.code.as_str(), "error_description": self.description }))
+    }
+}
+
+impl From<diesel::result::Error> for OAuthError {
+    fn from(e: diesel::result::Error) -> Self {
+        tracing::error!(error = %e, "database error on the OAuth path");
+        Self::new(
+            ErrorCode::ServerError,
+            "The server could not complete the request.",
+        )
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for OAuthError {
+    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        tracing::warn!(error = %e, "no database connection on the OAuth path");
+        Self::new(
+            ErrorCode::TemporarilyUnavailable,
+            "The server is temporarily unavailable. Retry shortly.",
+        )
+    }
+}
+
+impl From<anyhow::Error> for OAuthError {
+    fn from(e: anyhow::Error) -> Self {
+        tracing::error!(error.cause_chain = ?e, "unexpected error on the OAuth path");
+        Self::new(
+            ErrorCode::ServerError,
+            "The server could not complete the request.",
+        )
+    }
+}

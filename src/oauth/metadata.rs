@@ -1,0 +1,29 @@
+//! `GET /.well-known/oauth-authorization-server` (RFC 8414).
+
+use actix_web::{HttpResponse, web};
+
+use crate::startup::AppState;
+
+pub async fn server_metadata(state: web::Data<AppState>) -> HttpResponse {
+    let base = state
+        .settings
+        .public_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_string();
+    let methods = ["client_secret_basic", "client_secret_post"];
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .json(serde_json::json!({
+            "issuer": base,
+            "token_endpoint": format!("{base}/oauth/token"),
+            "introspection_endpoint": format!("{base}/oauth/introspect"),
+            "revocation_endpoint": format!("{base}/oauth/revoke"),
+            "grant_types_supported": ["client_credentials"],
+            "response_types_supported": [],
+            "token_endpoint_auth_methods_supported": methods,
+            "introspection_endpoint_auth_methods_supported": methods,
+            "revocation_endpoint_auth_methods_supported": methods,
+            "service_documentation": format!("{base}/settings/integrations/machine-to-machine"),
+        }))
+}

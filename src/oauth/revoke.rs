@@ -1,0 +1,56 @@
+//! `POST /oauth/revoke` (RFC 7009): a client revokes one of its own tokens. An unknown or
+//! already revoked token answers 200; another client's token is refused and stays active.
+
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::client_ip;
+use crate::db::models::access_token;
+use crate::oauth::client_auth;
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::form::OAuthForm;
+use crate::startup::AppState;
+use crate::tokens::{self, Kind};
+
+#[tracing::instrument(skip_all)]
+pub async fn revoke_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    let form = OAuthForm::parse(&req, &body)?;
+    let presented = client_auth::presented(&req, &form)?;
+    let ip = client_ip::resolve(
+        req.peer_addr().map(|a| a.ip()),
+        req.headers(),
+        &state.settings.trusted_proxies,
+    );
+    let now = state.clock.now();
+    let mut conn = state.pool.get().await?;
+    let (caller, _) =
+        client_auth::authenticate(&mut conn, &state.oauth, presented, ip, now).await?;
+    let token = form.get("token").ok_or(OAuthError::invalid_request(
+        "The token parameter is missing.",
+    ))?;
+
+    let done = HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish();
+    let Some(token) = tokens::parse(Kind::AccessToken, token) else {
+        return Ok(done);
+    };
+    let hash = token.hash();
+    match access_token::owner_of(&mut conn, hash.as_bytes()).await? {
+        None => Ok(done),
+        Some(owner) if owner == caller.id => {
+            access_token::revoke_by_hash(&mut conn, hash.as_bytes(), now).await?;
+            tracing::info!(credential_id = %caller.id, "access token revoked by its client");
+            Ok(done)
+        }
+        Some(_) => Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "The token was not issued to this client.",
+        )),
+    }
+}
