@@ -3,9 +3,12 @@
 
 mod helpers;
 
+mod apis;
+mod audit;
 mod cli;
 mod csrf;
 mod login;
+mod roles;
 mod sessions;
 mod setup;
 mod shell;
