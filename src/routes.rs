@@ -3,7 +3,7 @@
 use actix_web::web;
 
 use crate::auth::{login, setup};
-use crate::console::{credentials, settings, users};
+use crate::console::{apis, audit, credentials, roles, settings, users};
 use crate::{assets, health, oauth};
 
 /// Routes that need no session: probes and static files (and later the OAuth endpoints).
@@ -102,7 +102,38 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/settings/users/{id}/enable",
             web::post().to(users::enable_user),
-        );
+        )
+        .route("/settings/apis", web::get().to(apis::list_apis))
+        .route("/settings/apis", web::post().to(apis::create_api))
+        .route(
+            "/settings/apis/{id}/edit",
+            web::get().to(apis::edit_api_form),
+        )
+        .route("/settings/apis/{id}", web::post().to(apis::update_api))
+        .route(
+            "/settings/apis/{id}/delete",
+            web::get().to(apis::delete_api_form),
+        )
+        .route(
+            "/settings/apis/{id}/delete",
+            web::post().to(apis::delete_api),
+        )
+        .route("/settings/roles", web::get().to(roles::list_roles))
+        .route("/settings/roles", web::post().to(roles::create_role))
+        .route(
+            "/settings/roles/{id}/edit",
+            web::get().to(roles::edit_role_form),
+        )
+        .route("/settings/roles/{id}", web::post().to(roles::update_role))
+        .route(
+            "/settings/roles/{id}/delete",
+            web::get().to(roles::delete_role_form),
+        )
+        .route(
+            "/settings/roles/{id}/delete",
+            web::post().to(roles::delete_role),
+        )
+        .route("/settings/audit", web::get().to(audit::list_audit_events));
 }
 
 async fn home() -> actix_web::HttpResponse {

@@ -1,6 +1,9 @@
 //! Handlers of the admin console pages.
 
+pub mod apis;
+pub mod audit;
 pub mod credentials;
+pub mod roles;
 pub mod settings;
 pub mod users;
 
@@ -19,4 +22,9 @@ pub fn shell(
     Ok(Shell::new(title, session.csrf_token()?, Some(&user.0))
         .crumbs(crumbs)
         .flash(session.take_flash()))
+}
+
+/// The id in a URL path; anything that does not parse is a 404, like an id that does not exist.
+pub fn path_id<T: std::str::FromStr>(raw: &str) -> Result<T, AppError> {
+    raw.parse().map_err(|_| AppError::NotFound)
 }

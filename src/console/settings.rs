@@ -30,11 +30,28 @@ pub async fn settings_index(
     session: TypedSession,
     hx: HxRequest,
 ) -> Result<HttpResponse, AppError> {
-    let mut sections = vec![Section {
-        title: "Integrations",
-        href: "/settings/integrations",
-        description: "Connect other systems: machine-to-machine API credentials.",
-    }];
+    let mut sections = vec![
+        Section {
+            title: "Integrations",
+            href: "/settings/integrations",
+            description: "Connect other systems: machine-to-machine API credentials.",
+        },
+        Section {
+            title: "APIs",
+            href: "/settings/apis",
+            description: "The API catalog: the scopes that roles and credentials may be granted.",
+        },
+        Section {
+            title: "Roles",
+            href: "/settings/roles",
+            description: "Named sets of APIs; each credential has one role.",
+        },
+        Section {
+            title: "Audit log",
+            href: "/settings/audit",
+            description: "Who did what, when and from where.",
+        },
+    ];
     if user.role == Role::SuperAdmin {
         sections.push(Section {
             title: "Users",

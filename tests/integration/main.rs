@@ -3,10 +3,13 @@
 
 mod helpers;
 
+mod apis;
+mod audit;
 mod cli;
 mod credentials;
 mod csrf;
 mod login;
+mod roles;
 mod sessions;
 mod setup;
 mod shell;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::ids::{OrgId, UserId};
+use crate::db::ids::{CredentialId, OrgId, UserId};
 use crate::db::schema::audit_events;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -86,6 +86,63 @@ impl AuditEvent {
             .load(conn)
             .await
     }
+}
+
+/// What the audit log page narrows the organisation's events to; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Events whose target is this credential.
+    pub credential: Option<CredentialId>,
+    /// Events whose actor's email contains this text (case-insensitive).
+    pub actor: Option<String>,
+    /// Events with exactly this action (`api.created`).
+    pub action: Option<String>,
+}
+
+impl AuditEvent {
+    /// One page of `org`'s events matching `filter`, newest first.
+    pub async fn search(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        filter: &AuditFilter,
+        limit: i64,
+        offset: i64,
+    ) -> QueryResult<Vec<Self>> {
+        let mut query = audit_events::table
+            .filter(audit_events::org_id.eq(org))
+            .into_boxed();
+        if let Some(credential) = filter.credential {
+            query = query
+                .filter(audit_events::target_type.eq("credential"))
+                .filter(audit_events::target_id.eq(credential.to_string()));
+        }
+        if let Some(actor) = &filter.actor {
+            query =
+                query.filter(audit_events::actor_email.ilike(format!("%{}%", escape_like(actor))));
+        }
+        if let Some(action) = &filter.action {
+            query = query.filter(audit_events::action.eq(action.clone()));
+        }
+        query
+            .order((audit_events::created_at.desc(), audit_events::id.desc()))
+            .limit(limit)
+            .offset(offset)
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+}
+
+/// `text` matched literally inside a LIKE pattern (whose default escape character is `\`).
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 impl NewAuditEvent {

@@ -1,0 +1,826 @@
+//! Settings → APIs: the organisation's API catalog.
+
+use m2m_console::db::ids::{ApiId, CredentialId, OrgId, RoleId};
+use m2m_console::db::models::api::Api;
+use m2m_console::db::models::audit_event::AuditEvent;
+use m2m_console::db::models::credential::{AccessLevel, Credential, NewCredential};
+use m2m_console::db::models::role::Role as CredentialRole;
+use m2m_console::db::models::user::Role;
+
+use crate::helpers::{Page, TestApp};
+
+// Fixtures shared with the roles and audit tests: rows written straight to the database.
+
+pub async fn insert_api(app: &TestApp, org: OrgId, scope: &str) -> Api {
+    let now = app.clock.now();
+    let api = Api {
+        id: ApiId::new_random(),
+        org_id: org,
+        scope: scope.into(),
+        name: format!("{scope} name"),
+        description: String::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let mut conn = app.conn().await;
+    api.insert(&mut conn).await.unwrap();
+    // Read back: the database keeps microseconds, so compare what it holds.
+    Api::find_in_org(&mut conn, org, api.id).await.unwrap()
+}
+
+pub async fn insert_role(app: &TestApp, org: OrgId, name: &str, apis: &[ApiId]) -> CredentialRole {
+    let now = app.clock.now();
+    let role = CredentialRole {
+        id: RoleId::new_random(),
+        org_id: org,
+        name: name.into(),
+        description: String::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let mut conn = app.conn().await;
+    role.insert(&mut conn).await.unwrap();
+    CredentialRole::set_apis(&mut conn, role.id, apis)
+        .await
+        .unwrap();
+    role
+}
+
+pub async fn insert_credential(
+    app: &TestApp,
+    org: OrgId,
+    role: RoleId,
+    name: &str,
+    access_level: AccessLevel,
+    selected: &[ApiId],
+) -> Credential {
+    let now = app.clock.now();
+    let client_id = format!("m2m_ci_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = app.conn().await;
+    let credential = Credential::insert(
+        &mut conn,
+        &NewCredential {
+            id: CredentialId::new_random(),
+            org_id: org,
+            client_id: &client_id,
+            secret_hash: &[7u8; 32],
+            name,
+            description: "",
+            owner_email: "ops@acme.test",
+            role_id: role,
+            access_level,
+            allowed_ips: &[],
+            expires_at: None,
+            created_by: None,
+            created_by_email: "fixture@acme.test",
+            created_at: now,
+            updated_at: now,
+            creation_key: None,
+        },
+    )
+    .await
+    .unwrap();
+    Credential::set_apis(&mut conn, credential.id, selected)
+        .await
+        .unwrap();
+    credential
+}
+
+pub fn rows(page: &Page, testid: &str) -> usize {
+    page.body
+        .matches(&format!("data-testid=\"{testid}\""))
+        .count()
+}
+
+async fn catalog(app: &TestApp, org: OrgId) -> Vec<Api> {
+    Api::list_for_org(&mut *app.conn().await, org)
+        .await
+        .unwrap()
+}
+
+async fn events(app: &TestApp, org: OrgId) -> Vec<AuditEvent> {
+    AuditEvent::list_for_org(&mut *app.conn().await, org, 200)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_super_admin_adds_edits_and_deletes_an_api_with_plain_forms() {
+    let app = TestApp::spawn().await;
+    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+
+    let empty = boss.get("/settings/apis").await;
+    assert_eq!(empty.status, 200);
+    assert!(empty.body.contains("<html") && empty.body.contains("data-testid=\"apis-empty\""));
+    assert!(
+        empty.body.contains("<a href=\"/settings\">Settings</a>"),
+        "breadcrumbs lead back to Settings"
+    );
+
+    let res = boss
+        .post_form(
+            "/settings/apis",
+            &[
+                ("scope", "orders:read"),
+                ("name", "Read orders"),
+                ("description", "Lists orders."),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 303);
+    assert_eq!(res.location(), Some("/settings/apis"));
+    let page = boss.get("/settings/apis").await;
+    assert!(
+        page.body.contains("Added orders:read to the catalog."),
+        "flash after the redirect"
+    );
+    assert_eq!(rows(&page, "api-row"), 1);
+    let api = catalog(&app, me.org_id).await.remove(0);
+    assert_eq!(
+        (
+            api.scope.as_str(),
+            api.name.as_str(),
+            api.description.as_str()
+        ),
+        ("orders:read", "Read orders", "Lists orders.")
+    );
+
+    let edit = boss.get(&format!("/settings/apis/{}/edit", api.id)).await;
+    assert_eq!(edit.status, 200);
+    assert!(edit.body.contains("<html") && edit.body.contains("value=\"Read orders\""));
+    let res = boss
+        .post_form(
+            &format!("/settings/apis/{}", api.id),
+            &[
+                ("scope", "orders:list"),
+                ("name", "List orders"),
+                ("description", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 303);
+    assert!(
+        boss.get("/settings/apis")
+            .await
+            .body
+            .contains("Saved orders:list.")
+    );
+    let edited = catalog(&app, me.org_id).await.remove(0);
+    assert_eq!(
+        (
+            edited.id,
+            edited.scope.as_str(),
+            edited.name.as_str(),
+            edited.description.as_str()
+        ),
+        (api.id, "orders:list", "List orders", "")
+    );
+
+    let confirm = boss.get(&format!("/settings/apis/{}/delete", api.id)).await;
+    assert_eq!(confirm.status, 200);
+    assert!(
+        confirm
+            .body
+            .contains("No role or credential holds this API.")
+    );
+    assert!(
+        confirm
+            .body
+            .contains(&format!("action=\"/settings/apis/{}/delete\"", api.id))
+    );
+    let res = boss
+        .post_form(&format!("/settings/apis/{}/delete", api.id), &[])
+        .await;
+    assert_eq!(res.status, 303);
+    assert!(
+        boss.get("/settings/apis")
+            .await
+            .body
+            .contains("Deleted orders:list from the catalog.")
+    );
+    assert!(catalog(&app, me.org_id).await.is_empty());
+
+    let events = events(&app, me.org_id).await;
+    let created = events.iter().find(|e| e.action == "api.created").unwrap();
+    assert_eq!(created.actor_email.as_deref(), Some(me.email.as_str()));
+    assert_eq!(created.target_type.as_deref(), Some("api"));
+    assert_eq!(created.target_label.as_deref(), Some("orders:read"));
+    let updated = events.iter().find(|e| e.action == "api.updated").unwrap();
+    assert_eq!(updated.details["before"]["scope"], "orders:read");
+    assert_eq!(updated.details["after"]["scope"], "orders:list");
+    assert_eq!(updated.details["before"]["name"], "Read orders");
+    assert_eq!(updated.details["after"]["name"], "List orders");
+    let deleted = events.iter().find(|e| e.action == "api.deleted").unwrap();
+    assert_eq!(
+        deleted.target_id.as_deref(),
+        Some(api.id.to_string().as_str())
+    );
+    assert_eq!(deleted.details["credentials"], serde_json::json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_super_admin_manages_the_catalog_with_htmx() {
+    let app = TestApp::spawn().await;
+    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+
+    let fragment = boss.hx_get("/settings/apis").await;
+    assert!(fragment.body.trim_start().starts_with("<section id=\"apis-section\">"));
+    assert!(!fragment.body.contains("<html"));
+    assert_eq!(fragment.header("vary"), Some("HX-Request"));
+
+    let res = boss
+        .hx_post(
+            "/settings/apis",
+            &[
+                ("scope", "invoices:write"),
+                ("name", "Write invoices"),
+                ("description", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert!(res.body.trim_start().starts_with("<section id=\"apis-section\">"));
+    assert!(
+        res.body.contains("hx-swap-oob")
+            && res.body.contains("Added invoices:write to the catalog.")
+    );
+    assert_eq!(rows(&res, "api-row"), 1);
+    let api = catalog(&app, me.org_id).await.remove(0);
+
+    let edit = boss
+        .hx_get(&format!("/settings/apis/{}/edit", api.id))
+        .await;
+    assert_eq!(edit.status, 200);
+    assert!(
+        edit.body.trim_start().starts_with("<section id=\"apis-section\">")
+            && edit.body.contains("hx-post=\"/settings/apis/")
+    );
+    let res = boss
+        .hx_post(
+            &format!("/settings/apis/{}", api.id),
+            &[
+                ("scope", "invoices:write"),
+                ("name", "Create invoices"),
+                ("description", "New ones."),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert!(res.body.contains("Saved invoices:write.") && res.body.contains("Create invoices"));
+
+    // Saving without a change changes nothing, and writes no event.
+    let res = boss
+        .hx_post(
+            &format!("/settings/apis/{}", api.id),
+            &[
+                ("scope", "invoices:write"),
+                ("name", "Create invoices"),
+                ("description", "New ones."),
+            ],
+        )
+        .await;
+    assert!(res.body.contains("No changes to invoices:write."));
+    assert_eq!(
+        events(&app, me.org_id)
+            .await
+            .iter()
+            .filter(|e| e.action == "api.updated")
+            .count(),
+        1
+    );
+
+    let confirm = boss
+        .hx_get(&format!("/settings/apis/{}/delete", api.id))
+        .await;
+    assert!(
+        confirm.body.trim_start().starts_with("<section id=\"apis-section\">")
+            && confirm.body.contains("Delete API")
+    );
+    let res = boss
+        .hx_post(&format!("/settings/apis/{}/delete", api.id), &[])
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(rows(&res, "api-row"), 0);
+    assert!(
+        res.body
+            .contains("Deleted invoices:write from the catalog.")
+    );
+    assert!(catalog(&app, me.org_id).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_an_api_validates_each_field_and_keeps_input() {
+    let app = TestApp::spawn().await;
+    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    insert_api(&app, me.org_id, "orders:read").await;
+
+    let too_long = "a".repeat(65);
+    for scope in ["Orders:Read", "a b", too_long.as_str(), "", "orders/read"] {
+        let res = boss
+            .hx_post(
+                "/settings/apis",
+                &[("scope", scope), ("name", "Orders"), ("description", "")],
+            )
+            .await;
+        assert_eq!(res.status, 422, "{scope:?}");
+        assert!(res.body.trim_start().starts_with("<section id=\"apis-section\">"));
+        assert!(
+            res.body.contains("data-testid=\"error-scope\""),
+            "{scope:?}"
+        );
+        assert!(
+            res.body.contains("<div class=\"field field-invalid\">"),
+            "the field is marked invalid"
+        );
+        assert!(res.body.contains("value=\"Orders\""), "the name is kept");
+    }
+    let res = boss
+        .hx_post(
+            "/settings/apis",
+            &[("scope", "Orders:Read"), ("name", ""), ("description", "")],
+        )
+        .await;
+    assert!(
+        res.body.contains("value=\"Orders:Read\""),
+        "the scope is kept"
+    );
+    assert!(res.body.contains("data-testid=\"error-name\""));
+
+    let dup = boss
+        .post_form(
+            "/settings/apis",
+            &[
+                ("scope", "orders:read"),
+                ("name", "Again"),
+                ("description", ""),
+            ],
+        )
+        .await;
+    assert_eq!(dup.status, 422);
+    assert!(dup.body.contains("<html"), "plain forms get the whole page");
+    assert!(dup.body.contains("already in the catalog"));
+
+    let long_name = "n".repeat(101);
+    let res = boss
+        .post_form(
+            "/settings/apis",
+            &[
+                ("scope", "orders:write"),
+                ("name", &long_name),
+                ("description", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 422);
+    assert!(res.body.contains("data-testid=\"error-name\""));
+    let long_description = "d".repeat(501);
+    let res = boss
+        .post_form(
+            "/settings/apis",
+            &[
+                ("scope", "orders:write"),
+                ("name", "Write"),
+                ("description", &long_description),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 422);
+    assert!(res.body.contains("data-testid=\"error-description\""));
+    assert!(
+        res.body.contains(&long_description),
+        "the description is kept"
+    );
+
+    // Limits are inclusive: 64 characters of scope, 100 of name, 500 of description.
+    let scope64 = format!("x{}", "1".repeat(63));
+    let res = boss
+        .post_form(
+            "/settings/apis",
+            &[
+                ("scope", &scope64),
+                ("name", &"n".repeat(100)),
+                ("description", &"d".repeat(500)),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 303);
+    let scopes: Vec<String> = catalog(&app, me.org_id)
+        .await
+        .into_iter()
+        .map(|a| a.scope)
+        .collect();
+    assert_eq!(scopes, vec!["orders:read".to_string(), scope64]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editing_an_api_validates_and_refuses_a_scope_already_taken() {
+    let app = TestApp::spawn().await;
+    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let read = insert_api(&app, me.org_id, "orders:read").await;
+    insert_api(&app, me.org_id, "orders:write").await;
+
+    let path = format!("/settings/apis/{}", read.id);
+    let res = boss
+        .hx_post(
+            &path,
+            &[
+                ("scope", "orders:write"),
+                ("name", "Read"),
+                ("description", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 422);
+    assert!(res.body.trim_start().starts_with("<section id=\"apis-section\">"));
+    assert!(
+        res.body.contains("already in the catalog") && res.body.contains("value=\"orders:write\"")
+    );
+    let res = boss
+        .post_form(
+            &path,
+            &[
+                ("scope", "Bad Scope"),
+                ("name", ""),
+                ("description", &"d".repeat(501)),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 422);
+    assert!(res.body.contains("<html"));
+    for field in ["scope", "name", "description"] {
+        assert!(
+            res.body.contains(&format!("data-testid=\"error-{field}\"")),
+            "{field}"
+        );
+    }
+    let unchanged = Api::find_in_org(&mut *app.conn().await, me.org_id, read.id)
+        .await
+        .unwrap();
+    assert_eq!(unchanged, read);
+
+    // Its own scope is not "taken".
+    let res = boss
+        .post_form(
+            &path,
+            &[
+                ("scope", "orders:read"),
+                ("name", "Read them"),
+                ("description", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 303);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_in_an_api_is_stored_verbatim_and_rendered_escaped() {
+    let app = TestApp::spawn().await;
+    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let name = "<script>alert('name')</script>";
+    let description = "<b>bold</b> & <img src=x onerror=alert(1)>";
+    let res = boss
+        .post_form(
+            "/settings/apis",
+            &[
+                ("scope", "orders:read"),
+                ("name", name),
+                ("description", description),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 303);
+    let api = catalog(&app, me.org_id).await.remove(0);
+    assert_eq!(
+        (api.name.as_str(), api.description.as_str()),
+        (name, description)
+    );
+
+    for page in [
+        boss.get("/settings/apis").await,
+        boss.get(&format!("/settings/apis/{}/edit", api.id)).await,
+    ] {
+        assert!(
+            !page.body.contains("<script>")
+                && !page.body.contains("<img")
+                && !page.body.contains("<b>")
+        );
+        assert!(page.body.contains("&#60;script&#62;") && page.body.contains("&#60;img"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_and_viewers_read_the_catalog_but_cannot_change_it() {
+    let app = TestApp::spawn().await;
+    let (boss, _) = app.login_as(Role::SuperAdmin).await;
+    let api = insert_api(&app, boss.org_id, "orders:read").await;
+    for role in [Role::Admin, Role::Viewer] {
+        let (_, mut browser) = app.login_as(role).await;
+        let page = browser.get("/settings/apis").await;
+        assert_eq!(page.status, 200, "{role:?} reads the catalog");
+        assert_eq!(rows(&page, "api-row"), 1);
+        assert!(
+            !page.body.contains("action=\"/settings/apis") && !page.body.contains("/edit\""),
+            "{role:?} sees no forms"
+        );
+        let fragment = browser.hx_get("/settings/apis").await;
+        assert_eq!(fragment.status, 200);
+        assert!(
+            !fragment.body.contains("<form") && !fragment.body.contains("<button"),
+            "{role:?} sees no forms"
+        );
+
+        assert_eq!(
+            browser
+                .get(&format!("/settings/apis/{}/edit", api.id))
+                .await
+                .status,
+            403
+        );
+        assert_eq!(
+            browser
+                .hx_get(&format!("/settings/apis/{}/delete", api.id))
+                .await
+                .status,
+            403
+        );
+        let add = browser
+            .post_form(
+                "/settings/apis",
+                &[
+                    ("scope", "sneaky:add"),
+                    ("name", "Sneaky"),
+                    ("description", ""),
+                ],
+            )
+            .await;
+        assert_eq!(add.status, 403, "{role:?} adds");
+        let edit = browser
+            .hx_post(
+                &format!("/settings/apis/{}", api.id),
+                &[
+                    ("scope", "sneaky:edit"),
+                    ("name", "Sneaky"),
+                    ("description", ""),
+                ],
+            )
+            .await;
+        assert_eq!(edit.status, 403, "{role:?} edits");
+        assert_eq!(
+            browser
+                .post_form(&format!("/settings/apis/{}/delete", api.id), &[])
+                .await
+                .status,
+            403,
+            "{role:?} deletes"
+        );
+        assert_eq!(
+            browser
+                .hx_post(&format!("/settings/apis/{}/delete", api.id), &[])
+                .await
+                .status,
+            403
+        );
+    }
+    assert_eq!(catalog(&app, boss.org_id).await, vec![api]);
+    assert!(
+        events(&app, boss.org_id)
+            .await
+            .iter()
+            .all(|e| !e.action.starts_with("api."))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apis_of_another_organisation_are_out_of_reach() {
+    let app = TestApp::spawn().await;
+    let outsider = app
+        .create_user("Globex", "hank@globex.test", Role::SuperAdmin)
+        .await;
+    let theirs = insert_api(&app, outsider.org_id, "globex:secret").await;
+    let (_, mut boss) = app.login_as(Role::SuperAdmin).await;
+
+    assert!(
+        !boss
+            .get("/settings/apis")
+            .await
+            .body
+            .contains("globex:secret")
+    );
+    assert_eq!(
+        boss.get(&format!("/settings/apis/{}/edit", theirs.id))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        boss.get(&format!("/settings/apis/{}/delete", theirs.id))
+            .await
+            .status,
+        404
+    );
+    let edit = boss
+        .post_form(
+            &format!("/settings/apis/{}", theirs.id),
+            &[("scope", "mine:now"), ("name", "Mine"), ("description", "")],
+        )
+        .await;
+    assert_eq!(edit.status, 404);
+    assert_eq!(
+        boss.hx_post(&format!("/settings/apis/{}/delete", theirs.id), &[])
+            .await
+            .status,
+        404
+    );
+    assert_eq!(catalog(&app, outsider.org_id).await, vec![theirs]);
+
+    // A scope only has to be unique within its own organisation.
+    let res = boss
+        .post_form(
+            "/settings/apis",
+            &[
+                ("scope", "globex:secret"),
+                ("name", "Ours"),
+                ("description", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 303);
+
+    for path in [
+        "/settings/apis/not-a-uuid/edit",
+        "/settings/apis/not-a-uuid/delete",
+    ] {
+        assert_eq!(boss.get(path).await.status, 404, "{path}");
+    }
+    assert_eq!(
+        boss.post_form(
+            "/settings/apis/not-a-uuid",
+            &[("scope", "x"), ("name", "x")]
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        boss.post_form("/settings/apis/not-a-uuid/delete", &[])
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_api_removes_it_from_roles_and_audits_the_credentials_that_lose_it() {
+    let app = TestApp::spawn().await;
+    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let read = insert_api(&app, me.org_id, "orders:read").await;
+    let write = insert_api(&app, me.org_id, "orders:write").await;
+    let role = insert_role(&app, me.org_id, "Order sync", &[read.id, write.id]).await;
+    let full = insert_credential(
+        &app,
+        me.org_id,
+        role.id,
+        "Nightly ERP sync",
+        AccessLevel::Full,
+        &[],
+    )
+    .await;
+    let picked = insert_credential(
+        &app,
+        me.org_id,
+        role.id,
+        "Warehouse reader",
+        AccessLevel::FineGrained,
+        &[read.id],
+    )
+    .await;
+    let other = insert_credential(
+        &app,
+        me.org_id,
+        role.id,
+        "Invoice writer",
+        AccessLevel::FineGrained,
+        &[write.id],
+    )
+    .await;
+
+    let confirm = boss
+        .get(&format!("/settings/apis/{}/delete", read.id))
+        .await;
+    assert_eq!(confirm.status, 200);
+    assert!(
+        confirm
+            .body
+            .contains("data-testid=\"affected-role\">Order sync<")
+    );
+    assert!(confirm.body.contains("Nightly ERP sync") && confirm.body.contains("Warehouse reader"));
+    assert!(
+        !confirm.body.contains("Invoice writer"),
+        "a Fine Grained credential without it loses nothing"
+    );
+
+    let res = boss
+        .post_form(&format!("/settings/apis/{}/delete", read.id), &[])
+        .await;
+    assert_eq!(res.status, 303);
+    let mut conn = app.conn().await;
+    let left: Vec<ApiId> = CredentialRole::apis(&mut conn, role.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(left, vec![write.id], "the role lost it");
+    assert!(
+        Credential::selected_apis(&mut conn, picked.id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the credential's selection lost it"
+    );
+    let full = Credential::find_in_org(&mut conn, me.org_id, full.id)
+        .await
+        .unwrap();
+    let effective: Vec<String> = Credential::effective_apis(&mut conn, &full)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.scope)
+        .collect();
+    assert_eq!(effective, vec!["orders:write".to_string()]);
+    drop(conn);
+
+    let deleted = events(&app, me.org_id)
+        .await
+        .into_iter()
+        .find(|e| e.action == "api.deleted")
+        .unwrap();
+    assert_eq!(deleted.target_label.as_deref(), Some("orders:read"));
+    let names: Vec<&str> = deleted.details["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["Nightly ERP sync", "Warehouse reader"]);
+    assert_eq!(deleted.details["credentials"][0]["id"], full.id.to_string());
+    assert!(!deleted.details.to_string().contains(&other.id.to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_links_to_apis_roles_and_the_audit_log_for_every_staff_role() {
+    let app = TestApp::spawn().await;
+    for role in [Role::SuperAdmin, Role::Admin, Role::Viewer] {
+        let (_, mut browser) = app.login_as(role).await;
+        let page = browser.get("/settings").await;
+        for href in ["/settings/apis", "/settings/roles", "/settings/audit"] {
+            assert!(
+                page.body.contains(&format!("<a href=\"{href}\">")),
+                "{role:?} sees {href}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_pages_use_no_inline_script_or_style_and_label_every_checkbox() {
+    let app = TestApp::spawn().await;
+    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let api = insert_api(&app, me.org_id, "orders:read").await;
+    let role = insert_role(&app, me.org_id, "Order sync", &[api.id]).await;
+    let paths = [
+        "/settings/apis".to_string(),
+        format!("/settings/apis/{}/edit", api.id),
+        format!("/settings/apis/{}/delete", api.id),
+        "/settings/roles".to_string(),
+        format!("/settings/roles/{}/edit", role.id),
+        format!("/settings/roles/{}/delete", role.id),
+        "/settings/audit?actor=x".to_string(),
+    ];
+    for path in &paths {
+        let page = boss.get(path).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert_eq!(page.header("vary"), Some("HX-Request"), "{path}");
+        assert!(page.body.trim_start().starts_with("<!doctype html>"), "{path}");
+        assert!(
+            !page.body.contains("<script>")
+                && !page.body.contains("style=")
+                && !page.body.contains("hx-on"),
+            "{path}"
+        );
+        assert!(
+            page.body.contains("<a href=\"/settings\">Settings</a>"),
+            "{path}: breadcrumbs"
+        );
+        // Every checkbox sits inside its label.
+        assert_eq!(
+            page.body.matches("type=\"checkbox\"").count(),
+            page.body
+                .matches("<label class=\"checkbox\"><input type=\"checkbox\"")
+                .count(),
+            "{path}"
+        );
+        let fragment = boss.hx_get(path).await;
+        assert!(fragment.body.trim_start().starts_with("<section id=\""), "{path}");
+    }
+}

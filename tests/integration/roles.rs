@@ -1,0 +1,610 @@
+//! Settings → Roles: named sets of catalog entries.
+
+use m2m_console::db::ids::{OrgId, RoleId};
+use m2m_console::db::models::audit_event::AuditEvent;
+use m2m_console::db::models::credential::AccessLevel;
+use m2m_console::db::models::role::Role as CredentialRole;
+use m2m_console::db::models::user::Role;
+
+use crate::apis::{insert_api, insert_credential, insert_role, rows};
+use crate::helpers::TestApp;
+
+async fn roles(app: &TestApp, org: OrgId) -> Vec<CredentialRole> {
+    CredentialRole::list_for_org(&mut *app.conn().await, org)
+        .await
+        .unwrap()
+}
+
+async fn scopes_of(app: &TestApp, role: RoleId) -> Vec<String> {
+    CredentialRole::apis(&mut *app.conn().await, role)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.scope)
+        .collect()
+}
+
+async fn events(app: &TestApp, org: OrgId) -> Vec<AuditEvent> {
+    AuditEvent::list_for_org(&mut *app.conn().await, org, 200)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_super_admin_adds_edits_and_deletes_a_role_with_plain_forms() {
+    let app = TestApp::spawn().await;
+    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let read = insert_api(&app, me.org_id, "orders:read").await;
+    let write = insert_api(&app, me.org_id, "orders:write").await;
+    let (read_id, write_id) = (read.id.to_string(), write.id.to_string());
+
+    let page = boss.get("/settings/roles").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("data-testid=\"roles-empty\""));
+    assert!(
+        page.body.contains("<fieldset")
+            && page.body.contains("<legend>APIs this role allows</legend>")
+    );
+    assert!(page.body.contains(&format!(
+        "<label class=\"checkbox\"><input type=\"checkbox\" name=\"apis\" value=\"{read_id}\">"
+    )));
+
+    let res = boss
+        .post_form(
+            "/settings/roles",
+            &[
+                ("name", "Order sync"),
+                ("description", "The ERP."),
+                ("apis", &read_id),
+                ("apis", &write_id),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 303);
+    assert_eq!(res.location(), Some("/settings/roles"));
+    let page = boss.get("/settings/roles").await;
+    assert!(page.body.contains("Added the role Order sync."));
+    assert_eq!(rows(&page, "role-row"), 1);
+    assert!(page.body.contains("<code>orders:write</code>"));
+    let role = roles(&app, me.org_id).await.remove(0);
+    assert_eq!(
+        (role.name.as_str(), role.description.as_str()),
+        ("Order sync", "The ERP.")
+    );
+    assert_eq!(
+        scopes_of(&app, role.id).await,
+        ["orders:read", "orders:write"]
+    );
+
+    let edit = boss.get(&format!("/settings/roles/{}/edit", role.id)).await;
+    assert_eq!(edit.status, 200);
+    assert!(edit.body.contains("<html") && edit.body.contains("value=\"Order sync\""));
+    assert!(
+        edit.body.contains(&format!("value=\"{write_id}\" checked")),
+        "granted APIs are ticked"
+    );
+    let res = boss
+        .post_form(
+            &format!("/settings/roles/{}", role.id),
+            &[
+                ("name", "Order reader"),
+                ("description", ""),
+                ("apis", &read_id),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 303);
+    assert!(
+        boss.get("/settings/roles")
+            .await
+            .body
+            .contains("Saved the role Order reader.")
+    );
+    assert_eq!(scopes_of(&app, role.id).await, ["orders:read"]);
+    // No boxes ticked: the role allows nothing.
+    let res = boss
+        .post_form(
+            &format!("/settings/roles/{}", role.id),
+            &[("name", "Order reader"), ("description", "")],
+        )
+        .await;
+    assert_eq!(res.status, 303);
+    assert!(scopes_of(&app, role.id).await.is_empty());
+
+    let confirm = boss
+        .get(&format!("/settings/roles/{}/delete", role.id))
+        .await;
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.body.contains("No credential uses it."));
+    assert!(confirm.body.contains("<h1>Delete role Order reader?</h1>"));
+    let res = boss
+        .post_form(&format!("/settings/roles/{}/delete", role.id), &[])
+        .await;
+    assert_eq!(res.status, 303);
+    assert!(
+        boss.get("/settings/roles")
+            .await
+            .body
+            .contains("Deleted the role Order reader.")
+    );
+    assert!(roles(&app, me.org_id).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_super_admin_manages_roles_with_htmx() {
+    let app = TestApp::spawn().await;
+    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let read = insert_api(&app, me.org_id, "orders:read").await;
+    let read_id = read.id.to_string();
+
+    let fragment = boss.hx_get("/settings/roles").await;
+    assert!(fragment.body.trim_start().starts_with("<section id=\"roles-section\">"));
+    assert_eq!(fragment.header("vary"), Some("HX-Request"));
+
+    let res = boss
+        .hx_post(
+            "/settings/roles",
+            &[
+                ("name", "Reporting"),
+                ("description", ""),
+                ("apis", &read_id),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert!(res.body.trim_start().starts_with("<section id=\"roles-section\">"));
+    assert!(res.body.contains("hx-swap-oob") && res.body.contains("Added the role Reporting."));
+    assert_eq!(rows(&res, "role-row"), 1);
+    let role = roles(&app, me.org_id).await.remove(0);
+
+    let edit = boss
+        .hx_get(&format!("/settings/roles/{}/edit", role.id))
+        .await;
+    assert!(
+        edit.body.trim_start().starts_with("<section id=\"roles-section\">")
+            && edit.body.contains("hx-post=\"/settings/roles/")
+    );
+    let res = boss
+        .hx_post(
+            &format!("/settings/roles/{}", role.id),
+            &[("name", "Reports"), ("description", "Monthly.")],
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert!(res.body.contains("Saved the role Reports.") && res.body.contains("Monthly."));
+    assert!(scopes_of(&app, role.id).await.is_empty());
+
+    let confirm = boss
+        .hx_get(&format!("/settings/roles/{}/delete", role.id))
+        .await;
+    assert!(
+        confirm.body.trim_start().starts_with("<section id=\"roles-section\">")
+            && confirm.body.contains("Delete role")
+    );
+    let res = boss
+        .hx_post(&format!("/settings/roles/{}/delete", role.id), &[])
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(rows(&res, "role-row"), 0);
+    assert!(roles(&app, me.org_id).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_forms_validate_each_field_and_keep_input() {
+    let app = TestApp::spawn().await;
+    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let outsider = app
+        .create_user("Globex", "hank@globex.test", Role::SuperAdmin)
+        .await;
+    let theirs = insert_api(&app, outsider.org_id, "globex:secret").await;
+    let read = insert_api(&app, me.org_id, "orders:read").await;
+    let read_id = read.id.to_string();
+    insert_role(&app, me.org_id, "Reporting", &[]).await;
+
+    let res = boss
+        .hx_post(
+            "/settings/roles",
+            &[("name", ""), ("description", "Kept."), ("apis", &read_id)],
+        )
+        .await;
+    assert_eq!(res.status, 422);
+    assert!(res.body.trim_start().starts_with("<section id=\"roles-section\">"));
+    assert!(res.body.contains("data-testid=\"error-name\""));
+    assert!(
+        res.body.contains(">Kept.</textarea>"),
+        "the description is kept"
+    );
+    assert!(
+        res.body.contains(&format!("value=\"{read_id}\" checked")),
+        "ticked boxes stay ticked"
+    );
+
+    let dup = boss
+        .post_form(
+            "/settings/roles",
+            &[("name", "  reporting "), ("description", "")],
+        )
+        .await;
+    assert_eq!(dup.status, 422, "names are unique regardless of case");
+    assert!(dup.body.contains("<html") && dup.body.contains("already exists"));
+    assert!(dup.body.contains("value=\"reporting\""));
+
+    let res = boss
+        .post_form(
+            "/settings/roles",
+            &[
+                ("name", &"n".repeat(101)),
+                ("description", &"d".repeat(501)),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 422);
+    assert!(
+        res.body.contains("data-testid=\"error-name\"")
+            && res.body.contains("data-testid=\"error-description\"")
+    );
+
+    let random = uuid::Uuid::new_v4().to_string();
+    let theirs_id = theirs.id.to_string();
+    for bad in [
+        "not-a-uuid",
+        random.as_str(),
+        theirs_id.as_str(),
+        "'; DROP TABLE roles; --",
+    ] {
+        let res = boss
+            .post_form(
+                "/settings/roles",
+                &[
+                    ("name", "Sneaky"),
+                    ("description", ""),
+                    ("apis", &read_id),
+                    ("apis", bad),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 422, "{bad}");
+        assert!(res.body.contains("data-testid=\"error-apis\""), "{bad}");
+        assert!(res.body.contains("value=\"Sneaky\""));
+    }
+    assert_eq!(roles(&app, me.org_id).await.len(), 1, "nothing was added");
+
+    // The same checks on edit; the role keeps its own name.
+    let role = insert_role(&app, me.org_id, "Ops", &[read.id]).await;
+    let path = format!("/settings/roles/{}", role.id);
+    let res = boss
+        .hx_post(
+            &path,
+            &[
+                ("name", "REPORTING"),
+                ("description", ""),
+                ("apis", &theirs_id),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 422);
+    assert!(res.body.contains("already exists") && res.body.contains("data-testid=\"error-apis\""));
+    assert_eq!(
+        scopes_of(&app, role.id).await,
+        ["orders:read"],
+        "nothing changed"
+    );
+    let res = boss
+        .post_form(
+            &path,
+            &[
+                ("name", "OPS"),
+                ("description", ""),
+                ("apis", &read_id),
+                ("apis", &read_id),
+            ],
+        )
+        .await;
+    assert_eq!(
+        res.status, 303,
+        "its own name in another case, a box sent twice"
+    );
+    assert_eq!(
+        roles(&app, me.org_id)
+            .await
+            .iter()
+            .find(|r| r.id == role.id)
+            .unwrap()
+            .name,
+        "OPS"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_in_a_role_is_stored_verbatim_and_rendered_escaped() {
+    let app = TestApp::spawn().await;
+    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let name = "<script>alert(1)</script>";
+    assert_eq!(
+        boss.post_form(
+            "/settings/roles",
+            &[("name", name), ("description", "<i>x</i>")]
+        )
+        .await
+        .status,
+        303
+    );
+    let role = roles(&app, me.org_id).await.remove(0);
+    assert_eq!(role.name, name);
+    for path in [
+        "/settings/roles".to_string(),
+        format!("/settings/roles/{}/edit", role.id),
+        format!("/settings/roles/{}/delete", role.id),
+    ] {
+        let page = boss.get(&path).await;
+        assert!(
+            !page.body.contains("<script>") && !page.body.contains("<i>"),
+            "{path}"
+        );
+        assert!(page.body.contains("&#60;script&#62;"), "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_and_viewers_read_roles_but_cannot_change_them() {
+    let app = TestApp::spawn().await;
+    let (boss, _) = app.login_as(Role::SuperAdmin).await;
+    let read = insert_api(&app, boss.org_id, "orders:read").await;
+    let read_id = read.id.to_string();
+    let role = insert_role(&app, boss.org_id, "Reporting", &[read.id]).await;
+    for who in [Role::Admin, Role::Viewer] {
+        let (_, mut browser) = app.login_as(who).await;
+        let page = browser.get("/settings/roles").await;
+        assert_eq!(page.status, 200, "{who:?} reads roles");
+        assert_eq!(rows(&page, "role-row"), 1);
+        assert!(page.body.contains("<code>orders:read</code>"));
+        assert!(
+            !page.body.contains("action=\"/settings/roles") && !page.body.contains("/edit\""),
+            "{who:?} sees no forms"
+        );
+        let fragment = browser.hx_get("/settings/roles").await;
+        assert!(
+            !fragment.body.contains("<form")
+                && !fragment.body.contains("<button")
+                && !fragment.body.contains("checkbox")
+        );
+
+        assert_eq!(
+            browser
+                .get(&format!("/settings/roles/{}/edit", role.id))
+                .await
+                .status,
+            403
+        );
+        assert_eq!(
+            browser
+                .get(&format!("/settings/roles/{}/delete", role.id))
+                .await
+                .status,
+            403
+        );
+        let add = browser
+            .post_form("/settings/roles", &[("name", "Sneaky"), ("apis", &read_id)])
+            .await;
+        assert_eq!(add.status, 403, "{who:?} adds");
+        let edit = browser
+            .hx_post(
+                &format!("/settings/roles/{}", role.id),
+                &[("name", "Sneaky"), ("description", "")],
+            )
+            .await;
+        assert_eq!(edit.status, 403, "{who:?} edits");
+        assert_eq!(
+            browser
+                .post_form(&format!("/settings/roles/{}/delete", role.id), &[])
+                .await
+                .status,
+            403,
+            "{who:?} deletes"
+        );
+    }
+    let all = roles(&app, boss.org_id).await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].name, "Reporting");
+    assert_eq!(scopes_of(&app, role.id).await, ["orders:read"]);
+    assert!(
+        events(&app, boss.org_id)
+            .await
+            .iter()
+            .all(|e| !e.action.starts_with("role."))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_of_another_organisation_are_out_of_reach() {
+    let app = TestApp::spawn().await;
+    let outsider = app
+        .create_user("Globex", "hank@globex.test", Role::SuperAdmin)
+        .await;
+    let theirs = insert_role(&app, outsider.org_id, "Globex secret role", &[]).await;
+    let (_, mut boss) = app.login_as(Role::SuperAdmin).await;
+
+    assert!(
+        !boss
+            .get("/settings/roles")
+            .await
+            .body
+            .contains("Globex secret role")
+    );
+    assert_eq!(
+        boss.get(&format!("/settings/roles/{}/edit", theirs.id))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        boss.hx_get(&format!("/settings/roles/{}/delete", theirs.id))
+            .await
+            .status,
+        404
+    );
+    let edit = boss
+        .post_form(
+            &format!("/settings/roles/{}", theirs.id),
+            &[("name", "Mine now"), ("description", "")],
+        )
+        .await;
+    assert_eq!(edit.status, 404);
+    assert_eq!(
+        boss.post_form(&format!("/settings/roles/{}/delete", theirs.id), &[])
+            .await
+            .status,
+        404
+    );
+    let still = roles(&app, outsider.org_id).await;
+    assert_eq!(still.len(), 1);
+    assert_eq!(still[0].name, "Globex secret role");
+
+    // Names only have to be unique within an organisation.
+    assert_eq!(
+        boss.post_form("/settings/roles", &[("name", "Globex secret role")])
+            .await
+            .status,
+        303
+    );
+
+    assert_eq!(
+        boss.get("/settings/roles/not-a-uuid/edit").await.status,
+        404
+    );
+    assert_eq!(
+        boss.get("/settings/roles/not-a-uuid/delete").await.status,
+        404
+    );
+    assert_eq!(
+        boss.post_form("/settings/roles/not-a-uuid", &[("name", "x")])
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        boss.post_form("/settings/roles/not-a-uuid/delete", &[])
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_in_use_cannot_be_deleted_and_the_answer_names_its_credentials() {
+    let app = TestApp::spawn().await;
+    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let role = insert_role(&app, me.org_id, "Order sync", &[]).await;
+    insert_credential(
+        &app,
+        me.org_id,
+        role.id,
+        "Nightly ERP sync",
+        AccessLevel::Full,
+        &[],
+    )
+    .await;
+    insert_credential(
+        &app,
+        me.org_id,
+        role.id,
+        "Warehouse reader",
+        AccessLevel::Full,
+        &[],
+    )
+    .await;
+
+    let list = boss.get("/settings/roles").await;
+    assert!(
+        list.body.contains("<td>2</td>"),
+        "the table counts the credentials"
+    );
+
+    let confirm = boss
+        .get(&format!("/settings/roles/{}/delete", role.id))
+        .await;
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.body.contains("data-testid=\"role-in-use\""));
+    assert!(confirm.body.contains("Nightly ERP sync") && confirm.body.contains("Warehouse reader"));
+    assert!(
+        !confirm.body.contains("data-testid=\"confirm-delete\""),
+        "no delete button while in use"
+    );
+
+    let res = boss
+        .post_form(&format!("/settings/roles/{}/delete", role.id), &[])
+        .await;
+    assert_eq!(res.status, 409);
+    assert!(
+        res.body.contains("Nightly ERP sync, Warehouse reader")
+            && res.body.contains("reassign them first")
+    );
+    let res = boss
+        .hx_post(&format!("/settings/roles/{}/delete", role.id), &[])
+        .await;
+    assert_eq!(res.status, 409);
+    assert_eq!(res.header("hx-retarget"), Some("#toasts"));
+    assert!(res.body.contains("Nightly ERP sync"));
+
+    assert_eq!(
+        roles(&app, me.org_id).await.len(),
+        1,
+        "the role is still there"
+    );
+    assert!(
+        events(&app, me.org_id)
+            .await
+            .iter()
+            .all(|e| e.action != "role.deleted")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_changes_are_audited_with_before_and_after() {
+    let app = TestApp::spawn().await;
+    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let read = insert_api(&app, me.org_id, "orders:read").await;
+    let write = insert_api(&app, me.org_id, "orders:write").await;
+    let (read_id, write_id) = (read.id.to_string(), write.id.to_string());
+    boss.post_form(
+        "/settings/roles",
+        &[("name", "Order sync"), ("apis", &read_id)],
+    )
+    .await;
+    let role = roles(&app, me.org_id).await.remove(0);
+    boss.post_form(
+        &format!("/settings/roles/{}", role.id),
+        &[
+            ("name", "Order writer"),
+            ("apis", &read_id),
+            ("apis", &write_id),
+        ],
+    )
+    .await;
+    boss.post_form(&format!("/settings/roles/{}/delete", role.id), &[])
+        .await;
+
+    let events = events(&app, me.org_id).await;
+    let created = events.iter().find(|e| e.action == "role.created").unwrap();
+    assert_eq!(created.actor_email.as_deref(), Some(me.email.as_str()));
+    assert_eq!(created.target_type.as_deref(), Some("role"));
+    assert_eq!(created.target_label.as_deref(), Some("Order sync"));
+    assert_eq!(created.details["apis"], serde_json::json!(["orders:read"]));
+    let updated = events.iter().find(|e| e.action == "role.updated").unwrap();
+    assert_eq!(updated.details["before"]["name"], "Order sync");
+    assert_eq!(updated.details["after"]["name"], "Order writer");
+    assert_eq!(
+        updated.details["before"]["apis"],
+        serde_json::json!(["orders:read"])
+    );
+    assert_eq!(
+        updated.details["after"]["apis"],
+        serde_json::json!(["orders:read", "orders:write"])
+    );
+    let deleted = events.iter().find(|e| e.action == "role.deleted").unwrap();
+    assert_eq!(
+        deleted.target_id.as_deref(),
+        Some(role.id.to_string().as_str())
+    );
+    assert_eq!(deleted.details["name"], "Order writer");
+}
