@@ -87,6 +87,15 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/{id}/delete",
                     web::post().to(credentials::delete_credential),
+                )
+                .route("/{id}/token", web::post().to(credentials::generate_token))
+                .route(
+                    "/{id}/tokens/revoke",
+                    web::post().to(credentials::revoke_all_access_tokens),
+                )
+                .route(
+                    "/{id}/tokens/{token_id}/revoke",
+                    web::post().to(credentials::revoke_access_token),
                 ),
         )
         .route("/settings/users", web::get().to(users::list_users))

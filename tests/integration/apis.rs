@@ -224,7 +224,12 @@ async fn a_super_admin_manages_the_catalog_with_htmx() {
     let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
 
     let fragment = boss.hx_get("/settings/apis").await;
-    assert!(fragment.body.trim_start().starts_with("<section id=\"apis-section\">"));
+    assert!(
+        fragment
+            .body
+            .trim_start()
+            .starts_with("<section id=\"apis-section\">")
+    );
     assert!(!fragment.body.contains("<html"));
     assert_eq!(fragment.header("vary"), Some("HX-Request"));
 
@@ -239,7 +244,11 @@ async fn a_super_admin_manages_the_catalog_with_htmx() {
         )
         .await;
     assert_eq!(res.status, 200);
-    assert!(res.body.trim_start().starts_with("<section id=\"apis-section\">"));
+    assert!(
+        res.body
+            .trim_start()
+            .starts_with("<section id=\"apis-section\">")
+    );
     assert!(
         res.body.contains("hx-swap-oob")
             && res.body.contains("Added invoices:write to the catalog.")
@@ -252,7 +261,9 @@ async fn a_super_admin_manages_the_catalog_with_htmx() {
         .await;
     assert_eq!(edit.status, 200);
     assert!(
-        edit.body.trim_start().starts_with("<section id=\"apis-section\">")
+        edit.body
+            .trim_start()
+            .starts_with("<section id=\"apis-section\">")
             && edit.body.contains("hx-post=\"/settings/apis/")
     );
     let res = boss
@@ -293,7 +304,10 @@ async fn a_super_admin_manages_the_catalog_with_htmx() {
         .hx_get(&format!("/settings/apis/{}/delete", api.id))
         .await;
     assert!(
-        confirm.body.trim_start().starts_with("<section id=\"apis-section\">")
+        confirm
+            .body
+            .trim_start()
+            .starts_with("<section id=\"apis-section\">")
             && confirm.body.contains("Delete API")
     );
     let res = boss
@@ -323,7 +337,11 @@ async fn adding_an_api_validates_each_field_and_keeps_input() {
             )
             .await;
         assert_eq!(res.status, 422, "{scope:?}");
-        assert!(res.body.trim_start().starts_with("<section id=\"apis-section\">"));
+        assert!(
+            res.body
+                .trim_start()
+                .starts_with("<section id=\"apis-section\">")
+        );
         assert!(
             res.body.contains("data-testid=\"error-scope\""),
             "{scope:?}"
@@ -431,7 +449,11 @@ async fn editing_an_api_validates_and_refuses_a_scope_already_taken() {
         )
         .await;
     assert_eq!(res.status, 422);
-    assert!(res.body.trim_start().starts_with("<section id=\"apis-section\">"));
+    assert!(
+        res.body
+            .trim_start()
+            .starts_with("<section id=\"apis-section\">")
+    );
     assert!(
         res.body.contains("already in the catalog") && res.body.contains("value=\"orders:write\"")
     );
@@ -801,7 +823,10 @@ async fn catalog_pages_use_no_inline_script_or_style_and_label_every_checkbox() 
         let page = boss.get(path).await;
         assert_eq!(page.status, 200, "{path}");
         assert_eq!(page.header("vary"), Some("HX-Request"), "{path}");
-        assert!(page.body.trim_start().starts_with("<!doctype html>"), "{path}");
+        assert!(
+            page.body.trim_start().starts_with("<!doctype html>"),
+            "{path}"
+        );
         assert!(
             !page.body.contains("<script>")
                 && !page.body.contains("style=")
@@ -821,6 +846,9 @@ async fn catalog_pages_use_no_inline_script_or_style_and_label_every_checkbox() 
             "{path}"
         );
         let fragment = boss.hx_get(path).await;
-        assert!(fragment.body.trim_start().starts_with("<section id=\""), "{path}");
+        assert!(
+            fragment.body.trim_start().starts_with("<section id=\""),
+            "{path}"
+        );
     }
 }

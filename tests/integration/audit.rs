@@ -87,7 +87,12 @@ async fn every_staff_role_reads_the_organisations_events_newest_first() {
         assert!(page.body.contains(&me.email));
 
         let fragment = browser.hx_get("/settings/audit").await;
-        assert!(fragment.body.trim_start().starts_with("<section id=\"audit-section\">"));
+        assert!(
+            fragment
+                .body
+                .trim_start()
+                .starts_with("<section id=\"audit-section\">")
+        );
         assert_eq!(fragment.header("vary"), Some("HX-Request"));
         assert!(
             fragment.body.contains("method=\"get\""),
@@ -276,7 +281,12 @@ async fn the_audit_log_shows_fifty_events_a_page_and_the_links_keep_the_filters(
     assert_eq!(next, "/settings/audit?action=test.event&page=2");
 
     let second = viewer.hx_get(&next).await;
-    assert!(second.body.trim_start().starts_with("<section id=\"audit-section\">"));
+    assert!(
+        second
+            .body
+            .trim_start()
+            .starts_with("<section id=\"audit-section\">")
+    );
     assert_eq!(rows(&second, "audit-row"), 50);
     assert!(second.body.contains("{&#34;n&#34;:69}") && second.body.contains("{&#34;n&#34;:20}"));
     assert!(

@@ -9,6 +9,7 @@ mod cli;
 mod credentials;
 mod csrf;
 mod login;
+mod oauth;
 mod roles;
 mod sessions;
 mod setup;

@@ -138,7 +138,12 @@ async fn a_super_admin_manages_roles_with_htmx() {
     let read_id = read.id.to_string();
 
     let fragment = boss.hx_get("/settings/roles").await;
-    assert!(fragment.body.trim_start().starts_with("<section id=\"roles-section\">"));
+    assert!(
+        fragment
+            .body
+            .trim_start()
+            .starts_with("<section id=\"roles-section\">")
+    );
     assert_eq!(fragment.header("vary"), Some("HX-Request"));
 
     let res = boss
@@ -152,7 +157,11 @@ async fn a_super_admin_manages_roles_with_htmx() {
         )
         .await;
     assert_eq!(res.status, 200);
-    assert!(res.body.trim_start().starts_with("<section id=\"roles-section\">"));
+    assert!(
+        res.body
+            .trim_start()
+            .starts_with("<section id=\"roles-section\">")
+    );
     assert!(res.body.contains("hx-swap-oob") && res.body.contains("Added the role Reporting."));
     assert_eq!(rows(&res, "role-row"), 1);
     let role = roles(&app, me.org_id).await.remove(0);
@@ -161,7 +170,9 @@ async fn a_super_admin_manages_roles_with_htmx() {
         .hx_get(&format!("/settings/roles/{}/edit", role.id))
         .await;
     assert!(
-        edit.body.trim_start().starts_with("<section id=\"roles-section\">")
+        edit.body
+            .trim_start()
+            .starts_with("<section id=\"roles-section\">")
             && edit.body.contains("hx-post=\"/settings/roles/")
     );
     let res = boss
@@ -178,7 +189,10 @@ async fn a_super_admin_manages_roles_with_htmx() {
         .hx_get(&format!("/settings/roles/{}/delete", role.id))
         .await;
     assert!(
-        confirm.body.trim_start().starts_with("<section id=\"roles-section\">")
+        confirm
+            .body
+            .trim_start()
+            .starts_with("<section id=\"roles-section\">")
             && confirm.body.contains("Delete role")
     );
     let res = boss
@@ -208,7 +222,11 @@ async fn role_forms_validate_each_field_and_keep_input() {
         )
         .await;
     assert_eq!(res.status, 422);
-    assert!(res.body.trim_start().starts_with("<section id=\"roles-section\">"));
+    assert!(
+        res.body
+            .trim_start()
+            .starts_with("<section id=\"roles-section\">")
+    );
     assert!(res.body.contains("data-testid=\"error-name\""));
     assert!(
         res.body.contains(">Kept.</textarea>"),

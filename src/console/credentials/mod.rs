@@ -17,6 +17,7 @@ use crate::auth::guard::CurrentUser;
 use crate::client_ip::RequestMeta;
 use crate::console::shell;
 use crate::db::ids::{CredentialId, OrgId, RoleId};
+use crate::db::models::access_token;
 use crate::db::models::audit_event::{AuditEvent, NewAuditEvent};
 use crate::db::models::credential::{
     AccessLevel, Credential, CredentialChanges, MAX_CREDENTIALS_PER_ORG, NewCredential,
@@ -29,12 +30,12 @@ use crate::htmx::{HxRequest, html, render, see_other};
 use crate::session::TypedSession;
 use crate::startup::AppState;
 use crate::tokens::{self, Kind};
-use crate::views::{Crumb, Toast};
+use crate::views::{Crumb, Fragment, Toast};
 
 use form::{CredentialFormData, FormView, ValidCredential};
 use views::{
     BASE, Confirm, ConfirmAction, CredentialDetail, CredentialForm, CredentialMenu, CredentialRow,
-    CredentialsSection, SecretReveal,
+    CredentialsSection, SecretReveal, TokenReveal, TokensSection,
 };
 
 const MANAGE: &str = "manage API credentials";
@@ -476,6 +477,7 @@ pub async fn show_credential(
         20,
     )
     .await?;
+    let tokens = tokens_section(&mut conn, &state, &user, &session, &credential).await?;
     let name = credential.name.clone();
     let row = row(&mut conn, &state, credential, user.role >= Role::Admin).await?;
     let shell = shell(&name, &user, &session, crumbs(Some(&name)))?;
@@ -483,8 +485,173 @@ pub async fn show_credential(
         hx,
         StatusCode::OK,
         shell,
-        CredentialDetail { row, apis, events },
+        CredentialDetail {
+            row,
+            apis,
+            events,
+            tokens: Fragment(tokens),
+        },
     )
+}
+
+async fn tokens_section(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    user: &CurrentUser,
+    session: &TypedSession,
+    credential: &Credential,
+) -> Result<TokensSection, AppError> {
+    let now = state.clock.now();
+    Ok(TokensSection {
+        id: credential.id,
+        tokens: access_token::list_live(conn, credential.id, now).await?,
+        can_manage: user.role >= Role::Admin,
+        can_generate: credential.status(now).is_usable(),
+        csrf_token: session.csrf_token()?,
+        now,
+    })
+}
+
+/// "Generate token": a test access token for the credential, shown once like a secret.
+#[tracing::instrument(skip_all, fields(credential_id = %path))]
+pub async fn generate_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: TypedSession,
+    hx: HxRequest,
+    path: web::Path<CredentialId>,
+) -> Result<HttpResponse, AppError> {
+    user.require(Role::Admin, MANAGE)?;
+    let now = state.clock.now();
+    let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
+    let mut conn = state.pool.get().await?;
+    let c = load(&mut conn, &user, path.into_inner()).await?;
+    if !c.status(now).is_usable() {
+        return Err(AppError::Conflict(format!(
+            "“{}” is revoked or expired: it cannot get tokens.",
+            c.name
+        )));
+    }
+    let scopes = scopes_of(&mut conn, &c).await?;
+    if scopes.is_empty() {
+        return Err(AppError::Conflict(format!(
+            "“{}” is not allowed any API yet: give its role some APIs first.",
+            c.name
+        )));
+    }
+    let ip = meta.ip_string();
+    let issued =
+        crate::oauth::token::mint(&mut conn, c.id, &c.secret_hash, scopes, ip.as_deref(), now)
+            .await
+            .map_err(|e| AppError::Unexpected(anyhow::anyhow!("could not issue a token: {e}")))?
+            .ok_or_else(|| {
+                AppError::Conflict("The credential changed meanwhile; reload and try again.".into())
+            })?;
+    NewAuditEvent::new("credential.token_generated", &meta, now)
+        .by(&user)
+        .target("credential", c.id, &c.name)
+        .details(serde_json::json!({ "scopes": issued.scopes }))
+        .insert(&mut conn)
+        .await?;
+    let reveal = TokenReveal {
+        modal: hx.0,
+        name: c.name.clone(),
+        id: c.id,
+        token: issued.token.expose().to_string(),
+        scopes: issued.scopes,
+        expires_at: crate::views::absolute_time(issued.expires_at),
+    };
+    let res = render(
+        hx,
+        StatusCode::OK,
+        shell("Test access token", &user, &session, crumbs(Some(&c.name)))?,
+        reveal,
+    )?;
+    Ok(no_store(res))
+}
+
+/// After revoking tokens: htmx gets the refreshed token list, a plain form the detail page.
+async fn tokens_changed(
+    hx: HxRequest,
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    user: &CurrentUser,
+    session: &TypedSession,
+    credential: &Credential,
+    message: &str,
+) -> Result<HttpResponse, AppError> {
+    if !hx.0 {
+        session.set_flash(message);
+        return Ok(see_other(hx, &format!("{BASE}/{}", credential.id)));
+    }
+    let section = tokens_section(conn, state, user, session, credential)
+        .await?
+        .render()
+        .map_err(render_err)?;
+    let toast = Toast::success_oob(message).render().map_err(render_err)?;
+    Ok(html(StatusCode::OK, section + &toast))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn revoke_access_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: TypedSession,
+    hx: HxRequest,
+    path: web::Path<(CredentialId, i64)>,
+) -> Result<HttpResponse, AppError> {
+    user.require(Role::Admin, MANAGE)?;
+    let (id, token_id) = path.into_inner();
+    let now = state.clock.now();
+    let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
+    let mut conn = state.pool.get().await?;
+    let c = load(&mut conn, &user, id).await?;
+    if !access_token::revoke_by_id(&mut conn, c.id, token_id, now).await? {
+        return Err(AppError::NotFound);
+    }
+    NewAuditEvent::new("credential.token_revoked", &meta, now)
+        .by(&user)
+        .target("credential", c.id, &c.name)
+        .details(serde_json::json!({ "token_id": token_id }))
+        .insert(&mut conn)
+        .await?;
+    tokens_changed(hx, &mut conn, &state, &user, &session, &c, "Token revoked.").await
+}
+
+#[tracing::instrument(skip_all, fields(credential_id = %path))]
+pub async fn revoke_all_access_tokens(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    session: TypedSession,
+    hx: HxRequest,
+    path: web::Path<CredentialId>,
+) -> Result<HttpResponse, AppError> {
+    user.require(Role::Admin, MANAGE)?;
+    let now = state.clock.now();
+    let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
+    let mut conn = state.pool.get().await?;
+    let c = load(&mut conn, &user, path.into_inner()).await?;
+    let count = access_token::revoke_all(&mut conn, c.id, now).await?;
+    NewAuditEvent::new("credential.tokens_revoked", &meta, now)
+        .by(&user)
+        .target("credential", c.id, &c.name)
+        .details(serde_json::json!({ "tokens_revoked": count }))
+        .insert(&mut conn)
+        .await?;
+    let plural = if count == 1 { "" } else { "s" };
+    tokens_changed(
+        hx,
+        &mut conn,
+        &state,
+        &user,
+        &session,
+        &c,
+        &format!("Revoked {count} token{plural}."),
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, fields(credential_id = %path))]
@@ -724,9 +891,12 @@ pub async fn rotate_credential_secret(
             let rotated =
                 Credential::rotate_secret(conn, actor.org_id, id, secret_hash.as_bytes(), now)
                     .await?;
+            // Tokens issued under the old secret die with it, in the same commit.
+            let tokens = access_token::revoke_all(conn, id, now).await?;
             NewAuditEvent::new("credential.secret_rotated", &meta, now)
                 .by(&actor)
                 .target("credential", rotated.id, &rotated.name)
+                .details(serde_json::json!({ "tokens_revoked": tokens }))
                 .insert(conn)
                 .await?;
             Ok(rotated)
@@ -767,9 +937,11 @@ pub async fn revoke_credential(
             let current = Credential::find_in_org(conn, actor.org_id, id).await?;
             refuse_if_revoked(&current)?;
             let revoked = Credential::revoke(conn, actor.org_id, id, now).await?;
+            let tokens = access_token::revoke_all(conn, id, now).await?;
             NewAuditEvent::new("credential.revoked", &meta, now)
                 .by(&actor)
                 .target("credential", revoked.id, &revoked.name)
+                .details(serde_json::json!({ "tokens_revoked": tokens }))
                 .insert(conn)
                 .await?;
             Ok(revoked)

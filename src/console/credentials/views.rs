@@ -6,10 +6,11 @@ use chrono::{DateTime, Utc};
 
 use crate::console::credentials::form::FormView;
 use crate::db::ids::CredentialId;
+use crate::db::models::access_token::TokenSummary;
 use crate::db::models::api::Api;
 use crate::db::models::audit_event::AuditEvent;
 use crate::db::models::credential::{AccessLevel, Credential, MAX_CREDENTIALS_PER_ORG, Status};
-use crate::views::{absolute_time, relative_time};
+use crate::views::{Fragment, absolute_time, relative_time};
 
 pub const BASE: &str = "/settings/integrations/machine-to-machine";
 
@@ -137,6 +138,41 @@ pub struct CredentialDetail {
     pub row: CredentialRow,
     pub apis: Vec<Api>,
     pub events: Vec<AuditEvent>,
+    pub tokens: Fragment<TokensSection>,
+}
+
+/// The live access tokens of a credential, with per-token and bulk revocation.
+#[derive(Template)]
+#[template(path = "partials/credential_tokens.html")]
+pub struct TokensSection {
+    pub id: CredentialId,
+    pub tokens: Vec<TokenSummary>,
+    pub can_manage: bool,
+    pub can_generate: bool,
+    pub csrf_token: String,
+    pub now: DateTime<Utc>,
+}
+
+impl TokensSection {
+    pub fn relative(&self, t: &DateTime<Utc>) -> String {
+        relative_time(*t, self.now)
+    }
+
+    pub fn absolute(&self, t: &DateTime<Utc>) -> String {
+        absolute_time(*t)
+    }
+}
+
+/// A test access token generated from the console, shown once.
+#[derive(Template)]
+#[template(path = "partials/token_reveal.html")]
+pub struct TokenReveal {
+    pub modal: bool,
+    pub name: String,
+    pub id: CredentialId,
+    pub token: String,
+    pub scopes: Vec<String>,
+    pub expires_at: String,
 }
 
 impl CredentialDetail {

@@ -87,6 +87,11 @@ impl Status {
         }
     }
 
+    /// Whether the credential can authenticate and get tokens.
+    pub fn is_usable(self) -> bool {
+        matches!(self, Status::Active | Status::ExpiresSoon)
+    }
+
     pub fn badge_class(self) -> &'static str {
         match self {
             Status::Active => "badge-ok",

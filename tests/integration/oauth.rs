@@ -1,0 +1,937 @@
+//! The machine side: /oauth/token, introspection, revocation, metadata and whoami, with the
+//! adversarial cases an authorization server must survive.
+
+use base64::Engine;
+use chrono::Duration;
+use m2m_console::db::models::credential::Credential;
+use m2m_console::db::models::role::Role as CredentialRole;
+use m2m_console::db::models::user::Role;
+use serde_json::Value;
+
+use crate::credentials::{Catalog, create_credential, seed_catalog, valid_form};
+use crate::helpers::{Browser, TestApp, captured_logs};
+
+const BASE: &str = "/settings/integrations/machine-to-machine";
+
+pub struct Client {
+    pub id: m2m_console::db::ids::CredentialId,
+    pub client_id: String,
+    pub secret: String,
+}
+
+pub struct Setup {
+    pub app: TestApp,
+    pub admin: Browser,
+    pub org: m2m_console::db::ids::OrgId,
+    pub catalog: Catalog,
+    pub client: Client,
+}
+
+/// An app with one Full credential of role Orders (orders:read orders:write).
+pub async fn setup_with(
+    form_tweak: impl FnOnce(Vec<(&'static str, String)>) -> Vec<(&'static str, String)>,
+) -> Setup {
+    let app = TestApp::spawn().await;
+    setup_on(app, form_tweak).await
+}
+
+pub async fn setup_on(
+    app: TestApp,
+    form_tweak: impl FnOnce(Vec<(&'static str, String)>) -> Vec<(&'static str, String)>,
+) -> Setup {
+    let (admin_user, mut admin) = app.login_as(Role::Admin).await;
+    let catalog = seed_catalog(&app, admin_user.org_id).await;
+    let (id, client_id, secret) =
+        create_credential(&app, &mut admin, &form_tweak(valid_form(&catalog))).await;
+    Setup {
+        app,
+        admin,
+        org: admin_user.org_id,
+        catalog,
+        client: Client {
+            id,
+            client_id,
+            secret,
+        },
+    }
+}
+
+pub async fn setup() -> Setup {
+    setup_with(|f| f).await
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
+    )
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+async fn answer(res: reqwest::Response) -> Answer {
+    Answer {
+        status: res.status().as_u16(),
+        headers: res.headers().clone(),
+        text: res.text().await.unwrap(),
+    }
+}
+
+/// A form POST with optional extra headers.
+pub async fn post(app: &TestApp, path: &str, body: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut req = reqwest::Client::new()
+        .post(app.url(path))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body.to_string());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    answer(req.send().await.unwrap()).await
+}
+
+pub async fn token(app: &TestApp, client: &Client, extra: &str) -> Answer {
+    let auth = basic(&client.client_id, &client.secret);
+    post(
+        app,
+        "/oauth/token",
+        &format!("grant_type=client_credentials{extra}"),
+        &[("Authorization", &auth)],
+    )
+    .await
+}
+
+pub async fn access_token(app: &TestApp, client: &Client) -> String {
+    let res = token(app, client, "").await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    res.json()["access_token"].as_str().unwrap().to_string()
+}
+
+pub async fn whoami(app: &TestApp, token: &str) -> Answer {
+    answer(
+        reqwest::Client::new()
+            .get(app.url("/api/v1/whoami"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+async fn introspect(app: &TestApp, caller: &Client, token: &str) -> Answer {
+    let auth = basic(&caller.client_id, &caller.secret);
+    post(
+        app,
+        "/oauth/introspect",
+        &format!("token={token}"),
+        &[("Authorization", &auth)],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_auth_gets_a_bearer_token_for_every_allowed_scope() {
+    let s = setup().await;
+    let res = token(&s.app, &s.client, "").await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.header("cache-control"), Some("no-store"));
+    assert_eq!(res.header("pragma"), Some("no-cache"));
+    let body = res.json();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    assert_eq!(body["scope"], "orders:read orders:write");
+    assert!(body["refresh_token"].is_null());
+    let access = body["access_token"].as_str().unwrap();
+    assert!(access.starts_with("m2m_at_"));
+
+    let me = whoami(&s.app, access).await;
+    assert_eq!(me.status, 200, "{}", me.text);
+    let me = me.json();
+    assert_eq!(me["credential"]["client_id"], s.client.client_id.as_str());
+    assert_eq!(me["credential"]["name"], "Warehouse sync");
+    assert_eq!(me["organisation"]["name"], "Acme");
+    assert_eq!(
+        me["scopes"],
+        serde_json::json!(["orders:read", "orders:write"])
+    );
+    assert!(me["expires_in"].as_i64().unwrap() > 3500);
+
+    // Usage is recorded on the credential.
+    let c = Credential::find_in_org(&mut *s.app.conn().await, s.org, s.client.id)
+        .await
+        .unwrap();
+    assert!(c.last_used_at.is_some());
+    assert_eq!(c.last_used_ip.as_deref(), Some("127.0.0.1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_credentials_work_but_not_together_with_basic() {
+    let s = setup().await;
+    let body = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}",
+        s.client.client_id, s.client.secret
+    );
+    let res = post(&s.app, "/oauth/token", &body, &[]).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let both = post(
+        &s.app,
+        "/oauth/token",
+        &body,
+        &[(
+            "Authorization",
+            &basic(&s.client.client_id, &s.client.secret),
+        )],
+    )
+    .await;
+    assert_eq!(both.status, 400);
+    assert_eq!(both.json()["error"], "invalid_request");
+    // Needlessly percent-encoded characters decode to the same credentials.
+    let encoded_id = s.client.client_id.replace('_', "%5F");
+    let raw = base64::engine::general_purpose::STANDARD
+        .encode(format!("{encoded_id}:{}", s.client.secret));
+    let res = post(
+        &s.app,
+        "/oauth/token",
+        "grant_type=client_credentials",
+        &[("Authorization", &format!("Basic {raw}"))],
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_basic_headers_are_invalid_client_never_a_crash() {
+    let s = setup().await;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let non_utf8 = base64::engine::general_purpose::STANDARD.encode([0xff, 0xfe, b':', 0xfd]);
+    let cases = vec![
+        format!("Basic {}", b64("no-colon-at-all")),
+        "Basic ***not-base64***".to_string(),
+        format!("Basic {}", b64("m2m_ci_x%zz:secret")),
+        format!("Basic {}", b64("m2m_ci_x%ff:secret")),
+        format!("Basic {non_utf8}"),
+        format!("Basic {}", "QUFB".repeat(2048)),
+        format!("Basic {}", b64("a+b%2B%25:%3A+%")),
+        format!(
+            "Basic {}",
+            b64(&format!("{}:{}x", s.client.client_id, s.client.secret))
+        ),
+        "Basic".to_string(),
+        "Bearer something".to_string(),
+    ];
+    for header in cases {
+        let res = post(
+            &s.app,
+            "/oauth/token",
+            "grant_type=client_credentials",
+            &[("Authorization", &header)],
+        )
+        .await;
+        assert_eq!(res.status, 401, "{header:.40}: {}", res.text);
+        assert_eq!(res.json()["error"], "invalid_client");
+        assert!(
+            res.header("www-authenticate")
+                .unwrap()
+                .starts_with("Basic realm=")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_get_the_rfc_errors() {
+    let s = setup().await;
+    let auth = basic(&s.client.client_id, &s.client.secret);
+    let get = reqwest::Client::new()
+        .get(s.app.url("/oauth/token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 405);
+    assert_eq!(get.headers().get("allow").unwrap(), "POST");
+
+    let json = reqwest::Client::new()
+        .post(s.app.url("/oauth/token"))
+        .header("Authorization", &auth)
+        .json(&serde_json::json!({ "grant_type": "client_credentials" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), 400);
+    assert_eq!(answer(json).await.json()["error"], "invalid_request");
+
+    let cases = [
+        (
+            "grant_type=client_credentials&grant_type=client_credentials",
+            400,
+            "invalid_request",
+        ),
+        ("scope=orders:read", 400, "invalid_request"),
+        ("grant_type=password", 400, "unsupported_grant_type"),
+        (
+            "grant_type=client_credentials&scope=orders:read%20admin",
+            400,
+            "invalid_scope",
+        ),
+        (
+            "grant_type=client_credentials&scope=invoices:read",
+            400,
+            "invalid_scope",
+        ),
+        (
+            "grant_type=client_credentials&scope=orders:read&scope=orders:write",
+            400,
+            "invalid_request",
+        ),
+    ];
+    for (body, status, error) in cases {
+        let res = post(&s.app, "/oauth/token", body, &[("Authorization", &auth)]).await;
+        assert_eq!(
+            (res.status, res.json()["error"].as_str().unwrap()),
+            (status, error),
+            "{body}"
+        );
+        assert_eq!(res.header("cache-control"), Some("no-store"));
+    }
+    let none = post(&s.app, "/oauth/token", "grant_type=client_credentials", &[]).await;
+    assert_eq!(
+        (none.status, none.json()["error"].as_str().unwrap()),
+        (401, "invalid_client")
+    );
+
+    let narrowed = token(&s.app, &s.client, "&scope=orders:read").await;
+    assert_eq!(narrowed.json()["scope"], "orders:read");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_bad_client_gets_a_byte_identical_answer() {
+    let s = setup().await;
+    let mut admin = s.admin;
+    let (revoked_id, revoked_cid, revoked_sk) =
+        create_credential(&s.app, &mut admin, &valid_form(&s.catalog)).await;
+    admin
+        .post_form(&format!("{BASE}/{revoked_id}/revoke"), &[])
+        .await;
+    let soon = (s.app.clock.now() + Duration::hours(2))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let mut form = valid_form(&s.catalog);
+    form.retain(|(k, _)| *k != "expires_at");
+    form.push(("expires_at", soon));
+    let (_, expiring_cid, expiring_sk) = create_credential(&s.app, &mut admin, &form).await;
+    let (deleted_id, deleted_cid, deleted_sk) =
+        create_credential(&s.app, &mut admin, &valid_form(&s.catalog)).await;
+    admin
+        .post_form(&format!("{BASE}/{deleted_id}/delete"), &[])
+        .await;
+    s.app.clock.advance(Duration::hours(3));
+
+    let wrong_secret =
+        m2m_console::tokens::generate(m2m_console::tokens::Kind::ClientSecret).unwrap();
+    let attempts = [
+        (
+            "unknown client",
+            "m2m_ci_doesnotexist".to_string(),
+            s.client.secret.clone(),
+        ),
+        (
+            "wrong secret",
+            s.client.client_id.clone(),
+            wrong_secret.expose().to_string(),
+        ),
+        ("revoked", revoked_cid, revoked_sk),
+        ("expired", expiring_cid, expiring_sk),
+        ("deleted", deleted_cid, deleted_sk),
+    ];
+    let mut answers = Vec::new();
+    for (what, id, secret) in attempts {
+        let res = post(
+            &s.app,
+            "/oauth/token",
+            "grant_type=client_credentials",
+            &[("Authorization", &basic(&id, &secret))],
+        )
+        .await;
+        assert_eq!(res.status, 401, "{what}");
+        answers.push((
+            what,
+            res.text.clone(),
+            res.header("www-authenticate").map(str::to_string),
+            res.headers.len(),
+        ));
+    }
+    for (what, body, challenge, count) in &answers[1..] {
+        assert_eq!(body, &answers[0].1, "{what} body differs");
+        assert_eq!(challenge, &answers[0].2, "{what} challenge differs");
+        assert_eq!(count, &answers[0].3, "{what} header count differs");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_allow_list_is_checked_and_forged_forwarding_headers_change_nothing() {
+    let s = setup_with(|mut f| {
+        f.retain(|(k, _)| *k != "allowed_ips");
+        f.push(("allowed_ips", "203.0.113.0/24".into()));
+        f
+    })
+    .await;
+    let auth = basic(&s.client.client_id, &s.client.secret);
+    let direct = post(
+        &s.app,
+        "/oauth/token",
+        "grant_type=client_credentials",
+        &[("Authorization", &auth)],
+    )
+    .await;
+    assert_eq!(direct.status, 401, "127.0.0.1 is not allowed");
+    let forged = post(
+        &s.app,
+        "/oauth/token",
+        "grant_type=client_credentials",
+        &[("Authorization", &auth), ("X-Forwarded-For", "203.0.113.9")],
+    )
+    .await;
+    assert_eq!(
+        forged.status, 401,
+        "an untrusted peer cannot claim another address"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_the_forwarded_address_counts() {
+    let app = TestApp::spawn_with(|settings| {
+        settings.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]
+    })
+    .await;
+    let s = setup_on(app, |mut f| {
+        f.retain(|(k, _)| *k != "allowed_ips");
+        f.push(("allowed_ips", "203.0.113.0/24".into()));
+        f
+    })
+    .await;
+    let auth = basic(&s.client.client_id, &s.client.secret);
+    let ok = post(
+        &s.app,
+        "/oauth/token",
+        "grant_type=client_credentials",
+        &[("Authorization", &auth), ("X-Forwarded-For", "203.0.113.9")],
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    let token = ok.json()["access_token"].as_str().unwrap().to_string();
+    let outside = post(
+        &s.app,
+        "/oauth/token",
+        "grant_type=client_credentials",
+        &[
+            ("Authorization", &auth),
+            ("X-Forwarded-For", "198.51.100.1"),
+        ],
+    )
+    .await;
+    assert_eq!(outside.status, 401);
+    // Bearer use is checked against the allow-list too.
+    let res = reqwest::Client::new()
+        .get(s.app.url("/api/v1/whoami"))
+        .bearer_auth(&token)
+        .header("X-Forwarded-For", "198.51.100.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = reqwest::Client::new()
+        .get(s.app.url("/api/v1/whoami"))
+        .bearer_auth(&token)
+        .header("X-Forwarded-For", "203.0.113.10")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_invalidates_the_old_secret_and_its_tokens_at_once() {
+    let mut s = setup().await;
+    let old_token = access_token(&s.app, &s.client).await;
+    let page = s
+        .admin
+        .hx_post(&format!("{BASE}/{}/rotate", s.client.id), &[])
+        .await;
+    let new_secret = crate::credentials::testid_text(&page.body, "client-secret").unwrap();
+
+    assert_eq!(
+        token(&s.app, &s.client, "").await.status,
+        401,
+        "the old secret fails on the very next request"
+    );
+    assert_eq!(
+        whoami(&s.app, &old_token).await.status,
+        401,
+        "and so do tokens issued under it"
+    );
+    let renewed = Client {
+        id: s.client.id,
+        client_id: s.client.client_id.clone(),
+        secret: new_secret,
+    };
+    let fresh = access_token(&s.app, &renewed).await;
+    assert_eq!(whoami(&s.app, &fresh).await.status, 200);
+    assert_eq!(
+        introspect(&s.app, &renewed, &old_token).await.json(),
+        serde_json::json!({ "active": false })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_or_deleting_a_credential_kills_its_tokens_on_the_next_request() {
+    let mut s = setup().await;
+    let (other_id, other_cid, other_sk) =
+        create_credential(&s.app, &mut s.admin, &valid_form(&s.catalog)).await;
+    let other = Client {
+        id: other_id,
+        client_id: other_cid,
+        secret: other_sk,
+    };
+    let token_a = access_token(&s.app, &s.client).await;
+    let token_b = access_token(&s.app, &other).await;
+
+    s.admin
+        .post_form(&format!("{BASE}/{}/revoke", s.client.id), &[])
+        .await;
+    assert_eq!(whoami(&s.app, &token_a).await.status, 401);
+    assert_eq!(token(&s.app, &s.client, "").await.status, 401);
+
+    s.admin
+        .post_form(&format!("{BASE}/{}/delete", other.id), &[])
+        .await;
+    let res = whoami(&s.app, &token_b).await;
+    assert_eq!(res.status, 401);
+    assert_eq!(res.json()["error"], "invalid_token");
+    assert_eq!(token(&s.app, &other, "").await.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_keeps_at_most_ten_live_tokens_oldest_evicted() {
+    let s = setup().await;
+    let mut tokens = Vec::new();
+    for _ in 0..12 {
+        tokens.push(access_token(&s.app, &s.client).await);
+    }
+    assert_eq!(whoami(&s.app, &tokens[0]).await.status, 401);
+    assert_eq!(whoami(&s.app, &tokens[1]).await.status, 401);
+    for t in &tokens[2..] {
+        assert_eq!(whoami(&s.app, t).await.status, 200);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_simultaneous_token_requests_leave_exactly_ten_live() {
+    let s = setup().await;
+    let auth = basic(&s.client.client_id, &s.client.secret);
+    let http = reqwest::Client::new();
+    let requests = (0..50).map(|_| {
+        http.post(s.app.url("/oauth/token"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Authorization", &auth)
+            .body("grant_type=client_credentials")
+            .send()
+    });
+    let responses = futures::future::join_all(requests).await;
+    assert!(
+        responses
+            .iter()
+            .all(|r| r.as_ref().unwrap().status() == 200)
+    );
+    let now = s.app.clock.now();
+    let live = m2m_console::db::models::access_token::list_live(
+        &mut *s.app.conn().await,
+        s.client.id,
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(live.len(), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn introspection_needs_a_client_of_the_same_organisation() {
+    let mut s = setup().await;
+    let token = access_token(&s.app, &s.client).await;
+    let unauthenticated = post(&s.app, "/oauth/introspect", &format!("token={token}"), &[]).await;
+    assert_eq!(unauthenticated.status, 401);
+
+    let (id, cid, sk) = create_credential(&s.app, &mut s.admin, &valid_form(&s.catalog)).await;
+    let resource_server = Client {
+        id,
+        client_id: cid,
+        secret: sk,
+    };
+    let res = introspect(&s.app, &resource_server, &token).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("cache-control"), Some("no-store"));
+    let body = res.json();
+    assert_eq!(body["active"], true);
+    assert_eq!(body["client_id"], s.client.client_id.as_str());
+    assert_eq!(body["sub"], s.client.client_id.as_str());
+    assert_eq!(body["scope"], "orders:read orders:write");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(
+        body["exp"].as_i64().unwrap() - body["iat"].as_i64().unwrap(),
+        3600
+    );
+
+    for junk in ["m2m_at_unknown", "", "x"] {
+        let res = introspect(&s.app, &resource_server, junk).await;
+        if junk.is_empty() {
+            assert_eq!(res.status, 400);
+        } else {
+            assert_eq!(res.json(), serde_json::json!({ "active": false }));
+        }
+    }
+
+    // Another organisation's client learns nothing.
+    let outsider = s
+        .app
+        .create_user("Globex", "hank@globex.test", Role::Admin)
+        .await;
+    let mut globex = s.app.client();
+    globex
+        .login(&outsider.email, crate::helpers::PASSWORD)
+        .await;
+    let globex_catalog = seed_catalog(&s.app, outsider.org_id).await;
+    let (gid, gcid, gsk) =
+        create_credential(&s.app, &mut globex, &valid_form(&globex_catalog)).await;
+    let spy = Client {
+        id: gid,
+        client_id: gcid,
+        secret: gsk,
+    };
+    assert_eq!(
+        introspect(&s.app, &spy, &token).await.json(),
+        serde_json::json!({ "active": false })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_tokens_are_refused_and_inactive() {
+    let mut s = setup().await;
+    let (id, cid, sk) = create_credential(&s.app, &mut s.admin, &valid_form(&s.catalog)).await;
+    let checker = Client {
+        id,
+        client_id: cid,
+        secret: sk,
+    };
+    let token = access_token(&s.app, &s.client).await;
+    s.app.clock.advance(Duration::seconds(3601));
+    let res = whoami(&s.app, &token).await;
+    assert_eq!(res.status, 401);
+    assert_eq!(res.json()["error"], "invalid_token");
+    assert_eq!(
+        introspect(&s.app, &checker, &token).await.json(),
+        serde_json::json!({ "active": false })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_revokes_its_own_tokens_but_not_anothers() {
+    let mut s = setup().await;
+    let (id, cid, sk) = create_credential(&s.app, &mut s.admin, &valid_form(&s.catalog)).await;
+    let other = Client {
+        id,
+        client_id: cid,
+        secret: sk,
+    };
+    let mine = access_token(&s.app, &s.client).await;
+    let theirs = access_token(&s.app, &other).await;
+    let auth = basic(&s.client.client_id, &s.client.secret);
+
+    let refused = post(
+        &s.app,
+        "/oauth/revoke",
+        &format!("token={theirs}"),
+        &[("Authorization", &auth)],
+    )
+    .await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.json()["error"], "unauthorized_client");
+    assert_eq!(whoami(&s.app, &theirs).await.status, 200, "still active");
+
+    let ok = post(
+        &s.app,
+        "/oauth/revoke",
+        &format!("token={mine}&token_type_hint=access_token"),
+        &[("Authorization", &auth)],
+    )
+    .await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(whoami(&s.app, &mine).await.status, 401);
+    let again = post(
+        &s.app,
+        "/oauth/revoke",
+        &format!("token={mine}"),
+        &[("Authorization", &auth)],
+    )
+    .await;
+    assert_eq!(again.status, 200, "already revoked is fine");
+    let unknown = post(
+        &s.app,
+        "/oauth/revoke",
+        "token=m2m_at_nothing",
+        &[("Authorization", &auth)],
+    )
+    .await;
+    assert_eq!(unknown.status, 200);
+    assert_eq!(
+        post(&s.app, "/oauth/revoke", &format!("token={mine}"), &[])
+            .await
+            .status,
+        401
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_metadata_describes_the_endpoints() {
+    let app =
+        TestApp::spawn_with(|s| s.public_url = "https://auth.example.com".parse().unwrap()).await;
+    let res = reqwest::get(app.url("/.well-known/oauth-authorization-server"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["issuer"], "https://auth.example.com");
+    assert_eq!(
+        body["token_endpoint"],
+        "https://auth.example.com/oauth/token"
+    );
+    assert_eq!(
+        body["introspection_endpoint"],
+        "https://auth.example.com/oauth/introspect"
+    );
+    assert_eq!(
+        body["revocation_endpoint"],
+        "https://auth.example.com/oauth/revoke"
+    );
+    assert_eq!(
+        body["grant_types_supported"],
+        serde_json::json!(["client_credentials"])
+    );
+    assert_eq!(
+        body["token_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post"])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whoami_follows_rfc_6750() {
+    let s = setup().await;
+    let token = access_token(&s.app, &s.client).await;
+    let http = reqwest::Client::new();
+
+    let missing = answer(http.get(s.app.url("/api/v1/whoami")).send().await.unwrap()).await;
+    assert_eq!(missing.status, 401);
+    assert_eq!(
+        missing.header("www-authenticate"),
+        Some("Bearer realm=\"m2m-console\"")
+    );
+
+    for header in ["Bearer", "Bearer ", "Bearer a b", "Bearer ünïcode"] {
+        let res = answer(
+            http.get(s.app.url("/api/v1/whoami"))
+                .header("Authorization", header)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(res.status, 400, "{header}");
+        assert!(
+            res.header("www-authenticate")
+                .unwrap()
+                .contains("error=\"invalid_request\"")
+        );
+    }
+    let in_query = answer(
+        http.get(s.app.url(&format!("/api/v1/whoami?access_token={token}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(in_query.status, 400);
+    let bogus = whoami(&s.app, "m2m_at_thisisnotatoken").await;
+    assert_eq!(bogus.status, 401);
+    assert!(
+        bogus
+            .header("www-authenticate")
+            .unwrap()
+            .contains("error=\"invalid_token\"")
+    );
+    assert_eq!(whoami(&s.app, &token).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taking_an_api_away_from_the_role_applies_on_the_next_request() {
+    let s = setup().await;
+    let token = access_token(&s.app, &s.client).await;
+    let narrow = token_with_scope(&s, "orders:read").await;
+    CredentialRole::set_apis(&mut *s.app.conn().await, s.catalog.role, &[s.catalog.read])
+        .await
+        .unwrap();
+    assert_eq!(
+        whoami(&s.app, &token).await.status,
+        401,
+        "the token carried orders:write"
+    );
+    assert_eq!(
+        whoami(&s.app, &narrow).await.status,
+        200,
+        "orders:read is still allowed"
+    );
+    let res = token_with(&s, "&scope=orders:write").await;
+    assert_eq!(res.json()["error"], "invalid_scope");
+    assert_eq!(token_with(&s, "").await.json()["scope"], "orders:read");
+}
+
+async fn token_with(s: &Setup, extra: &str) -> Answer {
+    token(&s.app, &s.client, extra).await
+}
+
+async fn token_with_scope(s: &Setup, scope: &str) -> String {
+    token_with(s, &format!("&scope={scope}")).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_on_one_instance_is_refused_on_the_next_request_to_another() {
+    let mut s = setup().await;
+    let other = s.app.second_instance().await;
+    let token_before = access_token(&other, &s.client).await;
+    assert_eq!(whoami(&other, &token_before).await.status, 200);
+
+    s.admin
+        .hx_post(&format!("{BASE}/{}/rotate", s.client.id), &[])
+        .await;
+    assert_eq!(token(&other, &s.client, "").await.status, 401);
+    assert_eq!(whoami(&other, &token_before).await.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_are_throttled_without_slowing_healthy_clients() {
+    let mut s = setup().await;
+    let (id, cid, sk) = create_credential(&s.app, &mut s.admin, &valid_form(&s.catalog)).await;
+    let healthy = Client {
+        id,
+        client_id: cid,
+        secret: sk,
+    };
+    let wrong = Client {
+        id: s.client.id,
+        client_id: s.client.client_id.clone(),
+        secret: healthy.secret.clone(),
+    };
+    for _ in 0..20 {
+        assert_eq!(token(&s.app, &wrong, "").await.status, 401);
+    }
+    let throttled = token(&s.app, &wrong, "").await;
+    assert_eq!(throttled.status, 429);
+    assert!(
+        throttled
+            .header("retry-after")
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(token(&s.app, &healthy, "").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_and_tokens_never_reach_the_logs() {
+    let s = setup().await;
+    let issued = access_token(&s.app, &s.client).await;
+    whoami(&s.app, &issued).await;
+    let wrong = Client {
+        id: s.client.id,
+        client_id: s.client.client_id.clone(),
+        secret: format!("{}x", s.client.secret),
+    };
+    assert_eq!(token(&s.app, &wrong, "").await.status, 401);
+    let logs = captured_logs();
+    assert!(logs.contains("client authentication failed"));
+    assert!(!logs.contains(&wrong.secret[..40]));
+    assert!(!logs.contains(&issued));
+    assert!(!logs.contains(&s.client.secret));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_lists_generates_and_revokes_tokens() {
+    let mut s = setup().await;
+    let issued = access_token(&s.app, &s.client).await;
+    let detail = s.admin.get(&format!("{BASE}/{}", s.client.id)).await;
+    assert!(detail.body.contains("data-testid=\"token-row\""));
+    assert!(detail.body.contains("127.0.0.1"));
+    assert!(!detail.body.contains(&issued));
+
+    let page = s
+        .admin
+        .hx_post(&format!("{BASE}/{}/token", s.client.id), &[])
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.headers.get("cache-control").unwrap(), "no-store");
+    let generated = crate::credentials::testid_text(&page.body, "access-token").unwrap();
+    assert_eq!(whoami(&s.app, &generated).await.status, 200);
+
+    let live = m2m_console::db::models::access_token::list_live(
+        &mut *s.app.conn().await,
+        s.client.id,
+        s.app.clock.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(live.len(), 2);
+    let res = s
+        .admin
+        .hx_post(
+            &format!("{BASE}/{}/tokens/{}/revoke", s.client.id, live[0].id),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert!(res.body.contains("Token revoked."));
+    assert_eq!(
+        whoami(&s.app, &generated).await.status,
+        401,
+        "the newest was revoked"
+    );
+    assert_eq!(whoami(&s.app, &issued).await.status, 200);
+    let res = s
+        .admin
+        .post_form(&format!("{BASE}/{}/tokens/revoke", s.client.id), &[])
+        .await;
+    assert_eq!(res.status, 303);
+    assert_eq!(whoami(&s.app, &issued).await.status, 401);
+
+    let (_, mut viewer) = s.app.login_as(Role::Viewer).await;
+    assert_eq!(
+        viewer
+            .post_form(&format!("{BASE}/{}/token", s.client.id), &[])
+            .await
+            .status,
+        403
+    );
+}
