@@ -64,12 +64,18 @@ pub async fn find_client(
 
 #[derive(QueryableByName)]
 struct IssuedId {
-    #[diesel(sql_type = Nullable<diesel::sql_types::BigInt>)]
-    id: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
 }
 
-/// Issues a token through `issue_access_token` (see its migration); `None` when the
-/// credential changed under us (rotated, revoked, deleted, expired).
+/// Issues a token in one statement: inserts it only if the credential is, at this instant,
+/// active with the secret the caller proved (`FOR SHARE` makes a concurrent rotation,
+/// revocation or deletion wait for this insert and then revoke what it inserted, and makes
+/// an insert that starts after one of them see the change and insert nothing), and marks
+/// as revoked the tokens it pushes beyond the newest `MAX_LIVE_TOKENS`. That clean-up skips
+/// rows other requests hold (no lock waits, no deadlocks between concurrent issues): it may
+/// leave an old token unmarked, never mark a live one, and `find_active` does not count on it.
+/// `None` when the credential no longer qualifies.
 #[allow(clippy::too_many_arguments)]
 pub async fn issue(
     conn: &mut AsyncPgConnection,
@@ -80,18 +86,30 @@ pub async fn issue(
     now: DateTime<Utc>,
     ip: Option<&str>,
 ) -> QueryResult<Option<i64>> {
-    diesel::sql_query("SELECT issue_access_token($1, $2, $3, $4, $5, $6, $7, $8) AS id")
-        .bind::<SqlUuid, _>(credential)
-        .bind::<Bytea, _>(secret_hash)
-        .bind::<Bytea, _>(token_hash)
-        .bind::<Array<Text>, _>(scopes)
-        .bind::<Timestamptz, _>(now)
-        .bind::<Timestamptz, _>(now + TOKEN_LIFETIME)
-        .bind::<Nullable<Text>, _>(ip)
-        .bind::<Integer, _>(MAX_LIVE_TOKENS)
-        .get_result::<IssuedId>(conn)
-        .await
-        .map(|r| r.id)
+    diesel::sql_query(
+        "WITH cred AS ( \
+             SELECT id FROM credentials WHERE id = $1 AND secret_hash = $2 AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > $5) FOR SHARE), \
+         pushed_out AS ( \
+             UPDATE access_tokens SET revoked_at = $5 WHERE id IN ( \
+                 SELECT t.id FROM access_tokens t JOIN cred ON cred.id = t.credential_id \
+                 WHERE t.revoked_at IS NULL ORDER BY t.id DESC OFFSET $8 - 1 \
+                 FOR UPDATE OF t SKIP LOCKED)) \
+         INSERT INTO access_tokens (token_hash, credential_id, scopes, issued_at, expires_at, issuing_ip) \
+         SELECT $3, cred.id, $4, $5, $6, $7 FROM cred RETURNING id",
+    )
+    .bind::<SqlUuid, _>(credential)
+    .bind::<Bytea, _>(secret_hash)
+    .bind::<Bytea, _>(token_hash)
+    .bind::<Array<Text>, _>(scopes)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Timestamptz, _>(now + TOKEN_LIFETIME)
+    .bind::<Nullable<Text>, _>(ip)
+    .bind::<Integer, _>(MAX_LIVE_TOKENS)
+    .get_result::<IssuedId>(conn)
+    .await
+    .optional()
+    .map(|r| r.map(|r| r.id))
 }
 
 /// A live token with its credential, as a bearer check or introspection needs it.
@@ -135,7 +153,8 @@ impl ActiveToken {
     }
 }
 
-/// The token with this digest if it, and its credential, are live at `now`.
+/// The token with this digest if it, and its credential, are live at `now`: unrevoked,
+/// unexpired, and among the newest `MAX_LIVE_TOKENS` of its credential.
 pub async fn find_active(
     conn: &mut AsyncPgConnection,
     token_hash: &[u8],
@@ -147,7 +166,9 @@ pub async fn find_active(
          {EFFECTIVE_SCOPES} AS effective_scopes, c.last_used_at AS credential_last_used_at \
          FROM access_tokens t JOIN credentials c ON c.id = t.credential_id JOIN organisations o ON o.id = c.org_id \
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 \
-         AND c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > $2)"
+         AND c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > $2) \
+         AND (SELECT count(*) FROM access_tokens n WHERE n.credential_id = t.credential_id \
+              AND n.id > t.id AND n.revoked_at IS NULL AND n.expires_at > $2) < {MAX_LIVE_TOKENS}"
     ))
     .bind::<Bytea, _>(token_hash)
     .bind::<Timestamptz, _>(now)
@@ -232,6 +253,7 @@ pub struct TokenSummary {
 }
 
 /// Live tokens of a credential, newest first (never their values: those are not stored).
+/// Unrevoked tokens beyond the newest `MAX_LIVE_TOKENS` are not live (see the migration).
 pub async fn list_live(
     conn: &mut AsyncPgConnection,
     credential: CredentialId,
@@ -241,7 +263,8 @@ pub async fn list_live(
         .filter(access_tokens::credential_id.eq(credential))
         .filter(access_tokens::revoked_at.is_null())
         .filter(access_tokens::expires_at.gt(now))
-        .order((access_tokens::issued_at.desc(), access_tokens::id.desc()))
+        .order(access_tokens::id.desc())
+        .limit(MAX_LIVE_TOKENS.into())
         .select(TokenSummary::as_select())
         .load(conn)
         .await

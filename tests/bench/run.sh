@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Benchmarks the machine side against the release binary on a real database, with wrk as the
+# load generator and floors measured in the same run (see ../shared/bench/README.md):
+#   - insert floor: pgbench, one token-shaped row INSERT+COMMIT per transaction
+#   - read floor:   pgbench -S, one SELECT by primary key per transaction
+#   - handler floor: wrk on /readyz, an actix-web + diesel handler doing one SELECT
+# Then: token issuance, introspection and bearer whoami, each with p50/p99 and its ratio to
+# the relevant floor, the server's RSS, and the sign-in timing of unknown email vs wrong
+# password. Run from the repository root: bash tests/bench/run.sh  (about 2 minutes).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+PORT=${PORT:-18080}
+PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
+DB=m2m_bench
+BASE="http://127.0.0.1:$PORT"
+WORK=$(mktemp -d)
+LUA="$PWD/tests/bench/form.lua"
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+command -v pgbench >/dev/null || { echo "pgbench is missing (PostgreSQL server package)"; exit 1; }
+
+cargo build --release --quiet
+BIN="$PWD/target/release/m2m-console"
+
+psql -q "$PGURL/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "DROP DATABASE IF EXISTS ${DB}_floor WITH (FORCE)"
+psql -q "$PGURL/postgres" -c "CREATE DATABASE ${DB}_floor"
+
+export DATABASE_URL="$PGURL/$DB" BIND_ADDR="127.0.0.1:$PORT" RUST_LOG=warn LOG_FORMAT=json
+"$BIN" migrate >/dev/null
+echo "bench passphrase 123" | "$BIN" create-user --org Bench --email admin@bench.test --role admin --password-stdin >/dev/null
+psql -q "$DATABASE_URL" <<'SQL'
+INSERT INTO apis (id, org_id, scope, name) SELECT gen_random_uuid(), id, 'orders:read', 'Orders read' FROM organisations;
+INSERT INTO apis (id, org_id, scope, name) SELECT gen_random_uuid(), id, 'orders:write', 'Orders write' FROM organisations;
+INSERT INTO roles (id, org_id, name) SELECT gen_random_uuid(), id, 'Orders' FROM organisations;
+INSERT INTO role_apis (role_id, api_id) SELECT r.id, a.id FROM roles r JOIN apis a ON a.org_id = r.org_id;
+SQL
+
+"$BIN" >"$WORK/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 1 50); do curl -fs "$BASE/readyz" >/dev/null && break; sleep 0.2; done
+
+# Two credentials through the console itself, as an admin would.
+JAR="$WORK/cookies"
+csrf() { grep -o 'name="csrf-token" content="[^"]*"' | head -1 | sed 's/.*content="//; s/"$//'; }
+TOKEN=$(curl -fs -c "$JAR" -b "$JAR" "$BASE/login" | csrf)
+curl -fs -o /dev/null -c "$JAR" -b "$JAR" --data-urlencode "email=admin@bench.test" --data-urlencode "password=bench passphrase 123" --data-urlencode "csrf_token=$TOKEN" "$BASE/login"
+TOKEN=$(curl -fs -c "$JAR" -b "$JAR" "$BASE/settings/integrations/machine-to-machine/new" | csrf)
+ROLE=$(psql -tAq "$DATABASE_URL" -c "SELECT id FROM roles LIMIT 1")
+create() {
+  curl -fs -c "$JAR" -b "$JAR" --data-urlencode "name=$1" --data-urlencode "owner_email=ops@bench.test" \
+    --data-urlencode "role_id=$ROLE" --data-urlencode "access_level=full" --data-urlencode "csrf_token=$TOKEN" \
+    "$BASE/settings/integrations/machine-to-machine" >"$WORK/reveal.html"
+  local id secret
+  id=$(grep -o 'data-testid="client-id"[^>]*>[^<]*' "$WORK/reveal.html" | sed 's/.*>//')
+  secret=$(grep -o 'data-testid="client-secret"[^>]*>[^<]*' "$WORK/reveal.html" | sed 's/.*>//')
+  printf 'Basic %s' "$(printf '%s:%s' "$id" "$secret" | base64 -w0)"
+}
+AUTH_TOKEN=$(create "Token bench")
+AUTH_CHECKER=$(create "Resource server")
+# The token checked by introspection and whoami belongs to the second credential, so the
+# token benchmark (which keeps evicting the first credential's oldest tokens) cannot evict it.
+ACCESS=$(curl -fs -H "Authorization: $AUTH_CHECKER" -d grant_type=client_credentials "$BASE/oauth/token" | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+
+run_wrk() { # name method path body auth
+  WRK_METHOD=$2 WRK_BODY=$4 WRK_AUTH=$5 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s "$LUA" "$BASE$3" | grep '^RESULT' | sed 's/^RESULT //' >"$WORK/$1.json"
+}
+field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$WORK/$1.json" "$2"; }
+
+echo "measuring floors…"
+psql -q "$PGURL/${DB}_floor" -c "CREATE EXTENSION IF NOT EXISTS pgcrypto" -c "CREATE TABLE bench_tokens(id bigserial primary key, token_sha256 char(64) unique not null, client_id text not null, scope text not null, expires timestamptz not null, created timestamptz not null default now())"
+INSERT_TPS=$(pgbench -n -f ../shared/bench/insert-token.sql -c 32 -j 2 -T 10 "$PGURL/${DB}_floor" 2>/dev/null | grep -o 'tps = [0-9.]*' | head -1 | cut -d' ' -f3)
+pgbench -q -i -s 10 "$PGURL/${DB}_floor" >/dev/null 2>&1
+READ_TPS=$(pgbench -S -c 32 -j 2 -T 10 "$PGURL/${DB}_floor" 2>/dev/null | grep -o 'tps = [0-9.]*' | head -1 | cut -d' ' -f3)
+run_wrk readyz GET /readyz "" ""
+
+echo "measuring the server…"
+run_wrk token POST /oauth/token "grant_type=client_credentials" "$AUTH_TOKEN"
+run_wrk introspect POST /oauth/introspect "token=$ACCESS" "$AUTH_CHECKER"
+run_wrk whoami GET /api/v1/whoami "" "Bearer $ACCESS"
+RSS_KB=$(ps -o rss= -p "$SERVER" | tr -d ' ')
+
+# Sign-in timing: unknown email vs wrong password (argon2 either way, thanks to the dummy hash).
+login_ms() {
+  local total=0 t
+  for _ in $(seq 1 20); do
+    # Reset the sign-in throttle so every attempt is a full one (no early 429).
+    psql -q "$DATABASE_URL" -c "DELETE FROM login_throttle"
+    local jar="$WORK/j$RANDOM"
+    local tok; tok=$(curl -fs -c "$jar" -b "$jar" "$BASE/login" | csrf)
+    t=$(curl -s -o /dev/null -w '%{time_total}' -c "$jar" -b "$jar" --data-urlencode "email=$1" \
+        --data-urlencode "password=wrong-password" --data-urlencode "csrf_token=$tok" "$BASE/login")
+    total=$(python3 -c "print($total + $t)")
+  done
+  python3 -c "print(round($total / 20 * 1000, 1))"
+}
+UNKNOWN_MS=$(login_ms "nobody@bench.test")
+WRONG_MS=$(login_ms "admin@bench.test")
+
+python3 - "$WORK" "$INSERT_TPS" "$READ_TPS" "$RSS_KB" "$UNKNOWN_MS" "$WRONG_MS" <<'PY'
+import json, sys
+work, insert_tps, read_tps, rss_kb, unknown_ms, wrong_ms = sys.argv[1:]
+r = {n: json.load(open(f"{work}/{n}.json")) for n in ["readyz", "token", "introspect", "whoami"]}
+insert_tps, read_tps = float(insert_tps), float(read_tps)
+handler = r["readyz"]["rps"]
+print()
+print("| measurement | req/s | p50 ms | p99 ms | errors | floor (same run) | ratio |")
+print("| --- | ---: | ---: | ---: | ---: | --- | ---: |")
+print(f"| floor: pgbench INSERT+COMMIT | {insert_tps:,.0f} tx/s | | | | | |")
+print(f"| floor: pgbench -S | {read_tps:,.0f} tx/s | | | | | |")
+print(f"| floor: actix-web + diesel one SELECT (/readyz) | {handler:,.0f} | {r['readyz']['p50_ms']:.2f} | {r['readyz']['p99_ms']:.2f} | {r['readyz']['http_ge400']} | | |")
+def row(name, key, floor_name, floor):
+    x = r[key]
+    errs = x["http_ge400"] + x["err_connect"] + x["err_read"] + x["err_write"] + x["err_timeout"]
+    print(f"| {name} | {x['rps']:,.0f} | {x['p50_ms']:.2f} | {x['p99_ms']:.2f} | {errs} | {floor_name} | {x['rps']/floor:.0%} |")
+row("POST /oauth/token", "token", "INSERT+COMMIT", insert_tps)
+row("POST /oauth/introspect", "introspect", "one-SELECT handler", handler)
+row("GET /api/v1/whoami", "whoami", "one-SELECT handler", handler)
+print()
+print(f"server RSS after the runs: {int(rss_kb)/1024:.1f} MB")
+print(f"sign-in, unknown email: {unknown_ms} ms; wrong password: {wrong_ms} ms (mean of 20, difference {float(wrong_ms)-float(unknown_ms):+.1f} ms)")
+PY
