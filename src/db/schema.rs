@@ -150,6 +150,7 @@ diesel::table! {
 
 diesel::joinable!(users -> organisations (org_id));
 diesel::joinable!(access_tokens -> credentials (credential_id));
+diesel::joinable!(credentials -> organisations (org_id));
 diesel::joinable!(apis -> organisations (org_id));
 diesel::joinable!(roles -> organisations (org_id));
 diesel::joinable!(role_apis -> roles (role_id));
@@ -174,3 +175,34 @@ diesel::allow_tables_to_appear_in_same_query!(
     credential_apis,
     access_tokens,
 );
+
+#[diesel::declare_sql_function]
+extern "SQL" {
+    /// See the access_tokens migration.
+    fn effective_scopes(
+        role: diesel::sql_types::Uuid,
+        credential: diesel::sql_types::Uuid,
+        access_level: diesel::sql_types::Text,
+    ) -> diesel::sql_types::Array<diesel::sql_types::Text>;
+
+    /// See the access_tokens migration.
+    fn is_among_newest_tokens(
+        credential: diesel::sql_types::Uuid,
+        token: diesel::sql_types::BigInt,
+        now: diesel::sql_types::Timestamptz,
+        max: diesel::sql_types::Integer,
+    ) -> diesel::sql_types::Bool;
+
+    /// See the access_tokens migration.
+    #[allow(clippy::too_many_arguments)]
+    fn issue_access_token(
+        credential: diesel::sql_types::Uuid,
+        secret_hash: diesel::sql_types::Bytea,
+        token_hash: diesel::sql_types::Bytea,
+        scopes: diesel::sql_types::Array<diesel::sql_types::Text>,
+        now: diesel::sql_types::Timestamptz,
+        expires: diesel::sql_types::Timestamptz,
+        ip: diesel::sql_types::Nullable<diesel::sql_types::Text>,
+        max: diesel::sql_types::Integer,
+    ) -> diesel::sql_types::Nullable<diesel::sql_types::BigInt>;
+}

@@ -1,44 +1,34 @@
-//! OAuth access tokens and the lookups of the machine-facing hot path: each is one SQL
-//! statement, so a token request costs two round trips and a bearer check one.
+//! OAuth access tokens and the lookups of the machine-facing hot path. Each is one statement
+//! written with diesel's DSL (so it is prepared once per connection and cached), calling the
+//! SQL functions of the access_tokens migration: a token request costs two round trips and a
+//! bearer check one.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Bytea, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{CredentialId, OrgId};
-use crate::db::schema::access_tokens;
+use crate::db::schema::{
+    access_tokens, credentials, effective_scopes, is_among_newest_tokens, issue_access_token,
+    organisations,
+};
 
 /// Access tokens live an hour; clients fetch a new one.
 pub const TOKEN_LIFETIME: Duration = Duration::seconds(3600);
 /// Live tokens per credential: issuing one more revokes the oldest.
 pub const MAX_LIVE_TOKENS: i32 = 10;
 
-/// The scopes a credential may use now: its role's APIs, narrowed to its own selection when
-/// Fine Grained. SQL twin of `Credential::effective_apis`, inlined here so the hot path reads
-/// it in the same statement as the credential.
-const EFFECTIVE_SCOPES: &str = "ARRAY(SELECT a.scope FROM role_apis ra JOIN apis a ON a.id = ra.api_id \
-     WHERE ra.role_id = c.role_id AND (c.access_level = 'full' OR EXISTS \
-     (SELECT 1 FROM credential_apis ca WHERE ca.credential_id = c.id AND ca.api_id = a.id)) ORDER BY a.scope)";
-
 /// A credential as the token endpoint needs it.
-#[derive(Debug, Clone, QueryableByName)]
+#[derive(Debug, Clone, Queryable)]
 pub struct ClientRecord {
-    #[diesel(sql_type = SqlUuid)]
     pub id: CredentialId,
-    #[diesel(sql_type = SqlUuid)]
     pub org_id: OrgId,
-    #[diesel(sql_type = Bytea)]
     pub secret_hash: Vec<u8>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
     pub revoked_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
     pub expires_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Array<Text>)]
     pub allowed_ips: Vec<String>,
-    #[diesel(sql_type = Array<Text>)]
+    /// What the credential may use now (role, narrowed by a Fine Grained selection).
     pub scopes: Vec<String>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
@@ -52,31 +42,30 @@ pub async fn find_client(
     conn: &mut AsyncPgConnection,
     client_id: &str,
 ) -> QueryResult<Option<ClientRecord>> {
-    diesel::sql_query(format!(
-        "SELECT c.id, c.org_id, c.secret_hash, c.revoked_at, c.expires_at, c.allowed_ips, \
-         {EFFECTIVE_SCOPES} AS scopes, c.last_used_at FROM credentials c WHERE c.client_id = $1"
-    ))
-    .bind::<Text, _>(client_id)
-    .get_result(conn)
-    .await
-    .optional()
+    credentials::table
+        .filter(credentials::client_id.eq(client_id))
+        .select((
+            credentials::id,
+            credentials::org_id,
+            credentials::secret_hash,
+            credentials::revoked_at,
+            credentials::expires_at,
+            credentials::allowed_ips,
+            effective_scopes(
+                credentials::role_id,
+                credentials::id,
+                credentials::access_level,
+            ),
+            credentials::last_used_at,
+        ))
+        .first(conn)
+        .await
+        .optional()
 }
 
-#[derive(QueryableByName)]
-struct IssuedId {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
-}
-
-/// Issues a token in one statement: inserts it only if the credential is, at this instant,
-/// active with the secret the caller proved (`FOR SHARE` makes a concurrent rotation,
-/// revocation or deletion wait for this insert and then revoke what it inserted, and makes
-/// an insert that starts after one of them see the change and insert nothing), and marks
-/// as revoked the tokens it pushes beyond the newest `MAX_LIVE_TOKENS`. That clean-up skips
-/// rows other requests hold (no lock waits, no deadlocks between concurrent issues): it may
-/// leave an old token unmarked, never mark a live one, and `find_active` does not count on it.
-/// `None` when the credential no longer qualifies.
-#[allow(clippy::too_many_arguments)]
+/// Issues a token through `issue_access_token` (see the access_tokens migration): inserted
+/// only if the credential is still active with this secret, pushing out the oldest beyond
+/// the newest `MAX_LIVE_TOKENS`. `None` when the credential no longer qualifies.
 pub async fn issue(
     conn: &mut AsyncPgConnection,
     credential: CredentialId,
@@ -86,60 +75,35 @@ pub async fn issue(
     now: DateTime<Utc>,
     ip: Option<&str>,
 ) -> QueryResult<Option<i64>> {
-    diesel::sql_query(
-        "WITH cred AS ( \
-             SELECT id FROM credentials WHERE id = $1 AND secret_hash = $2 AND revoked_at IS NULL \
-             AND (expires_at IS NULL OR expires_at > $5) FOR SHARE), \
-         pushed_out AS ( \
-             UPDATE access_tokens SET revoked_at = $5 WHERE id IN ( \
-                 SELECT t.id FROM access_tokens t JOIN cred ON cred.id = t.credential_id \
-                 WHERE t.revoked_at IS NULL ORDER BY t.id DESC OFFSET $8 - 1 \
-                 FOR UPDATE OF t SKIP LOCKED)) \
-         INSERT INTO access_tokens (token_hash, credential_id, scopes, issued_at, expires_at, issuing_ip) \
-         SELECT $3, cred.id, $4, $5, $6, $7 FROM cred RETURNING id",
-    )
-    .bind::<SqlUuid, _>(credential)
-    .bind::<Bytea, _>(secret_hash)
-    .bind::<Bytea, _>(token_hash)
-    .bind::<Array<Text>, _>(scopes)
-    .bind::<Timestamptz, _>(now)
-    .bind::<Timestamptz, _>(now + TOKEN_LIFETIME)
-    .bind::<Nullable<Text>, _>(ip)
-    .bind::<Integer, _>(MAX_LIVE_TOKENS)
-    .get_result::<IssuedId>(conn)
+    diesel::select(issue_access_token(
+        credential,
+        secret_hash,
+        token_hash,
+        scopes,
+        now,
+        now + TOKEN_LIFETIME,
+        ip,
+        MAX_LIVE_TOKENS,
+    ))
+    .get_result(conn)
     .await
-    .optional()
-    .map(|r| r.map(|r| r.id))
 }
 
 /// A live token with its credential, as a bearer check or introspection needs it.
-#[derive(Debug, Clone, QueryableByName)]
+#[derive(Debug, Clone, Queryable)]
 pub struct ActiveToken {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub token_id: i64,
-    #[diesel(sql_type = Array<Text>)]
     pub scopes: Vec<String>,
-    #[diesel(sql_type = Timestamptz)]
     pub issued_at: DateTime<Utc>,
-    #[diesel(sql_type = Timestamptz)]
     pub expires_at: DateTime<Utc>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
     pub last_used_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = SqlUuid)]
     pub credential_id: CredentialId,
-    #[diesel(sql_type = SqlUuid)]
     pub org_id: OrgId,
-    #[diesel(sql_type = Text)]
     pub client_id: String,
-    #[diesel(sql_type = Text)]
     pub credential_name: String,
-    #[diesel(sql_type = Text)]
     pub org_name: String,
-    #[diesel(sql_type = Array<Text>)]
     pub allowed_ips: Vec<String>,
-    #[diesel(sql_type = Array<Text>)]
     pub effective_scopes: Vec<String>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
     pub credential_last_used_at: Option<DateTime<Utc>>,
 }
 
@@ -160,21 +124,45 @@ pub async fn find_active(
     token_hash: &[u8],
     now: DateTime<Utc>,
 ) -> QueryResult<Option<ActiveToken>> {
-    diesel::sql_query(format!(
-        "SELECT t.id AS token_id, t.scopes, t.issued_at, t.expires_at, t.last_used_at, c.id AS credential_id, \
-         c.org_id, c.client_id, c.name AS credential_name, o.name AS org_name, c.allowed_ips, \
-         {EFFECTIVE_SCOPES} AS effective_scopes, c.last_used_at AS credential_last_used_at \
-         FROM access_tokens t JOIN credentials c ON c.id = t.credential_id JOIN organisations o ON o.id = c.org_id \
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 \
-         AND c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > $2) \
-         AND (SELECT count(*) FROM access_tokens n WHERE n.credential_id = t.credential_id \
-              AND n.id > t.id AND n.revoked_at IS NULL AND n.expires_at > $2) < {MAX_LIVE_TOKENS}"
-    ))
-    .bind::<Bytea, _>(token_hash)
-    .bind::<Timestamptz, _>(now)
-    .get_result(conn)
-    .await
-    .optional()
+    access_tokens::table
+        .inner_join(credentials::table.inner_join(organisations::table))
+        .filter(access_tokens::token_hash.eq(token_hash))
+        .filter(access_tokens::revoked_at.is_null())
+        .filter(access_tokens::expires_at.gt(now))
+        .filter(credentials::revoked_at.is_null())
+        .filter(
+            credentials::expires_at
+                .is_null()
+                .or(credentials::expires_at.gt(now)),
+        )
+        .filter(is_among_newest_tokens(
+            access_tokens::credential_id,
+            access_tokens::id,
+            now,
+            MAX_LIVE_TOKENS,
+        ))
+        .select((
+            access_tokens::id,
+            access_tokens::scopes,
+            access_tokens::issued_at,
+            access_tokens::expires_at,
+            access_tokens::last_used_at,
+            credentials::id,
+            credentials::org_id,
+            credentials::client_id,
+            credentials::name,
+            organisations::name,
+            credentials::allowed_ips,
+            effective_scopes(
+                credentials::role_id,
+                credentials::id,
+                credentials::access_level,
+            ),
+            credentials::last_used_at,
+        ))
+        .first(conn)
+        .await
+        .optional()
 }
 
 /// Who a token (live or not) belongs to, for RFC 7009 revocation.
@@ -285,7 +273,6 @@ pub async fn touch_credential(
     ip: Option<&str>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    use crate::db::schema::credentials;
     diesel::update(
         credentials::table
             .filter(credentials::id.eq(credential))

@@ -14,7 +14,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{ApiId, CredentialId, OrgId, RoleId, UserId};
 use crate::db::models::api::Api;
-use crate::db::schema::{apis, credential_apis, credentials, organisations, role_apis};
+use crate::db::schema::{apis, credential_apis, credentials, effective_scopes, organisations};
 
 /// At most this many credentials per organisation, revoked ones included until deleted.
 pub const MAX_CREDENTIALS_PER_ORG: i64 = 10;
@@ -313,75 +313,81 @@ impl Credential {
     }
 
     /// The APIs a credential may use now: its role's, narrowed to its selection when Fine
-    /// Grained. Computed at use time, so role and catalog edits apply on the next request.
+    /// Grained. The rule lives in one place, the SQL function `effective_scopes`, evaluated at
+    /// use time, so role and catalog edits apply on the next request.
     pub async fn effective_apis(
         conn: &mut AsyncPgConnection,
         credential: &Credential,
     ) -> QueryResult<Vec<Api>> {
-        let role_apis_query = role_apis::table
-            .inner_join(apis::table)
-            .filter(role_apis::role_id.eq(credential.role_id))
+        let scopes: Vec<String> = diesel::select(effective_scopes(
+            credential.role_id,
+            credential.id,
+            credential.access_level.as_str(),
+        ))
+        .get_result(conn)
+        .await?;
+        apis::table
+            .filter(apis::org_id.eq(credential.org_id))
+            .filter(apis::scope.eq_any(scopes))
             .order(apis::scope.asc())
-            .select(Api::as_select());
-        match credential.access_level {
-            AccessLevel::Full => role_apis_query.load(conn).await,
-            AccessLevel::FineGrained => {
-                let chosen = credential_apis::table
-                    .filter(credential_apis::credential_id.eq(credential.id))
-                    .select(credential_apis::api_id);
-                role_apis_query
-                    .filter(apis::id.eq_any(chosen))
-                    .load(conn)
-                    .await
-            }
-        }
+            .select(Api::as_select())
+            .load(conn)
+            .await
     }
 
-    /// How many effective APIs each Fine Grained credential of `org` has (for the list).
+    /// How many APIs each credential of `org` may use now (for the list).
     pub async fn effective_api_counts(
         conn: &mut AsyncPgConnection,
         org: OrgId,
     ) -> QueryResult<HashMap<CredentialId, i64>> {
-        let rows: Vec<(CredentialId, i64)> = credential_apis::table
-            .inner_join(credentials::table)
-            .inner_join(
-                role_apis::table.on(role_apis::api_id
-                    .eq(credential_apis::api_id)
-                    .and(role_apis::role_id.eq(credentials::role_id))),
-            )
+        let rows: Vec<(CredentialId, Vec<String>)> = credentials::table
             .filter(credentials::org_id.eq(org))
-            .group_by(credential_apis::credential_id)
-            .select((credential_apis::credential_id, diesel::dsl::count_star()))
+            .select((
+                credentials::id,
+                effective_scopes(
+                    credentials::role_id,
+                    credentials::id,
+                    credentials::access_level,
+                ),
+            ))
             .load(conn)
             .await?;
-        Ok(rows.into_iter().collect())
+        Ok(rows
+            .into_iter()
+            .map(|(id, scopes)| (id, scopes.len() as i64))
+            .collect())
     }
 
-    /// Credentials that currently hold `api` (through their role, or their Fine Grained
-    /// selection): the ones that lose it when the catalog entry goes.
+    /// Credentials that may use `api` now: the ones that lose it when the catalog entry goes.
     pub async fn holding_api(
         conn: &mut AsyncPgConnection,
         org: OrgId,
         api: ApiId,
     ) -> QueryResult<Vec<(CredentialId, String)>> {
-        let via_role = role_apis::table
-            .filter(role_apis::api_id.eq(api))
-            .select(role_apis::role_id);
-        let chosen = credential_apis::table
-            .filter(credential_apis::api_id.eq(api))
-            .select(credential_apis::credential_id);
-        credentials::table
+        let scope: String = apis::table
+            .find(api)
+            .select(apis::scope)
+            .first(conn)
+            .await?;
+        let held: Vec<(CredentialId, String, Vec<String>)> = credentials::table
             .filter(credentials::org_id.eq(org))
-            .filter(credentials::role_id.eq_any(via_role))
-            .filter(
-                credentials::access_level
-                    .eq(AccessLevel::Full)
-                    .or(credentials::id.eq_any(chosen)),
-            )
             .order(credentials::name.asc())
-            .select((credentials::id, credentials::name))
+            .select((
+                credentials::id,
+                credentials::name,
+                effective_scopes(
+                    credentials::role_id,
+                    credentials::id,
+                    credentials::access_level,
+                ),
+            ))
             .load(conn)
-            .await
+            .await?;
+        Ok(held
+            .into_iter()
+            .filter(|(_, _, scopes)| scopes.contains(&scope))
+            .map(|(id, name, _)| (id, name))
+            .collect())
     }
 
     pub async fn rotate_secret(
