@@ -70,7 +70,7 @@ fn start_chromedriver() -> Chromedriver {
         .spawn()
         .expect("cannot start chromedriver");
     let script = r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done
-kill -TERM -- "-$2" 2>/dev/null; sleep 2; kill -KILL -- "-$2" 2>/dev/null; rm -rf "$3""#;
+kill -TERM "-$2" 2>/dev/null; sleep 2; kill -KILL "-$2" 2>/dev/null; rm -rf "$3""#;
     Command::new("sh")
         .args(["-c", script, "chromedriver-watchdog"])
         .arg(pid.to_string())
@@ -143,7 +143,6 @@ impl Browser {
             "--disable-component-update",
             "--disable-sync",
             "--no-first-run",
-            "--hide-scrollbars",
             "--force-device-scale-factor=1",
             "--lang=en-US",
         ] {
@@ -543,32 +542,36 @@ impl Browser {
         self.expected.push(fragment.to_string());
     }
 
-    /// Drains the browser's console log and fails on any error or CSP violation.
-    pub async fn assert_clean(&mut self, step: &str) {
+    /// Drains the browser's console log: the errors and CSP violations in it that the
+    /// current step did not expect.
+    pub async fn console_problems(&mut self) -> Vec<String> {
         let entries = self.driver.browser_log().await.unwrap();
         let expected = std::mem::take(&mut self.expected);
-        let bad: Vec<&BrowserLogEntry> = entries
+        entries
             .iter()
             .filter(|e| is_problem(e))
             .filter(|e| !expected.iter().any(|x| e.message.contains(x)))
-            .collect();
+            .map(|e| format!("{} [{}] {}", e.level, e.source.as_deref().unwrap_or("?"), e.message))
+            .collect()
+    }
+
+    /// Fails on any console error or CSP violation logged since the last check.
+    pub async fn assert_clean(&mut self, step: &str) {
+        let bad = self.console_problems().await;
         assert!(
             bad.is_empty(),
-            "{step}: the browser logged errors or CSP violations:\n{}",
-            bad.iter()
-                .map(|e| format!("  {} [{}] {}", e.level, e.source.as_deref().unwrap_or("?"), e.message))
-                .collect::<Vec<_>>()
-                .join("\n")
+            "{step}: the browser logged errors or CSP violations:\n  {}",
+            bad.join("\n  ")
         );
     }
 
-    /// Saves a PNG of the viewport as `tests/screenshots/{name}.png`.
+    /// Saves a PNG of the viewport as `tests/screenshots/{name}.png` (reduced to 256 colours,
+    /// about a third of the size, which the committed set cares about).
     pub async fn screenshot(&self, name: &str) {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
-        // Caret and hover states differ from run to run; nothing else should.
         let png = self.driver.screenshot_as_png().await.unwrap();
-        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), to_256_colours(&png)).unwrap();
     }
 }
 
@@ -592,4 +595,31 @@ fn xpath_literal(text: &str) -> String {
         let parts: Vec<String> = text.split('\'').map(|p| format!("'{p}'")).collect();
         format!("concat({})", parts.join(", \"'\", "))
     }
+}
+
+/// Re-encodes a PNG as an indexed one with a 256-colour palette (NeuQuant).
+fn to_256_colours(png_bytes: &[u8]) -> Vec<u8> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::ALPHA | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().unwrap();
+    let mut rgba = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut rgba).unwrap();
+    rgba.truncate(info.buffer_size());
+    assert_eq!(info.color_type, png::ColorType::Rgba);
+    let quant = color_quant::NeuQuant::new(3, 256, &rgba);
+    let indices: Vec<u8> = rgba
+        .chunks_exact(4)
+        .map(|px| u8::try_from(quant.index_of(px)).unwrap())
+        .collect();
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, info.width, info.height);
+        encoder.set_color(png::ColorType::Indexed);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_palette(quant.color_map_rgb());
+        encoder.set_compression(png::Compression::High);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(&indices).unwrap();
+    }
+    out
 }

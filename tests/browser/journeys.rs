@@ -10,7 +10,7 @@ use crate::flows::{
 };
 use crate::helpers::TestApp;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_run_setup_creates_the_organisation_and_lands_on_machine_to_machine() {
     let app = TestApp::spawn().await;
     let printed = app.setup_link.clone().expect("a fresh database prints a setup link");
@@ -54,7 +54,7 @@ async fn first_run_setup_creates_the_organisation_and_lands_on_machine_to_machin
     b.quit().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_creates_a_fine_grained_credential_and_sees_its_secret_once() {
     let app = TestApp::spawn().await;
     let owner = flows::user(&app, Role::SuperAdmin).await;
@@ -170,7 +170,7 @@ async fn admin_creates_a_fine_grained_credential_and_sees_its_secret_once() {
     b.quit().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotating_from_the_row_menu_replaces_the_secret_at_once() {
     let app = TestApp::spawn().await;
     let admin = flows::user(&app, Role::Admin).await;
@@ -208,7 +208,7 @@ async fn rotating_from_the_row_menu_replaces_the_secret_at_once() {
     b.quit().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoking_marks_the_row_revoked_and_deleting_removes_it() {
     let app = TestApp::spawn().await;
     let admin = flows::user(&app, Role::Admin).await;
@@ -248,7 +248,7 @@ async fn revoking_marks_the_row_revoked_and_deleting_removes_it() {
     b.quit().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_input_is_reported_next_to_each_field_and_kept() {
     let app = TestApp::spawn().await;
     let admin = flows::user(&app, Role::Admin).await;
@@ -307,7 +307,7 @@ async fn invalid_input_is_reported_next_to_each_field_and_kept() {
     b.quit().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewer_sees_no_create_button_and_no_row_menus() {
     let app = TestApp::spawn().await;
     let admin = flows::user(&app, Role::Admin).await;
@@ -331,7 +331,7 @@ async fn viewer_sees_no_create_button_and_no_row_menus() {
     b.quit().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyboard_alone_creates_a_credential_and_focus_is_managed() {
     let app = TestApp::spawn().await;
     let admin = flows::user(&app, Role::Admin).await;
@@ -415,7 +415,7 @@ async fn keyboard_alone_creates_a_credential_and_focus_is_managed() {
     b.quit().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_javascript_create_rotate_and_delete_work_as_plain_forms() {
     let app = TestApp::spawn().await;
     let admin = flows::user(&app, Role::Admin).await;

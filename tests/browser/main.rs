@@ -6,6 +6,7 @@
 #[path = "../integration/helpers.rs"]
 mod helpers;
 
+mod accessibility;
 mod driver;
 mod flows;
 mod journeys;
