@@ -170,6 +170,8 @@
       var button = target.parentElement.querySelector(".menu-button");
       if (button) { button.setAttribute("aria-expanded", "true"); }
       placeMenu(target);
+      // Arrow keys move between items; Tab leaves the menu (and so closes it).
+      target.querySelectorAll("[role=menuitem]").forEach(function (item) { item.setAttribute("tabindex", "-1"); });
       var first = target.querySelector("[role=menuitem]");
       if (first) { first.focus(); }
     }
@@ -189,6 +191,15 @@
       var step = event.key === "ArrowDown" ? 1 : -1;
       items[(index + step + items.length) % items.length].focus();
     }
+  });
+
+  // Tabbing out of an open menu closes it (the ARIA menu pattern).
+  document.addEventListener("focusout", function (event) {
+    var menu = event.target.closest && event.target.closest(".menu");
+    if (!menu) { return; }
+    var next = event.relatedTarget;
+    var cell = menu.closest(".menu-cell");
+    if (next && cell && !cell.contains(next)) { closeMenus(null); }
   });
 
   // Keep keyboard focus inside an open modal.
