@@ -9,7 +9,9 @@ use serde_json::Value;
 use thirtyfour::prelude::*;
 
 use crate::driver::{Browser, PHONE};
-use crate::flows::{self, HOME, create_credential, row, row_action, seed_catalog, sign_in, sign_out};
+use crate::flows::{
+    self, HOME, create_credential, row, row_action, seed_catalog, sign_in, sign_out,
+};
 use crate::helpers::TestApp;
 
 const AXE: &str = include_str!("fixtures/axe.min.js");
@@ -26,7 +28,9 @@ struct Violation {
 impl Browser {
     /// Runs axe on the current document and returns every violation (all impacts).
     async fn axe(&self) -> Vec<Violation> {
-        let loaded = self.script_bool("return typeof window.axe === 'object';").await;
+        let loaded = self
+            .script_bool("return typeof window.axe === 'object';")
+            .await;
         if !loaded {
             self.driver
                 .execute(format!("{AXE}\n;return true;"), vec![])
@@ -68,7 +72,10 @@ impl Browser {
         let violations = self.axe().await;
         println!("axe [{what}]: {} violation(s)", violations.len());
         for v in &violations {
-            println!("axe [{what}] {} ({}): {} — {:?}", v.id, v.impact, v.help, v.nodes);
+            println!(
+                "axe [{what}] {} ({}): {} — {:?}",
+                v.id, v.impact, v.help, v.nodes
+            );
         }
         let serious: Vec<&Violation> = violations
             .iter()
@@ -79,7 +86,13 @@ impl Browser {
             "{what}: axe found serious or critical violations:\n{}",
             serious
                 .iter()
-                .map(|v| format!("  {} ({}): {}\n    {}", v.id, v.impact, v.help, v.nodes.join("\n    ")))
+                .map(|v| format!(
+                    "  {} ({}): {}\n    {}",
+                    v.id,
+                    v.impact,
+                    v.help,
+                    v.nodes.join("\n    ")
+                ))
                 .collect::<Vec<_>>()
                 .join("\n")
         );
@@ -107,10 +120,15 @@ async fn the_harness_reports_console_errors_csp_violations_and_axe_findings() {
         )
         .await
         .unwrap();
-    assert!(!b.script_bool("return window.inlineRan === true;").await, "the CSP let an inline script run");
+    assert!(
+        !b.script_bool("return window.inlineRan === true;").await,
+        "the CSP let an inline script run"
+    );
     let violations = b.axe().await;
     assert!(
-        violations.iter().any(|v| v.id == "label" && v.impact == "critical"),
+        violations
+            .iter()
+            .any(|v| v.id == "label" && v.impact == "critical"),
         "axe missed an unlabelled input: {violations:?}"
     );
     let problems = b.console_problems().await.join("\n");
@@ -202,7 +220,10 @@ async fn pages_and_modals_have_no_serious_accessibility_violations() {
         b.goto(path).await;
         b.assert_accessible(what).await;
         let tables_fit = "return Array.from(document.querySelectorAll('.table-wrap')).every(function (w) { return w.scrollWidth <= w.clientWidth; });";
-        assert!(b.script_bool(tables_fit).await, "{what}: a table needs sideways scrolling at 1280 px");
+        assert!(
+            b.script_bool(tables_fit).await,
+            "{what}: a table needs sideways scrolling at 1280 px"
+        );
         if let Some(name) = shot {
             b.screenshot(name).await;
         }
@@ -247,7 +268,11 @@ async fn a_390_px_window_shows_the_console_without_sideways_scrolling() {
         .unwrap()
         .json()
         .clone();
-    assert_eq!(too_wide, serde_json::json!([]), "these overflow a 390 px window");
+    assert_eq!(
+        too_wide,
+        serde_json::json!([]),
+        "these overflow a 390 px window"
+    );
     let widths = b
         .driver
         .execute(
@@ -259,7 +284,10 @@ async fn a_390_px_window_shows_the_console_without_sideways_scrolling() {
         .json()
         .clone();
     let fits = "return document.documentElement.scrollWidth <= window.innerWidth;";
-    assert!(b.script_bool(fits).await, "the page scrolls sideways at 390 px: {widths}");
+    assert!(
+        b.script_bool(fits).await,
+        "the page scrolls sideways at 390 px: {widths}"
+    );
     let create = b.testid("create-credential").await;
     assert!(create.is_displayed().await.unwrap());
     b.assert_accessible("the API Access page at 390 px").await;
@@ -295,9 +323,17 @@ async fn a_390_px_window_shows_the_console_without_sideways_scrolling() {
     b.wait_dialog_closed().await;
 
     // The other wide pages scroll their tables, not the page.
-    for path in ["/settings/audit", "/settings/users", "/settings/apis", "/settings/roles"] {
+    for path in [
+        "/settings/audit",
+        "/settings/users",
+        "/settings/apis",
+        "/settings/roles",
+    ] {
         b.goto(path).await;
-        assert!(b.script_bool(fits).await, "{path} scrolls sideways at 390 px");
+        assert!(
+            b.script_bool(fits).await,
+            "{path} scrolls sideways at 390 px"
+        );
     }
     sign_out(&mut b).await;
     b.quit().await;

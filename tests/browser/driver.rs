@@ -129,9 +129,10 @@ impl Browser {
     async fn launch(base: &str, javascript: bool, (width, height): (u32, u32)) -> Self {
         static PROFILE: AtomicU32 = AtomicU32::new(0);
         let driver_process = chromedriver();
-        let profile = driver_process
-            .scratch
-            .join(format!("profile-{}", PROFILE.fetch_add(1, Ordering::Relaxed)));
+        let profile = driver_process.scratch.join(format!(
+            "profile-{}",
+            PROFILE.fetch_add(1, Ordering::Relaxed)
+        ));
         let mut caps = DesiredCapabilities::chrome();
         caps.set_binary(CHROMIUM).unwrap();
         for arg in [
@@ -162,10 +163,7 @@ impl Browser {
         let driver = WebDriver::new(&driver_process.url, caps)
             .await
             .expect("cannot start a Chromium session");
-        driver
-            .set_window_rect(0, 0, width, height)
-            .await
-            .unwrap();
+        driver.set_window_rect(0, 0, width, height).await.unwrap();
         if javascript {
             // The copy buttons write to the clipboard, and the tests read it back.
             driver
@@ -389,7 +387,10 @@ impl Browser {
     /// Picks the option whose visible text starts with `text` in the select labelled `label`.
     pub async fn choose(&self, label: &str, text: &str) {
         let select = self.field(label).await;
-        let xpath = format!(".//option[starts-with(normalize-space(.), {})]", xpath_literal(text));
+        let xpath = format!(
+            ".//option[starts-with(normalize-space(.), {})]",
+            xpath_literal(text)
+        );
         let option = select.find(By::XPath(xpath)).await.unwrap();
         option.click().await.unwrap();
     }
@@ -507,7 +508,8 @@ impl Browser {
     }
 
     pub async fn marker_survived(&self) -> bool {
-        self.script_bool("return window.__m2mNoReload === true;").await
+        self.script_bool("return window.__m2mNoReload === true;")
+            .await
     }
 
     /// What the last copy button put on the clipboard, or, where headless Chromium keeps the
@@ -551,7 +553,14 @@ impl Browser {
             .iter()
             .filter(|e| is_problem(e))
             .filter(|e| !expected.iter().any(|x| e.message.contains(x)))
-            .map(|e| format!("{} [{}] {}", e.level, e.source.as_deref().unwrap_or("?"), e.message))
+            .map(|e| {
+                format!(
+                    "{} [{}] {}",
+                    e.level,
+                    e.source.as_deref().unwrap_or("?"),
+                    e.message
+                )
+            })
             .collect()
     }
 
@@ -600,7 +609,9 @@ fn xpath_literal(text: &str) -> String {
 /// Re-encodes a PNG as an indexed one with a 256-colour palette (NeuQuant).
 fn to_256_colours(png_bytes: &[u8]) -> Vec<u8> {
     let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::ALPHA | png::Transformations::STRIP_16);
+    decoder.set_transformations(
+        png::Transformations::EXPAND | png::Transformations::ALPHA | png::Transformations::STRIP_16,
+    );
     let mut reader = decoder.read_info().unwrap();
     let mut rgba = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut rgba).unwrap();

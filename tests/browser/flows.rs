@@ -26,7 +26,10 @@ pub async fn seed_catalog(app: &TestApp, org: OrgId) {
     let mut conn = app.conn().await;
     let now = app.clock.now();
     let mut ids = Vec::new();
-    for (scope, name) in [("orders:read", "Read orders"), ("orders:write", "Write orders")] {
+    for (scope, name) in [
+        ("orders:read", "Read orders"),
+        ("orders:write", "Write orders"),
+    ] {
         let api = Api {
             id: ApiId::new_random(),
             org_id: org,
@@ -67,8 +70,10 @@ pub async fn sign_in(b: &mut Browser, email: &str) {
 
 pub async fn sign_out(b: &mut Browser) {
     b.click_testid("logout").await;
-    b.wait_until("the login page", async || b.path().await.starts_with("/login"))
-        .await;
+    b.wait_until("the login page", async || {
+        b.path().await.starts_with("/login")
+    })
+    .await;
     b.assert_clean("signing out").await;
 }
 
@@ -84,7 +89,10 @@ pub async fn read_reveal(b: &Browser) -> Revealed {
     let secret = b.text(&secret_el).await;
     let client_id = b.text(&b.testid("client-id").await).await;
     assert!(is_client_secret(&secret), "not a client secret: {secret:?}");
-    assert!(client_id.starts_with("m2m_ci_"), "not a client ID: {client_id:?}");
+    assert!(
+        client_id.starts_with("m2m_ci_"),
+        "not a client ID: {client_id:?}"
+    );
     Revealed { client_id, secret }
 }
 
@@ -145,7 +153,11 @@ pub async fn row_action(b: &mut Browser, name: &str, item: &str) {
 }
 
 /// `POST /oauth/token` with HTTP Basic client authentication: status and JSON body.
-pub async fn token_request(app: &TestApp, client_id: &str, secret: &str) -> (u16, serde_json::Value) {
+pub async fn token_request(
+    app: &TestApp,
+    client_id: &str,
+    secret: &str,
+) -> (u16, serde_json::Value) {
     let res = reqwest::Client::new()
         .post(app.url("/oauth/token"))
         .basic_auth(client_id, Some(secret))
