@@ -614,7 +614,26 @@ async fn without_javascript_create_rotate_and_delete_work_as_plain_forms() {
     row(&b, "No script job").await;
 
     // Rotate: ⋮ opens the menu as a page, then the confirmation page, then the reveal page.
-    row_action(&mut b, "No script job", "menu-rotate").await;
+    let row_el = row(&b, "No script job").await;
+    b.click(&b.testid_in(&row_el, "row-menu").await).await;
+    let menu = b.testid("credential-menu").await;
+    // The menu page shows the menu in the page, not floating over the top bar.
+    let top = menu.rect().await.unwrap().y;
+    let main_top = b
+        .driver
+        .find(By::Css("main"))
+        .await
+        .unwrap()
+        .rect()
+        .await
+        .unwrap()
+        .y;
+    assert!(
+        top >= main_top,
+        "the menu page's menu overlaps the header ({top} < {main_top})"
+    );
+    b.click_testid("menu-rotate").await;
+    b.testid("confirm-rotate").await;
     b.click_testid("confirm-rotate").await;
     let rotated = read_reveal(&b).await;
     assert_eq!(rotated.client_id, created.client_id);
