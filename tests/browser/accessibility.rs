@@ -195,6 +195,12 @@ async fn pages_and_modals_have_no_serious_accessibility_violations() {
         b.wait_dialog_closed().await;
     }
 
+    // The detail page ("View details").
+    row_action(&mut b, "Warehouse sync", "menu-details").await;
+    b.testid("credential-detail").await;
+    b.assert_accessible("the credential detail page").await;
+    b.goto(HOME).await;
+
     // A form the server rejected.
     b.click_testid("create-credential").await;
     b.dialog().await;
