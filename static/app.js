@@ -3,10 +3,36 @@
 (function () {
   "use strict";
 
-  var opener = null; // the control that opened the current modal, to give focus back
+  // The control that opened the current modal, to give focus back. The table is often
+  // re-rendered while the modal is open (create, rotate), so a selector that finds the same
+  // control again is kept too.
+  var opener = null;
+  var openerSelector = null;
 
   function modalRoot() { return document.getElementById("modal"); }
   function openDialog() { var m = modalRoot(); return m && m.querySelector("dialog"); }
+
+  function rememberOpener(el) {
+    // A ⋮ menu item leaves with its menu: focus goes back to the ⋮ button instead.
+    var cell = el && el.closest && el.closest(".menu-cell");
+    if (cell && cell.querySelector(".menu-button")) { el = cell.querySelector(".menu-button"); }
+    opener = el && el.focus ? el : null;
+    openerSelector = null;
+    if (!opener) { return; }
+    if (opener.id) { openerSelector = "#" + CSS.escape(opener.id); }
+    else if (opener.getAttribute("aria-controls")) { openerSelector = '[aria-controls="' + CSS.escape(opener.getAttribute("aria-controls")) + '"]'; }
+    else if (opener.getAttribute("data-testid")) { openerSelector = '[data-testid="' + CSS.escape(opener.getAttribute("data-testid")) + '"]'; }
+  }
+
+  function restoreFocus() {
+    var target = opener && document.body.contains(opener) ? opener : null;
+    if (!target && openerSelector) { target = document.querySelector(openerSelector); }
+    // The opener is gone for good (its row was deleted): start again from the content.
+    if (!target) { target = document.getElementById("main"); }
+    if (target) { target.focus(); }
+    opener = null;
+    openerSelector = null;
+  }
 
   // Closing a modal empties #modal and returns focus to what opened it.
   function closeModal() {
@@ -14,14 +40,13 @@
     if (dialog && dialog.open) { dialog.close(); }
     var m = modalRoot();
     if (m) { m.innerHTML = ""; }
-    if (opener && document.body.contains(opener)) { opener.focus(); }
-    opener = null;
+    if (opener || openerSelector) { restoreFocus(); }
   }
 
   document.addEventListener("htmx:beforeRequest", function (event) {
     var target = event.detail.target;
     if (target && target.id === "modal" && !openDialog()) {
-      opener = document.activeElement;
+      rememberOpener(event.detail.elt || document.activeElement);
     }
   });
 
@@ -41,7 +66,8 @@
         closeModal();
       }
     }
-    closeMenus(null);
+    // Any other swap closes open menus; a menu that just arrived stays.
+    if (!(target && target.classList && target.classList.contains("menu-slot"))) { closeMenus(null); }
   });
 
   // A dialog closed with Escape (the browser's own "cancel") also cleans up.
@@ -115,11 +141,37 @@
       closeMenus(slot);
     }
   });
+  // An open menu floats above the page (position: fixed) so that a scrolling table does not
+  // clip it: below its ⋮ button, or above it when there is no room below.
+  function placeMenu(slot) {
+    var menu = slot.querySelector(".menu");
+    var button = slot.parentElement.querySelector(".menu-button");
+    if (!menu || !button) { return; }
+    menu.classList.add("menu-floating");
+    var r = button.getBoundingClientRect();
+    var width = menu.offsetWidth, height = menu.offsetHeight;
+    var left = Math.max(8, Math.min(r.right - width, window.innerWidth - width - 8));
+    var top = r.bottom + 4;
+    if (top + height > window.innerHeight - 8 && r.top - height - 4 >= 8) { top = r.top - height - 4; }
+    menu.style.left = left + "px";
+    menu.style.top = top + "px";
+  }
+  function placeOpenMenus() {
+    document.querySelectorAll(".menu-slot").forEach(function (slot) {
+      if (slot.firstElementChild) { placeMenu(slot); }
+    });
+  }
+  window.addEventListener("resize", placeOpenMenus);
+  window.addEventListener("scroll", placeOpenMenus, true);
+
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
     if (target && target.classList && target.classList.contains("menu-slot")) {
       var button = target.parentElement.querySelector(".menu-button");
       if (button) { button.setAttribute("aria-expanded", "true"); }
+      placeMenu(target);
+      // Arrow keys move between items; Tab leaves the menu (and so closes it).
+      target.querySelectorAll("[role=menuitem]").forEach(function (item) { item.setAttribute("tabindex", "-1"); });
       var first = target.querySelector("[role=menuitem]");
       if (first) { first.focus(); }
     }
@@ -139,6 +191,15 @@
       var step = event.key === "ArrowDown" ? 1 : -1;
       items[(index + step + items.length) % items.length].focus();
     }
+  });
+
+  // Tabbing out of an open menu closes it (the ARIA menu pattern).
+  document.addEventListener("focusout", function (event) {
+    var menu = event.target.closest && event.target.closest(".menu");
+    if (!menu) { return; }
+    var next = event.relatedTarget;
+    var cell = menu.closest(".menu-cell");
+    if (next && cell && !cell.contains(next)) { closeMenus(null); }
   });
 
   // Keep keyboard focus inside an open modal.
@@ -200,6 +261,23 @@
     var submit = form.querySelector("button[type=submit]");
     if (submit) { submit.disabled = !formIsComplete(form); }
   }
+
+  // While a request is in flight: a progress bar at the top of the page (CSS), and the
+  // region being replaced is marked busy for assistive technology.
+  var inFlight = 0;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.defaultPrevented) { return; }
+    inFlight += 1;
+    document.documentElement.classList.add("is-loading");
+    var target = event.detail.target;
+    if (target && target.setAttribute && target.id !== "modal") { target.setAttribute("aria-busy", "true"); }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    inFlight = Math.max(0, inFlight - 1);
+    if (inFlight === 0) { document.documentElement.classList.remove("is-loading"); }
+    var target = event.detail.target;
+    if (target && target.removeAttribute) { target.removeAttribute("aria-busy"); }
+  });
 
   // Toasts: success toasts leave by themselves.
   function ageToasts() {

@@ -1,0 +1,636 @@
+//! Headless Chromium through chromedriver, and the vocabulary the journeys are written in:
+//! find by label, role text or `data-testid`, click, type, and check after every step that
+//! the page logged no console error and no Content-Security-Policy violation.
+//!
+//! One chromedriver serves the whole test process; a watchdog process kills it (and every
+//! Chromium it started) when the test process ends, however it ends. Each test gets its own
+//! Chromium with a fresh profile.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use thirtyfour::prelude::*;
+use thirtyfour::{BrowserLogEntry, LoggingPrefsLogLevel};
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// How long a step may take before the test fails (htmx swaps take milliseconds; this is
+/// for a loaded 2-core machine).
+const WAIT: Duration = Duration::from_secs(15);
+const POLL: Duration = Duration::from_millis(50);
+
+pub const DESKTOP: (u32, u32) = (1280, 900);
+pub const PHONE: (u32, u32) = (390, 844);
+
+struct Chromedriver {
+    url: String,
+    scratch: PathBuf,
+}
+
+fn chromedriver() -> &'static Chromedriver {
+    static DRIVER: OnceLock<Chromedriver> = OnceLock::new();
+    DRIVER.get_or_init(start_chromedriver)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port for chromedriver")
+}
+
+fn start_chromedriver() -> Chromedriver {
+    use std::os::unix::process::CommandExt;
+
+    for binary in [CHROMIUM, CHROMEDRIVER] {
+        assert!(
+            std::path::Path::new(binary).exists(),
+            "{binary} is missing: apt-get install -y chromium chromium-driver"
+        );
+    }
+    let pid = std::process::id();
+    let scratch = std::env::temp_dir().join(format!("m2m-browser-{pid}"));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let log = std::fs::File::create(scratch.join("chromedriver.log")).unwrap();
+    let port = free_port();
+    // Its own process group: Ctrl-C on the test run does not reach it, and the watchdog
+    // can end chromedriver and its browsers with one signal.
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .expect("cannot start chromedriver");
+    let script = r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done
+kill -TERM "-$2" 2>/dev/null; sleep 2; kill -KILL "-$2" 2>/dev/null; rm -rf "$3""#;
+    Command::new("sh")
+        .args(["-c", script, "chromedriver-watchdog"])
+        .arg(pid.to_string())
+        .arg(child.id().to_string())
+        .arg(&scratch)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("cannot start the chromedriver watchdog");
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "chromedriver did not start listening on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Chromedriver {
+        url: format!("http://127.0.0.1:{port}"),
+        scratch,
+    }
+}
+
+/// Installed before any page script runs: a CSP violation also lands in the console log,
+/// with what was blocked and where.
+const CSP_LISTENER: &str = r#"document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " in " + e.sourceFile + ":" + e.lineNumber);
+}, true);"#;
+
+/// One headless Chromium, pointed at one application.
+pub struct Browser {
+    pub driver: WebDriver,
+    base: String,
+    javascript: bool,
+    /// Console lines that the current step expects (such as the 422 of a rejected form).
+    expected: Vec<String>,
+}
+
+impl Browser {
+    /// Chromium at 1280×900 with JavaScript on.
+    pub async fn open(base: &str) -> Self {
+        Self::launch(base, true, DESKTOP).await
+    }
+
+    /// Chromium with JavaScript switched off in its content settings.
+    pub async fn without_javascript(base: &str) -> Self {
+        Self::launch(base, false, DESKTOP).await
+    }
+
+    pub async fn with_size(base: &str, size: (u32, u32)) -> Self {
+        Self::launch(base, true, size).await
+    }
+
+    async fn launch(base: &str, javascript: bool, (width, height): (u32, u32)) -> Self {
+        static PROFILE: AtomicU32 = AtomicU32::new(0);
+        let driver_process = chromedriver();
+        let profile = driver_process.scratch.join(format!(
+            "profile-{}",
+            PROFILE.fetch_add(1, Ordering::Relaxed)
+        ));
+        let mut caps = DesiredCapabilities::chrome();
+        caps.set_binary(CHROMIUM).unwrap();
+        for arg in [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--force-device-scale-factor=1",
+            "--lang=en-US",
+        ] {
+            caps.add_arg(arg).unwrap();
+        }
+        caps.add_arg(&format!("--user-data-dir={}", profile.display()))
+            .unwrap();
+        caps.add_arg(&format!("--window-size={width},{height}"))
+            .unwrap();
+        let mut prefs = json!({ "credentials_enable_service": false });
+        if !javascript {
+            prefs["profile.managed_default_content_settings.javascript"] = json!(2);
+        }
+        caps.add_experimental_option("prefs", prefs).unwrap();
+        caps.set_browser_log_level(LoggingPrefsLogLevel::All)
+            .unwrap();
+        let driver = WebDriver::new(&driver_process.url, caps)
+            .await
+            .expect("cannot start a Chromium session");
+        driver.set_window_rect(0, 0, width, height).await.unwrap();
+        if javascript {
+            // The copy buttons write to the clipboard, and the tests read it back.
+            driver
+                .cdp()
+                .send_raw(
+                    "Browser.grantPermissions",
+                    json!({ "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"] }),
+                )
+                .await
+                .unwrap();
+            driver
+                .cdp()
+                .send_raw(
+                    "Page.addScriptToEvaluateOnNewDocument",
+                    json!({ "source": CSP_LISTENER }),
+                )
+                .await
+                .unwrap();
+        }
+        Self {
+            driver,
+            base: base.trim_end_matches('/').to_string(),
+            javascript,
+            expected: Vec::new(),
+        }
+    }
+
+    /// Checks the console one last time and closes Chromium.
+    pub async fn quit(mut self) {
+        self.assert_clean("the end of the test").await;
+        self.driver.quit().await.unwrap();
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{}", self.base, path)
+        }
+    }
+
+    /// Navigates (like typing into the address bar) and checks the console.
+    pub async fn goto(&mut self, path: &str) {
+        let url = self.url(path);
+        self.driver.goto(url).await.unwrap();
+        self.wait_for_page().await;
+        self.assert_clean(&format!("opening {path}")).await;
+    }
+
+    pub async fn refresh(&mut self) {
+        self.driver.refresh().await.unwrap();
+        self.wait_for_page().await;
+        self.assert_clean("reloading").await;
+    }
+
+    /// Waits until the document finished loading (and htmx, when it runs, is idle).
+    pub async fn wait_for_page(&self) {
+        if !self.javascript {
+            return; // WebDriver navigation already waits for the load event.
+        }
+        self.wait_until("the page to settle", async || {
+            self.driver
+                .execute(
+                    "return document.readyState === 'complete' && !document.querySelector('.htmx-request');",
+                    vec![],
+                )
+                .await
+                .ok()
+                .and_then(|r| r.json().as_bool())
+                .unwrap_or(false)
+        })
+        .await;
+    }
+
+    pub async fn path(&self) -> String {
+        let url = self.driver.current_url().await.unwrap();
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        }
+    }
+
+    /// Polls `check` until it holds.
+    pub async fn wait_until(&self, what: &str, mut check: impl AsyncFnMut() -> bool) {
+        let started = Instant::now();
+        loop {
+            if check().await {
+                return;
+            }
+            assert!(started.elapsed() < WAIT, "timed out waiting for {what}");
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    // --- finding things --------------------------------------------------------------------
+
+    /// The element with `data-testid="id"`, waiting for it to appear.
+    pub async fn testid(&self, id: &str) -> WebElement {
+        self.driver
+            .query(By::Css(testid_css(id)))
+            .wait(WAIT, POLL)
+            .desc(&format!("[data-testid={id}]"))
+            .first()
+            .await
+            .unwrap_or_else(|e| panic!("no element with data-testid={id}: {e}"))
+    }
+
+    /// The displayed element with `data-testid="id"` inside `scope`.
+    pub async fn testid_in(&self, scope: &WebElement, id: &str) -> WebElement {
+        scope
+            .query(By::Css(testid_css(id)))
+            .wait(WAIT, POLL)
+            .first()
+            .await
+            .unwrap_or_else(|e| panic!("no element with data-testid={id} in scope: {e}"))
+    }
+
+    /// Every element with `data-testid="id"` now (no waiting).
+    pub async fn all_testid(&self, id: &str) -> Vec<WebElement> {
+        self.driver.find_all(By::Css(testid_css(id))).await.unwrap()
+    }
+
+    pub async fn has_testid(&self, id: &str) -> bool {
+        !self.all_testid(id).await.is_empty()
+    }
+
+    /// Waits until nothing has `data-testid="id"`.
+    pub async fn wait_testid_gone(&self, id: &str) {
+        self.wait_until(&format!("[data-testid={id}] to go"), async || {
+            !self.has_testid(id).await
+        })
+        .await;
+    }
+
+    /// The form control whose `<label>` reads `label` (ignoring the required-field asterisk),
+    /// as a screen reader user would find it.
+    pub async fn field(&self, label: &str) -> WebElement {
+        let xpath = format!(
+            "//label[normalize-space(text()[1])={}]",
+            xpath_literal(label)
+        );
+        let label_el = self
+            .driver
+            .query(By::XPath(xpath))
+            .wait(WAIT, POLL)
+            .and_displayed()
+            .first()
+            .await
+            .unwrap_or_else(|e| panic!("no label {label:?}: {e}"));
+        match label_el.attr("for").await.unwrap() {
+            Some(id) => self.driver.find(By::Id(id)).await.unwrap(),
+            // A control wrapped by its label.
+            None => label_el
+                .find(By::Css("input, select, textarea"))
+                .await
+                .unwrap(),
+        }
+    }
+
+    /// The visible button or link whose text reads `text`.
+    pub async fn button(&self, text: &str) -> WebElement {
+        let xpath = format!(
+            "//*[self::button or self::a or self::input[@type='submit']][normalize-space(.)={0} or @value={0} or @aria-label={0}]",
+            xpath_literal(text)
+        );
+        self.driver
+            .query(By::XPath(xpath))
+            .wait(WAIT, POLL)
+            .and_displayed()
+            .first()
+            .await
+            .unwrap_or_else(|e| panic!("no button {text:?}: {e}"))
+    }
+
+    /// The open modal dialog (JavaScript on) or the page's main content (JavaScript off).
+    pub async fn dialog(&self) -> WebElement {
+        self.driver
+            .query(By::Css("dialog[open]"))
+            .wait(WAIT, POLL)
+            .first()
+            .await
+            .unwrap_or_else(|e| panic!("no open dialog: {e}"))
+    }
+
+    pub async fn wait_dialog_closed(&self) {
+        self.wait_until("the dialog to close", async || {
+            self.driver
+                .find_all(By::Css("dialog[open]"))
+                .await
+                .map(|d| d.is_empty())
+                .unwrap_or(false)
+        })
+        .await;
+    }
+
+    // --- acting ------------------------------------------------------------------------------
+
+    pub async fn click_testid(&self, id: &str) {
+        let el = self.testid(id).await;
+        self.click(&el).await;
+    }
+
+    pub async fn click(&self, el: &WebElement) {
+        el.wait_until()
+            .wait(WAIT, POLL)
+            .clickable()
+            .await
+            .unwrap_or_else(|e| panic!("not clickable: {e}"));
+        el.click().await.unwrap();
+    }
+
+    /// Clears the field labelled `label` and types `text` into it.
+    pub async fn fill(&self, label: &str, text: &str) {
+        let el = self.field(label).await;
+        el.clear().await.unwrap();
+        if !text.is_empty() {
+            el.send_keys(text).await.unwrap();
+        }
+    }
+
+    /// Picks the option whose visible text starts with `text` in the select labelled `label`.
+    pub async fn choose(&self, label: &str, text: &str) {
+        let select = self.field(label).await;
+        let xpath = format!(
+            ".//option[starts-with(normalize-space(.), {})]",
+            xpath_literal(text)
+        );
+        let option = select.find(By::XPath(xpath)).await.unwrap();
+        option.click().await.unwrap();
+    }
+
+    pub async fn value(&self, el: &WebElement) -> String {
+        el.prop("value").await.unwrap().unwrap_or_default()
+    }
+
+    pub async fn text(&self, el: &WebElement) -> String {
+        el.text().await.unwrap().trim().to_string()
+    }
+
+    /// The `data-testid` of the focused element, or its tag and text when it has none.
+    pub async fn focused(&self) -> WebElement {
+        self.driver.active_element().await.unwrap()
+    }
+
+    pub async fn press(&self, key: Key) {
+        self.driver
+            .action_chain()
+            .send_keys(key)
+            .perform()
+            .await
+            .unwrap();
+    }
+
+    pub async fn press_shift_tab(&self) {
+        self.driver
+            .action_chain()
+            .key_down(Key::Shift)
+            .send_keys(Key::Tab)
+            .key_up(Key::Shift)
+            .perform()
+            .await
+            .unwrap();
+    }
+
+    /// Types into whatever has focus.
+    pub async fn type_text(&self, text: &str) {
+        self.driver
+            .action_chain()
+            .send_keys(text)
+            .perform()
+            .await
+            .unwrap();
+    }
+
+    /// Tabs forward until the element with `data-testid=id` has focus.
+    pub async fn tab_to(&self, id: &str, max: usize) {
+        for _ in 0..max {
+            if self.focused_testid().await == id {
+                return;
+            }
+            self.press(Key::Tab).await;
+        }
+        assert_eq!(self.focused_testid().await, id, "Tab never reached {id}");
+    }
+
+    /// The `data-testid` of the focused element ("" when it has none).
+    pub async fn focused_testid(&self) -> String {
+        self.focused()
+            .await
+            .attr("data-testid")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    pub async fn focus_in_dialog(&self) -> bool {
+        self.script_bool("var d = document.querySelector('dialog[open]'); return !!d && d.contains(document.activeElement);")
+            .await
+    }
+
+    /// Types a date and time into a `datetime-local` field, segment by segment, as a user
+    /// does (Chromium's en-US format: month, day, year, hour, minute, AM/PM).
+    pub async fn type_date(&self, label: &str, iso: &str) {
+        let (date, time) = iso.split_once('T').unwrap();
+        let mut d = date.split('-');
+        let (year, month, day) = (d.next().unwrap(), d.next().unwrap(), d.next().unwrap());
+        let (hour, minute) = time.split_once(':').unwrap();
+        let hour: u32 = hour.parse().unwrap();
+        let (h12, meridiem) = match hour {
+            0 => (12, "AM"),
+            1..=11 => (hour, "AM"),
+            12 => (12, "PM"),
+            _ => (hour - 12, "PM"),
+        };
+        let el = self.field(label).await;
+        // Tab moves from the date part to the time part inside the field.
+        el.send_keys(format!("{month}{day}{year}\t{h12:02}{minute}{meridiem}"))
+            .await
+            .unwrap();
+    }
+
+    // --- page state the journeys check -------------------------------------------------------
+
+    pub async fn script_bool(&self, script: &str) -> bool {
+        self.driver
+            .execute(script, vec![])
+            .await
+            .unwrap()
+            .json()
+            .as_bool()
+            .unwrap_or(false)
+    }
+
+    /// Marks the current document; `marker_survived` tells whether it is still the same one
+    /// (that is, the page did not reload).
+    pub async fn execute_marker(&self) {
+        self.driver
+            .execute("window.__m2mNoReload = true;", vec![])
+            .await
+            .unwrap();
+    }
+
+    pub async fn marker_survived(&self) -> bool {
+        self.script_bool("return window.__m2mNoReload === true;")
+            .await
+    }
+
+    /// What the last copy button put on the clipboard, or, where headless Chromium keeps the
+    /// clipboard closed, the text it selected instead.
+    pub async fn copied_text(&self) -> String {
+        let script = r#"
+            var done = arguments[arguments.length - 1];
+            var selected = String(window.getSelection());
+            if (!navigator.clipboard || !navigator.clipboard.readText) { done(selected); return; }
+            navigator.clipboard.readText().then(function (t) { done(t || selected); }, function () { done(selected); });
+        "#;
+        // The button reports "Copied" or selects the text asynchronously.
+        let mut text = String::new();
+        self.wait_until("the copy to finish", async || {
+            text = self
+                .driver
+                .execute_async(script, vec![])
+                .await
+                .ok()
+                .and_then(|r| r.json().as_str().map(str::to_string))
+                .unwrap_or_default();
+            !text.is_empty()
+        })
+        .await;
+        text.trim().to_string()
+    }
+
+    // --- checking ----------------------------------------------------------------------------
+
+    /// Allows console lines containing `fragment` until the next `assert_clean`.
+    pub fn expect_console(&mut self, fragment: &str) {
+        self.expected.push(fragment.to_string());
+    }
+
+    /// Drains the browser's console log: the errors and CSP violations in it that the
+    /// current step did not expect.
+    pub async fn console_problems(&mut self) -> Vec<String> {
+        let entries = self.driver.browser_log().await.unwrap();
+        let expected = std::mem::take(&mut self.expected);
+        entries
+            .iter()
+            .filter(|e| is_problem(e))
+            .filter(|e| !expected.iter().any(|x| e.message.contains(x)))
+            .map(|e| {
+                format!(
+                    "{} [{}] {}",
+                    e.level,
+                    e.source.as_deref().unwrap_or("?"),
+                    e.message
+                )
+            })
+            .collect()
+    }
+
+    /// Fails on any console error or CSP violation logged since the last check.
+    pub async fn assert_clean(&mut self, step: &str) {
+        let bad = self.console_problems().await;
+        assert!(
+            bad.is_empty(),
+            "{step}: the browser logged errors or CSP violations:\n  {}",
+            bad.join("\n  ")
+        );
+    }
+
+    /// Saves a PNG of the viewport as `tests/screenshots/{name}.png` (reduced to 256 colours,
+    /// about a third of the size, which the committed set cares about).
+    pub async fn screenshot(&self, name: &str) {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = self.driver.screenshot_as_png().await.unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), to_256_colours(&png)).unwrap();
+    }
+}
+
+fn is_problem(e: &BrowserLogEntry) -> bool {
+    e.level == "SEVERE"
+        || e.message.contains("Content Security Policy")
+        || e.message.contains("CSP violation")
+}
+
+pub fn testid_css(id: &str) -> String {
+    format!("[data-testid=\"{id}\"]")
+}
+
+/// `text` as an XPath 1.0 string literal.
+fn xpath_literal(text: &str) -> String {
+    if !text.contains('\'') {
+        format!("'{text}'")
+    } else if !text.contains('"') {
+        format!("\"{text}\"")
+    } else {
+        let parts: Vec<String> = text.split('\'').map(|p| format!("'{p}'")).collect();
+        format!("concat({})", parts.join(", \"'\", "))
+    }
+}
+
+/// Re-encodes a PNG as an indexed one with a 256-colour palette (NeuQuant).
+fn to_256_colours(png_bytes: &[u8]) -> Vec<u8> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(
+        png::Transformations::EXPAND | png::Transformations::ALPHA | png::Transformations::STRIP_16,
+    );
+    let mut reader = decoder.read_info().unwrap();
+    let mut rgba = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut rgba).unwrap();
+    rgba.truncate(info.buffer_size());
+    assert_eq!(info.color_type, png::ColorType::Rgba);
+    let quant = color_quant::NeuQuant::new(3, 256, &rgba);
+    let indices: Vec<u8> = rgba
+        .chunks_exact(4)
+        .map(|px| u8::try_from(quant.index_of(px)).unwrap())
+        .collect();
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, info.width, info.height);
+        encoder.set_color(png::ColorType::Indexed);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_palette(quant.color_map_rgb());
+        encoder.set_compression(png::Compression::High);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(&indices).unwrap();
+    }
+    out
+}
