@@ -45,6 +45,8 @@ fn free_port() -> u16 {
         .expect("no free port for chromedriver")
 }
 
+// chromedriver and its watchdog outlive this process on purpose: the watchdog reaps them.
+#[allow(clippy::zombie_processes)]
 fn start_chromedriver() -> Chromedriver {
     use std::os::unix::process::CommandExt;
 
