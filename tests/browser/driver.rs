@@ -45,6 +45,8 @@ fn free_port() -> u16 {
         .expect("no free port for chromedriver")
 }
 
+// chromedriver and its watchdog outlive this process on purpose: the watchdog reaps them.
+#[allow(clippy::zombie_processes)]
 fn start_chromedriver() -> Chromedriver {
     use std::os::unix::process::CommandExt;
 
@@ -338,7 +340,7 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no button {text:?}: {e}"))
     }
 
-    /// The open modal dialog (JavaScript on) or the page's main content (JavaScript off).
+    /// The open modal dialog, waiting for it.
     pub async fn dialog(&self) -> WebElement {
         self.driver
             .query(By::Css("dialog[open]"))
@@ -403,7 +405,7 @@ impl Browser {
         el.text().await.unwrap().trim().to_string()
     }
 
-    /// The `data-testid` of the focused element, or its tag and text when it has none.
+    /// The element that has keyboard focus.
     pub async fn focused(&self) -> WebElement {
         self.driver.active_element().await.unwrap()
     }
@@ -500,7 +502,7 @@ impl Browser {
 
     /// Marks the current document; `marker_survived` tells whether it is still the same one
     /// (that is, the page did not reload).
-    pub async fn execute_marker(&self) {
+    pub async fn mark_document(&self) {
         self.driver
             .execute("window.__m2mNoReload = true;", vec![])
             .await

@@ -129,7 +129,7 @@ async fn admin_creates_a_fine_grained_credential_and_sees_its_secret_once() {
 
     // An Admin creates a Fine Grained credential.
     sign_in(&mut b, &admin.email).await;
-    b.execute_marker().await;
+    b.mark_document().await;
     b.click_testid("create-credential").await;
     let dialog = b.dialog().await;
     b.assert_clean("opening the create modal").await;
