@@ -565,8 +565,10 @@ async fn keyboard_alone_creates_a_credential_and_focus_is_managed() {
         b.focused_testid().await == "menu-details"
     })
     .await;
-    b.press(Key::Down).await;
-    b.press(Key::Down).await;
+    // Details, Edit, Generate token, Rotate secret.
+    for _ in 0..3 {
+        b.press(Key::Down).await;
+    }
     assert_eq!(b.focused_testid().await, "menu-rotate");
     b.press(Key::Enter).await;
     b.testid("confirm-rotate").await;

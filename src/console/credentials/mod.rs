@@ -666,6 +666,7 @@ pub async fn credential_menu(
     let mut conn = state.pool.get().await?;
     let c = load(&mut conn, &user, path.into_inner()).await?;
     let menu = CredentialMenu {
+        page: !hx.0,
         id: c.id,
         name: c.name.clone(),
         revoked: c.is_revoked(),

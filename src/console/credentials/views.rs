@@ -110,6 +110,8 @@ pub struct SecretReveal {
 #[derive(Template)]
 #[template(path = "partials/credential_menu.html")]
 pub struct CredentialMenu {
+    /// A whole page (no JavaScript) rather than the htmx dropdown.
+    pub page: bool,
     pub id: CredentialId,
     pub name: String,
     pub revoked: bool,
