@@ -108,6 +108,11 @@ impl Settings {
         })
     }
 
+    /// The OAuth issuer identifier: `PUBLIC_URL` without a trailing slash (RFC 8414).
+    pub fn issuer(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_string()
+    }
+
     /// Cookies get `Secure` and the `__Host-` prefix only when people reach us over https.
     pub fn is_https(&self) -> bool {
         self.public_url.scheme() == "https"

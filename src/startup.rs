@@ -33,6 +33,17 @@ pub struct AppState {
     pub oauth: OAuthState,
 }
 
+impl AppState {
+    /// The caller's address: the peer, or what a trusted proxy reports (see `client_ip`).
+    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
+        crate::client_ip::resolve(
+            req.peer_addr().map(|a| a.ip()),
+            req.headers(),
+            &self.settings.trusted_proxies,
+        )
+    }
+}
+
 /// Connections per instance: enough to keep 2 cores busy while requests wait on I/O.
 const POOL_SIZE: usize = 16;
 const SESSION_SWEEP_EVERY: StdDuration = StdDuration::from_secs(300);

@@ -9,7 +9,6 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 
-use crate::client_ip;
 use crate::db::models::access_token::{self, ActiveToken};
 use crate::oauth::{REALM, ip_allowed};
 use crate::startup::AppState;
@@ -165,11 +164,7 @@ pub async fn whoami(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, BearerError> {
-    let ip = client_ip::resolve(
-        req.peer_addr().map(|a| a.ip()),
-        req.headers(),
-        &state.settings.trusted_proxies,
-    );
+    let ip = state.client_ip(&req);
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     let token = verify(&mut conn, req.headers(), req.query_string(), ip, now).await?;

@@ -6,7 +6,6 @@ use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::client_ip;
 use crate::db::models::access_token;
 use crate::oauth::client_auth;
 use crate::oauth::error::OAuthError;
@@ -29,11 +28,7 @@ pub async fn introspect_token(
 ) -> Result<HttpResponse, OAuthError> {
     let form = OAuthForm::parse(&req, &body)?;
     let presented = client_auth::presented(&req, &form)?;
-    let ip = client_ip::resolve(
-        req.peer_addr().map(|a| a.ip()),
-        req.headers(),
-        &state.settings.trusted_proxies,
-    );
+    let ip = state.client_ip(&req);
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     let (caller, _) =
@@ -53,12 +48,7 @@ pub async fn introspect_token(
     if found.org_id != caller.org_id || !found.within_current_rights() {
         return Ok(inactive());
     }
-    let issuer = state
-        .settings
-        .public_url
-        .as_str()
-        .trim_end_matches('/')
-        .to_string();
+    let issuer = state.settings.issuer();
     Ok(answer(serde_json::json!({
         "active": true,
         "scope": found.scopes.join(" "),

@@ -5,12 +5,7 @@ use actix_web::{HttpResponse, web};
 use crate::startup::AppState;
 
 pub async fn server_metadata(state: web::Data<AppState>) -> HttpResponse {
-    let base = state
-        .settings
-        .public_url
-        .as_str()
-        .trim_end_matches('/')
-        .to_string();
+    let base = state.settings.issuer();
     let methods = ["client_secret_basic", "client_secret_post"];
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=3600"))

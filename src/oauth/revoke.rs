@@ -5,7 +5,6 @@ use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::client_ip;
 use crate::db::models::access_token;
 use crate::oauth::client_auth;
 use crate::oauth::error::{ErrorCode, OAuthError};
@@ -21,11 +20,7 @@ pub async fn revoke_token(
 ) -> Result<HttpResponse, OAuthError> {
     let form = OAuthForm::parse(&req, &body)?;
     let presented = client_auth::presented(&req, &form)?;
-    let ip = client_ip::resolve(
-        req.peer_addr().map(|a| a.ip()),
-        req.headers(),
-        &state.settings.trusted_proxies,
-    );
+    let ip = state.client_ip(&req);
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     let (caller, _) =

@@ -8,7 +8,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 
-use crate::client_ip;
 use crate::db::ids::CredentialId;
 use crate::db::models::access_token::{self, TOKEN_LIFETIME};
 use crate::oauth::client_auth;
@@ -116,11 +115,7 @@ pub async fn issue_token(
         "The grant_type parameter is missing.",
     ))?;
 
-    let ip = client_ip::resolve(
-        req.peer_addr().map(|a| a.ip()),
-        req.headers(),
-        &state.settings.trusted_proxies,
-    );
+    let ip = state.client_ip(&req);
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     let (client, basic) =

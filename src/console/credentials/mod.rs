@@ -111,11 +111,8 @@ async fn row(
     let role_name = CredentialRole::find_in_org(conn, c.org_id, c.role_id)
         .await?
         .name;
-    let api_count = Credential::effective_api_counts(conn, c.org_id)
-        .await?
-        .get(&c.id)
-        .copied()
-        .unwrap_or(0);
+    // One credential: count its scopes, not every credential's of the organisation.
+    let api_count = Credential::effective_scopes(conn, &c).await?.len() as i64;
     Ok(CredentialRow {
         c,
         role_name,
@@ -284,11 +281,7 @@ async fn scopes_of(
     conn: &mut AsyncPgConnection,
     credential: &Credential,
 ) -> Result<Vec<String>, AppError> {
-    Ok(Credential::effective_apis(conn, credential)
-        .await?
-        .into_iter()
-        .map(|a| a.scope)
-        .collect())
+    Ok(Credential::effective_scopes(conn, credential).await?)
 }
 
 #[tracing::instrument(skip_all)]

@@ -319,13 +319,7 @@ impl Credential {
         conn: &mut AsyncPgConnection,
         credential: &Credential,
     ) -> QueryResult<Vec<Api>> {
-        let scopes: Vec<String> = diesel::select(effective_scopes(
-            credential.role_id,
-            credential.id,
-            credential.access_level.as_str(),
-        ))
-        .get_result(conn)
-        .await?;
+        let scopes = Self::effective_scopes(conn, credential).await?;
         apis::table
             .filter(apis::org_id.eq(credential.org_id))
             .filter(apis::scope.eq_any(scopes))
@@ -333,6 +327,20 @@ impl Credential {
             .select(Api::as_select())
             .load(conn)
             .await
+    }
+
+    /// The scope strings a credential may use now, sorted (see `effective_apis`).
+    pub async fn effective_scopes(
+        conn: &mut AsyncPgConnection,
+        credential: &Credential,
+    ) -> QueryResult<Vec<String>> {
+        diesel::select(effective_scopes(
+            credential.role_id,
+            credential.id,
+            credential.access_level.as_str(),
+        ))
+        .get_result(conn)
+        .await
     }
 
     /// How many APIs each credential of `org` may use now (for the list).
