@@ -123,8 +123,8 @@ impl From<DieselError> for AppError {
                     info.constraint_name().unwrap_or("unique")
                 ))
             }
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                AppError::Unavailable("database connection closed".into())
+            e if crate::db::is_connection_lost(&e) => {
+                AppError::Unavailable("database connection lost".into())
             }
             other => {
                 AppError::Unexpected(anyhow::Error::new(other).context("database query failed"))

@@ -148,7 +148,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// A view (see the hot_path_views migration): what each credential may use now.
+    credential_scopes (credential_id) {
+        credential_id -> Uuid,
+        scopes -> Array<Text>,
+    }
+}
+
 diesel::joinable!(users -> organisations (org_id));
+diesel::joinable!(credential_scopes -> credentials (credential_id));
 diesel::joinable!(access_tokens -> credentials (credential_id));
 diesel::joinable!(credentials -> organisations (org_id));
 diesel::joinable!(apis -> organisations (org_id));
@@ -174,25 +183,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     credentials,
     credential_apis,
     access_tokens,
+    credential_scopes,
 );
 
 #[diesel::declare_sql_function]
 extern "SQL" {
-    /// See the access_tokens migration.
-    fn effective_scopes(
-        role: diesel::sql_types::Uuid,
-        credential: diesel::sql_types::Uuid,
-        access_level: diesel::sql_types::Text,
-    ) -> diesel::sql_types::Array<diesel::sql_types::Text>;
-
-    /// See the access_tokens migration.
-    fn is_among_newest_tokens(
-        credential: diesel::sql_types::Uuid,
-        token: diesel::sql_types::BigInt,
-        now: diesel::sql_types::Timestamptz,
-        max: diesel::sql_types::Integer,
-    ) -> diesel::sql_types::Bool;
-
     /// See the access_tokens migration.
     #[allow(clippy::too_many_arguments)]
     fn issue_access_token(

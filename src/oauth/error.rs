@@ -67,6 +67,14 @@ impl OAuthError {
             ..Self::new(ErrorCode::InvalidClient, "Client authentication failed.")
         }
     }
+
+    /// The database cannot be reached: the client should retry shortly.
+    pub fn unavailable() -> Self {
+        Self::new(
+            ErrorCode::TemporarilyUnavailable,
+            "The server is temporarily unavailable. Retry shortly.",
+        )
+    }
 }
 
 impl ResponseError for OAuthError {
@@ -99,6 +107,10 @@ impl ResponseError for OAuthError {
 
 impl From<diesel::result::Error> for OAuthError {
     fn from(e: diesel::result::Error) -> Self {
+        if crate::db::is_connection_lost(&e) {
+            tracing::warn!(error = %e, "database connection lost on the OAuth path");
+            return Self::unavailable();
+        }
         tracing::error!(error = %e, "database error on the OAuth path");
         Self::new(
             ErrorCode::ServerError,
@@ -110,10 +122,7 @@ impl From<diesel::result::Error> for OAuthError {
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for OAuthError {
     fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
         tracing::warn!(error = %e, "no database connection on the OAuth path");
-        Self::new(
-            ErrorCode::TemporarilyUnavailable,
-            "The server is temporarily unavailable. Retry shortly.",
-        )
+        Self::unavailable()
     }
 }
 

@@ -1,7 +1,6 @@
 //! OAuth access tokens and the lookups of the machine-facing hot path. Each is one statement
-//! written with diesel's DSL (so it is prepared once per connection and cached), calling the
-//! SQL functions of the access_tokens migration: a token request costs two round trips and a
-//! bearer check one.
+//! written with diesel's DSL, so it is prepared once per connection and cached (raw SQL is
+//! never cached by diesel): a token request costs two round trips and a bearer check one.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
@@ -9,8 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{CredentialId, OrgId};
 use crate::db::schema::{
-    access_tokens, credentials, effective_scopes, is_among_newest_tokens, issue_access_token,
-    organisations,
+    access_tokens, credential_scopes, credentials, issue_access_token, organisations,
 };
 
 /// Access tokens live an hour; clients fetch a new one.
@@ -43,6 +41,7 @@ pub async fn find_client(
     client_id: &str,
 ) -> QueryResult<Option<ClientRecord>> {
     credentials::table
+        .inner_join(credential_scopes::table)
         .filter(credentials::client_id.eq(client_id))
         .select((
             credentials::id,
@@ -51,11 +50,7 @@ pub async fn find_client(
             credentials::revoked_at,
             credentials::expires_at,
             credentials::allowed_ips,
-            effective_scopes(
-                credentials::role_id,
-                credentials::id,
-                credentials::access_level,
-            ),
+            credential_scopes::scopes,
             credentials::last_used_at,
         ))
         .first(conn)
@@ -118,14 +113,31 @@ impl ActiveToken {
 }
 
 /// The token with this digest if it, and its credential, are live at `now`: unrevoked,
-/// unexpired, and among the newest `MAX_LIVE_TOKENS` of its credential.
+/// unexpired, and among the newest `MAX_LIVE_TOKENS` of its credential (fewer than that many
+/// live tokens of the credential are newer; see the access_tokens migration).
 pub async fn find_active(
     conn: &mut AsyncPgConnection,
     token_hash: &[u8],
     now: DateTime<Utc>,
 ) -> QueryResult<Option<ActiveToken>> {
+    let newer = diesel::alias!(access_tokens as newer);
+    let newer_live = newer
+        .filter(
+            newer
+                .field(access_tokens::credential_id)
+                .eq(access_tokens::credential_id),
+        )
+        .filter(newer.field(access_tokens::id).gt(access_tokens::id))
+        .filter(newer.field(access_tokens::revoked_at).is_null())
+        .filter(newer.field(access_tokens::expires_at).gt(now))
+        .select(newer.field(access_tokens::id))
+        .offset((MAX_LIVE_TOKENS - 1).into());
     access_tokens::table
-        .inner_join(credentials::table.inner_join(organisations::table))
+        .inner_join(
+            credentials::table
+                .inner_join(organisations::table)
+                .inner_join(credential_scopes::table),
+        )
         .filter(access_tokens::token_hash.eq(token_hash))
         .filter(access_tokens::revoked_at.is_null())
         .filter(access_tokens::expires_at.gt(now))
@@ -135,12 +147,7 @@ pub async fn find_active(
                 .is_null()
                 .or(credentials::expires_at.gt(now)),
         )
-        .filter(is_among_newest_tokens(
-            access_tokens::credential_id,
-            access_tokens::id,
-            now,
-            MAX_LIVE_TOKENS,
-        ))
+        .filter(diesel::dsl::not(diesel::dsl::exists(newer_live)))
         .select((
             access_tokens::id,
             access_tokens::scopes,
@@ -153,11 +160,7 @@ pub async fn find_active(
             credentials::name,
             organisations::name,
             credentials::allowed_ips,
-            effective_scopes(
-                credentials::role_id,
-                credentials::id,
-                credentials::access_level,
-            ),
+            credential_scopes::scopes,
             credentials::last_used_at,
         ))
         .first(conn)

@@ -14,7 +14,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{ApiId, CredentialId, OrgId, RoleId, UserId};
 use crate::db::models::api::Api;
-use crate::db::schema::{apis, credential_apis, credentials, effective_scopes, organisations};
+use crate::db::schema::{apis, credential_apis, credential_scopes, credentials, organisations};
 
 /// At most this many credentials per organisation, revoked ones included until deleted.
 pub const MAX_CREDENTIALS_PER_ORG: i64 = 10;
@@ -313,8 +313,8 @@ impl Credential {
     }
 
     /// The APIs a credential may use now: its role's, narrowed to its selection when Fine
-    /// Grained. The rule lives in one place, the SQL function `effective_scopes`, evaluated at
-    /// use time, so role and catalog edits apply on the next request.
+    /// Grained. The rule lives in one place, the view `credential_scopes`, evaluated at use
+    /// time, so role and catalog edits apply on the next request.
     pub async fn effective_apis(
         conn: &mut AsyncPgConnection,
         credential: &Credential,
@@ -334,13 +334,11 @@ impl Credential {
         conn: &mut AsyncPgConnection,
         credential: &Credential,
     ) -> QueryResult<Vec<String>> {
-        diesel::select(effective_scopes(
-            credential.role_id,
-            credential.id,
-            credential.access_level.as_str(),
-        ))
-        .get_result(conn)
-        .await
+        credential_scopes::table
+            .find(credential.id)
+            .select(credential_scopes::scopes)
+            .get_result(conn)
+            .await
     }
 
     /// How many APIs each credential of `org` may use now (for the list).
@@ -349,15 +347,9 @@ impl Credential {
         org: OrgId,
     ) -> QueryResult<HashMap<CredentialId, i64>> {
         let rows: Vec<(CredentialId, Vec<String>)> = credentials::table
+            .inner_join(credential_scopes::table)
             .filter(credentials::org_id.eq(org))
-            .select((
-                credentials::id,
-                effective_scopes(
-                    credentials::role_id,
-                    credentials::id,
-                    credentials::access_level,
-                ),
-            ))
+            .select((credentials::id, credential_scopes::scopes))
             .load(conn)
             .await?;
         Ok(rows
@@ -378,17 +370,10 @@ impl Credential {
             .first(conn)
             .await?;
         let held: Vec<(CredentialId, String, Vec<String>)> = credentials::table
+            .inner_join(credential_scopes::table)
             .filter(credentials::org_id.eq(org))
             .order(credentials::name.asc())
-            .select((
-                credentials::id,
-                credentials::name,
-                effective_scopes(
-                    credentials::role_id,
-                    credentials::id,
-                    credentials::access_level,
-                ),
-            ))
+            .select((credentials::id, credentials::name, credential_scopes::scopes))
             .load(conn)
             .await?;
         Ok(held
