@@ -46,7 +46,7 @@ impl AppState {
 
 /// Connections per instance: enough to keep 2 cores busy while requests wait on I/O.
 const POOL_SIZE: usize = 16;
-const SESSION_SWEEP_EVERY: StdDuration = StdDuration::from_secs(300);
+const SWEEP_EVERY: StdDuration = StdDuration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -89,7 +89,7 @@ impl Application {
             .map_err(|e| StartupError::Other(e.to_string()))?
             .port();
 
-        tokio::spawn(sweep_expired_sessions(pool.clone(), clock.clone()));
+        tokio::spawn(sweep(pool.clone(), clock.clone()));
 
         let state = web::Data::new(AppState {
             pool: pool.clone(),
@@ -183,18 +183,27 @@ async fn cookie_key(pool: &DbPool) -> Result<Key, StartupError> {
     Key::try_from(bytes.as_slice()).map_err(|e| StartupError::Other(format!("cookie key: {e}")))
 }
 
-/// Deletes idle and over-age session rows now and then; they are already refused on load.
-async fn sweep_expired_sessions(pool: DbPool, clock: Clock) {
-    let mut every = tokio::time::interval(SESSION_SWEEP_EVERY);
+/// Housekeeping once a minute: deletes idle and over-age session rows (already refused on
+/// load) and tidies the access tokens (see `access_token::sweep`).
+async fn sweep(pool: DbPool, clock: Clock) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
     loop {
         every.tick().await;
         let Ok(mut conn) = pool.get().await else {
             continue;
         };
-        match db::models::session::delete_expired(&mut conn, clock.now()).await {
+        let now = clock.now();
+        match db::models::session::delete_expired(&mut conn, now).await {
             Ok(n) if n > 0 => tracing::debug!(removed = n, "swept expired sessions"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not sweep expired sessions"),
+        }
+        match db::models::access_token::sweep(&mut conn, now).await {
+            Ok((marked, deleted)) if marked + deleted > 0 => {
+                tracing::debug!(marked, deleted, "swept access tokens")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not sweep access tokens"),
         }
     }
 }

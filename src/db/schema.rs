@@ -185,19 +185,3 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_tokens,
     credential_scopes,
 );
-
-#[diesel::declare_sql_function]
-extern "SQL" {
-    /// See the access_tokens migration.
-    #[allow(clippy::too_many_arguments)]
-    fn issue_access_token(
-        credential: diesel::sql_types::Uuid,
-        secret_hash: diesel::sql_types::Bytea,
-        token_hash: diesel::sql_types::Bytea,
-        scopes: diesel::sql_types::Array<diesel::sql_types::Text>,
-        now: diesel::sql_types::Timestamptz,
-        expires: diesel::sql_types::Timestamptz,
-        ip: diesel::sql_types::Nullable<diesel::sql_types::Text>,
-        max: diesel::sql_types::Integer,
-    ) -> diesel::sql_types::Nullable<diesel::sql_types::BigInt>;
-}

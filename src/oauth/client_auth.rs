@@ -14,7 +14,7 @@ use crate::db::models::access_token::{self, ClientRecord};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::form::OAuthForm;
 use crate::oauth::{OAuthState, ip_allowed};
-use crate::tokens::{self, Kind};
+use crate::tokens::{self, HashedSecret, Kind};
 
 /// Longest Authorization header we decode; anything longer cannot hold a valid pair.
 const MAX_BASIC_LEN: usize = 1024;
@@ -100,68 +100,111 @@ fn form_decode(s: &str) -> Option<String> {
 /// from an allowed address, and not throttled. Failures are counted and logged (never the
 /// secret) and all answer the same `invalid_client`.
 pub async fn authenticate(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     oauth: &OAuthState,
     presented: Option<Presented>,
     ip: Option<IpAddr>,
     now: DateTime<Utc>,
 ) -> Result<(ClientRecord, bool), OAuthError> {
-    let Some(presented) = presented else {
-        return Err(OAuthError::invalid_client(false));
+    let attempt = Attempt::begin(oauth, presented, ip)?;
+    let found = match attempt.client_id() {
+        Some(id) => access_token::find_client(conn, id).await?,
+        None => None,
     };
-    let ip_text = ip.map(|ip| ip.to_string());
-    let basic = presented.basic;
-    if let Some(secs) = oauth
-        .throttle
-        .retry_after(Some(&presented.client_id), ip_text.as_deref())
-    {
-        return Err(OAuthError {
-            retry_after_secs: Some(secs),
-            ..OAuthError::new(
-                ErrorCode::SlowDown,
-                "Too many failed authentication attempts. Retry later.",
-            )
-        });
-    }
-    let fail = |reason: &'static str| {
-        oauth
+    attempt.finish(oauth, found, ip, now)
+}
+
+/// A client authentication in two halves around the database lookup, so that a caller can
+/// send that lookup together with its own query (one round trip, see introspection).
+pub struct Attempt {
+    presented: Presented,
+    secret: Option<HashedSecret>,
+    ip_text: Option<String>,
+}
+
+impl Attempt {
+    /// Refuses a throttled caller before any database work.
+    pub fn begin(
+        oauth: &OAuthState,
+        presented: Option<Presented>,
+        ip: Option<IpAddr>,
+    ) -> Result<Self, OAuthError> {
+        let Some(presented) = presented else {
+            return Err(OAuthError::invalid_client(false));
+        };
+        let ip_text = ip.map(|ip| ip.to_string());
+        if let Some(secs) = oauth
             .throttle
-            .record_failure(Some(&presented.client_id), ip_text.as_deref());
-        oauth
-            .metrics
-            .failed
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tracing::info!(
-            reason,
-            ip = ip_text.as_deref().unwrap_or("-"),
-            "client authentication failed"
-        );
-        OAuthError::invalid_client(basic)
-    };
-    // A secret with a bad prefix or checksum is refused without a database round trip.
-    let Some(secret) = tokens::parse(Kind::ClientSecret, &presented.secret) else {
-        return Err(fail("malformed_secret"));
-    };
-    if presented.client_id.len() > 128 {
-        return Err(fail("unknown_client"));
+            .retry_after(Some(&presented.client_id), ip_text.as_deref())
+        {
+            return Err(OAuthError {
+                retry_after_secs: Some(secs),
+                ..OAuthError::new(
+                    ErrorCode::SlowDown,
+                    "Too many failed authentication attempts. Retry later.",
+                )
+            });
+        }
+        let secret = tokens::parse(Kind::ClientSecret, &presented.secret).map(|s| s.hash());
+        Ok(Self {
+            presented,
+            secret,
+            ip_text,
+        })
     }
-    let Some(client) = access_token::find_client(conn, &presented.client_id).await? else {
-        return Err(fail("unknown_client"));
-    };
-    if !secret.hash().matches(&client.secret_hash) {
-        return Err(fail("wrong_secret"));
+
+    /// The client ID to look up; `None` when the answer is already "no" (a secret with a bad
+    /// prefix or checksum, an overlong ID), which then costs no database work.
+    pub fn client_id(&self) -> Option<&str> {
+        let id = &self.presented.client_id;
+        (self.secret.is_some() && id.len() <= 128).then_some(id.as_str())
     }
-    if !client.is_active(now) {
-        return Err(fail(if client.revoked_at.is_some() {
-            "revoked"
-        } else {
-            "expired"
-        }));
+
+    /// Checks the looked-up credential against what was presented.
+    pub fn finish(
+        self,
+        oauth: &OAuthState,
+        found: Option<ClientRecord>,
+        ip: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> Result<(ClientRecord, bool), OAuthError> {
+        let basic = self.presented.basic;
+        let fail = |reason: &'static str| {
+            oauth
+                .throttle
+                .record_failure(Some(&self.presented.client_id), self.ip_text.as_deref());
+            oauth
+                .metrics
+                .failed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!(
+                reason,
+                ip = self.ip_text.as_deref().unwrap_or("-"),
+                "client authentication failed"
+            );
+            OAuthError::invalid_client(basic)
+        };
+        let Some(secret) = &self.secret else {
+            return Err(fail("malformed_secret"));
+        };
+        let Some(client) = found else {
+            return Err(fail("unknown_client"));
+        };
+        if !secret.matches(&client.secret_hash) {
+            return Err(fail("wrong_secret"));
+        }
+        if !client.is_active(now) {
+            return Err(fail(if client.revoked_at.is_some() {
+                "revoked"
+            } else {
+                "expired"
+            }));
+        }
+        if !ip_allowed(ip, &client.allowed_ips) {
+            return Err(fail("ip_not_allowed"));
+        }
+        Ok((client, basic))
     }
-    if !ip_allowed(ip, &client.allowed_ips) {
-        return Err(fail("ip_not_allowed"));
-    }
-    Ok((client, basic))
 }
 
 #[cfg(test)]

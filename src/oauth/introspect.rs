@@ -30,23 +30,41 @@ pub async fn introspect_token(
     let presented = client_auth::presented(&req, &form)?;
     let ip = state.client_ip(&req);
     let now = state.clock.now();
-    let mut conn = state.pool.get().await?;
-    let (caller, _) =
-        client_auth::authenticate(&mut conn, &state.oauth, presented, ip, now).await?;
-    let token = form.get("token").ok_or(OAuthError::invalid_request(
-        "The token parameter is missing.",
-    ))?;
+    let attempt = client_auth::Attempt::begin(&state.oauth, presented, ip)?;
+    let token = form.get("token");
+    let token_hash = token
+        .and_then(|t| tokens::parse(Kind::AccessToken, t))
+        .map(|t| t.hash());
 
-    let inactive = || answer(serde_json::json!({ "active": false }));
-    let Some(token) = tokens::parse(Kind::AccessToken, token) else {
-        return Ok(inactive());
+    // The caller's credential and the token are looked up together, in one round trip; the
+    // token's answer is used only once the caller has authenticated.
+    let conn = state.pool.get().await?;
+    let caller_lookup = async {
+        match attempt.client_id() {
+            Some(id) => access_token::find_client(&conn, id).await,
+            None => Ok(None),
+        }
     };
-    let Some(found) = access_token::find_active(&mut conn, token.hash().as_bytes(), now).await?
-    else {
-        return Ok(inactive());
+    let token_lookup = async {
+        match &token_hash {
+            Some(hash) => access_token::find_active(&conn, hash.as_bytes(), now).await,
+            None => Ok(None),
+        }
+    };
+    let (caller, found) = tokio::try_join!(caller_lookup, token_lookup)?;
+    drop(conn);
+    let (caller, _) = attempt.finish(&state.oauth, caller, ip, now)?;
+    if token.is_none() {
+        return Err(OAuthError::invalid_request(
+            "The token parameter is missing.",
+        ));
+    }
+
+    let Some(found) = found else {
+        return Ok(answer(serde_json::json!({ "active": false })));
     };
     if found.org_id != caller.org_id || !found.within_current_rights() {
-        return Ok(inactive());
+        return Ok(answer(serde_json::json!({ "active": false })));
     }
     let issuer = state.settings.issuer();
     Ok(answer(serde_json::json!({

@@ -119,7 +119,7 @@ pub async fn issue_token(
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     let (client, basic) =
-        client_auth::authenticate(&mut conn, &state.oauth, presented, ip, now).await?;
+        client_auth::authenticate(&conn, &state.oauth, presented, ip, now).await?;
 
     if grant_type != GRANT_TYPE {
         return Err(OAuthError::new(

@@ -549,12 +549,12 @@ async fn fifty_simultaneous_token_requests_leave_exactly_ten_live() {
             .body("grant_type=client_credentials")
             .send()
     });
-    let responses = futures::future::join_all(requests).await;
-    assert!(
-        responses
-            .iter()
-            .all(|r| r.as_ref().unwrap().status() == 200)
-    );
+    let mut tokens = Vec::new();
+    for res in futures::future::join_all(requests).await {
+        let res = answer(res.unwrap()).await;
+        assert_eq!(res.status, 200);
+        tokens.push(res.json()["access_token"].as_str().unwrap().to_string());
+    }
     let now = s.app.clock.now();
     let live = m2m_console::db::models::access_token::list_live(
         &mut *s.app.conn().await,
@@ -564,6 +564,62 @@ async fn fifty_simultaneous_token_requests_leave_exactly_ten_live() {
     .await
     .unwrap();
     assert_eq!(live.len(), 10);
+    let mut accepted = 0;
+    for t in &tokens {
+        if whoami(&s.app, t).await.status == 200 {
+            accepted += 1;
+        }
+    }
+    assert_eq!(accepted, 10, "exactly the ten live tokens are accepted");
+}
+
+async fn unrevoked_tokens(conn: &mut diesel_async::AsyncPgConnection) -> i64 {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use m2m_console::db::schema::access_tokens;
+    access_tokens::table
+        .filter(access_tokens::revoked_at.is_null())
+        .count()
+        .get_result(conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_marks_pushed_out_tokens_and_deletes_long_expired_ones() {
+    use m2m_console::db::models::access_token::{self, EXPIRED_TOKEN_RETENTION, TOKEN_LIFETIME};
+    let s = setup().await;
+    let old = access_token(&s.app, &s.client).await;
+    s.app
+        .clock
+        .advance(TOKEN_LIFETIME + EXPIRED_TOKEN_RETENTION + chrono::Duration::seconds(1));
+    let mut tokens = Vec::new();
+    for _ in 0..12 {
+        tokens.push(access_token(&s.app, &s.client).await);
+    }
+    let mut conn = s.app.conn().await;
+    assert_eq!(unrevoked_tokens(&mut conn).await, 13);
+
+    let swept = access_token::sweep(&mut conn, s.app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(swept, (2, 1), "two pushed out, one long expired");
+    assert_eq!(unrevoked_tokens(&mut conn).await, 10);
+    assert_eq!(
+        access_token::sweep(&mut conn, s.app.clock.now())
+            .await
+            .unwrap(),
+        (0, 0)
+    );
+    drop(conn);
+    // Nothing live changed: the same ten tokens work, the others still do not.
+    for t in &tokens[..2] {
+        assert_eq!(whoami(&s.app, t).await.status, 401);
+    }
+    for t in &tokens[2..] {
+        assert_eq!(whoami(&s.app, t).await.status, 200);
+    }
+    assert_eq!(whoami(&s.app, &old).await.status, 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

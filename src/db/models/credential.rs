@@ -373,7 +373,11 @@ impl Credential {
             .inner_join(credential_scopes::table)
             .filter(credentials::org_id.eq(org))
             .order(credentials::name.asc())
-            .select((credentials::id, credentials::name, credential_scopes::scopes))
+            .select((
+                credentials::id,
+                credentials::name,
+                credential_scopes::scopes,
+            ))
             .load(conn)
             .await?;
         Ok(held
