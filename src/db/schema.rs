@@ -149,7 +149,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// A view (see the hot_path_views migration): what each credential may use now.
+    /// A view (see the hot_path migration): what each credential may use now.
     credential_scopes (credential_id) {
         credential_id -> Uuid,
         scopes -> Array<Text>,
