@@ -1,3 +1,5 @@
+ALTER TABLE access_tokens ALTER COLUMN credential_id RESET (n_distinct);
+
 CREATE FUNCTION issue_access_token(
     p_credential uuid, p_secret_hash bytea, p_token_hash bytea, p_scopes text[],
     p_now timestamptz, p_expires timestamptz, p_ip text, p_max integer

@@ -991,3 +991,74 @@ async fn the_console_lists_generates_and_revokes_tokens() {
         403
     );
 }
+
+/// Rows of `access_tokens` that the current transaction read by sequential scan, and index
+/// entries it read through the primary key.
+async fn token_rows_read_outside_the_credential_index(
+    conn: &mut diesel_async::AsyncPgConnection,
+) -> (i64, i64) {
+    use diesel::sql_types::BigInt;
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Reads {
+        #[diesel(sql_type = BigInt)]
+        seq: i64,
+        #[diesel(sql_type = BigInt)]
+        pkey: i64,
+    }
+    let r: Reads = diesel::sql_query(
+        "SELECT pg_stat_get_xact_tuples_returned('access_tokens'::regclass) AS seq,
+                pg_stat_get_xact_tuples_returned('access_tokens_pkey'::regclass) AS pkey",
+    )
+    .get_result(conn)
+    .await
+    .unwrap();
+    (r.seq, r.pkey)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_credential_does_not_slow_token_checks_of_another() {
+    // The planner once chose to find "newer tokens of this credential" by walking the
+    // primary key: with one busy credential, every check of another credential's token read
+    // all of the busy one's tokens. This replays that skew and counts the rows read.
+    use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+    use m2m_console::db::models::access_token;
+    use m2m_console::tokens::{Kind, parse};
+    let mut s = setup().await;
+    let (id, client_id, secret) =
+        create_credential(&s.app, &mut s.admin, &valid_form(&s.catalog)).await;
+    let quiet = Client {
+        id,
+        client_id,
+        secret,
+    };
+    let quiet_token = access_token(&s.app, &quiet).await;
+    let hash = parse(Kind::AccessToken, &quiet_token).unwrap().hash();
+    let mut conn = s.app.conn().await;
+    diesel::sql_query(
+        "INSERT INTO access_tokens (token_hash, credential_id, scopes, issued_at, expires_at)
+         SELECT sha256(n::text::bytea), $1, '{orders:read}', now(), now() + interval '1 hour'
+         FROM generate_series(1, 5000) n",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(s.client.id)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.batch_execute("ANALYZE access_tokens").await.unwrap();
+
+    for mode in ["force_custom_plan", "force_generic_plan"] {
+        conn.batch_execute(&format!("SET plan_cache_mode = {mode}; BEGIN"))
+            .await
+            .unwrap();
+        let found = access_token::find_active(&conn, hash.as_bytes(), s.app.clock.now())
+            .await
+            .unwrap();
+        assert!(found.is_some(), "the quiet credential's token is live");
+        let (seq, pkey) = token_rows_read_outside_the_credential_index(&mut conn).await;
+        conn.batch_execute("COMMIT").await.unwrap();
+        assert!(
+            seq + pkey < 100,
+            "{mode}: {seq} rows by sequential scan, {pkey} by primary key"
+        );
+    }
+}
