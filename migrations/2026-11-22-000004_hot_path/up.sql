@@ -34,3 +34,64 @@ ANALYZE access_tokens;
 -- above already refuses them, and a background sweep marks them revoked. Updating the
 -- oldest rows on every issue, with 32 requests for one credential at once, halved the rate.
 DROP FUNCTION issue_access_token(uuid, bytea, bytea, text[], timestamptz, timestamptz, text, integer);
+
+-- Even as a view, computing a credential's scopes was half the database time of a bearer
+-- check (its subquery adds half a dozen plan nodes to a three-index lookup). So the result
+-- is also kept on the credential row, recomputed from the view by triggers whenever
+-- anything it depends on changes, in the same transaction as the change: the API catalog,
+-- a role's APIs, a credential's role, access level or Fine Grained selection.
+--
+-- Concurrent changes must not leave a stale copy (a scope kept after it was taken away).
+-- Every recomputation first locks the organisation row, then reads with a fresh snapshot
+-- (each statement of a plpgsql function gets one under READ COMMITTED): whichever change
+-- commits last recomputes after the others committed, and so sees them all. The console
+-- takes the same lock first thing in such transactions, so no two of them wait on each
+-- other in opposite orders.
+ALTER TABLE credentials ADD COLUMN scopes text[] NOT NULL DEFAULT '{}';
+
+CREATE FUNCTION refresh_credential_scopes(p_org uuid) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM organisations WHERE id = p_org FOR NO KEY UPDATE;
+    UPDATE credentials c SET scopes = s.scopes
+    FROM credential_scopes s
+    WHERE s.credential_id = c.id AND c.org_id = p_org AND c.scopes IS DISTINCT FROM s.scopes;
+END;
+$$;
+
+CREATE FUNCTION refresh_scopes_for_role() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed uuid := CASE WHEN TG_OP = 'DELETE' THEN OLD.role_id ELSE NEW.role_id END;
+BEGIN
+    -- A role deleted in the same statement has no credentials (ON DELETE RESTRICT).
+    PERFORM refresh_credential_scopes(r.org_id) FROM roles r WHERE r.id = changed;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER role_apis_refresh_scopes AFTER INSERT OR DELETE ON role_apis
+    FOR EACH ROW EXECUTE FUNCTION refresh_scopes_for_role();
+
+CREATE FUNCTION refresh_scopes_for_credential() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed uuid := CASE WHEN TG_OP = 'DELETE' THEN OLD.credential_id ELSE NEW.credential_id END;
+BEGIN
+    -- A credential deleted in the same statement needs nothing.
+    PERFORM refresh_credential_scopes(c.org_id) FROM credentials c WHERE c.id = changed;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER credential_apis_refresh_scopes AFTER INSERT OR DELETE ON credential_apis
+    FOR EACH ROW EXECUTE FUNCTION refresh_scopes_for_credential();
+
+CREATE FUNCTION refresh_scopes_for_org() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM refresh_credential_scopes(NEW.org_id);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER apis_refresh_scopes AFTER UPDATE OF scope ON apis
+    FOR EACH ROW EXECUTE FUNCTION refresh_scopes_for_org();
+-- Not fired by the refresh's own UPDATE, which sets only scopes.
+CREATE TRIGGER credentials_refresh_scopes AFTER INSERT OR UPDATE OF role_id, access_level ON credentials
+    FOR EACH ROW EXECUTE FUNCTION refresh_scopes_for_org();
+
+UPDATE credentials c SET scopes = s.scopes FROM credential_scopes s WHERE s.credential_id = c.id;

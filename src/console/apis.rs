@@ -17,6 +17,7 @@ use crate::db::ids::{ApiId, CredentialId};
 use crate::db::models::api::{self, Api};
 use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::credential::Credential;
+use crate::db::models::organisation::Organisation;
 use crate::db::models::role::Role as CredentialRole;
 use crate::db::models::user::Role;
 use crate::error::AppError;
@@ -335,6 +336,7 @@ pub async fn update_api(
     let actor = user.0.clone();
     let after = conn
         .transaction::<_, AppError, _>(async move |conn| {
+            Organisation::lock(conn, actor.org_id).await?;
             let after = Api::update(
                 conn,
                 actor.org_id,
@@ -410,6 +412,7 @@ pub async fn delete_api(
     let mut conn = state.pool.get().await?;
     let deleted = conn
         .transaction::<_, AppError, _>(async move |conn| {
+            Organisation::lock(conn, actor.org_id).await?;
             let api = Api::find_in_org(conn, actor.org_id, id).await?;
             // Asked before the delete: the cascade takes the grants with the entry.
             let losing = Credential::holding_api(conn, actor.org_id, id).await?;

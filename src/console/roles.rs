@@ -19,6 +19,7 @@ use crate::db::ids::{ApiId, CredentialId, OrgId, RoleId};
 use crate::db::models::api::Api;
 use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::credential::Credential;
+use crate::db::models::organisation::Organisation;
 use crate::db::models::role::Role as CredentialRole;
 use crate::db::models::user::Role;
 use crate::error::AppError;
@@ -276,6 +277,7 @@ pub async fn create_role(
     };
     let name = role.name.clone();
     conn.transaction::<_, AppError, _>(async move |conn| {
+        Organisation::lock(conn, role.org_id).await?;
         role.insert(conn).await?;
         let ids: Vec<ApiId> = apis.iter().map(|a| a.id).collect();
         CredentialRole::set_apis(conn, role.id, &ids).await?;
@@ -384,6 +386,7 @@ pub async fn update_role(
     let actor = user.0.clone();
     let after = conn
         .transaction::<_, AppError, _>(async move |conn| {
+            Organisation::lock(conn, actor.org_id).await?;
             let after = CredentialRole::update(conn, actor.org_id, id, &values.name, &values.description, now).await?;
             let ids: Vec<ApiId> = apis.iter().map(|a| a.id).collect();
             CredentialRole::set_apis(conn, id, &ids).await?;
@@ -460,6 +463,7 @@ pub async fn delete_role(
     let mut conn = state.pool.get().await?;
     let deleted = conn
         .transaction::<_, AppError, _>(async move |conn| {
+            Organisation::lock(conn, actor.org_id).await?;
             let role = CredentialRole::find_in_org(conn, actor.org_id, id).await?;
             let using = CredentialRole::credentials_using(conn, id).await?;
             if !using.is_empty() {

@@ -124,6 +124,8 @@ diesel::table! {
         updated_at -> Timestamptz,
         secret_rotated_at -> Nullable<Timestamptz>,
         creation_key -> Nullable<Uuid>,
+        /// A copy of `credential_scopes`, kept current by triggers (hot_path migration).
+        scopes -> Array<Text>,
     }
 }
 

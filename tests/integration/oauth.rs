@@ -1062,3 +1062,122 @@ async fn a_busy_credential_does_not_slow_token_checks_of_another() {
         );
     }
 }
+
+/// The trigger-kept copy of a credential's scopes, and how many credentials' copies differ
+/// from the rule (the `credential_scopes` view).
+async fn stored_scopes(
+    conn: &mut diesel_async::AsyncPgConnection,
+    id: m2m_console::db::ids::CredentialId,
+) -> (Vec<String>, i64) {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use m2m_console::db::schema::{credential_scopes, credentials};
+    let scopes = credentials::table
+        .find(id)
+        .select(credentials::scopes)
+        .get_result(conn)
+        .await
+        .unwrap();
+    let drift = credentials::table
+        .inner_join(credential_scopes::table)
+        .filter(credentials::scopes.ne(credential_scopes::scopes))
+        .count()
+        .get_result(conn)
+        .await
+        .unwrap();
+    (scopes, drift)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scope_copy_follows_every_change_even_concurrent_ones() {
+    use diesel::sql_types::Uuid;
+    use diesel_async::{AsyncConnection, RunQueryDsl, SimpleAsyncConnection};
+    let s = setup().await;
+    let (c, cat) = (s.client.id, &s.catalog);
+    let mut conn = s.app.conn().await;
+    let run = async |conn: &mut diesel_async::AsyncPgConnection, sql: &str, id: uuid::Uuid| {
+        diesel::sql_query(sql)
+            .bind::<Uuid, _>(id)
+            .execute(conn)
+            .await
+            .unwrap();
+    };
+    let expect = async |conn: &mut diesel_async::AsyncPgConnection, want: &[&str]| {
+        assert_eq!(
+            stored_scopes(conn, c).await,
+            (want.iter().map(|s| s.to_string()).collect(), 0)
+        );
+    };
+    expect(&mut conn, &["orders:read", "orders:write"]).await;
+    run(
+        &mut conn,
+        "DELETE FROM role_apis WHERE api_id = $1",
+        cat.write.0,
+    )
+    .await;
+    expect(&mut conn, &["orders:read"]).await;
+    run(
+        &mut conn,
+        "UPDATE apis SET scope = 'orders:get' WHERE id = $1",
+        cat.read.0,
+    )
+    .await;
+    expect(&mut conn, &["orders:get"]).await;
+    run(
+        &mut conn,
+        "UPDATE credentials SET access_level = 'fine_grained' WHERE id = $1",
+        c.0,
+    )
+    .await;
+    expect(&mut conn, &[]).await;
+    diesel::sql_query("INSERT INTO credential_apis (credential_id, api_id) VALUES ($1, $2)")
+        .bind::<Uuid, _>(c)
+        .bind::<Uuid, _>(cat.read)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    expect(&mut conn, &["orders:get"]).await;
+    run(&mut conn, "DELETE FROM apis WHERE id = $1", cat.read.0).await;
+    expect(&mut conn, &[]).await;
+    run(
+        &mut conn,
+        "UPDATE credentials SET access_level = 'full' WHERE id = $1",
+        c.0,
+    )
+    .await;
+    expect(&mut conn, &[]).await;
+
+    // Two transactions at once: one adds an API to the Billing role, the other moves the
+    // credential to that role. Whichever order they commit in, the copy must hold the API.
+    let mut adding =
+        diesel_async::AsyncPgConnection::establish(s.app.settings.database_url.expose())
+            .await
+            .unwrap();
+    adding.batch_execute("BEGIN").await.unwrap();
+    diesel::sql_query("INSERT INTO role_apis (role_id, api_id) VALUES ($1, $2)")
+        .bind::<Uuid, _>(cat.other_role)
+        .bind::<Uuid, _>(cat.write)
+        .execute(&mut adding)
+        .await
+        .unwrap();
+    let (url, billing) = (s.app.settings.database_url.clone(), cat.other_role);
+    let moving = tokio::spawn(async move {
+        let mut conn = diesel_async::AsyncPgConnection::establish(url.expose())
+            .await
+            .unwrap();
+        diesel::sql_query("UPDATE credentials SET role_id = $1 WHERE id = $2")
+            .bind::<Uuid, _>(billing)
+            .bind::<Uuid, _>(c)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !moving.is_finished(),
+        "the move waits for the organisation lock"
+    );
+    adding.batch_execute("COMMIT").await.unwrap();
+    moving.await.unwrap();
+    expect(&mut conn, &["invoices:read", "orders:write"]).await;
+}

@@ -22,6 +22,7 @@ use crate::db::models::audit_event::{AuditEvent, NewAuditEvent};
 use crate::db::models::credential::{
     AccessLevel, Credential, CredentialChanges, MAX_CREDENTIALS_PER_ORG, NewCredential,
 };
+use crate::db::models::organisation::Organisation;
 use crate::db::models::role::Role as CredentialRole;
 use crate::db::models::user::Role;
 use crate::error::AppError;
@@ -745,6 +746,7 @@ pub async fn update_credential(
     let actor = user.0.clone();
     let updated = conn
         .transaction::<_, AppError, _>(async |conn| {
+            Organisation::lock(conn, actor.org_id).await?;
             let old_role = CredentialRole::find_in_org(conn, actor.org_id, before.role_id).await?;
             let old_scopes = scopes_of(conn, &before).await?;
             let updated = Credential::update(

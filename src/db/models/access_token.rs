@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{CredentialId, OrgId};
-use crate::db::schema::{access_tokens, credential_scopes, credentials, organisations};
+use crate::db::schema::{access_tokens, credentials, organisations};
 
 /// Access tokens live an hour; clients fetch a new one.
 pub const TOKEN_LIFETIME: Duration = Duration::seconds(3600);
@@ -40,7 +40,6 @@ pub async fn find_client(
     client_id: &str,
 ) -> QueryResult<Option<ClientRecord>> {
     credentials::table
-        .inner_join(credential_scopes::table)
         .filter(credentials::client_id.eq(client_id))
         .select((
             credentials::id,
@@ -49,7 +48,7 @@ pub async fn find_client(
             credentials::revoked_at,
             credentials::expires_at,
             credentials::allowed_ips,
-            credential_scopes::scopes,
+            credentials::scopes,
             credentials::last_used_at,
         ))
         .first(&mut conn)
@@ -161,11 +160,7 @@ pub async fn find_active(
         .select(newer.field(access_tokens::id))
         .offset((MAX_LIVE_TOKENS - 1).into());
     access_tokens::table
-        .inner_join(
-            credentials::table
-                .inner_join(organisations::table)
-                .inner_join(credential_scopes::table),
-        )
+        .inner_join(credentials::table.inner_join(organisations::table))
         .filter(access_tokens::token_hash.eq(token_hash))
         .filter(access_tokens::revoked_at.is_null())
         .filter(access_tokens::expires_at.gt(now))
@@ -188,7 +183,7 @@ pub async fn find_active(
             credentials::name,
             organisations::name,
             credentials::allowed_ips,
-            credential_scopes::scopes,
+            credentials::scopes,
             credentials::last_used_at,
         ))
         .first(&mut conn)

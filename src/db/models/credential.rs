@@ -14,7 +14,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{ApiId, CredentialId, OrgId, RoleId, UserId};
 use crate::db::models::api::Api;
-use crate::db::schema::{apis, credential_apis, credential_scopes, credentials, organisations};
+use crate::db::models::organisation::Organisation;
+use crate::db::schema::{apis, credential_apis, credential_scopes, credentials};
 
 /// At most this many credentials per organisation, revoked ones included until deleted.
 pub const MAX_CREDENTIALS_PER_ORG: i64 = 10;
@@ -235,12 +236,7 @@ impl Credential {
     /// Locks the organisation row, then counts its credentials: inside a transaction this
     /// serialises concurrent creates, so the limit holds under any concurrency.
     pub async fn lock_org_and_count(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<i64> {
-        organisations::table
-            .find(org)
-            .select(organisations::id)
-            .for_update()
-            .first::<OrgId>(conn)
-            .await?;
+        Organisation::lock(conn, org).await?;
         Self::count_in_org(conn, org).await
     }
 

@@ -16,6 +16,21 @@ pub struct Organisation {
 }
 
 impl Organisation {
+    /// Locks the organisation row until the transaction ends. Every transaction that changes
+    /// what its credentials may use (the API catalog, roles, a credential's role, access level
+    /// or selection) or how many it has takes this lock first: it serialises them, and the
+    /// scope-copy triggers take it too (see the hot_path migration), so taking it up front
+    /// keeps two such transactions from waiting on each other in opposite orders.
+    pub async fn lock(conn: &mut AsyncPgConnection, id: OrgId) -> QueryResult<()> {
+        organisations::table
+            .find(id)
+            .select(organisations::id)
+            .for_no_key_update()
+            .first::<OrgId>(conn)
+            .await
+            .map(|_| ())
+    }
+
     pub async fn find(conn: &mut AsyncPgConnection, id: OrgId) -> QueryResult<Self> {
         organisations::table
             .find(id)
