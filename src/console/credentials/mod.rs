@@ -323,10 +323,10 @@ pub async fn create_credential(
             // The organisation row lock serialises creates: the limit and the one-submit
             // rule hold however many requests race.
             let count = Credential::lock_org_and_count(conn, actor.org_id).await?;
-            if let Some(key) = creation_key {
-                if Credential::find_by_creation_key(conn, actor.org_id, key).await?.is_some() {
-                    return Ok(Created::AlreadySubmitted);
-                }
+            if let Some(key) = creation_key
+                && Credential::find_by_creation_key(conn, actor.org_id, key).await?.is_some()
+            {
+                return Ok(Created::AlreadySubmitted);
             }
             if count >= MAX_CREDENTIALS_PER_ORG {
                 return Ok(Created::AtLimit);
