@@ -1,10 +1,12 @@
 DROP TRIGGER credentials_refresh_scopes ON credentials;
 DROP TRIGGER apis_refresh_scopes ON apis;
-DROP TRIGGER credential_apis_refresh_scopes ON credential_apis;
-DROP TRIGGER role_apis_refresh_scopes ON role_apis;
+DROP TRIGGER credential_apis_deleted_refresh_scopes ON credential_apis;
+DROP TRIGGER credential_apis_inserted_refresh_scopes ON credential_apis;
+DROP TRIGGER role_apis_deleted_refresh_scopes ON role_apis;
+DROP TRIGGER role_apis_inserted_refresh_scopes ON role_apis;
 DROP FUNCTION refresh_scopes_for_org();
-DROP FUNCTION refresh_scopes_for_credential();
-DROP FUNCTION refresh_scopes_for_role();
+DROP FUNCTION refresh_scopes_for_credentials();
+DROP FUNCTION refresh_scopes_for_roles();
 DROP FUNCTION refresh_credential_scopes(uuid);
 ALTER TABLE credentials DROP COLUMN scopes;
 

@@ -58,30 +58,43 @@ BEGIN
 END;
 $$;
 
-CREATE FUNCTION refresh_scopes_for_role() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    changed uuid := CASE WHEN TG_OP = 'DELETE' THEN OLD.role_id ELSE NEW.role_id END;
+-- Saving a role or a Fine Grained selection rewrites many rows at once: one recomputation
+-- per statement, not per row (granting 100 APIs to a role: 79 ms with a recomputation per
+-- row and 2 credentials, 11 ms per statement with 10 credentials).
+CREATE FUNCTION refresh_scopes_for_roles() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     -- A role deleted in the same statement has no credentials (ON DELETE RESTRICT).
-    PERFORM refresh_credential_scopes(r.org_id) FROM roles r WHERE r.id = changed;
+    PERFORM refresh_credential_scopes(org_id) FROM (
+        SELECT DISTINCT r.org_id FROM changed_rows c JOIN roles r ON r.id = c.role_id
+        ORDER BY r.org_id) orgs;
     RETURN NULL;
 END;
 $$;
-CREATE TRIGGER role_apis_refresh_scopes AFTER INSERT OR DELETE ON role_apis
-    FOR EACH ROW EXECUTE FUNCTION refresh_scopes_for_role();
+CREATE TRIGGER role_apis_inserted_refresh_scopes AFTER INSERT ON role_apis
+    REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION refresh_scopes_for_roles();
+CREATE TRIGGER role_apis_deleted_refresh_scopes AFTER DELETE ON role_apis
+    REFERENCING OLD TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION refresh_scopes_for_roles();
 
-CREATE FUNCTION refresh_scopes_for_credential() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    changed uuid := CASE WHEN TG_OP = 'DELETE' THEN OLD.credential_id ELSE NEW.credential_id END;
+CREATE FUNCTION refresh_scopes_for_credentials() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     -- A credential deleted in the same statement needs nothing.
-    PERFORM refresh_credential_scopes(c.org_id) FROM credentials c WHERE c.id = changed;
+    PERFORM refresh_credential_scopes(org_id) FROM (
+        SELECT DISTINCT cr.org_id FROM changed_rows c JOIN credentials cr ON cr.id = c.credential_id
+        ORDER BY cr.org_id) orgs;
     RETURN NULL;
 END;
 $$;
-CREATE TRIGGER credential_apis_refresh_scopes AFTER INSERT OR DELETE ON credential_apis
-    FOR EACH ROW EXECUTE FUNCTION refresh_scopes_for_credential();
+CREATE TRIGGER credential_apis_inserted_refresh_scopes AFTER INSERT ON credential_apis
+    REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION refresh_scopes_for_credentials();
+CREATE TRIGGER credential_apis_deleted_refresh_scopes AFTER DELETE ON credential_apis
+    REFERENCING OLD TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION refresh_scopes_for_credentials();
 
+-- Catalog and credential edits change one row per statement; PostgreSQL allows no
+-- transition table on a trigger with a column list anyway.
 CREATE FUNCTION refresh_scopes_for_org() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM refresh_credential_scopes(NEW.org_id);
