@@ -8,6 +8,7 @@ use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 
 use crate::db::models::access_token::{self, ClientRecord};
@@ -107,10 +108,7 @@ pub async fn authenticate(
     now: DateTime<Utc>,
 ) -> Result<(ClientRecord, bool), OAuthError> {
     let attempt = Attempt::begin(oauth, presented, ip)?;
-    let found = match attempt.client_id() {
-        Some(id) => access_token::find_client(conn, id).await?,
-        None => None,
-    };
+    let found = attempt.lookup(conn).await?;
     attempt.finish(oauth, found, ip, now)
 }
 
@@ -153,11 +151,14 @@ impl Attempt {
         })
     }
 
-    /// The client ID to look up; `None` when the answer is already "no" (a secret with a bad
-    /// prefix or checksum, an overlong ID), which then costs no database work.
-    pub fn client_id(&self) -> Option<&str> {
+    /// The presented client's credential. A secret with a bad prefix or checksum, or an
+    /// overlong ID, is already a "no" and costs no database work.
+    pub async fn lookup(&self, conn: &AsyncPgConnection) -> QueryResult<Option<ClientRecord>> {
         let id = &self.presented.client_id;
-        (self.secret.is_some() && id.len() <= 128).then_some(id.as_str())
+        if self.secret.is_none() || id.len() > 128 {
+            return Ok(None);
+        }
+        access_token::find_client(conn, id).await
     }
 
     /// Checks the looked-up credential against what was presented.

@@ -39,12 +39,7 @@ pub async fn introspect_token(
     // The caller's credential and the token are looked up together, in one round trip; the
     // token's answer is used only once the caller has authenticated.
     let conn = state.pool.get().await?;
-    let caller_lookup = async {
-        match attempt.client_id() {
-            Some(id) => access_token::find_client(&conn, id).await,
-            None => Ok(None),
-        }
-    };
+    let caller_lookup = attempt.lookup(&conn);
     let token_lookup = async {
         match &token_hash {
             Some(hash) => access_token::find_active(&conn, hash.as_bytes(), now).await,
