@@ -66,8 +66,13 @@
         closeModal();
       }
     }
-    // Any other swap closes open menus; a menu that just arrived stays.
-    if (!(target && target.classList && target.classList.contains("menu-slot"))) { closeMenus(null); }
+    // Any other swap closes open menus; a menu that just arrived stays, placed before it is
+    // painted (settling comes a moment later, and would show it unplaced until then).
+    if (target && target.classList && target.classList.contains("menu-slot")) {
+      placeMenu(target);
+    } else {
+      closeMenus(null);
+    }
   });
 
   // A dialog closed with Escape (the browser's own "cancel") also cleans up.
@@ -169,7 +174,6 @@
     if (target && target.classList && target.classList.contains("menu-slot")) {
       var button = target.parentElement.querySelector(".menu-button");
       if (button) { button.setAttribute("aria-expanded", "true"); }
-      placeMenu(target);
       // Arrow keys move between items; Tab leaves the menu (and so closes it).
       target.querySelectorAll("[role=menuitem]").forEach(function (item) { item.setAttribute("tabindex", "-1"); });
       var first = target.querySelector("[role=menuitem]");

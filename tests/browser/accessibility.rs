@@ -301,9 +301,16 @@ async fn a_390_px_window_shows_the_console_without_sideways_scrolling() {
 
     // The ⋮ menu and the modal stay inside the window.
     let row_el = row(&b, "Warehouse sync").await;
-    b.click(&b.testid_in(&row_el, "row-menu").await).await;
+    let menu_button = b.testid_in(&row_el, "row-menu").await;
+    b.click(&menu_button).await;
     let menu = b.testid("credential-menu").await;
+    // Measure the menu once it is open, as a user sees it, not mid-swap.
+    b.wait_until("the ⋮ menu to open", async || {
+        menu_button.attr("aria-expanded").await.unwrap().as_deref() == Some("true")
+    })
+    .await;
     let inside = "var r = arguments[0].getBoundingClientRect(); return r.left >= 0 && r.right <= window.innerWidth && r.top >= 0 && r.bottom <= window.innerHeight;";
+    let where_is = "var r = arguments[0].getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom, window.innerWidth, window.innerHeight].map(Math.round).join(' ');";
     let menu_inside = b
         .driver
         .execute(inside, vec![menu.to_json().unwrap()])
@@ -312,7 +319,17 @@ async fn a_390_px_window_shows_the_console_without_sideways_scrolling() {
         .json()
         .as_bool()
         .unwrap();
-    assert!(menu_inside, "the ⋮ menu leaves the window at 390 px");
+    if !menu_inside {
+        let at = b
+            .driver
+            .execute(where_is, vec![menu.to_json().unwrap()])
+            .await
+            .unwrap();
+        panic!(
+            "the ⋮ menu leaves the window at 390 px (left top right bottom, window): {}",
+            at.json()
+        );
+    }
     b.click_testid("menu-rotate").await;
     let dialog = b.dialog().await;
     let dialog_inside = b
