@@ -126,6 +126,8 @@ diesel::table! {
         creation_key -> Nullable<Uuid>,
         /// A copy of `credential_scopes`, kept current by triggers (hot_path migration).
         scopes -> Array<Text>,
+        /// Bumped by each rotation; tokens of an older version are refused.
+        secret_version -> Int4,
     }
 }
 
@@ -147,6 +149,7 @@ diesel::table! {
         revoked_at -> Nullable<Timestamptz>,
         issuing_ip -> Nullable<Text>,
         last_used_at -> Nullable<Timestamptz>,
+        secret_version -> Int4,
     }
 }
 
@@ -160,6 +163,7 @@ diesel::table! {
 
 diesel::joinable!(users -> organisations (org_id));
 diesel::joinable!(credential_scopes -> credentials (credential_id));
+// No foreign key any more (lock_free_issuance migration), but still the join of every lookup.
 diesel::joinable!(access_tokens -> credentials (credential_id));
 diesel::joinable!(credentials -> organisations (org_id));
 diesel::joinable!(apis -> organisations (org_id));
@@ -187,3 +191,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_tokens,
     credential_scopes,
 );
+
+diesel::define_sql_function! {
+    /// Whether a caller at `ip` may use a credential with the `allowed` list (the
+    /// lock_free_issuance migration; the allow-list rule lives there only).
+    fn ip_allowed(ip: diesel::sql_types::Nullable<diesel::sql_types::Text>, allowed: diesel::sql_types::Array<diesel::sql_types::Text>) -> diesel::sql_types::Bool;
+}

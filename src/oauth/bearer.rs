@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 
 use crate::db::models::access_token::{self, ActiveToken};
-use crate::oauth::{REALM, ip_allowed};
+use crate::oauth::REALM;
 use crate::startup::AppState;
 use crate::tokens::{self, Kind};
 
@@ -133,7 +133,8 @@ pub async fn verify(
     let token = bearer_token(headers, query)?;
     let token = tokens::parse(Kind::AccessToken, token)
         .ok_or(BearerError::InvalidToken("The access token is invalid."))?;
-    let found = access_token::find_active(conn, token.hash().as_bytes(), now)
+    let ip_text = ip.map(|ip| ip.to_string());
+    let found = access_token::find_active(conn, token.hash().as_bytes(), now, ip_text.as_deref())
         .await?
         .ok_or(BearerError::InvalidToken(
             "The access token is invalid, expired or revoked.",
@@ -143,12 +144,11 @@ pub async fn verify(
             "The access token is no longer valid for this credential.",
         ));
     }
-    if !ip_allowed(ip, &found.allowed_ips) {
+    if !found.ip_allowed {
         return Err(BearerError::InvalidToken(
             "The access token may not be used from this address.",
         ));
     }
-    let ip_text = ip.map(|ip| ip.to_string());
     let minute_ago = now - chrono::Duration::minutes(1);
     if found.last_used_at.is_none_or(|t| t < minute_ago) {
         access_token::touch(conn, found.token_id, now).await?;

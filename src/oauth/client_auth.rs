@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 
-use crate::db::models::access_token::{self, ClientRecord};
+use crate::db::models::access_token::{self, ClientRecord, IssueOutcome, TokenRequest};
+use crate::oauth::OAuthState;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::form::OAuthForm;
-use crate::oauth::{OAuthState, ip_allowed};
 use crate::tokens::{self, HashedSecret, Kind};
 
 /// Longest Authorization header we decode; anything longer cannot hold a valid pair.
@@ -109,11 +109,12 @@ pub async fn authenticate(
 ) -> Result<(ClientRecord, bool), OAuthError> {
     let attempt = Attempt::begin(oauth, presented, ip)?;
     let found = attempt.lookup(conn).await?;
-    attempt.finish(oauth, found, ip, now)
+    attempt.finish(oauth, found, now)
 }
 
-/// A client authentication in two halves around the database lookup, so that a caller can
-/// send that lookup together with its own query (one round trip, see introspection).
+/// A client authentication in two halves around the database work, so that an endpoint can
+/// do that work in its own round trip: the lookup sent together with its own query
+/// (introspection), or the lookup and the token insert as one statement (the token endpoint).
 pub struct Attempt {
     presented: Presented,
     secret: Option<HashedSecret>,
@@ -154,11 +155,40 @@ impl Attempt {
     /// The presented client's credential. A secret with a bad prefix or checksum, or an
     /// overlong ID, is already a "no" and costs no database work.
     pub async fn lookup(&self, conn: &AsyncPgConnection) -> QueryResult<Option<ClientRecord>> {
-        let id = &self.presented.client_id;
-        if self.secret.is_none() || id.len() > 128 {
+        if self.checkable().is_none() {
             return Ok(None);
         }
-        access_token::find_client(conn, id).await
+        access_token::find_client(conn, &self.presented.client_id, self.ip_text.as_deref()).await
+    }
+
+    /// The lookup, storing a token at the same time if every rule holds (see
+    /// `access_token::issue_for_client`); `finish` then judges what was found.
+    pub async fn lookup_and_issue(
+        &self,
+        conn: &mut AsyncPgConnection,
+        token_hash: &[u8],
+        scopes: Option<&[String]>,
+        now: DateTime<Utc>,
+    ) -> QueryResult<IssueOutcome> {
+        let Some(secret) = self.checkable() else {
+            return Ok(None);
+        };
+        let request = TokenRequest {
+            client_id: &self.presented.client_id,
+            secret_hash: secret.as_bytes(),
+            token_hash,
+            scopes,
+            ip: self.ip_text.as_deref(),
+            now,
+        };
+        access_token::issue_for_client(conn, request).await
+    }
+
+    /// The presented secret's digest, unless the presented pair is already a "no".
+    fn checkable(&self) -> Option<&HashedSecret> {
+        self.secret
+            .as_ref()
+            .filter(|_| self.presented.client_id.len() <= 128)
     }
 
     /// Checks the looked-up credential against what was presented.
@@ -166,7 +196,6 @@ impl Attempt {
         self,
         oauth: &OAuthState,
         found: Option<ClientRecord>,
-        ip: Option<IpAddr>,
         now: DateTime<Utc>,
     ) -> Result<(ClientRecord, bool), OAuthError> {
         let basic = self.presented.basic;
@@ -201,7 +230,7 @@ impl Attempt {
                 "expired"
             }));
         }
-        if !ip_allowed(ip, &client.allowed_ips) {
+        if !client.ip_allowed {
             return Err(fail("ip_not_allowed"));
         }
         Ok((client, basic))

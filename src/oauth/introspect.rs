@@ -42,13 +42,14 @@ pub async fn introspect_token(
     let caller_lookup = attempt.lookup(&conn);
     let token_lookup = async {
         match &token_hash {
-            Some(hash) => access_token::find_active(&conn, hash.as_bytes(), now).await,
+            // The token's own allow-list is about its bearer, not about this caller.
+            Some(hash) => access_token::find_active(&conn, hash.as_bytes(), now, None).await,
             None => Ok(None),
         }
     };
     let (caller, found) = tokio::try_join!(caller_lookup, token_lookup)?;
     drop(conn);
-    let (caller, _) = attempt.finish(&state.oauth, caller, ip, now)?;
+    let (caller, _) = attempt.finish(&state.oauth, caller, now)?;
     if token.is_none() {
         return Err(OAuthError::invalid_request(
             "The token parameter is missing.",

@@ -25,22 +25,13 @@ fn is_scope_token(s: &str) -> bool {
             .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
-/// The scopes to grant: all the credential may use when none are asked for, the request
-/// when it is a subset of those, `invalid_scope` otherwise.
-pub fn grant_scopes(
-    requested: Option<&str>,
-    allowed: &[String],
-) -> Result<Vec<String>, OAuthError> {
+/// The `scope` parameter as a sorted list without repeats; `None` when absent (the client
+/// asks for everything its credential may use). Malformed or empty: `invalid_scope`.
+pub fn parse_scope(requested: Option<&str>) -> Result<Option<Vec<String>>, OAuthError> {
     let Some(requested) = requested else {
-        if allowed.is_empty() {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidScope,
-                "This credential is not allowed any API.",
-            ));
-        }
-        return Ok(allowed.to_vec());
+        return Ok(None);
     };
-    let mut granted: Vec<String> = Vec::new();
+    let mut scopes = Vec::new();
     for scope in requested.split(' ').filter(|s| !s.is_empty()) {
         if !is_scope_token(scope) {
             return Err(OAuthError::new(
@@ -48,24 +39,31 @@ pub fn grant_scopes(
                 "The scope parameter is malformed.",
             ));
         }
-        if !allowed.iter().any(|a| a == scope) {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidScope,
-                "A requested scope is not allowed for this client.",
-            ));
-        }
-        if !granted.iter().any(|g| g == scope) {
-            granted.push(scope.to_string());
-        }
+        scopes.push(scope.to_string());
     }
-    if granted.is_empty() {
+    if scopes.is_empty() {
         return Err(OAuthError::new(
             ErrorCode::InvalidScope,
             "The scope parameter is empty.",
         ));
     }
-    granted.sort();
-    Ok(granted)
+    scopes.sort();
+    scopes.dedup();
+    Ok(Some(scopes))
+}
+
+/// Why a credential may not have the scopes asked for (`None`: everything it may use). The
+/// issuing statement enforces the same rule (`access_token::issue_for_client`); this names
+/// the refusal.
+pub fn scope_refusal(requested: Option<&[String]>, allowed: &[String]) -> Option<OAuthError> {
+    let message = match requested {
+        None if allowed.is_empty() => "This credential is not allowed any API.",
+        Some(asked) if !asked.iter().all(|s| allowed.contains(s)) => {
+            "A requested scope is not allowed for this client."
+        }
+        _ => return None,
+    };
+    Some(OAuthError::new(ErrorCode::InvalidScope, message))
 }
 
 pub struct Issued {
@@ -74,8 +72,7 @@ pub struct Issued {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Mints a token for a credential already authenticated (by its secret here, or by a staff
-/// member in the console), evicting its oldest live token beyond the limit. `None` when the
+/// Mints a token for a credential a staff member chose in the console. `None` when the
 /// credential changed meanwhile (rotated, revoked, deleted, expired).
 pub async fn mint(
     conn: &mut AsyncPgConnection,
@@ -117,36 +114,45 @@ pub async fn issue_token(
 
     let ip = state.client_ip(&req);
     let now = state.clock.now();
-    let mut conn = state.pool.get().await?;
-    let (client, basic) =
-        client_auth::authenticate(&conn, &state.oauth, presented, ip, now).await?;
+    let attempt = client_auth::Attempt::begin(&state.oauth, presented, ip)?;
+    let requested = parse_scope(form.get("scope"));
+    let token = tokens::generate(Kind::AccessToken)?;
 
+    // One statement looks the client up and, when every rule holds, stores the token. A
+    // request that cannot get a token anyway only looks the client up, to answer in the
+    // order the checks go: client authentication, grant type, scope.
+    let mut conn = state.pool.get().await?;
+    let (found, granted) = match &requested {
+        Ok(scopes) if grant_type == GRANT_TYPE => {
+            let hash = token.hash();
+            attempt
+                .lookup_and_issue(&mut conn, hash.as_bytes(), scopes.as_deref(), now)
+                .await?
+                .map_or((None, None), |(client, granted)| (Some(client), granted))
+        }
+        _ => (attempt.lookup(&conn).await?, None),
+    };
+    let (client, basic) = attempt.finish(&state.oauth, found, now)?;
     if grant_type != GRANT_TYPE {
         return Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             "Only the client_credentials grant is supported.",
         ));
     }
-    let scopes = grant_scopes(form.get("scope"), &client.scopes)?;
-    let ip_text = ip.map(|ip| ip.to_string());
-    let Some(issued) = mint(
-        &mut conn,
-        client.id,
-        &client.secret_hash,
-        scopes,
-        ip_text.as_deref(),
-        now,
-    )
-    .await?
-    else {
-        // Rotated, revoked or deleted between our check and the issue: the same answer as
-        // any other failed authentication.
+    let requested = requested?;
+    let Some(scopes) = granted else {
+        if let Some(refusal) = scope_refusal(requested.as_deref(), &client.scopes) {
+            return Err(refusal);
+        }
+        // The statement and `finish` apply the same rules to the same row, so this is a bug.
+        tracing::error!("a token request passed every check but no token was stored");
         return Err(OAuthError::invalid_client(basic));
     };
     if client
         .last_used_at
         .is_none_or(|t| now - t >= chrono::Duration::minutes(1))
     {
+        let ip_text = ip.map(|ip| ip.to_string());
         access_token::touch_credential(&mut conn, client.id, ip_text.as_deref(), now).await?;
     }
     state.oauth.metrics.issued.fetch_add(1, Ordering::Relaxed);
@@ -155,10 +161,10 @@ pub async fn issue_token(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
         .json(serde_json::json!({
-            "access_token": issued.token.expose(),
+            "access_token": token.expose(),
             "token_type": "Bearer",
             "expires_in": TOKEN_LIFETIME.num_seconds(),
-            "scope": issued.scopes.join(" "),
+            "scope": scopes.join(" "),
         })))
 }
 
@@ -180,35 +186,40 @@ mod tests {
     }
 
     #[test]
-    fn no_scope_grants_everything_allowed() {
-        assert_eq!(grant_scopes(None, &allowed()).unwrap(), allowed());
-        assert!(grant_scopes(None, &[]).is_err());
+    fn no_scope_asks_for_everything_allowed() {
+        assert_eq!(parse_scope(None).unwrap(), None);
+        assert!(scope_refusal(None, &allowed()).is_none());
+        assert_eq!(
+            scope_refusal(None, &[]).unwrap().code,
+            ErrorCode::InvalidScope
+        );
     }
 
     #[test]
-    fn a_subset_is_granted_and_anything_else_refused() {
+    fn scopes_are_sorted_without_repeats_and_malformed_ones_refused() {
         assert_eq!(
-            grant_scopes(Some("orders:write orders:read orders:read"), &allowed()).unwrap(),
-            allowed()
+            parse_scope(Some("orders:write orders:read  orders:read")).unwrap(),
+            Some(allowed())
         );
         assert_eq!(
-            grant_scopes(Some("orders:read"), &allowed()).unwrap(),
-            ["orders:read"]
-        );
-        assert_eq!(
-            grant_scopes(Some("orders:read admin"), &allowed())
-                .unwrap_err()
-                .code,
+            parse_scope(Some("orders:\"read")).unwrap_err().code,
             ErrorCode::InvalidScope
         );
         assert_eq!(
-            grant_scopes(Some("orders:\"read"), &allowed())
-                .unwrap_err()
-                .code,
+            parse_scope(Some("   ")).unwrap_err().code,
             ErrorCode::InvalidScope
         );
+    }
+
+    #[test]
+    fn only_a_subset_of_what_is_allowed_is_granted() {
+        let asked = |s: &str| parse_scope(Some(s)).unwrap().unwrap();
+        assert!(scope_refusal(Some(&asked("orders:read")), &allowed()).is_none());
+        assert!(scope_refusal(Some(&asked("orders:read orders:write")), &allowed()).is_none());
         assert_eq!(
-            grant_scopes(Some("   "), &allowed()).unwrap_err().code,
+            scope_refusal(Some(&asked("orders:read admin")), &allowed())
+                .unwrap()
+                .code,
             ErrorCode::InvalidScope
         );
     }

@@ -523,6 +523,177 @@ async fn revoking_or_deleting_a_credential_kills_its_tokens_on_the_next_request(
     assert_eq!(token(&s.app, &other, "").await.status, 401);
 }
 
+/// Stores a token row for `credential` as an issuing statement that raced a change would
+/// have: under `secret_version`, unrevoked. Returns the token's value.
+async fn store_raced_token(
+    app: &TestApp,
+    credential: m2m_console::db::ids::CredentialId,
+    secret_version: i32,
+) -> String {
+    use diesel::sql_types::{Bytea, Integer, Uuid};
+    use diesel_async::RunQueryDsl;
+    use m2m_console::tokens::{Kind, generate};
+    let token = generate(Kind::AccessToken).unwrap();
+    diesel::sql_query(
+        "INSERT INTO access_tokens (token_hash, credential_id, secret_version, scopes,
+                                    issued_at, expires_at)
+         VALUES ($1, $2, $3, '{orders:read}', now(), now() + interval '1 hour')",
+    )
+    .bind::<Bytea, _>(token.hash().as_bytes())
+    .bind::<Uuid, _>(credential)
+    .bind::<Integer, _>(secret_version)
+    .execute(&mut *app.conn().await)
+    .await
+    .unwrap();
+    token.expose().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_stored_while_its_secret_was_rotated_is_refused_from_its_first_use() {
+    // Issuing takes no lock on the credential, so a request that checked the old secret just
+    // before a rotation committed can store its token just after the rotation revoked the
+    // credential's tokens. It carries the old secret version, and that is what refuses it.
+    use m2m_console::db::models::access_token;
+    let mut s = setup().await;
+    let page = s
+        .admin
+        .hx_post(&format!("{BASE}/{}/rotate", s.client.id), &[])
+        .await;
+    let renewed = Client {
+        id: s.client.id,
+        client_id: s.client.client_id.clone(),
+        secret: crate::credentials::testid_text(&page.body, "client-secret").unwrap(),
+    };
+    let fresh = access_token(&s.app, &renewed).await;
+    let raced = store_raced_token(&s.app, s.client.id, 1).await;
+
+    assert_eq!(
+        whoami(&s.app, &raced).await.json()["error"],
+        "invalid_token"
+    );
+    assert_eq!(
+        introspect(&s.app, &renewed, &raced).await.json(),
+        serde_json::json!({ "active": false })
+    );
+    let now = s.app.clock.now();
+    let mut conn = s.app.conn().await;
+    let live = access_token::list_live(&mut conn, s.client.id, now)
+        .await
+        .unwrap();
+    assert_eq!(live.len(), 1, "the console lists only the fresh token");
+    assert_eq!(
+        access_token::sweep(&mut conn, now).await.unwrap(),
+        (1, 0),
+        "the sweep marks the raced token revoked"
+    );
+    drop(conn);
+    assert_eq!(whoami(&s.app, &fresh).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_token_requested_during_a_rotation_outlives_it() {
+    let mut s = setup().await;
+    let auth = basic(&s.client.client_id, &s.client.secret);
+    let http = reqwest::Client::new();
+    let requests = futures::future::join_all((0..40).map(|_| {
+        http.post(s.app.url("/oauth/token"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Authorization", &auth)
+            .body("grant_type=client_credentials")
+            .send()
+    }));
+    let rotate_path = format!("{BASE}/{}/rotate", s.client.id);
+    let rotation = async {
+        // Let the first requests through before rotating.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        s.admin.hx_post(&rotate_path, &[]).await
+    };
+    let (answers, page) = tokio::join!(requests, rotation);
+    assert_eq!(page.status, 200);
+    let mut issued = 0;
+    for res in answers {
+        let res = answer(res.unwrap()).await;
+        if res.status == 200 {
+            issued += 1;
+            let t = res.json()["access_token"].as_str().unwrap().to_string();
+            assert_eq!(
+                whoami(&s.app, &t).await.status,
+                401,
+                "a token of the old secret works after the rotation"
+            );
+        } else {
+            assert_eq!(res.status, 401, "{}", res.text);
+        }
+    }
+    println!("{issued} of 40 requests got a token, all refused since the rotation");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_credential_deletes_its_tokens_and_a_raced_one_is_refused() {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use m2m_console::db::schema::access_tokens;
+    let mut s = setup().await;
+    access_token(&s.app, &s.client).await;
+    access_token(&s.app, &s.client).await;
+    s.admin
+        .post_form(&format!("{BASE}/{}/delete", s.client.id), &[])
+        .await;
+    let left: i64 = access_tokens::table
+        .filter(access_tokens::credential_id.eq(s.client.id))
+        .count()
+        .get_result(&mut *s.app.conn().await)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the credential's tokens went with it");
+
+    // One stored by a request racing the deletion has no credential to be valid for.
+    let raced = store_raced_token(&s.app, s.client.id, 1).await;
+    assert_eq!(whoami(&s.app, &raced).await.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_allow_list_rule_matches_addresses_and_blocks_and_refuses_bad_entries() {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use m2m_console::db::schema::{credentials, ip_allowed};
+    let s = setup().await;
+    let mut conn = s.app.conn().await;
+    let list: Vec<String> = ["203.0.113.7", "10.0.0.0/8", "2001:db8::/32"]
+        .map(String::from)
+        .to_vec();
+    let check = async |conn: &mut m2m_console::db::DbConn, ip: Option<&str>, list: &[String]| {
+        diesel::select(ip_allowed(ip, list))
+            .get_result::<bool>(&mut **conn)
+            .await
+            .unwrap()
+    };
+    for ok in ["203.0.113.7", "10.200.1.1", "2001:db8::5"] {
+        assert!(check(&mut conn, Some(ok), &list).await, "{ok}");
+    }
+    for no in ["203.0.113.8", "11.0.0.1", "2001:db9::1", "::ffff:10.0.0.1"] {
+        assert!(!check(&mut conn, Some(no), &list).await, "{no}");
+    }
+    assert!(
+        check(&mut conn, None, &[]).await,
+        "an empty list allows anyone"
+    );
+    assert!(check(&mut conn, Some("198.51.100.1"), &[]).await);
+    assert!(
+        !check(&mut conn, None, &list).await,
+        "an unknown address is not in a list"
+    );
+
+    // The rule casts the stored entries, so the database refuses any that would not cast.
+    for bad in ["not-an-ip", "10.0.0.1/8"] {
+        let stored = diesel::update(credentials::table.find(s.client.id))
+            .set(credentials::allowed_ips.eq(vec![bad.to_string()]))
+            .execute(&mut *conn)
+            .await;
+        assert!(stored.is_err(), "{bad} was stored");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_credential_keeps_at_most_ten_live_tokens_oldest_evicted() {
     let s = setup().await;
@@ -1036,8 +1207,9 @@ async fn a_busy_credential_does_not_slow_token_checks_of_another() {
     let hash = parse(Kind::AccessToken, &quiet_token).unwrap().hash();
     let mut conn = s.app.conn().await;
     diesel::sql_query(
-        "INSERT INTO access_tokens (token_hash, credential_id, scopes, issued_at, expires_at)
-         SELECT sha256(n::text::bytea), $1, '{orders:read}', now(), now() + interval '1 hour'
+        "INSERT INTO access_tokens (token_hash, credential_id, secret_version, scopes,
+                                    issued_at, expires_at)
+         SELECT sha256(n::text::bytea), $1, 1, '{orders:read}', now(), now() + interval '1 hour'
          FROM generate_series(1, 5000) n",
     )
     .bind::<diesel::sql_types::Uuid, _>(s.client.id)
@@ -1050,7 +1222,7 @@ async fn a_busy_credential_does_not_slow_token_checks_of_another() {
         conn.batch_execute(&format!("SET plan_cache_mode = {mode}; BEGIN"))
             .await
             .unwrap();
-        let found = access_token::find_active(&conn, hash.as_bytes(), s.app.clock.now())
+        let found = access_token::find_active(&conn, hash.as_bytes(), s.app.clock.now(), None)
             .await
             .unwrap();
         assert!(found.is_some(), "the quiet credential's token is live");

@@ -1,13 +1,21 @@
 //! OAuth access tokens and the lookups of the machine-facing hot path. Each is one statement
-//! written with diesel's DSL, so it is prepared once per connection and cached (raw SQL is
-//! never cached by diesel): a token request costs two round trips and a bearer check one.
+//! that diesel prepares once per connection and caches (raw SQL is never cached by diesel, so
+//! each is written with its DSL or as a typed query): a token request, a bearer check and an
+//! introspection each cost one round trip.
+//!
+//! Nothing here locks a credential row. A token records the secret version it was issued
+//! under, and every use checks the credential as it is then (see the lock_free_issuance
+//! migration for why and what that keeps).
 
 use chrono::{DateTime, Duration, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, Bool, Bytea, Nullable, Text, Timestamptz, Uuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{CredentialId, OrgId};
-use crate::db::schema::{access_tokens, credentials, organisations};
+use crate::db::schema::{access_tokens, credentials, ip_allowed, organisations};
 
 /// Access tokens live an hour; clients fetch a new one.
 pub const TOKEN_LIFETIME: Duration = Duration::seconds(3600);
@@ -22,7 +30,8 @@ pub struct ClientRecord {
     pub secret_hash: Vec<u8>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
-    pub allowed_ips: Vec<String>,
+    /// Whether the caller's address is in the credential's allow-list.
+    pub ip_allowed: bool,
     /// What the credential may use now (role, narrowed by a Fine Grained selection).
     pub scopes: Vec<String>,
     pub last_used_at: Option<DateTime<Utc>>,
@@ -34,10 +43,12 @@ impl ClientRecord {
     }
 }
 
-/// (Takes a shared connection so that it can be pipelined with another query.)
+/// The credential with this client ID, as seen by a caller at `ip`. (Takes a shared
+/// connection so that it can be pipelined with another query.)
 pub async fn find_client(
     mut conn: &AsyncPgConnection,
     client_id: &str,
+    ip: Option<&str>,
 ) -> QueryResult<Option<ClientRecord>> {
     credentials::table
         .filter(credentials::client_id.eq(client_id))
@@ -47,7 +58,7 @@ pub async fn find_client(
             credentials::secret_hash,
             credentials::revoked_at,
             credentials::expires_at,
-            credentials::allowed_ips,
+            ip_allowed(ip, credentials::allowed_ips),
             credentials::scopes,
             credentials::last_used_at,
         ))
@@ -56,17 +67,124 @@ pub async fn find_client(
         .optional()
 }
 
-/// Stores a new token, in one statement and only if the credential is, at this instant,
-/// active with the secret the caller proved. `FOR SHARE` on the credential row makes a
-/// concurrent rotation, revocation or deletion wait for this insert to commit (and then
-/// revoke what it inserted), and makes an insert that starts after one of them see the change
-/// and insert nothing. `None` when the credential no longer qualifies.
+/// A token request for `issue_for_client`.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenRequest<'a> {
+    pub client_id: &'a str,
+    /// Digest of the secret the caller presented.
+    pub secret_hash: &'a [u8],
+    pub token_hash: &'a [u8],
+    /// The scopes asked for (parsed, deduplicated, sorted); `None` asks for all allowed.
+    pub scopes: Option<&'a [String]>,
+    pub ip: Option<&'a str>,
+    pub now: DateTime<Utc>,
+}
+
+/// What `issue_for_client` saw and did: the caller's credential, if the client ID exists,
+/// and the granted scopes if a token was stored.
+pub type IssueOutcome = Option<(ClientRecord, Option<Vec<String>>)>;
+
+/// The token endpoint's whole database work in one statement: looks the client up and, only
+/// if every rule holds at this instant (secret, active, unexpired, caller's address, scopes
+/// within what the credential may use now), stores the token under the credential's current
+/// secret version. The credential comes back either way, so a refusal can say why without
+/// a second query.
 ///
 /// The oldest live token is pushed out by this insert's commit, with no write to it: a token
 /// is live only while fewer than `MAX_LIVE_TOKENS` unrevoked, unexpired tokens of its
 /// credential are newer (`find_active`). Marking the old rows revoked on this path cost half
 /// the issuance rate (32 requests for one credential all updating its oldest rows), so
 /// `sweep` does it in the background.
+pub async fn issue_for_client(
+    conn: &mut AsyncPgConnection,
+    request: TokenRequest<'_>,
+) -> QueryResult<IssueOutcome> {
+    IssueForClient {
+        request,
+        expires_at: request.now + TOKEN_LIFETIME,
+    }
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// `issue_for_client`'s statement. diesel's DSL has no data-modifying CTE; as a typed query
+/// with a static `QueryId` it is still prepared once per connection and cached.
+struct IssueForClient<'a> {
+    request: TokenRequest<'a>,
+    expires_at: DateTime<Utc>,
+}
+
+impl QueryId for IssueForClient<'_> {
+    type QueryId = IssueForClient<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for IssueForClient<'_> {
+    type SqlType = (
+        (
+            Uuid,
+            Uuid,
+            Bytea,
+            Nullable<Timestamptz>,
+            Nullable<Timestamptz>,
+            Bool,
+            Array<Text>,
+            Nullable<Timestamptz>,
+        ),
+        Nullable<Array<Text>>,
+    );
+}
+
+impl QueryFragment<Pg> for IssueForClient<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let r = &self.request;
+        // The secret digest is compared in SQL, not in constant time: what could leak is how
+        // much of a SHA-256 digest of the attacker's own guess matches, which says nothing
+        // about the secret (whose digest alone is stored).
+        out.push_sql(
+            "WITH c AS (SELECT id, org_id, secret_hash, revoked_at, expires_at, \
+             ip_allowed(",
+        );
+        out.push_bind_param::<Nullable<Text>, _>(&r.ip)?;
+        out.push_sql(
+            ", allowed_ips) AS ip_ok, scopes, last_used_at, secret_version \
+             FROM credentials WHERE client_id = ",
+        );
+        out.push_bind_param::<Text, _>(r.client_id)?;
+        out.push_sql(
+            "), issued AS (INSERT INTO access_tokens (token_hash, credential_id, \
+             secret_version, scopes, issued_at, expires_at, issuing_ip) SELECT ",
+        );
+        out.push_bind_param::<Bytea, _>(r.token_hash)?;
+        out.push_sql(", c.id, c.secret_version, coalesce(");
+        out.push_bind_param::<Nullable<Array<Text>>, _>(&r.scopes)?;
+        out.push_sql(", c.scopes), ");
+        out.push_bind_param::<Timestamptz, _>(&r.now)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamptz, _>(&self.expires_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&r.ip)?;
+        out.push_sql(" FROM c WHERE c.secret_hash = ");
+        out.push_bind_param::<Bytea, _>(r.secret_hash)?;
+        out.push_sql(" AND c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > ");
+        out.push_bind_param::<Timestamptz, _>(&r.now)?;
+        out.push_sql(") AND c.ip_ok AND CASE WHEN ");
+        out.push_bind_param::<Nullable<Array<Text>>, _>(&r.scopes)?;
+        out.push_sql(" IS NULL THEN cardinality(c.scopes) > 0 ELSE c.scopes @> ");
+        out.push_bind_param::<Nullable<Array<Text>>, _>(&r.scopes)?;
+        out.push_sql(
+            " END RETURNING scopes) \
+             SELECT c.id, c.org_id, c.secret_hash, c.revoked_at, c.expires_at, c.ip_ok, \
+             c.scopes, c.last_used_at, issued.scopes FROM c LEFT JOIN issued ON true",
+        );
+        Ok(())
+    }
+}
+
+/// Stores a token for a credential a staff member chose in the console (no secret is
+/// presented there), under its current secret version, if it is still active with the
+/// secret it had when the page loaded. `None` when it no longer qualifies.
 pub async fn issue(
     conn: &mut AsyncPgConnection,
     credential: CredentialId,
@@ -76,7 +194,6 @@ pub async fn issue(
     now: DateTime<Utc>,
     ip: Option<&str>,
 ) -> QueryResult<Option<i64>> {
-    use diesel::sql_types::{Array, Bytea, Nullable, Text, Timestamptz};
     let qualifying = credentials::table
         .filter(credentials::id.eq(credential))
         .filter(credentials::secret_hash.eq(secret_hash))
@@ -89,17 +206,18 @@ pub async fn issue(
         .select((
             token_hash.into_sql::<Bytea>(),
             credentials::id,
+            credentials::secret_version,
             scopes.into_sql::<Array<Text>>(),
             now.into_sql::<Timestamptz>(),
             (now + TOKEN_LIFETIME).into_sql::<Timestamptz>(),
             ip.into_sql::<Nullable<Text>>(),
-        ))
-        .for_share();
+        ));
     diesel::insert_into(access_tokens::table)
         .values(qualifying)
         .into_columns((
             access_tokens::token_hash,
             access_tokens::credential_id,
+            access_tokens::secret_version,
             access_tokens::scopes,
             access_tokens::issued_at,
             access_tokens::expires_at,
@@ -124,7 +242,8 @@ pub struct ActiveToken {
     pub client_id: String,
     pub credential_name: String,
     pub org_name: String,
-    pub allowed_ips: Vec<String>,
+    /// Whether the caller's address is in the credential's allow-list.
+    pub ip_allowed: bool,
     pub effective_scopes: Vec<String>,
     pub credential_last_used_at: Option<DateTime<Utc>>,
 }
@@ -140,12 +259,15 @@ impl ActiveToken {
 }
 
 /// The token with this digest if it, and its credential, are live at `now`: unrevoked,
-/// unexpired, and among the newest `MAX_LIVE_TOKENS` of its credential (fewer than that many
-/// live tokens of the credential are newer; see the access_tokens migration).
+/// unexpired, issued under the credential's current secret, and among the newest
+/// `MAX_LIVE_TOKENS` of its credential (fewer than that many live tokens of the credential
+/// are newer; see the access_tokens migration). `ip` is the caller's address, checked
+/// against the credential's allow-list.
 pub async fn find_active(
     mut conn: &AsyncPgConnection,
     token_hash: &[u8],
     now: DateTime<Utc>,
+    ip: Option<&str>,
 ) -> QueryResult<Option<ActiveToken>> {
     let newer = diesel::alias!(access_tokens as newer);
     let newer_live = newer
@@ -157,6 +279,11 @@ pub async fn find_active(
         .filter(newer.field(access_tokens::id).gt(access_tokens::id))
         .filter(newer.field(access_tokens::revoked_at).is_null())
         .filter(newer.field(access_tokens::expires_at).gt(now))
+        .filter(
+            newer
+                .field(access_tokens::secret_version)
+                .eq(access_tokens::secret_version),
+        )
         .select(newer.field(access_tokens::id))
         .offset((MAX_LIVE_TOKENS - 1).into());
     access_tokens::table
@@ -164,6 +291,7 @@ pub async fn find_active(
         .filter(access_tokens::token_hash.eq(token_hash))
         .filter(access_tokens::revoked_at.is_null())
         .filter(access_tokens::expires_at.gt(now))
+        .filter(access_tokens::secret_version.eq(credentials::secret_version))
         .filter(credentials::revoked_at.is_null())
         .filter(
             credentials::expires_at
@@ -182,7 +310,7 @@ pub async fn find_active(
             credentials::client_id,
             credentials::name,
             organisations::name,
-            credentials::allowed_ips,
+            ip_allowed(ip, credentials::allowed_ips),
             credentials::scopes,
             credentials::last_used_at,
         ))
@@ -267,14 +395,16 @@ pub struct TokenSummary {
 }
 
 /// Live tokens of a credential, newest first (never their values: those are not stored).
-/// Unrevoked tokens beyond the newest `MAX_LIVE_TOKENS` are not live (see the migration).
+/// Unrevoked tokens beyond the newest `MAX_LIVE_TOKENS`, or of an older secret, are not live.
 pub async fn list_live(
     conn: &mut AsyncPgConnection,
     credential: CredentialId,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<TokenSummary>> {
     access_tokens::table
+        .inner_join(credentials::table)
         .filter(access_tokens::credential_id.eq(credential))
+        .filter(access_tokens::secret_version.eq(credentials::secret_version))
         .filter(access_tokens::revoked_at.is_null())
         .filter(access_tokens::expires_at.gt(now))
         .order(access_tokens::id.desc())
@@ -320,18 +450,31 @@ pub async fn touch_credential(
 /// How long expired tokens are kept before `sweep` deletes them.
 pub const EXPIRED_TOKEN_RETENTION: Duration = Duration::days(1);
 
-/// Housekeeping, off the request path: marks as revoked the tokens pushed out of their
-/// credential's newest `MAX_LIVE_TOKENS` (already refused by `find_active`; marking them keeps
-/// the index of unrevoked tokens small) and deletes tokens expired for over a day. Returns
-/// (marked, deleted).
+/// Housekeeping, off the request path: marks as revoked the tokens `find_active` already
+/// refuses for being of an older secret (issued while a rotation committed) or pushed out of
+/// their credential's newest `MAX_LIVE_TOKENS` (marking them keeps the index of unrevoked
+/// tokens small), and deletes tokens expired for over a day, including any left by a
+/// credential deleted while they were being issued. Returns (marked, deleted).
 pub async fn sweep(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
 ) -> QueryResult<(usize, usize)> {
-    use diesel::sql_types::{Integer, Timestamptz};
+    use diesel::sql_types::Integer;
+    let outdated = credentials::table
+        .filter(credentials::id.eq(access_tokens::credential_id))
+        .filter(credentials::secret_version.ne(access_tokens::secret_version))
+        .select(credentials::id);
+    let stale = diesel::update(
+        access_tokens::table
+            .filter(access_tokens::revoked_at.is_null())
+            .filter(diesel::dsl::exists(outdated)),
+    )
+    .set(access_tokens::revoked_at.eq(now))
+    .execute(conn)
+    .await?;
     // A window function is not in diesel's DSL; this statement runs once a minute, so an
     // unprepared query costs nothing that matters.
-    let marked = diesel::sql_query(
+    let pushed_out = diesel::sql_query(
         "UPDATE access_tokens SET revoked_at = $1 WHERE id IN (
              SELECT id FROM (
                  SELECT id, row_number() OVER (PARTITION BY credential_id ORDER BY id DESC) AS newest
@@ -342,6 +485,7 @@ pub async fn sweep(
     .bind::<Integer, _>(MAX_LIVE_TOKENS)
     .execute(conn)
     .await?;
+    let marked = stale + pushed_out;
     let deleted = diesel::delete(
         access_tokens::table.filter(access_tokens::expires_at.lt(now - EXPIRED_TOKEN_RETENTION)),
     )

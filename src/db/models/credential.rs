@@ -15,7 +15,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use crate::db::ids::{ApiId, CredentialId, OrgId, RoleId, UserId};
 use crate::db::models::api::Api;
 use crate::db::models::organisation::Organisation;
-use crate::db::schema::{apis, credential_apis, credential_scopes, credentials};
+use crate::db::schema::{access_tokens, apis, credential_apis, credential_scopes, credentials};
 
 /// At most this many credentials per organisation, revoked ones included until deleted.
 pub const MAX_CREDENTIALS_PER_ORG: i64 = 10;
@@ -398,6 +398,9 @@ impl Credential {
         )
         .set((
             credentials::secret_hash.eq(secret_hash),
+            // Refuses any token of the old secret, even one stored after this transaction
+            // revokes the credential's tokens (issuing takes no lock on this row).
+            credentials::secret_version.eq(credentials::secret_version + 1),
             credentials::secret_rotated_at.eq(now),
             credentials::updated_at.eq(now),
         ))
@@ -428,18 +431,27 @@ impl Credential {
         .await
     }
 
-    /// Deletes the credential; its API selection and tokens go in the same statement (cascade).
+    /// Deletes the credential with its API selection (cascade) and its tokens. Call it in a
+    /// transaction: tokens have no foreign key (issuing would lock this row; see the
+    /// lock_free_issuance migration), so they are deleted here. One stored by a request
+    /// racing this deletion is refused all the same, and swept once expired.
     pub async fn delete(
         conn: &mut AsyncPgConnection,
         org: OrgId,
         id: CredentialId,
     ) -> QueryResult<usize> {
-        diesel::delete(
+        let deleted = diesel::delete(
             credentials::table
                 .filter(credentials::org_id.eq(org))
                 .filter(credentials::id.eq(id)),
         )
         .execute(conn)
-        .await
+        .await?;
+        if deleted > 0 {
+            diesel::delete(access_tokens::table.filter(access_tokens::credential_id.eq(id)))
+                .execute(conn)
+                .await?;
+        }
+        Ok(deleted)
     }
 }
