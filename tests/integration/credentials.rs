@@ -385,7 +385,8 @@ async fn fine_grained_credentials_keep_their_chosen_apis_and_ips_are_normalised(
     let form = with(
         form,
         "allowed_ips",
-        "203.0.113.7\n10.1.2.3/8\n203.0.113.7/32\n2001:DB8::1",
+        // Everything the form accepts must also pass the database's CIDR check.
+        "203.0.113.7\n10.1.2.3/8\n203.0.113.7/32\n2001:DB8::1\n2001:db8:ffff::1/32\n::ffff:192.0.2.1",
     );
     let future = (app.clock.now() + Duration::days(30))
         .format("%Y-%m-%dT%H:%M")
@@ -396,7 +397,16 @@ async fn fine_grained_credentials_keep_their_chosen_apis_and_ips_are_normalised(
     let c = Credential::find_in_org(&mut conn, admin.org_id, id)
         .await
         .unwrap();
-    assert_eq!(c.allowed_ips, ["203.0.113.7", "10.0.0.0/8", "2001:db8::1"]);
+    assert_eq!(
+        c.allowed_ips,
+        [
+            "203.0.113.7",
+            "10.0.0.0/8",
+            "2001:db8::1",
+            "2001:db8::/32",
+            "::ffff:192.0.2.1"
+        ]
+    );
     assert!(c.expires_at.is_some());
     let apis: Vec<String> = Credential::effective_apis(&mut conn, &c)
         .await
