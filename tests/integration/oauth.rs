@@ -143,6 +143,25 @@ async fn introspect(app: &TestApp, caller: &Client, token: &str) -> Answer {
     .await
 }
 
+/// `n` token requests for `client`, all sent at once.
+async fn simultaneous_token_requests(app: &TestApp, client: &Client, n: usize) -> Vec<Answer> {
+    futures::future::join_all((0..n).map(|_| token(app, client, ""))).await
+}
+
+/// Rotates the setup credential's secret from the console; the client with the new secret.
+async fn rotate(s: &mut Setup) -> Client {
+    let page = s
+        .admin
+        .hx_post(&format!("{BASE}/{}/rotate", s.client.id), &[])
+        .await;
+    assert_eq!(page.status, 200);
+    Client {
+        id: s.client.id,
+        client_id: s.client.client_id.clone(),
+        secret: crate::credentials::testid_text(&page.body, "client-secret").unwrap(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn basic_auth_gets_a_bearer_token_for_every_allowed_scope() {
     let s = setup().await;
@@ -466,11 +485,7 @@ async fn behind_a_trusted_proxy_the_forwarded_address_counts() {
 async fn rotation_invalidates_the_old_secret_and_its_tokens_at_once() {
     let mut s = setup().await;
     let old_token = access_token(&s.app, &s.client).await;
-    let page = s
-        .admin
-        .hx_post(&format!("{BASE}/{}/rotate", s.client.id), &[])
-        .await;
-    let new_secret = crate::credentials::testid_text(&page.body, "client-secret").unwrap();
+    let renewed = rotate(&mut s).await;
 
     assert_eq!(
         token(&s.app, &s.client, "").await.status,
@@ -482,11 +497,6 @@ async fn rotation_invalidates_the_old_secret_and_its_tokens_at_once() {
         401,
         "and so do tokens issued under it"
     );
-    let renewed = Client {
-        id: s.client.id,
-        client_id: s.client.client_id.clone(),
-        secret: new_secret,
-    };
     let fresh = access_token(&s.app, &renewed).await;
     assert_eq!(whoami(&s.app, &fresh).await.status, 200);
     assert_eq!(
@@ -555,15 +565,7 @@ async fn a_token_stored_while_its_secret_was_rotated_is_refused_from_its_first_u
     // credential's tokens. It carries the old secret version, and that is what refuses it.
     use m2m_console::db::models::access_token;
     let mut s = setup().await;
-    let page = s
-        .admin
-        .hx_post(&format!("{BASE}/{}/rotate", s.client.id), &[])
-        .await;
-    let renewed = Client {
-        id: s.client.id,
-        client_id: s.client.client_id.clone(),
-        secret: crate::credentials::testid_text(&page.body, "client-secret").unwrap(),
-    };
+    let renewed = rotate(&mut s).await;
     let fresh = access_token(&s.app, &renewed).await;
     let raced = store_raced_token(&s.app, s.client.id, 1).await;
 
@@ -593,15 +595,7 @@ async fn a_token_stored_while_its_secret_was_rotated_is_refused_from_its_first_u
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_token_requested_during_a_rotation_outlives_it() {
     let mut s = setup().await;
-    let auth = basic(&s.client.client_id, &s.client.secret);
-    let http = reqwest::Client::new();
-    let requests = futures::future::join_all((0..40).map(|_| {
-        http.post(s.app.url("/oauth/token"))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .header("Authorization", &auth)
-            .body("grant_type=client_credentials")
-            .send()
-    }));
+    let requests = simultaneous_token_requests(&s.app, &s.client, 40);
     let rotate_path = format!("{BASE}/{}/rotate", s.client.id);
     let rotation = async {
         // Let the first requests through before rotating.
@@ -612,7 +606,6 @@ async fn no_token_requested_during_a_rotation_outlives_it() {
     assert_eq!(page.status, 200);
     let mut issued = 0;
     for res in answers {
-        let res = answer(res.unwrap()).await;
         if res.status == 200 {
             issued += 1;
             let t = res.json()["access_token"].as_str().unwrap().to_string();
@@ -750,18 +743,8 @@ async fn a_credential_keeps_at_most_ten_live_tokens_oldest_evicted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_simultaneous_token_requests_leave_exactly_ten_live() {
     let s = setup().await;
-    let auth = basic(&s.client.client_id, &s.client.secret);
-    let http = reqwest::Client::new();
-    let requests = (0..50).map(|_| {
-        http.post(s.app.url("/oauth/token"))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .header("Authorization", &auth)
-            .body("grant_type=client_credentials")
-            .send()
-    });
     let mut tokens = Vec::new();
-    for res in futures::future::join_all(requests).await {
-        let res = answer(res.unwrap()).await;
+    for res in simultaneous_token_requests(&s.app, &s.client, 50).await {
         assert_eq!(res.status, 200);
         tokens.push(res.json()["access_token"].as_str().unwrap().to_string());
     }
