@@ -48,7 +48,8 @@ pub async fn create_user(
     if User::find_by_email(&mut conn, &email).await?.is_some() {
         anyhow::bail!("--email: a user with this email already exists");
     }
-    let hash = password::hash_password(password).await?;
+    let hash =
+        password::hash_password(password::Argon2Pool::new(1).slot().await?, password).await?;
     let now = Clock::system().now();
     let org = match Organisation::find_by_name(&mut conn, &org).await? {
         Some(existing) => existing,

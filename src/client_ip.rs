@@ -36,6 +36,15 @@ pub fn resolve(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> 
     Some(client)
 }
 
+/// The block a throttle treats as one caller: an IPv4 address, or an IPv6 /64 (one
+/// subscriber's allocation, through which a caller can move at will).
+pub fn throttle_block(ip: IpAddr) -> IpNet {
+    let prefix = if ip.is_ipv4() { 32 } else { 64 };
+    IpNet::new(ip, prefix)
+        .map(|net| net.trunc())
+        .unwrap_or_else(|_| IpNet::from(ip))
+}
+
 /// IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`) are their IPv4 selves.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {

@@ -22,6 +22,9 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Peers whose `X-Forwarded-For` is believed (reverse proxies, load balancers).
     pub trusted_proxies: Vec<IpNet>,
+    /// Password hashes computed at once (each takes 19 MiB and a core); sign-ins beyond it
+    /// are told to retry at once.
+    pub argon2_slots: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +100,10 @@ impl Settings {
             })?,
         };
 
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let argon2_slots = positive_number(var("ARGON2_SLOTS"), "ARGON2_SLOTS", cores as i64)?
+            .clamp(1, 64) as usize;
+
         Ok(Self {
             database_url,
             bind_addr,
@@ -105,6 +112,7 @@ impl Settings {
             session_absolute,
             log_format,
             trusted_proxies,
+            argon2_slots,
         })
     }
 

@@ -117,11 +117,18 @@ impl From<DieselError> for AppError {
     fn from(e: DieselError) -> Self {
         match e {
             DieselError::NotFound => AppError::NotFound,
-            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                AppError::Conflict(format!(
-                    "That already exists ({}).",
-                    info.constraint_name().unwrap_or("unique")
-                ))
+            // Reached only by racing: handlers check these rules first and say it better.
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                AppError::Conflict(
+                    "Someone saved the same name or email meanwhile. Reload the page and try again."
+                        .into(),
+                )
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                AppError::Conflict(
+                    "Something this change refers to was changed or deleted meanwhile. Reload the page and try again."
+                        .into(),
+                )
             }
             e if crate::db::is_connection_lost(&e) => {
                 AppError::Unavailable("database connection lost".into())
@@ -287,5 +294,12 @@ mod tests {
             AppError::from(DieselError::NotFound),
             AppError::NotFound
         ));
+        for kind in [
+            DatabaseErrorKind::UniqueViolation,
+            DatabaseErrorKind::ForeignKeyViolation,
+        ] {
+            let raced = DieselError::DatabaseError(kind, Box::new("raced".to_string()));
+            assert_eq!(AppError::from(raced).status_code().as_u16(), 409);
+        }
     }
 }

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::input::{self, Lines};
+
 #[derive(Debug, Default, Clone)]
 pub struct FieldErrors(BTreeMap<&'static str, String>);
 
@@ -29,8 +31,8 @@ impl FieldErrors {
     }
 }
 
-/// Trims; a required field that ends up empty gets `message`, one longer than `max`
-/// characters gets a length message.
+/// A one-line field: trimmed; a required one that ends up empty, one longer than `max`
+/// characters, or one holding a control character gets a message (see `input`).
 pub fn text(
     errors: &mut FieldErrors,
     field: &'static str,
@@ -38,21 +40,47 @@ pub fn text(
     required: bool,
     max: usize,
 ) -> String {
+    checked_text(errors, field, value, required, max, Lines::Single)
+}
+
+/// Like `text`, for a `<textarea>`: tab and line breaks are allowed.
+pub fn multi_line_text(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    value: &str,
+    required: bool,
+    max: usize,
+) -> String {
+    checked_text(errors, field, value, required, max, Lines::Multi)
+}
+
+fn checked_text(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    value: &str,
+    required: bool,
+    max: usize,
+    lines: Lines,
+) -> String {
     let value = value.trim().to_string();
     if required && value.is_empty() {
         errors.add(field, "This field is required.");
-    } else if value.chars().count() > max {
-        errors.add(field, format!("Use at most {max} characters."));
+    } else if let Err(refusal) = input::check(&value, max, lines) {
+        errors.add(field, refusal.to_string());
     }
     value
 }
+
+/// RFC 5321's limit on a forward path, in bytes.
+pub const MAX_EMAIL_BYTES: usize = 254;
 
 /// A syntactically valid address (RFC 5321/5322), normalised to lower case.
 pub fn email(errors: &mut FieldErrors, field: &'static str, value: &str) -> String {
     let value = crate::db::models::user::normalise_email(value);
     if value.is_empty() {
         errors.add(field, "This field is required.");
-    } else if value.len() > 254
+    } else if value.len() > MAX_EMAIL_BYTES
+        || input::has_control(&value, Lines::Single)
         || !email_address::EmailAddress::is_valid(&value)
         || !value.contains('.')
     {
@@ -62,6 +90,37 @@ pub fn email(errors: &mut FieldErrors, field: &'static str, value: &str) -> Stri
         );
     }
     value
+}
+
+/// Like `web::Form`, but repeated fields (`apis=a&apis=b`) deserialize into a `Vec`, as HTML
+/// checkbox lists send them. A body that does not parse is a 400, never a 500.
+pub struct HtmlForm<T>(pub T);
+
+impl<T> std::ops::Deref for HtmlForm<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for HtmlForm<T> {
+    type Error = crate::error::AppError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
+        let bytes = actix_web::web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await.map_err(|_| {
+                crate::error::AppError::BadRequest("The form could not be read.".into())
+            })?;
+            serde_html_form::from_bytes::<T>(&bytes)
+                .map(HtmlForm)
+                .map_err(|_| crate::error::AppError::BadRequest("The form is malformed.".into()))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -83,6 +142,7 @@ mod tests {
             "@example.com",
             "a b@example.com",
             "ops@example",
+            "ops\0@example.com",
         ] {
             let mut errors = FieldErrors::default();
             email(&mut errors, "email", bad);
@@ -100,28 +160,21 @@ mod tests {
         assert!(errors.get("name").is_some());
         assert!(errors.get("description").is_some());
     }
-}
 
-/// Like `web::Form`, but repeated fields (`apis=a&apis=b`) deserialize into a `Vec`, as HTML
-/// checkbox lists send them. A body that does not parse is a 400, never a 500.
-pub struct HtmlForm<T>(pub T);
-
-impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for HtmlForm<T> {
-    type Error = crate::error::AppError;
-    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(
-        req: &actix_web::HttpRequest,
-        payload: &mut actix_web::dev::Payload,
-    ) -> Self::Future {
-        let bytes = actix_web::web::Bytes::from_request(req, payload);
-        Box::pin(async move {
-            let bytes = bytes.await.map_err(|_| {
-                crate::error::AppError::BadRequest("The form could not be read.".into())
-            })?;
-            serde_html_form::from_bytes::<T>(&bytes)
-                .map(HtmlForm)
-                .map_err(|_| crate::error::AppError::BadRequest("The form is malformed.".into()))
-        })
+    #[test]
+    fn text_refuses_control_characters_except_line_breaks_in_multi_line_fields() {
+        let mut errors = FieldErrors::default();
+        text(&mut errors, "name", "a\0b", true, 10);
+        multi_line_text(
+            &mut errors,
+            "description",
+            "line one\r\nline two",
+            false,
+            50,
+        );
+        assert!(errors.get("name").is_some());
+        assert!(errors.get("description").is_none());
+        multi_line_text(&mut errors, "description", "nul\0", false, 50);
+        assert!(errors.get("description").is_some());
     }
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod forms;
 pub mod health;
 pub mod htmx;
+pub mod input;
 pub mod oauth;
 pub mod random;
 pub mod routes;

@@ -8,11 +8,9 @@ use crate::{assets, health, oauth};
 
 /// Routes that need no session: probes and static files (and later the OAuth endpoints).
 pub fn machine_routes(cfg: &mut web::ServiceConfig) {
-    // Small bodies only: nothing legitimate sent here is more than a few hundred bytes.
-    let oauth_body = web::PayloadConfig::new(16 * 1024);
+    // Their bodies are read, and bounded, by `oauth::form::OAuthForm`.
     let post_only = |path: &str, handler| {
         web::resource(path)
-            .app_data(oauth_body.clone())
             .route(handler)
             .default_service(web::to(oauth::token::method_not_allowed))
     };

@@ -13,7 +13,7 @@ use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
-use crate::auth::{csrf, password, setup};
+use crate::auth::{csrf, password, setup, throttle};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
@@ -31,6 +31,9 @@ pub struct AppState {
     pub clock: Clock,
     pub settings: Arc<Settings>,
     pub oauth: OAuthState,
+    pub argon2: password::Argon2Pool,
+    /// Signs the session cookie and the sign-in form's CSRF cookie.
+    pub cookie_key: Key,
 }
 
 impl AppState {
@@ -46,6 +49,8 @@ impl AppState {
 
 /// Connections per instance: enough to keep 2 cores busy while requests wait on I/O.
 const POOL_SIZE: usize = 16;
+/// Largest console form body read (actix's default is 256 KiB).
+const CONSOLE_BODY_LIMIT: usize = 1024 * 1024;
 const SWEEP_EVERY: StdDuration = StdDuration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
@@ -91,11 +96,14 @@ impl Application {
 
         tokio::spawn(sweep(pool.clone(), clock.clone()));
 
+        let argon2 = password::Argon2Pool::new(settings.argon2_slots);
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             clock: clock.clone(),
             settings: Arc::new(settings),
             oauth: OAuthState::default(),
+            argon2,
+            cookie_key: cookie_key.clone(),
         });
         let settings = state.settings.clone();
         let server = HttpServer::new(move || {
@@ -110,6 +118,8 @@ impl Application {
                 .configure(routes::machine_routes)
                 .service(
                     web::scope("")
+                        // Forms with long descriptions and lists of addresses stay far below.
+                        .app_data(web::PayloadConfig::new(CONSOLE_BODY_LIMIT))
                         .configure(routes::console_routes)
                         .wrap(from_fn(csrf::verify_csrf))
                         .wrap(session_middleware(store, cookie_key.clone(), &settings))
@@ -197,6 +207,11 @@ async fn sweep(pool: DbPool, clock: Clock) {
             Ok(n) if n > 0 => tracing::debug!(removed = n, "swept expired sessions"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not sweep expired sessions"),
+        }
+        match db::models::login_attempt::sweep(&mut conn, now, throttle::WINDOW).await {
+            Ok(n) if n > 0 => tracing::debug!(removed = n, "swept sign-in counters"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not sweep sign-in counters"),
         }
         match db::models::access_token::sweep(&mut conn, now).await {
             Ok((marked, deleted)) if marked + deleted > 0 => {

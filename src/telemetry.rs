@@ -27,6 +27,20 @@ where
         LogFormat::Json => builder.json().with_current_span(true).try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
+    log_panics();
+}
+
+/// A panic (none should be reachable from a request) goes to the log with its location, as
+/// well as to stderr, so that it is seen where the rest of the server's story is told.
+fn log_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            tracing::error!(panic = %info, "a thread panicked");
+            previous(info);
+        }));
+    });
 }
 
 pub struct RequestSpan;

@@ -105,6 +105,18 @@ pub fn parse(kind: Kind, value: &str) -> Option<PlainSecret> {
     (crc32fast::hash(random).to_be_bytes() == checksum).then(|| PlainSecret(value.to_string()))
 }
 
+/// Longest client ID we accept: ours are 28 or 29 characters.
+const MAX_CLIENT_ID_LEN: usize = 64;
+
+/// Whether `value` has the shape of a client ID (`m2m_ci_` and a short run of ASCII letters,
+/// digits or `_`): anything else is refused before it reaches a throttle key or a query.
+pub fn is_client_id(value: &str) -> bool {
+    value.len() <= MAX_CLIENT_ID_LEN
+        && value.strip_prefix(CLIENT_ID_PREFIX).is_some_and(|rest| {
+            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
+}
+
 /// A new public client ID (`m2m_ci_` + 128 random bits).
 pub fn new_client_id() -> Result<String, anyhow::Error> {
     Ok(format!(
@@ -114,7 +126,7 @@ pub fn new_client_id() -> Result<String, anyhow::Error> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::string_slice)]
 mod tests {
     use super::*;
 
@@ -161,5 +173,21 @@ mod tests {
         let a = new_client_id().unwrap();
         assert!(a.starts_with("m2m_ci_") && a.len() > 20);
         assert_ne!(a, new_client_id().unwrap());
+    }
+
+    #[test]
+    fn only_well_formed_client_ids_pass() {
+        assert!(is_client_id(&new_client_id().unwrap()));
+        for bad in [
+            "",
+            "m2m_ci_",
+            "m2m_sk_abc",
+            "m2m_ci_ab\0c",
+            "m2m_ci_abcé",
+            "m2m_ci_a b",
+            &format!("m2m_ci_{}", "a".repeat(60)),
+        ] {
+            assert!(!is_client_id(bad), "{bad:?}");
+        }
     }
 }

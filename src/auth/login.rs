@@ -1,26 +1,39 @@
 //! Sign-in and sign-out. An unknown email, a wrong password and a disabled account all get
 //! the same message, status and (thanks to the dummy hash) timing.
+//!
+//! A sign-in costs an argon2 run (19 MiB, tens of milliseconds), so everything cheap comes
+//! first: the input is checked before the database or argon2 is touched, a free argon2 slot
+//! is taken or the caller is told to come back (503), and the attempt is reserved against the
+//! throttle before the password is verified.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use url::Url;
 
-use crate::auth::password;
+use crate::auth::csrf::AnonymousCsrf;
+use crate::auth::password::{self, MAX_PASSWORD_BYTES};
 use crate::auth::throttle::{self, ThrottleKeys};
 use crate::client_ip::RequestMeta;
 use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::user::{User, normalise_email};
 use crate::error::AppError;
+use crate::forms::{HtmlForm, MAX_EMAIL_BYTES};
 use crate::htmx::render_template;
+use crate::input::{self, Lines};
 use crate::session::TypedSession;
 use crate::startup::AppState;
 use crate::views::PublicPage;
 
 pub const HOME: &str = "/settings/integrations/machine-to-machine";
 const FAILED: &str = "Incorrect email or password.";
+const BAD_EMAIL: &str = "Enter a valid email address (at most 254 characters).";
+const BUSY: &str = "Many people are signing in right now. Try again in a moment.";
+/// Longest `next` we consider; a real console path is far shorter.
+const MAX_NEXT_LEN: usize = 2048;
 
 #[derive(Template)]
 #[template(path = "pages/login.html")]
@@ -38,43 +51,71 @@ pub struct LoginQuery {
     signed_out: Option<String>,
 }
 
-/// Only our own absolute paths: never another host (open redirect).
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
-        _ => HOME.to_string(),
+/// Where to go after sign-in: `next` only when, resolved against `PUBLIC_URL` as a browser
+/// would resolve it, it stays on our origin and names a console page; home otherwise.
+/// Resolving is what catches the tricks: browsers drop tab, CR and LF from URLs and read `\`
+/// as `/`, so `/\t/evil.example` and `/\evil.example` are both `//evil.example`. The result
+/// is the parser's serialisation, so it never holds a byte a header cannot carry.
+fn safe_next(public_url: &Url, next: Option<&str>) -> String {
+    let home = || HOME.to_string();
+    let Some(next) = next.filter(|n| !n.is_empty() && n.len() <= MAX_NEXT_LEN) else {
+        return home();
+    };
+    let Ok(resolved) = public_url.join(next) else {
+        return home();
+    };
+    let path = resolved.path();
+    let console_path = path == "/settings" || path.starts_with("/settings/");
+    if resolved.origin() != public_url.origin() || !console_path {
+        return home();
+    }
+    match resolved.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_string(),
     }
 }
 
-fn login_page(status: StatusCode, form: LoginForm) -> Result<HttpResponse, AppError> {
-    let token = form.csrf_token.clone();
-    render_template(status, &PublicPage::new("Sign in", token, form))
+/// The sign-in page, with its double-submit CSRF token (and cookie, when new).
+fn login_page(
+    req: &HttpRequest,
+    state: &AppState,
+    status: StatusCode,
+    form: impl FnOnce(String) -> LoginForm,
+) -> Result<HttpResponse, AppError> {
+    let csrf = AnonymousCsrf::for_request(req, state)?;
+    let form = form(csrf.token.clone());
+    let mut res = render_template(
+        status,
+        &PublicPage::new("Sign in", csrf.token.clone(), form),
+    )?;
+    csrf.set_cookie(&mut res)?;
+    Ok(res)
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn login_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
     session: TypedSession,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let next = safe_next(query.next.as_deref());
+    let next = safe_next(&state.settings.public_url, query.next.as_deref());
     if session.user_id().is_some() {
         return Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, next))
             .finish());
     }
-    login_page(
-        StatusCode::OK,
-        LoginForm {
-            csrf_token: session.csrf_token()?,
-            email: String::new(),
-            next,
-            error: None,
-            notice: query
-                .signed_out
-                .as_ref()
-                .map(|_| "You have signed out.".to_string()),
-        },
-    )
+    let notice = query
+        .signed_out
+        .as_ref()
+        .map(|_| "You have signed out.".to_string());
+    login_page(&req, &state, StatusCode::OK, |csrf_token| LoginForm {
+        csrf_token,
+        email: String::new(),
+        next,
+        error: None,
+        notice,
+    })
 }
 
 #[derive(Deserialize)]
@@ -90,48 +131,105 @@ fn empty_secret() -> SecretString {
     SecretString::from("")
 }
 
+/// The sign-in form again, with `error`, the email as typed (cut to a valid length) and
+/// `Retry-After` when given.
+fn refused(
+    req: &HttpRequest,
+    state: &AppState,
+    status: StatusCode,
+    email: &str,
+    next: String,
+    error: &str,
+    retry_after_secs: Option<i64>,
+) -> Result<HttpResponse, AppError> {
+    let email = input::truncate(email, MAX_EMAIL_BYTES);
+    let mut res = login_page(req, state, status, |csrf_token| LoginForm {
+        csrf_token,
+        email,
+        next,
+        error: Some(error.to_string()),
+        notice: None,
+    })?;
+    if let Some(secs) = retry_after_secs {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    }
+    Ok(res)
+}
+
 #[tracing::instrument(skip_all)]
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
     session: TypedSession,
-    form: web::Form<LoginData>,
+    HtmlForm(form): HtmlForm<LoginData>,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
+    let next = safe_next(&state.settings.public_url, form.next.as_deref());
     let email = normalise_email(&form.email);
-    let next = safe_next(form.next.as_deref());
+    let email_ok = email.len() <= MAX_EMAIL_BYTES && !input::has_control(&email, Lines::Single);
+    if !email_ok {
+        let typed = if input::has_control(&email, Lines::Single) {
+            ""
+        } else {
+            &email
+        };
+        return refused(
+            &req,
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            typed,
+            next,
+            BAD_EMAIL,
+            None,
+        );
+    }
+    let password = form.password.expose_secret();
+    if password.len() > MAX_PASSWORD_BYTES || input::has_control(password, Lines::Single) {
+        // No password that can be set looks like this, so it is simply wrong; no work done.
+        return refused(
+            &req,
+            &state,
+            StatusCode::UNAUTHORIZED,
+            &email,
+            next,
+            FAILED,
+            None,
+        );
+    }
+    let Some(slot) = state.argon2.try_slot() else {
+        tracing::info!("sign-in refused: every argon2 slot is busy");
+        return refused(
+            &req,
+            &state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            &email,
+            next,
+            BUSY,
+            Some(1),
+        );
+    };
+
     let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
     let keys = ThrottleKeys::new(&email, meta.ip);
     let now = state.clock.now();
-
     let mut conn = state.pool.get().await?;
-    if let Some(retry_after_secs) = throttle::retry_after(&mut conn, &keys, now).await? {
-        NewAuditEvent::new("user.login_throttled", &meta, now)
-            .actor_email(&email)
-            .insert(&mut conn)
-            .await?;
-        let mut res = login_page(
+    if let Some(retry_after_secs) = throttle::reserve(&mut conn, &keys, now).await? {
+        let error = format!("Too many failed attempts. Try again in {retry_after_secs} seconds.");
+        return refused(
+            &req,
+            &state,
             StatusCode::TOO_MANY_REQUESTS,
-            LoginForm {
-                csrf_token: session.csrf_token()?,
-                email,
-                next,
-                error: Some(format!(
-                    "Too many failed attempts. Try again in {retry_after_secs} seconds."
-                )),
-                notice: None,
-            },
-        )?;
-        res.headers_mut().insert(
-            header::RETRY_AFTER,
-            header::HeaderValue::from(retry_after_secs),
+            &email,
+            next,
+            &error,
+            Some(retry_after_secs),
         );
-        return Ok(res);
     }
     let user = User::find_by_email(&mut conn, &email).await?;
     // Hashing takes tens of milliseconds: hold no pooled connection meanwhile.
     drop(conn);
     let password_ok = password::verify_password(
+        slot,
         form.password,
         user.as_ref().map(|u| u.password_hash.clone()),
     )
@@ -152,29 +250,44 @@ pub async fn login(
                 .finish())
         }
         user => {
-            throttle::record_failure(&mut conn, &keys, now).await?;
+            let lockouts = throttle::record_failure(&mut conn, &keys, now).await?;
             let reason = match &user {
                 None => "unknown_email",
                 Some(u) if u.disabled => "disabled",
                 Some(_) => "wrong_password",
             };
-            let mut event = NewAuditEvent::new("user.login_failed", &meta, now)
-                .actor_email(&email)
-                .details(serde_json::json!({ "reason": reason }));
-            if let Some(u) = &user {
-                event = event.org(u.org_id).target("user", u.id, &u.email);
+            let org = user.as_ref().map(|u| (u.org_id, u.id, u.email.as_str()));
+            let audit = |action: &str, details: serde_json::Value| {
+                let mut event = NewAuditEvent::new(action, &meta, now)
+                    .actor_email(&email)
+                    .details(details);
+                if let Some((org_id, user_id, user_email)) = org {
+                    event = event.org(org_id).target("user", user_id, user_email);
+                }
+                event
+            };
+            audit("user.login_failed", serde_json::json!({ "reason": reason }))
+                .insert(&mut conn)
+                .await?;
+            // One row per lock-out episode, not per refused attempt: the log stays readable
+            // and a stranger cannot grow it at will.
+            for scope in lockouts {
+                audit(
+                    "user.login_throttled",
+                    serde_json::json!({ "scope": scope.as_str() }),
+                )
+                .insert(&mut conn)
+                .await?;
             }
-            event.insert(&mut conn).await?;
             tracing::info!(reason, "sign-in failed");
-            login_page(
+            refused(
+                &req,
+                &state,
                 StatusCode::UNAUTHORIZED,
-                LoginForm {
-                    csrf_token: session.csrf_token()?,
-                    email,
-                    next,
-                    error: Some(FAILED.into()),
-                    notice: None,
-                },
+                &email,
+                next,
+                FAILED,
+                None,
             )
         }
     }
@@ -200,4 +313,43 @@ pub async fn logout(
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/login?signed_out=1"))
         .finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn next(raw: &str) -> String {
+        let public = Url::parse("https://console.example.com/").unwrap();
+        safe_next(&public, Some(raw))
+    }
+
+    #[test]
+    fn next_stays_on_our_origin_and_in_the_console() {
+        assert_eq!(next("/settings/users"), "/settings/users");
+        assert_eq!(
+            next("/settings/audit?actor=a%40b"),
+            "/settings/audit?actor=a%40b"
+        );
+        assert_eq!(
+            next("https://console.example.com/settings/apis"),
+            "/settings/apis"
+        );
+        for hostile in [
+            "//evil.example/",
+            "/\t/evil.example",
+            "/\r\n/evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "https://evil.example/settings",
+            "javascript:alert(1)",
+            "/login",
+            "/static/app.js",
+            "/settings/../oauth/token",
+            "",
+        ] {
+            assert_eq!(next(hostile), HOME, "{hostile:?}");
+        }
+        assert!(!next("/settings/x\r\nSet-Cookie: a=b").contains('\n'));
+    }
 }

@@ -10,6 +10,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::auth::csrf::AnonymousCsrf;
 use crate::auth::login::HOME;
 use crate::auth::password;
 use crate::client_ip::RequestMeta;
@@ -20,7 +21,7 @@ use crate::db::models::organisation::Organisation;
 use crate::db::models::setup_token;
 use crate::db::models::user::{NewUser, Role, User};
 use crate::error::AppError;
-use crate::forms::{self, FieldErrors};
+use crate::forms::{self, FieldErrors, HtmlForm};
 use crate::htmx::render_template;
 use crate::random;
 use crate::session::TypedSession;
@@ -82,9 +83,21 @@ fn invalid_link() -> Result<HttpResponse, AppError> {
     )
 }
 
-fn setup_page(status: StatusCode, form: SetupForm) -> Result<HttpResponse, AppError> {
-    let token = form.csrf_token.clone();
-    let mut res = render_template(status, &PublicPage::new("Set up m2m-console", token, form))?;
+/// The setup page, with its double-submit CSRF token (and cookie, when new): no session
+/// exists yet, and showing the page stores nothing.
+fn setup_page(
+    req: &HttpRequest,
+    state: &AppState,
+    status: StatusCode,
+    form: impl FnOnce(String) -> SetupForm,
+) -> Result<HttpResponse, AppError> {
+    let csrf = AnonymousCsrf::for_request(req, state)?;
+    let form = form(csrf.token.clone());
+    let mut res = render_template(
+        status,
+        &PublicPage::new("Set up m2m-console", csrf.token.clone(), form),
+    )?;
+    csrf.set_cookie(&mut res)?;
     // The page carries the setup token in a hidden field.
     res.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -95,24 +108,21 @@ fn setup_page(status: StatusCode, form: SetupForm) -> Result<HttpResponse, AppEr
 
 #[tracing::instrument(skip_all)]
 pub async fn setup_form(
+    req: HttpRequest,
     state: web::Data<AppState>,
-    session: TypedSession,
     query: web::Query<SetupQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     if !link_is_live(&mut conn, &query.token).await? {
         return invalid_link();
     }
-    setup_page(
-        StatusCode::OK,
-        SetupForm {
-            csrf_token: session.csrf_token()?,
-            token: query.token.clone(),
-            org_name: String::new(),
-            email: String::new(),
-            errors: FieldErrors::default(),
-        },
-    )
+    setup_page(&req, &state, StatusCode::OK, |csrf_token| SetupForm {
+        csrf_token,
+        token: query.token.clone(),
+        org_name: String::new(),
+        email: String::new(),
+        errors: FieldErrors::default(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -138,9 +148,8 @@ pub async fn complete_setup(
     req: HttpRequest,
     state: web::Data<AppState>,
     session: TypedSession,
-    form: web::Form<SetupData>,
+    HtmlForm(form): HtmlForm<SetupData>,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
     let mut errors = FieldErrors::default();
     let org_name = forms::text(&mut errors, "org_name", &form.org_name, true, 100);
     let email = forms::email(&mut errors, "email", &form.email);
@@ -157,9 +166,11 @@ pub async fn complete_setup(
     }
     if !errors.is_empty() {
         return setup_page(
+            &req,
+            &state,
             StatusCode::UNPROCESSABLE_ENTITY,
-            SetupForm {
-                csrf_token: session.csrf_token()?,
+            |csrf_token| SetupForm {
+                csrf_token,
                 token: form.token,
                 org_name,
                 email,
@@ -168,7 +179,7 @@ pub async fn complete_setup(
         );
     }
 
-    let hash = password::hash_password(form.password).await?;
+    let hash = password::hash_password(state.argon2.slot().await?, form.password).await?;
     let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
     let now = state.clock.now();
     let token_hash = random::sha256(form.token.as_bytes());

@@ -1,88 +1,123 @@
-//! Sign-in throttling per account and per IP: after a few failures inside a window, each
-//! further attempt is refused for a delay that doubles, capped so that a real user is never
-//! locked out for long. Counters live in Postgres, so every instance sees the same ones.
+//! Sign-in throttling, per (account, address) and per address, never per account alone: a
+//! stranger failing from elsewhere must not keep an account's owner out. So a correct
+//! password from an address that has not been failing is never refused by the throttle.
+//!
+//! Every attempt is reserved before its password is verified (one atomic statement over
+//! both counters), so N concurrent attempts can never run more verifications than the
+//! allowance; a correct password hands its reservation back. Once the reserved attempts
+//! reach the allowance, a failure starts a lock-out episode (30 s, doubling with each
+//! further episode in the window, at most 15 minutes), after which one more attempt is
+//! allowed. Counters live in PostgreSQL, keyed on SHA-256 digests, so every instance sees
+//! the same ones and no input ever becomes a key.
 
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::AsyncPgConnection;
 
-use crate::db::models::login_throttle;
+use crate::client_ip::throttle_block;
+use crate::db::models::login_attempt;
+use crate::random;
 
-const WINDOW: Duration = Duration::minutes(15);
-const FIRST_DELAY_SECS: i64 = 30;
+/// How long counters last once their first attempt is made.
+pub const WINDOW: Duration = Duration::minutes(15);
+const FIRST_DELAY: Duration = Duration::seconds(30);
 const MAX_DELAY: Duration = Duration::minutes(15);
-/// Free failures per account before delays start.
-const ACCOUNT_ALLOWANCE: i32 = 5;
+/// Attempts per account from one address before a lock-out.
+const ACCOUNT_AT_ADDRESS_ALLOWANCE: i32 = 5;
 /// Per address, more: many people may sign in from behind one office NAT.
-const IP_ALLOWANCE: i32 = 20;
+const ADDRESS_ALLOWANCE: i32 = 20;
+
+/// What a lock-out episode was about, for its audit row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    AccountAtAddress,
+    Address,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::AccountAtAddress => "account_at_address",
+            Scope::Address => "address",
+        }
+    }
+}
 
 pub struct ThrottleKeys {
-    account: String,
-    ip: Option<String>,
+    account_at_address: Vec<u8>,
+    address: Vec<u8>,
 }
 
 impl ThrottleKeys {
-    /// `email` must already be normalised; unknown addresses are counted like real ones so
-    /// the throttle says nothing about which accounts exist.
+    /// `email` must already be normalised and checked (no control characters); unknown
+    /// addresses are counted like real ones, so the throttle says nothing about which
+    /// accounts exist. An IPv6 caller is counted by its /64.
     pub fn new(email: &str, ip: Option<IpAddr>) -> Self {
+        let block = ip.map_or_else(
+            || "unknown".to_string(),
+            |ip| throttle_block(ip).to_string(),
+        );
         Self {
-            account: format!("email:{email}"),
-            ip: ip.map(|ip| format!("ip:{ip}")),
+            account_at_address: random::sha256(
+                format!("account-at-address\n{email}\n{block}").as_bytes(),
+            ),
+            address: random::sha256(format!("address\n{block}").as_bytes()),
         }
     }
 
-    fn all(&self) -> Vec<String> {
-        std::iter::once(self.account.clone())
-            .chain(self.ip.clone())
-            .collect()
+    fn with_allowances(&self) -> [(Vec<u8>, i32, Scope); 2] {
+        [
+            (
+                self.account_at_address.clone(),
+                ACCOUNT_AT_ADDRESS_ALLOWANCE,
+                Scope::AccountAtAddress,
+            ),
+            (self.address.clone(), ADDRESS_ALLOWANCE, Scope::Address),
+        ]
     }
 }
 
-/// Seconds to wait when any key is locked.
-pub async fn retry_after(
+/// Reserves this attempt under both keys, or neither: `Ok(None)` when reserved, otherwise
+/// the seconds to wait.
+pub async fn reserve(
     conn: &mut AsyncPgConnection,
     keys: &ThrottleKeys,
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<Option<i64>> {
-    let until = login_throttle::locked_until(conn, &keys.all(), now).await?;
-    Ok(until.map(|t| (t - now).num_seconds().max(1)))
+    let pairs: Vec<(Vec<u8>, i32)> = keys
+        .with_allowances()
+        .into_iter()
+        .map(|(key, allowance, _)| (key, allowance))
+        .collect();
+    let refused_until = login_attempt::reserve(conn, &pairs, now, WINDOW).await?;
+    Ok(refused_until.map(|t| (t - now).num_seconds().max(1)))
 }
 
-fn delay_after(failures: i32, allowance: i32) -> Option<Duration> {
-    let over = failures - allowance;
-    if over < 0 {
-        return None;
-    }
-    let doubled = FIRST_DELAY_SECS.saturating_mul(1_i64 << over.min(20));
-    Some(Duration::seconds(doubled).min(MAX_DELAY))
-}
-
+/// Records a failed attempt; returns the scopes whose lock-out episode it started.
 pub async fn record_failure(
     conn: &mut AsyncPgConnection,
     keys: &ThrottleKeys,
     now: DateTime<Utc>,
-) -> diesel::QueryResult<()> {
-    let window_start = now - WINDOW;
-    let mut targets = vec![(keys.account.as_str(), ACCOUNT_ALLOWANCE)];
-    if let Some(ip) = &keys.ip {
-        targets.push((ip.as_str(), IP_ALLOWANCE));
-    }
-    for (key, allowance) in targets {
-        let failures = login_throttle::record_failure(conn, key, now, window_start).await?;
-        if let Some(delay) = delay_after(failures, allowance) {
-            login_throttle::lock(conn, key, now + delay).await?;
+) -> diesel::QueryResult<Vec<Scope>> {
+    let mut started = Vec::new();
+    for (key, allowance, scope) in keys.with_allowances() {
+        if login_attempt::record_failure(conn, &key, allowance, now, FIRST_DELAY, MAX_DELAY).await?
+        {
+            started.push(scope);
         }
     }
-    Ok(())
+    Ok(started)
 }
 
-/// A successful sign-in forgives the account's failures (not the address's).
+/// A correct password: the account's owner is forgiven at this address, and the address
+/// gets its reservation back.
 pub async fn record_success(
     conn: &mut AsyncPgConnection,
     keys: &ThrottleKeys,
 ) -> diesel::QueryResult<()> {
-    login_throttle::clear(conn, &keys.account).await
+    login_attempt::forget(conn, &keys.account_at_address).await?;
+    login_attempt::release(conn, &keys.address).await
 }
 
 #[cfg(test)]
@@ -90,11 +125,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn delay_starts_at_the_allowance_and_doubles_up_to_the_cap() {
-        assert_eq!(delay_after(4, 5), None);
-        assert_eq!(delay_after(5, 5), Some(Duration::seconds(30)));
-        assert_eq!(delay_after(6, 5), Some(Duration::seconds(60)));
-        assert_eq!(delay_after(7, 5), Some(Duration::seconds(120)));
-        assert_eq!(delay_after(60, 5), Some(MAX_DELAY));
+    fn keys_are_digests_and_ipv6_callers_count_by_their_64() {
+        let a = ThrottleKeys::new("ops@acme.test", "2001:db8::1".parse().ok());
+        let b = ThrottleKeys::new("ops@acme.test", "2001:db8::ffff".parse().ok());
+        let c = ThrottleKeys::new("ops@acme.test", "2001:db8:0:1::1".parse().ok());
+        assert_eq!(a.account_at_address, b.account_at_address);
+        assert_ne!(a.account_at_address, c.account_at_address);
+        assert_eq!(a.address.len(), 32);
+        let long = ThrottleKeys::new(&"x".repeat(10_000), None);
+        assert_eq!(long.account_at_address.len(), 32);
     }
 }

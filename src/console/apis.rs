@@ -21,7 +21,7 @@ use crate::db::models::organisation::Organisation;
 use crate::db::models::role::Role as CredentialRole;
 use crate::db::models::user::Role;
 use crate::error::AppError;
-use crate::forms::{self, FieldErrors};
+use crate::forms::{self, FieldErrors, HtmlForm};
 use crate::htmx::{HxRequest, html, render, see_other};
 use crate::session::TypedSession;
 use crate::startup::AppState;
@@ -165,7 +165,7 @@ fn validate(data: &ApiData, errors: &mut FieldErrors) -> ApiFormValues {
     ApiFormValues {
         scope,
         name: forms::text(errors, "name", &data.name, true, MAX_NAME),
-        description: forms::text(
+        description: forms::multi_line_text(
             errors,
             "description",
             &data.description,
@@ -201,7 +201,7 @@ pub async fn create_api(
     user: CurrentUser,
     session: TypedSession,
     hx: HxRequest,
-    form: web::Form<ApiData>,
+    form: HtmlForm<ApiData>,
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin, ACTION)?;
     let mut errors = FieldErrors::default();
@@ -290,7 +290,7 @@ pub async fn update_api(
     session: TypedSession,
     hx: HxRequest,
     path: web::Path<String>,
-    form: web::Form<ApiData>,
+    form: HtmlForm<ApiData>,
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin, ACTION)?;
     let id: ApiId = path_id(&path)?;

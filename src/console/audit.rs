@@ -13,6 +13,7 @@ use crate::db::models::audit_event::{AuditEvent, AuditFilter};
 use crate::db::models::user::Role;
 use crate::error::AppError;
 use crate::htmx::{HxRequest, render};
+use crate::input::{self, Lines};
 use crate::session::TypedSession;
 use crate::startup::AppState;
 use crate::views::Crumb;
@@ -31,6 +32,8 @@ pub struct AuditQuery {
     pub actor: String,
     pub action: String,
     pub page: u32,
+    /// Filters refused for holding control characters (shown as such, never searched for).
+    pub refused: Vec<&'static str>,
 }
 
 impl AuditQuery {
@@ -44,11 +47,17 @@ impl AuditQuery {
         let (mut seen_credential, mut seen_actor, mut seen_action, mut seen_page) =
             (false, false, false, false);
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-            let value = value
-                .trim()
-                .chars()
-                .take(MAX_FILTER_CHARS)
-                .collect::<String>();
+            let mut value = input::truncate(value.trim(), MAX_FILTER_CHARS);
+            if input::has_control(&value, Lines::Single) {
+                if let Some(field) = ["credential", "actor", "action"]
+                    .into_iter()
+                    .find(|f| *f == key)
+                    && !out.refused.contains(&field)
+                {
+                    out.refused.push(field);
+                }
+                value = String::new();
+            }
             match key.as_ref() {
                 "credential" if !seen_credential => {
                     (out.credential, seen_credential) = (value, true)
@@ -74,6 +83,11 @@ impl AuditQuery {
         self.credential.parse().ok()
     }
 
+    /// Whether the `field` filter was refused for holding control characters.
+    pub fn is_refused(&self, field: &'static str) -> bool {
+        self.refused.contains(&field)
+    }
+
     pub fn credential_ignored(&self) -> bool {
         !self.credential.is_empty() && self.credential_id().is_none()
     }
@@ -88,7 +102,10 @@ impl AuditQuery {
     }
 
     pub fn is_filtered(&self) -> bool {
-        !(self.credential.is_empty() && self.actor.is_empty() && self.action.is_empty())
+        !(self.credential.is_empty()
+            && self.actor.is_empty()
+            && self.action.is_empty()
+            && self.refused.is_empty())
     }
 
     /// The link to `page` with the same filters.
@@ -242,5 +259,13 @@ mod tests {
             q.href(4),
             "/settings/audit?credential=nope&actor=ops%40acme.test&action=api.created&page=4"
         );
+    }
+
+    #[test]
+    fn filters_with_control_characters_are_refused_not_searched() {
+        let q = AuditQuery::parse("actor=ops%00x&action=a%0Ab&credential=%01");
+        assert!(q.actor.is_empty() && q.action.is_empty() && q.credential.is_empty());
+        assert!(q.is_refused("actor") && q.is_refused("action") && q.is_refused("credential"));
+        assert!(q.filter().actor.is_none());
     }
 }

@@ -187,7 +187,7 @@ async fn validate(
     errors: &mut FieldErrors,
 ) -> Result<(RoleFormValues, Vec<Api>), AppError> {
     let name = forms::text(errors, "name", &data.name, true, MAX_NAME);
-    let description = forms::text(
+    let description = forms::multi_line_text(
         errors,
         "description",
         &data.description,
@@ -278,8 +278,9 @@ pub async fn create_role(
     let name = role.name.clone();
     conn.transaction::<_, AppError, _>(async move |conn| {
         Organisation::lock(conn, role.org_id).await?;
-        role.insert(conn).await?;
         let ids: Vec<ApiId> = apis.iter().map(|a| a.id).collect();
+        still_in_catalog(conn, role.org_id, &ids).await?;
+        role.insert(conn).await?;
         CredentialRole::set_apis(conn, role.id, &ids).await?;
         NewAuditEvent::new("role.created", &meta, now)
             .by(&actor)
@@ -387,8 +388,9 @@ pub async fn update_role(
     let after = conn
         .transaction::<_, AppError, _>(async move |conn| {
             Organisation::lock(conn, actor.org_id).await?;
-            let after = CredentialRole::update(conn, actor.org_id, id, &values.name, &values.description, now).await?;
             let ids: Vec<ApiId> = apis.iter().map(|a| a.id).collect();
+            still_in_catalog(conn, actor.org_id, &ids).await?;
+            let after = CredentialRole::update(conn, actor.org_id, id, &values.name, &values.description, now).await?;
             CredentialRole::set_apis(conn, id, &ids).await?;
             NewAuditEvent::new("role.updated", &meta, now)
                 .by(&actor)
@@ -431,6 +433,22 @@ pub async fn delete_role_form(
         csrf_token: session.csrf_token()?,
     };
     page(hx, StatusCode::OK, &user, &session, Some(&here), content)
+}
+
+/// Refuses when an API the form chose was deleted since it was checked. Must run under the
+/// organisation lock, which deleting an API also takes.
+async fn still_in_catalog(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    ids: &[ApiId],
+) -> Result<(), AppError> {
+    if Api::find_many_in_org(conn, org, ids).await?.len() == ids.len() {
+        return Ok(());
+    }
+    Err(AppError::Conflict(
+        "An API chosen for this role was deleted meanwhile. Reload the page and choose again."
+            .into(),
+    ))
 }
 
 /// Why a role cannot go yet, naming the credentials that still use it.

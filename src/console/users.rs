@@ -18,7 +18,7 @@ use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::session as sessions;
 use crate::db::models::user::{NewUser, Role, User};
 use crate::error::AppError;
-use crate::forms::{self, FieldErrors};
+use crate::forms::{self, FieldErrors, HtmlForm};
 use crate::htmx::{HxRequest, html, render, see_other};
 use crate::session::TypedSession;
 use crate::startup::AppState;
@@ -122,10 +122,10 @@ pub async fn create_user(
     user: CurrentUser,
     session: TypedSession,
     hx: HxRequest,
-    form: web::Form<NewUserData>,
+    form: HtmlForm<NewUserData>,
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin, ACTION)?;
-    let form = form.into_inner();
+    let form = form.0;
     let mut errors = FieldErrors::default();
     let email = forms::email(&mut errors, "email", &form.email);
     let role = Role::parse(&form.role);
@@ -154,7 +154,7 @@ pub async fn create_user(
     };
     drop(conn);
 
-    let hash = password::hash_password(form.password).await?;
+    let hash = password::hash_password(state.argon2.slot().await?, form.password).await?;
     let now = state.clock.now();
     let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
     let mut conn = state.pool.get().await?;
@@ -213,7 +213,7 @@ pub async fn change_user_role(
     session: TypedSession,
     hx: HxRequest,
     path: web::Path<UserId>,
-    form: web::Form<RoleData>,
+    form: HtmlForm<RoleData>,
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::SuperAdmin, ACTION)?;
     let role = Role::parse(&form.role)

@@ -33,11 +33,12 @@ diesel::table! {
 }
 
 diesel::table! {
-    login_throttle (key) {
-        key -> Text,
-        failures -> Int4,
+    login_attempts (key) {
+        key -> Bytea,
+        attempts -> Int4,
         window_started_at -> Timestamptz,
         locked_until -> Nullable<Timestamptz>,
+        lockouts -> Int4,
     }
 }
 
@@ -179,7 +180,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     users,
     sessions,
-    login_throttle,
+    login_attempts,
     setup_tokens,
     server_secrets,
     audit_events,

@@ -52,15 +52,21 @@ impl ResponseError for BearerError {
                     serde_json::json!({ "error": code, "error_description": d }),
                 )
             }
+            // RFC 6750 has no code for a failure on our side: the 503 says it.
             BearerError::Unavailable => (
                 String::new(),
-                serde_json::json!({ "error": "temporarily_unavailable" }),
+                serde_json::json!({
+                    "error_description": "The service is temporarily unavailable. Retry shortly."
+                }),
             ),
         };
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((header::CACHE_CONTROL, "no-store"));
         if !challenge.is_empty() {
             res.insert_header((header::WWW_AUTHENTICATE, challenge));
+        }
+        if matches!(self, BearerError::Unavailable) {
+            res.insert_header((header::RETRY_AFTER, "2"));
         }
         res.json(body)
     }

@@ -7,13 +7,15 @@ use std::net::IpAddr;
 use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
 use base64::Engine;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 
 use crate::db::models::access_token::{self, ClientRecord, IssueOutcome, TokenRequest};
 use crate::oauth::OAuthState;
-use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::error::OAuthError;
 use crate::oauth::form::OAuthForm;
 use crate::tokens::{self, HashedSecret, Kind};
 
@@ -31,17 +33,21 @@ pub struct Presented {
 /// Reads the client's credentials from the request. `Ok(None)`: none were presented.
 pub fn presented(req: &HttpRequest, form: &OAuthForm) -> Result<Option<Presented>, OAuthError> {
     let in_body = form.get("client_id").is_some() || form.get("client_secret").is_some();
-    let header = req.headers().get(AUTHORIZATION);
+    let mut headers = req.headers().get_all(AUTHORIZATION);
+    let header = headers.next();
+    if headers.next().is_some() {
+        return Err(OAuthError::invalid_request(
+            "Send one Authorization header, not several.",
+        ));
+    }
     let basic = match header {
         None => None,
         Some(value) => {
-            let raw = value.as_bytes();
-            let is_basic = raw.len() > 6 && raw[..6].eq_ignore_ascii_case(b"basic ");
-            if !is_basic {
+            let Some(encoded) = strip_basic_scheme(value.as_bytes()) else {
                 // Another scheme is not client authentication at this endpoint.
                 return Err(OAuthError::invalid_client(true));
-            }
-            Some(decode_basic(&raw[6..]).ok_or_else(|| OAuthError::invalid_client(true))?)
+            };
+            Some(decode_basic(encoded).ok_or_else(|| OAuthError::invalid_client(true))?)
         }
     };
     match (basic, in_body) {
@@ -62,15 +68,26 @@ pub fn presented(req: &HttpRequest, form: &OAuthForm) -> Result<Option<Presented
     }
 }
 
+/// The credentials after `Basic ` (the scheme name is case-insensitive).
+fn strip_basic_scheme(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, rest) = value.split_at_checked(6)?;
+    (scheme.eq_ignore_ascii_case(b"basic ") && !rest.is_empty()).then_some(rest)
+}
+
+/// Standard base64 with or without its `=` padding: RFC 7617 asks for padding, but common
+/// clients leave it off, and nothing is ambiguous without it.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
 /// `base64(urlencode(id) ":" urlencode(secret))`, split on the first colon.
 fn decode_basic(encoded: &[u8]) -> Option<(String, String)> {
     let encoded = encoded.trim_ascii();
     if encoded.is_empty() || encoded.len() > MAX_BASIC_LEN {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .ok()?;
+    let decoded = BASE64.decode(encoded).ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
     Some((form_decode(id)?, form_decode(secret)?))
@@ -79,22 +96,26 @@ fn decode_basic(encoded: &[u8]) -> Option<(String, String)> {
 /// application/x-www-form-urlencoded decoding of one value (`+` is a space); a malformed
 /// percent escape or non-UTF-8 result is refused rather than guessed at.
 fn form_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
+    let mut bytes = s.bytes();
+    let mut out = Vec::with_capacity(s.len());
+    while let Some(b) = bytes.next() {
+        match b {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
-                i += 2;
+                let high = hex_digit(bytes.next()?)?;
+                let low = hex_digit(bytes.next()?)?;
+                out.push(high << 4 | low);
             }
             b => out.push(b),
         }
-        i += 1;
     }
     String::from_utf8(out).ok()
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 /// Authenticates the presented client: known, secret matches, active, not expired, calling
@@ -117,7 +138,10 @@ pub async fn authenticate(
 /// (introspection), or the lookup and the token insert as one statement (the token endpoint).
 pub struct Attempt {
     presented: Presented,
+    /// The presented client ID has the shape of ours (`tokens::is_client_id`).
+    well_formed_id: bool,
     secret: Option<HashedSecret>,
+    ip: Option<IpAddr>,
     ip_text: Option<String>,
 }
 
@@ -131,29 +155,23 @@ impl Attempt {
         let Some(presented) = presented else {
             return Err(OAuthError::invalid_client(false));
         };
-        let ip_text = ip.map(|ip| ip.to_string());
-        if let Some(secs) = oauth
-            .throttle
-            .retry_after(Some(&presented.client_id), ip_text.as_deref())
-        {
-            return Err(OAuthError {
-                retry_after_secs: Some(secs),
-                ..OAuthError::new(
-                    ErrorCode::SlowDown,
-                    "Too many failed authentication attempts. Retry later.",
-                )
-            });
+        let well_formed_id = tokens::is_client_id(&presented.client_id);
+        let throttle_id = well_formed_id.then_some(presented.client_id.as_str());
+        if let Some(secs) = oauth.throttle.retry_after(throttle_id, ip) {
+            return Err(OAuthError::throttled(secs));
         }
         let secret = tokens::parse(Kind::ClientSecret, &presented.secret).map(|s| s.hash());
         Ok(Self {
             presented,
+            well_formed_id,
             secret,
-            ip_text,
+            ip,
+            ip_text: ip.map(|ip| ip.to_string()),
         })
     }
 
-    /// The presented client's credential. A secret with a bad prefix or checksum, or an
-    /// overlong ID, is already a "no" and costs no database work.
+    /// The presented client's credential. A client ID that is not one of ours, or a secret
+    /// with a bad prefix or checksum, is already a "no" and costs no database work.
     pub async fn lookup(&self, conn: &AsyncPgConnection) -> QueryResult<Option<ClientRecord>> {
         if self.checkable().is_none() {
             return Ok(None);
@@ -186,9 +204,7 @@ impl Attempt {
 
     /// The presented secret's digest, unless the presented pair is already a "no".
     fn checkable(&self) -> Option<&HashedSecret> {
-        self.secret
-            .as_ref()
-            .filter(|_| self.presented.client_id.len() <= 128)
+        self.secret.as_ref().filter(|_| self.well_formed_id)
     }
 
     /// Checks the looked-up credential against what was presented.
@@ -199,10 +215,11 @@ impl Attempt {
         now: DateTime<Utc>,
     ) -> Result<(ClientRecord, bool), OAuthError> {
         let basic = self.presented.basic;
+        let throttle_id = self
+            .well_formed_id
+            .then_some(self.presented.client_id.as_str());
         let fail = |reason: &'static str| {
-            oauth
-                .throttle
-                .record_failure(Some(&self.presented.client_id), self.ip_text.as_deref());
+            oauth.throttle.record_failure(throttle_id, self.ip);
             oauth
                 .metrics
                 .failed
@@ -214,6 +231,9 @@ impl Attempt {
             );
             OAuthError::invalid_client(basic)
         };
+        if !self.well_formed_id {
+            return Err(fail("malformed_client_id"));
+        }
         let Some(secret) = &self.secret else {
             return Err(fail("malformed_secret"));
         };
@@ -258,6 +278,25 @@ mod tests {
             decode_basic(&b64("a%3Ab+c:d%25e:f")).unwrap(),
             ("a:b c".into(), "d%e:f".into())
         );
+    }
+
+    #[test]
+    fn basic_credentials_without_padding_are_accepted() {
+        let padded = String::from_utf8(b64("m2m_ci_x:m2m_sk_y")).unwrap();
+        assert!(padded.ends_with('='));
+        let unpadded = padded.trim_end_matches('=');
+        assert_eq!(
+            decode_basic(unpadded.as_bytes()).unwrap(),
+            ("m2m_ci_x".into(), "m2m_sk_y".into())
+        );
+    }
+
+    #[test]
+    fn a_truncated_percent_escape_is_refused_without_a_panic() {
+        for bad in ["a%", "a%4", "%é1", "é%"] {
+            assert!(form_decode(bad).is_none(), "{bad:?}");
+        }
+        assert_eq!(form_decode("%C3%A9+x").unwrap(), "é x");
     }
 
     #[test]

@@ -7,36 +7,45 @@ use actix_web::{HttpResponse, ResponseError};
 
 use crate::oauth::REALM;
 
+/// How long a client should wait when the database cannot be reached.
+const RETRY_UNAVAILABLE_SECS: u64 = 2;
+
+/// What went wrong. Every code a client can see is one RFC 6749 §5.2 defines for the token
+/// endpoint, or one the IANA "OAuth Extensions Error" registry lists for it (`slow_down`,
+/// RFC 8628 §3.5). A failure on our side has no code there, so its 5xx body carries only a
+/// description: the status (and `Retry-After`) is what a client acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     InvalidRequest,
+    /// `invalid_request` for a body over the size limit (413).
+    RequestTooLarge,
     InvalidClient,
     UnauthorizedClient,
     UnsupportedGrantType,
     InvalidScope,
-    /// Too many failed authentications from this client ID or address (429).
+    /// Too many failed authentications from this client and address, or this address (429).
     SlowDown,
     ServerError,
     TemporarilyUnavailable,
 }
 
 impl ErrorCode {
-    fn as_str(self) -> &'static str {
+    /// The `error` member, when the failure has one.
+    pub fn as_str(self) -> Option<&'static str> {
         match self {
-            ErrorCode::InvalidRequest => "invalid_request",
-            ErrorCode::InvalidClient => "invalid_client",
-            ErrorCode::UnauthorizedClient => "unauthorized_client",
-            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
-            ErrorCode::InvalidScope => "invalid_scope",
-            ErrorCode::SlowDown => "slow_down",
-            ErrorCode::ServerError => "server_error",
-            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::InvalidRequest | ErrorCode::RequestTooLarge => Some("invalid_request"),
+            ErrorCode::InvalidClient => Some("invalid_client"),
+            ErrorCode::UnauthorizedClient => Some("unauthorized_client"),
+            ErrorCode::UnsupportedGrantType => Some("unsupported_grant_type"),
+            ErrorCode::InvalidScope => Some("invalid_scope"),
+            ErrorCode::SlowDown => Some("slow_down"),
+            ErrorCode::ServerError | ErrorCode::TemporarilyUnavailable => None,
         }
     }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{}: {description}", code.as_str())]
+#[error("{code:?}: {description}")]
 pub struct OAuthError {
     pub code: ErrorCode,
     pub description: &'static str,
@@ -70,10 +79,29 @@ impl OAuthError {
 
     /// The database cannot be reached: the client should retry shortly.
     pub fn unavailable() -> Self {
-        Self::new(
-            ErrorCode::TemporarilyUnavailable,
-            "The server is temporarily unavailable. Retry shortly.",
-        )
+        Self {
+            retry_after_secs: Some(RETRY_UNAVAILABLE_SECS),
+            ..Self::new(
+                ErrorCode::TemporarilyUnavailable,
+                "The server is temporarily unavailable. Retry shortly.",
+            )
+        }
+    }
+
+    /// Too many failed authentications: retry after `secs`.
+    pub fn throttled(secs: u64) -> Self {
+        Self {
+            retry_after_secs: Some(secs),
+            ..Self::new(
+                ErrorCode::SlowDown,
+                "Too many failed authentication attempts. Retry later.",
+            )
+        }
+    }
+
+    /// A body over the endpoint's size limit.
+    pub fn too_large() -> Self {
+        Self::new(ErrorCode::RequestTooLarge, "The request body is too large.")
     }
 }
 
@@ -81,6 +109,7 @@ impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
         match self.code {
             ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            ErrorCode::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::SlowDown => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -101,7 +130,12 @@ impl ResponseError for OAuthError {
         if let Some(secs) = self.retry_after_secs {
             res.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
         }
-        res.json(serde_json::json!({ "error": self.code.as_str(), "error_description": self.description }))
+        res.json(match self.code.as_str() {
+            Some(code) => {
+                serde_json::json!({ "error": code, "error_description": self.description })
+            }
+            None => serde_json::json!({ "error_description": self.description }),
+        })
     }
 }
 

@@ -3,7 +3,6 @@
 //! rights, or of another organisation is just `{"active": false}`.
 
 use actix_web::http::header;
-use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::db::models::access_token;
@@ -24,9 +23,8 @@ fn answer(body: serde_json::Value) -> HttpResponse {
 pub async fn introspect_token(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: Bytes,
+    form: OAuthForm,
 ) -> Result<HttpResponse, OAuthError> {
-    let form = OAuthForm::parse(&req, &body)?;
     let presented = client_auth::presented(&req, &form)?;
     let ip = state.client_ip(&req);
     let now = state.clock.now();

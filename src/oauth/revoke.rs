@@ -2,7 +2,6 @@
 //! already revoked token answers 200; another client's token is refused and stays active.
 
 use actix_web::http::header;
-use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::db::models::access_token;
@@ -16,9 +15,8 @@ use crate::tokens::{self, Kind};
 pub async fn revoke_token(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: Bytes,
+    form: OAuthForm,
 ) -> Result<HttpResponse, OAuthError> {
-    let form = OAuthForm::parse(&req, &body)?;
     let presented = client_auth::presented(&req, &form)?;
     let ip = state.client_ip(&req);
     let now = state.clock.now();

@@ -3,7 +3,6 @@
 use std::sync::atomic::Ordering;
 
 use actix_web::http::header;
-use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
@@ -104,9 +103,8 @@ pub async fn mint(
 pub async fn issue_token(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: Bytes,
+    form: OAuthForm,
 ) -> Result<HttpResponse, OAuthError> {
-    let form = OAuthForm::parse(&req, &body)?;
     let presented = client_auth::presented(&req, &form)?;
     let grant_type = form.get("grant_type").ok_or(OAuthError::invalid_request(
         "The grant_type parameter is missing.",

@@ -1,6 +1,13 @@
 //! Real-browser end-to-end tests: headless Chromium, driven through chromedriver, against the
 //! real application (`TestApp::spawn()`). Run with `cargo test --features browser-tests --test browser`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Test code: a panic here is a failed test, not a crashed worker.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic
+)]
 
 #[allow(dead_code)]
 #[path = "../integration/helpers.rs"]

@@ -273,7 +273,9 @@ async fn each_field_is_validated_with_its_message_next_to_it_and_input_kept() {
         .format("%Y-%m-%dT%H:%M")
         .to_string();
     let past_kept = format!("value=\"{past}\"");
-    let cases: Vec<(Vec<(&'static str, String)>, &str, &str)> = vec![
+    /// A form, the field whose message must show, and the input that must be kept.
+    type Case<'a> = (Vec<(&'static str, String)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             with(valid_form(&catalog), "owner_email", "not-an-email"),
             "error-owner_email",

@@ -275,9 +275,14 @@ fn password_hash() -> &'static str {
             tokio::runtime::Builder::new_current_thread()
                 .build()
                 .unwrap()
-                .block_on(m2m_console::auth::password::hash_password(
-                    PASSWORD.to_string().into(),
-                ))
+                .block_on(async {
+                    let pool = m2m_console::auth::password::Argon2Pool::new(1);
+                    m2m_console::auth::password::hash_password(
+                        pool.slot().await?,
+                        PASSWORD.to_string().into(),
+                    )
+                    .await
+                })
                 .unwrap()
         })
         .join()

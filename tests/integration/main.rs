@@ -1,5 +1,12 @@
 //! Integration tests: the real application over HTTP against real PostgreSQL.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Test code: a panic here is a failed test, not a crashed worker.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::panic
+)]
 
 mod helpers;
 
@@ -8,8 +15,12 @@ mod audit;
 mod cli;
 mod credentials;
 mod csrf;
+mod fuzz;
+mod input_rules;
 mod login;
+mod login_hardening;
 mod oauth;
+mod oauth_hardening;
 mod roles;
 mod sessions;
 mod setup;

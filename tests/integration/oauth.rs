@@ -60,7 +60,7 @@ pub async fn setup() -> Setup {
     setup_with(|f| f).await
 }
 
-fn basic(id: &str, secret: &str) -> String {
+pub fn basic(id: &str, secret: &str) -> String {
     let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     format!(
         "Basic {}",
@@ -78,7 +78,7 @@ impl Answer {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or(Value::Null)
     }
-    fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
@@ -132,7 +132,7 @@ pub async fn whoami(app: &TestApp, token: &str) -> Answer {
     .await
 }
 
-async fn introspect(app: &TestApp, caller: &Client, token: &str) -> Answer {
+pub async fn introspect(app: &TestApp, caller: &Client, token: &str) -> Answer {
     let auth = basic(&caller.client_id, &caller.secret);
     post(
         app,

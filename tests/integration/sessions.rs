@@ -25,33 +25,79 @@ async fn login_issues_a_new_session_key() {
     app.create_user("Acme", "ops@acme.test", Role::Admin).await;
     let mut browser = app.client();
     browser.get("/login").await;
-    let before = browser
-        .cookie_header()
-        .expect("the sign-in form starts an anonymous session");
+    assert!(
+        session_cookie(&browser).is_none(),
+        "the sign-in form starts no session"
+    );
+    // A key planted before sign-in (session fixation) is not the one signed in.
+    let planted = "m2m_session=planted-by-an-attacker";
+    browser
+        .jar
+        .add_cookie_str(planted, &app.address.parse().unwrap());
     browser
         .post_form(
             "/login",
             &[("email", "ops@acme.test"), ("password", PASSWORD)],
         )
         .await;
-    let after = browser.cookie_header().unwrap();
-    assert_ne!(before, after);
-    // The pre-login key is worthless afterwards (no session fixation).
-    assert_eq!(status_with_cookie(&app, &before, "/settings").await, 303);
+    let after = session_cookie(&browser).unwrap();
+    assert_ne!(after, planted);
+    assert_eq!(status_with_cookie(&app, planted, "/settings").await, 303);
     assert_eq!(status_with_cookie(&app, &after, "/settings").await, 200);
+}
+
+/// The session cookie this browser holds, as `name=value`.
+fn session_cookie(browser: &crate::helpers::Browser) -> Option<String> {
+    browser
+        .cookie_header()?
+        .split("; ")
+        .find(|c| c.starts_with("m2m_session="))
+        .map(str::to_string)
+}
+
+/// Signs in with a hand-driven client (so a `Secure` cookie is still sent over the test's
+/// plain http) and returns the `Set-Cookie` line of the session cookie.
+async fn session_set_cookie(app: &TestApp, form_cookie: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = client.get(app.url("/login")).send().await.unwrap();
+    let form = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with(form_cookie))
+        .expect("the sign-in form sets its CSRF cookie");
+    assert!(form.contains("HttpOnly") && form.contains("SameSite=Strict"));
+    let pair = form.split(';').next().unwrap().to_string();
+    let token = crate::helpers::csrf_in(&page.text().await.unwrap()).unwrap();
+    let res = client
+        .post(app.url("/login"))
+        .header("Cookie", pair)
+        .form(&[
+            ("email", "ops@acme.test"),
+            ("password", PASSWORD),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.contains("m2m_session="))
+        .expect("sign-in sets the session cookie")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_cookie_is_httponly_and_lax() {
     let app = TestApp::spawn().await;
-    let res = reqwest::get(app.url("/login")).await.unwrap();
-    let set_cookie = res
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    app.create_user("Acme", "ops@acme.test", Role::Admin).await;
+    let set_cookie = session_set_cookie(&app, "m2m_form_csrf=").await;
     assert!(set_cookie.starts_with("m2m_session="));
     assert!(set_cookie.contains("HttpOnly"));
     assert!(set_cookie.contains("SameSite=Lax"));
@@ -63,18 +109,13 @@ async fn over_https_the_cookie_is_secure_and_host_prefixed() {
     let app =
         TestApp::spawn_with(|s| s.public_url = "https://console.example.com".parse().unwrap())
             .await;
-    let res = reqwest::get(app.url("/login")).await.unwrap();
-    let set_cookie = res
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    app.create_user("Acme", "ops@acme.test", Role::Admin).await;
+    let set_cookie = session_set_cookie(&app, "__Host-m2m_form_csrf=").await;
     assert!(set_cookie.starts_with("__Host-m2m_session="));
     assert!(set_cookie.contains("Secure"));
     assert!(set_cookie.contains("Path=/"));
     assert!(!set_cookie.contains("Domain"));
+    let res = reqwest::get(app.url("/login")).await.unwrap();
     assert!(res.headers().get("strict-transport-security").is_some());
 }
 

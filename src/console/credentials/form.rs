@@ -84,7 +84,8 @@ pub async fn validate(
 ) -> QueryResult<Result<ValidCredential, FieldErrors>> {
     let mut errors = FieldErrors::default();
     let name = forms::text(&mut errors, "name", &data.name, true, 100);
-    let description = forms::text(&mut errors, "description", &data.description, false, 500);
+    let description =
+        forms::multi_line_text(&mut errors, "description", &data.description, false, 500);
     let owner_email = forms::email(&mut errors, "owner_email", &data.owner_email);
 
     let access_level = AccessLevel::parse(data.access_level.trim());

@@ -144,6 +144,8 @@ fn from_list(req: &HttpRequest) -> bool {
 
 /// After a change made in a modal: htmx gets an empty modal, the refreshed table and a toast;
 /// a plain form gets a redirect to the list with a flash notice.
+// Its arguments are what every console request carries; a request kit will bundle them.
+#[allow(clippy::too_many_arguments)]
 async fn changed(
     req: &HttpRequest,
     hx: HxRequest,
@@ -261,7 +263,8 @@ fn limit_message() -> String {
 }
 
 enum Created {
-    New(Credential),
+    New(Box<Credential>),
+    Invalid(FieldErrors),
     AtLimit,
     AlreadySubmitted,
 }
@@ -297,21 +300,6 @@ pub async fn create_credential(
     user.require(Role::Admin, MANAGE)?;
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
-    let valid = match form::validate(&mut conn, user.org_id, &data, now).await? {
-        Ok(valid) => valid,
-        Err(errors) => {
-            let form = form_view(&mut conn, user.org_id, data, errors, None).await?;
-            return form_response(
-                hx,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &user,
-                &session,
-                None,
-                form,
-            );
-        }
-    };
-
     let secret = tokens::generate(Kind::ClientSecret)?;
     let client_id = tokens::new_client_id()?;
     let creation_key = data.creation_key.trim().parse::<uuid::Uuid>().ok();
@@ -323,6 +311,12 @@ pub async fn create_credential(
             // The organisation row lock serialises creates: the limit and the one-submit
             // rule hold however many requests race.
             let count = Credential::lock_org_and_count(conn, actor.org_id).await?;
+            // Checked under the lock that deleting a role or an API also takes, so what the
+            // form names still exists when the credential is stored.
+            let valid = match form::validate(conn, actor.org_id, &data, now).await? {
+                Ok(valid) => valid,
+                Err(errors) => return Ok(Created::Invalid(errors)),
+            };
             if let Some(key) = creation_key
                 && Credential::find_by_creation_key(conn, actor.org_id, key).await?.is_some()
             {
@@ -361,12 +355,23 @@ pub async fn create_credential(
                 .details(serde_json::json!({ "client_id": credential.client_id, "after": audit_snapshot(&valid, &scopes) }))
                 .insert(conn)
                 .await?;
-            Ok(Created::New(credential))
+            Ok(Created::New(Box::new(credential)))
         })
         .await?;
 
     let credential = match outcome {
-        Created::New(credential) => credential,
+        Created::New(credential) => *credential,
+        Created::Invalid(errors) => {
+            let form = form_view(&mut conn, user.org_id, data, errors, None).await?;
+            return form_response(
+                hx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &user,
+                &session,
+                None,
+                form,
+            );
+        }
         Created::AtLimit | Created::AlreadySubmitted => {
             let message = match outcome {
                 Created::AtLimit => limit_message(),
@@ -728,25 +733,16 @@ pub async fn update_credential(
     let mut conn = state.pool.get().await?;
     let before = load(&mut conn, &user, path.into_inner()).await?;
     refuse_if_revoked(&before)?;
-    let valid = match form::validate(&mut conn, user.org_id, &data, now).await? {
-        Ok(valid) => valid,
-        Err(errors) => {
-            let form = form_view(&mut conn, user.org_id, data, errors, None).await?;
-            return form_response(
-                hx,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &user,
-                &session,
-                Some((before.id, &before.name)),
-                form,
-            );
-        }
-    };
     let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
     let actor = user.0.clone();
-    let updated = conn
+    let outcome = conn
         .transaction::<_, AppError, _>(async |conn| {
             Organisation::lock(conn, actor.org_id).await?;
+            // Checked under the lock that deleting a role or an API also takes.
+            let valid = match form::validate(conn, actor.org_id, &data, now).await? {
+                Ok(valid) => valid,
+                Err(errors) => return Ok(Err(errors)),
+            };
             let old_role = CredentialRole::find_in_org(conn, actor.org_id, before.role_id).await?;
             let old_scopes = scopes_of(conn, &before).await?;
             let updated = Credential::update(
@@ -782,9 +778,23 @@ pub async fn update_credential(
                 .details(serde_json::json!({ "before": before_snapshot, "after": audit_snapshot(&valid, &new_scopes) }))
                 .insert(conn)
                 .await?;
-            Ok(updated)
+            Ok(Ok(updated))
         })
         .await?;
+    let updated = match outcome {
+        Ok(updated) => updated,
+        Err(errors) => {
+            let form = form_view(&mut conn, user.org_id, data, errors, None).await?;
+            return form_response(
+                hx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &user,
+                &session,
+                Some((before.id, &before.name)),
+                form,
+            );
+        }
+    };
     let message = format!("Saved “{}”.", updated.name);
     changed(
         &req,

@@ -259,10 +259,11 @@ impl ActiveToken {
 }
 
 /// The token with this digest if it, and its credential, are live at `now`: unrevoked,
-/// unexpired, issued under the credential's current secret, and among the newest
-/// `MAX_LIVE_TOKENS` of its credential (fewer than that many live tokens of the credential
-/// are newer; see the access_tokens migration). `ip` is the caller's address, checked
-/// against the credential's allow-list.
+/// unexpired, issued under the credential's current secret, and not pushed out: fewer than
+/// `MAX_LIVE_TOKENS` unexpired tokens of its credential and secret, revoked or not, are
+/// newer. Revoked ones count, so revoking a token never brings an older one back (see the
+/// hardening migration). `ip` is the caller's address, checked against the credential's
+/// allow-list.
 pub async fn find_active(
     mut conn: &AsyncPgConnection,
     token_hash: &[u8],
@@ -277,7 +278,6 @@ pub async fn find_active(
                 .eq(access_tokens::credential_id),
         )
         .filter(newer.field(access_tokens::id).gt(access_tokens::id))
-        .filter(newer.field(access_tokens::revoked_at).is_null())
         .filter(newer.field(access_tokens::expires_at).gt(now))
         .filter(
             newer
@@ -394,21 +394,33 @@ pub struct TokenSummary {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
-/// Live tokens of a credential, newest first (never their values: those are not stored).
-/// Unrevoked tokens beyond the newest `MAX_LIVE_TOKENS`, or of an older secret, are not live.
+/// Live tokens of a credential, newest first (never their values: those are not stored):
+/// the unrevoked ones among its newest `MAX_LIVE_TOKENS` unexpired tokens of its current
+/// secret, by the same rule as `find_active`.
 pub async fn list_live(
     conn: &mut AsyncPgConnection,
     credential: CredentialId,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<TokenSummary>> {
-    access_tokens::table
-        .inner_join(credentials::table)
-        .filter(access_tokens::credential_id.eq(credential))
-        .filter(access_tokens::secret_version.eq(credentials::secret_version))
-        .filter(access_tokens::revoked_at.is_null())
-        .filter(access_tokens::expires_at.gt(now))
-        .order(access_tokens::id.desc())
+    let current_version = credentials::table
+        .filter(credentials::id.eq(credential))
+        .select(credentials::secret_version);
+    let recent = diesel::alias!(access_tokens as recent);
+    let newest = recent
+        .filter(recent.field(access_tokens::credential_id).eq(credential))
+        .filter(
+            recent
+                .field(access_tokens::secret_version)
+                .eq_any(current_version),
+        )
+        .filter(recent.field(access_tokens::expires_at).gt(now))
+        .order(recent.field(access_tokens::id).desc())
         .limit(MAX_LIVE_TOKENS.into())
+        .select(recent.field(access_tokens::id));
+    access_tokens::table
+        .filter(access_tokens::id.eq_any(newest))
+        .filter(access_tokens::revoked_at.is_null())
+        .order(access_tokens::id.desc())
         .select(TokenSummary::as_select())
         .load(conn)
         .await
@@ -477,9 +489,10 @@ pub async fn sweep(
     let pushed_out = diesel::sql_query(
         "UPDATE access_tokens SET revoked_at = $1 WHERE id IN (
              SELECT id FROM (
-                 SELECT id, row_number() OVER (PARTITION BY credential_id ORDER BY id DESC) AS newest
-                 FROM access_tokens WHERE revoked_at IS NULL AND expires_at > $1
-             ) ranked WHERE newest > $2)",
+                 SELECT id, revoked_at, row_number() OVER (
+                     PARTITION BY credential_id, secret_version ORDER BY id DESC) AS newest
+                 FROM access_tokens WHERE expires_at > $1
+             ) ranked WHERE newest > $2 AND revoked_at IS NULL)",
     )
     .bind::<Timestamptz, _>(now)
     .bind::<Integer, _>(MAX_LIVE_TOKENS)

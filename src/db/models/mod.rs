@@ -4,7 +4,7 @@ pub mod access_token;
 pub mod api;
 pub mod audit_event;
 pub mod credential;
-pub mod login_throttle;
+pub mod login_attempt;
 pub mod organisation;
 pub mod role;
 pub mod server_secret;
