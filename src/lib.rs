@@ -14,6 +14,7 @@ pub mod forms;
 pub mod health;
 pub mod htmx;
 pub mod input;
+pub mod memory;
 pub mod oauth;
 pub mod random;
 pub mod routes;

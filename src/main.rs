@@ -41,6 +41,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() {
+    m2m_console::memory::return_large_blocks_to_the_system();
     let args = Args::parse();
     let settings = match Settings::from_env() {
         Ok(settings) => settings,

@@ -5,8 +5,9 @@
 #   - read floor:   pgbench -S, one SELECT by primary key per transaction
 #   - handler floor: wrk on /readyz, an actix-web + diesel handler doing one SELECT
 # Then: token issuance, introspection and bearer whoami, each with p50/p99 and its ratio to
-# the relevant floor, the server's RSS, and the sign-in timing of unknown email vs wrong
-# password. Run from the repository root: bash tests/bench/run.sh  (about 2 minutes).
+# the relevant floor, the server's RSS, the sign-in timing of unknown email vs wrong
+# password, and the server's peak RSS during a burst of sign-ins from many addresses.
+# Run from the repository root: bash tests/bench/run.sh  (about 2 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -28,7 +29,9 @@ BIN="$PWD/target/release/m2m-console"
 psql -q "$PGURL/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "DROP DATABASE IF EXISTS ${DB}_floor WITH (FORCE)"
 psql -q "$PGURL/postgres" -c "CREATE DATABASE ${DB}_floor"
 
-export DATABASE_URL="$PGURL/$DB" BIND_ADDR="127.0.0.1:$PORT" RUST_LOG=warn LOG_FORMAT=json
+# The sign-in burst below claims many addresses through X-Forwarded-For.
+export DATABASE_URL="$PGURL/$DB" BIND_ADDR="127.0.0.1:$PORT" RUST_LOG=warn LOG_FORMAT=json \
+  TRUSTED_PROXIES=127.0.0.1
 "$BIN" migrate >/dev/null
 echo "bench passphrase 123" | "$BIN" create-user --org Bench --email admin@bench.test --role admin --password-stdin >/dev/null
 psql -q "$DATABASE_URL" <<'SQL'
@@ -87,7 +90,7 @@ RSS_KB=$(ps -o rss= -p "$SERVER" | tr -d ' ')
 # hash). Attempts alternate so that machine noise hits both sides alike.
 attempt_ms() {
   # Reset the sign-in throttle so every attempt is a full one (no early 429).
-  psql -q "$DATABASE_URL" -c "DELETE FROM login_throttle"
+  psql -q "$DATABASE_URL" -c "DELETE FROM login_attempts"
   local jar="$WORK/j$RANDOM" tok
   tok=$(curl -fs -c "$jar" -b "$jar" "$BASE/login" | csrf)
   curl -s -o /dev/null -w '%{time_total}\n' -c "$jar" -b "$jar" --data-urlencode "email=$1" \
@@ -102,9 +105,29 @@ median_ms() { sort -n "$1" | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)
 UNKNOWN_MS=$(median_ms "$WORK/unknown.txt")
 WRONG_MS=$(median_ms "$WORK/wrong.txt")
 
-python3 - "$WORK" "$INSERT_TPS" "$READ_TPS" "$RSS_KB" "$UNKNOWN_MS" "$WRONG_MS" <<'PY'
+# A burst of sign-ins: 600 wrong passwords, 60 at a time, each from its own address (so the
+# per-address throttle does not stop them before argon2), sampling the server's RSS.
+echo "sign-in burst…"
+psql -q "$DATABASE_URL" -c "DELETE FROM login_attempts"
+BURST_JAR="$WORK/burst"
+BURST_TOKEN=$(curl -fs -c "$BURST_JAR" -b "$BURST_JAR" "$BASE/login" | csrf)
+burst_one() {
+  curl -s -o /dev/null -w '%{http_code}\n' -b "$BURST_JAR" -H "X-Forwarded-For: 198.18.$(($1 / 250)).$(($1 % 250))" \
+    --data-urlencode "email=user$1@bench.test" --data-urlencode "password=wrong-password" \
+    --data-urlencode "csrf_token=$BURST_TOKEN" "$BASE/login"
+}
+export -f burst_one; export BURST_JAR BURST_TOKEN BASE
+: >"$WORK/rss.txt"
+( while kill -0 "$SERVER" 2>/dev/null; do ps -o rss= -p "$SERVER" >>"$WORK/rss.txt"; sleep 0.05; done ) &
+SAMPLER=$!
+seq 1 600 | xargs -P 60 -I{} bash -c 'burst_one {}' >"$WORK/burst.txt"
+kill "$SAMPLER" 2>/dev/null || true
+PEAK_RSS_KB=$(sort -n "$WORK/rss.txt" | tail -1 | tr -d ' ')
+BURST_CODES=$(sort "$WORK/burst.txt" | uniq -c | awk '{printf "%s×%s ", $1, $2}')
+
+python3 - "$WORK" "$INSERT_TPS" "$READ_TPS" "$RSS_KB" "$UNKNOWN_MS" "$WRONG_MS" "$PEAK_RSS_KB" "$BURST_CODES" <<'PY'
 import json, sys
-work, insert_tps, read_tps, rss_kb, unknown_ms, wrong_ms = sys.argv[1:]
+work, insert_tps, read_tps, rss_kb, unknown_ms, wrong_ms, peak_kb, codes = sys.argv[1:]
 r = {n: json.load(open(f"{work}/{n}.json")) for n in ["readyz", "token", "introspect", "whoami"]}
 insert_tps, read_tps = float(insert_tps), float(read_tps)
 handler = r["readyz"]["rps"]
@@ -124,4 +147,5 @@ row("GET /api/v1/whoami", "whoami", "one-SELECT handler", handler)
 print()
 print(f"server RSS after the runs: {int(rss_kb)/1024:.1f} MB")
 print(f"sign-in, unknown email: {unknown_ms} ms; wrong password: {wrong_ms} ms (medians of 30 alternating attempts, difference {float(wrong_ms)-float(unknown_ms):+.1f} ms)")
+print(f"sign-in burst (600 wrong passwords, 60 at a time, 600 addresses): peak RSS {int(peak_kb)/1024:.1f} MB; answers {codes.strip()}")
 PY
