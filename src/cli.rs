@@ -12,7 +12,7 @@ use crate::db;
 use crate::db::ids::UserId;
 use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::organisation::Organisation;
-use crate::db::models::user::{NewUser, Role, User};
+use crate::db::models::user::{NewUser, StaffRole, User};
 use crate::forms::{self, FieldErrors};
 
 pub async fn migrate(settings: &Settings) -> Result<(), anyhow::Error> {
@@ -29,7 +29,7 @@ pub async fn create_user(
     settings: &Settings,
     org: &str,
     email: &str,
-    role: Role,
+    role: StaffRole,
 ) -> Result<(), anyhow::Error> {
     let mut errors = FieldErrors::default();
     let org = forms::text(&mut errors, "org", org, true, 100);

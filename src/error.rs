@@ -16,7 +16,10 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::Error as DieselError;
+
+use crate::domain_error::DomainError;
+use crate::forms::FieldErrors;
 
 use crate::htmx::{HX_REQUEST, is_htmx};
 use crate::views::{Toast, ToastKind, error_page};
@@ -38,6 +41,9 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     BadRequest(String),
+    /// Input that breaks a rule, when no form is there to show the messages next to fields.
+    #[error("invalid input")]
+    Validation(FieldErrors),
     #[error("too many attempts; retry in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: i64 },
     /// The database is down or the pool is exhausted: 503, and the request may be retried.
@@ -58,6 +64,11 @@ impl AppError {
                 "This form has expired or did not come from this site. Reload the page and try again.".into()
             }
             AppError::Conflict(message) | AppError::BadRequest(message) => message.clone(),
+            AppError::Validation(errors) => errors
+                .iter()
+                .map(|(_, message)| message.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
             AppError::TooManyRequests { retry_after_secs } => {
                 format!("Too many attempts. Try again in {retry_after_secs} seconds.")
             }
@@ -75,6 +86,7 @@ impl AppError {
             StatusCode::FORBIDDEN => "Not allowed",
             StatusCode::CONFLICT => "Conflict",
             StatusCode::BAD_REQUEST => "Bad request",
+            StatusCode::UNPROCESSABLE_ENTITY => "Check what you entered",
             StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
             StatusCode::SERVICE_UNAVAILABLE => "Temporarily unavailable",
             _ => "Unexpected error",
@@ -90,6 +102,7 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -113,36 +126,31 @@ impl ResponseError for AppError {
     }
 }
 
+impl From<DomainError> for AppError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::NotFound => AppError::NotFound,
+            DomainError::Forbidden(what) => AppError::Forbidden(what),
+            DomainError::Invalid(errors) => AppError::Validation(errors),
+            DomainError::Conflict(message) | DomainError::LimitReached(message) => {
+                AppError::Conflict(message)
+            }
+            DomainError::Unavailable(reason) => AppError::Unavailable(reason),
+            DomainError::Unexpected(e) => AppError::Unexpected(e),
+        }
+    }
+}
+
+/// Through `DomainError`, which holds the one mapping of database errors.
 impl From<DieselError> for AppError {
     fn from(e: DieselError) -> Self {
-        match e {
-            DieselError::NotFound => AppError::NotFound,
-            // Reached only by racing: handlers check these rules first and say it better.
-            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-                AppError::Conflict(
-                    "Someone saved the same name or email meanwhile. Reload the page and try again."
-                        .into(),
-                )
-            }
-            DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
-                AppError::Conflict(
-                    "Something this change refers to was changed or deleted meanwhile. Reload the page and try again."
-                        .into(),
-                )
-            }
-            e if crate::db::is_connection_lost(&e) => {
-                AppError::Unavailable("database connection lost".into())
-            }
-            other => {
-                AppError::Unexpected(anyhow::Error::new(other).context("database query failed"))
-            }
-        }
+        DomainError::from(e).into()
     }
 }
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
     fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        AppError::Unavailable(format!("no database connection: {e}"))
+        DomainError::from(e).into()
     }
 }
 
@@ -278,6 +286,7 @@ mod tests {
             (AppError::Csrf, 403),
             (AppError::Conflict("x".into()), 409),
             (AppError::BadRequest("x".into()), 400),
+            (AppError::Validation(FieldErrors::default()), 422),
             (
                 AppError::TooManyRequests {
                     retry_after_secs: 3,
@@ -294,12 +303,5 @@ mod tests {
             AppError::from(DieselError::NotFound),
             AppError::NotFound
         ));
-        for kind in [
-            DatabaseErrorKind::UniqueViolation,
-            DatabaseErrorKind::ForeignKeyViolation,
-        ] {
-            let raced = DieselError::DatabaseError(kind, Box::new("raced".to_string()));
-            assert_eq!(AppError::from(raced).status_code().as_u16(), 409);
-        }
     }
 }

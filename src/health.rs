@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::startup::AppState;
+use crate::app_state::AppState;
 
 /// The process is up and serving.
 pub async fn healthz() -> HttpResponse {

@@ -7,10 +7,6 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
-use askama::Template;
-
-use crate::error::AppError;
-use crate::views::{ConsolePage, Shell};
 
 pub const HX_REQUEST: &str = "HX-Request";
 
@@ -39,35 +35,6 @@ pub fn html(status: StatusCode, body: String) -> HttpResponse {
         .insert_header((header::VARY, HX_REQUEST))
         .content_type("text/html; charset=utf-8")
         .body(body)
-}
-
-/// The fragment alone for htmx, or the fragment inside the console layout.
-pub fn render<T: Template>(
-    hx: HxRequest,
-    status: StatusCode,
-    shell: Shell,
-    fragment: T,
-) -> Result<HttpResponse, AppError> {
-    let body = if hx.0 {
-        fragment.render()
-    } else {
-        ConsolePage::new(shell, fragment).render()
-    }
-    .map_err(|e| {
-        AppError::Unexpected(anyhow::Error::new(e).context("template rendering failed"))
-    })?;
-    Ok(html(status, body))
-}
-
-/// Renders a template whatever the request (modals, toasts, public pages).
-pub fn render_template<T: Template>(
-    status: StatusCode,
-    template: &T,
-) -> Result<HttpResponse, AppError> {
-    let body = template.render().map_err(|e| {
-        AppError::Unexpected(anyhow::Error::new(e).context("template rendering failed"))
-    })?;
-    Ok(html(status, body))
 }
 
 /// 303 to `location`: the answer to a plain form POST (post/redirect/get). htmx requests

@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 
 use m2m_console::clock::Clock;
 use m2m_console::config::Settings;
-use m2m_console::db::models::user::Role;
+use m2m_console::db::models::user::StaffRole;
 use m2m_console::startup::Application;
 use m2m_console::{cli, telemetry};
 
@@ -32,7 +32,7 @@ enum Command {
         email: String,
         /// super-admin, admin or viewer
         #[arg(long)]
-        role: Role,
+        role: StaffRole,
         /// Read the password from the first line of standard input (required).
         #[arg(long, required = true)]
         password_stdin: bool,

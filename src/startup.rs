@@ -13,39 +13,18 @@ use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
+use crate::app_state::AppState;
 use crate::auth::{csrf, password, setup, throttle};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::error::error_pages;
-use crate::oauth::OAuthState;
+use crate::oauth::state::OAuthState;
 use crate::random;
 use crate::routes;
 use crate::security_headers::security_headers;
 use crate::session_store::PgSessionStore;
 use crate::telemetry::RequestSpan;
-
-/// Shared by every handler.
-pub struct AppState {
-    pub pool: DbPool,
-    pub clock: Clock,
-    pub settings: Arc<Settings>,
-    pub oauth: OAuthState,
-    pub argon2: password::Argon2Pool,
-    /// Signs the session cookie and the sign-in form's CSRF cookie.
-    pub cookie_key: Key,
-}
-
-impl AppState {
-    /// The caller's address: the peer, or what a trusted proxy reports (see `client_ip`).
-    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
-        crate::client_ip::resolve(
-            req.peer_addr().map(|a| a.ip()),
-            req.headers(),
-            &self.settings.trusted_proxies,
-        )
-    }
-}
 
 /// Connections per instance: enough to keep 2 cores busy while requests wait on I/O.
 const POOL_SIZE: usize = 16;

@@ -6,7 +6,7 @@ use std::fmt;
 use askama::Template;
 
 use crate::assets::{ASSET_URLS, AssetUrls};
-use crate::db::models::user::{Role, User};
+use crate::db::models::user::{StaffRole, User};
 
 /// One breadcrumb; the last one is the current page and has no link.
 pub struct Crumb {
@@ -34,7 +34,7 @@ pub struct Shell {
     pub title: String,
     pub csrf_token: String,
     pub user_email: Option<String>,
-    pub user_role: Option<Role>,
+    pub user_role: Option<StaffRole>,
     pub breadcrumbs: Vec<Crumb>,
     pub flash: Option<String>,
     pub assets: &'static AssetUrls,
@@ -69,7 +69,7 @@ impl Shell {
     }
 
     pub fn is_super_admin(&self) -> bool {
-        self.user_role == Some(Role::SuperAdmin)
+        self.user_role == Some(StaffRole::SuperAdmin)
     }
 }
 

@@ -17,9 +17,9 @@ use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use subtle::ConstantTimeEq;
 
+use crate::app_state::AppState;
 use crate::error::AppError;
 use crate::random;
-use crate::startup::AppState;
 
 pub const HEADER: &str = "X-CSRF-Token";
 pub const FIELD: &str = "csrf_token";

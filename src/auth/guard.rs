@@ -8,17 +8,17 @@ use actix_session::SessionExt;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 
-use crate::db::models::user::{Role, User};
+use crate::app_state::AppState;
+use crate::db::models::user::{StaffRole, User};
 use crate::error::AppError;
 use crate::session_store::USER_ID_KEY;
-use crate::startup::AppState;
 
 pub struct CurrentUser(pub User);
 
 impl CurrentUser {
     /// Refuses unless the user's role is at least `role`; `action` completes the sentence
     /// "Your role does not allow you to …".
-    pub fn require(&self, role: Role, action: &'static str) -> Result<(), AppError> {
+    pub fn require(&self, role: StaffRole, action: &'static str) -> Result<(), AppError> {
         if self.0.role >= role {
             Ok(())
         } else {

@@ -14,6 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
+use crate::app_state::AppState;
 use crate::auth::csrf::AnonymousCsrf;
 use crate::auth::password::{self, MAX_PASSWORD_BYTES};
 use crate::auth::throttle::{self, ThrottleKeys};
@@ -22,10 +23,9 @@ use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::user::{User, normalise_email};
 use crate::error::AppError;
 use crate::forms::{HtmlForm, MAX_EMAIL_BYTES};
-use crate::htmx::render_template;
 use crate::input::{self, Lines};
+use crate::render::render_template;
 use crate::session::TypedSession;
-use crate::startup::AppState;
 use crate::views::PublicPage;
 
 pub const HOME: &str = "/settings/integrations/machine-to-machine";

@@ -10,6 +10,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::app_state::AppState;
 use crate::auth::csrf::AnonymousCsrf;
 use crate::auth::login::HOME;
 use crate::auth::password;
@@ -19,13 +20,12 @@ use crate::db::ids::UserId;
 use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::organisation::Organisation;
 use crate::db::models::setup_token;
-use crate::db::models::user::{NewUser, Role, User};
+use crate::db::models::user::{NewUser, StaffRole, User};
 use crate::error::AppError;
 use crate::forms::{self, FieldErrors, HtmlForm};
-use crate::htmx::render_template;
 use crate::random;
+use crate::render::render_template;
 use crate::session::TypedSession;
-use crate::startup::AppState;
 use crate::views::{PublicPage, error_page};
 
 const LINK_INVALID: &str = "This setup link is not valid or has already been used. Restart the server to print a new one while no user exists, or sign in.";
@@ -199,7 +199,7 @@ pub async fn complete_setup(
                         id: UserId::new_random(),
                         org_id: org.id,
                         email: &email,
-                        role: Role::SuperAdmin,
+                        role: StaffRole::SuperAdmin,
                         password_hash: &hash,
                         created_at: now,
                         updated_at: now,

@@ -6,16 +6,17 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use crate::app_state::AppState;
 use crate::auth::guard::CurrentUser;
 use crate::console::shell;
 use crate::db::ids::CredentialId;
 use crate::db::models::audit_event::{AuditEvent, AuditFilter};
-use crate::db::models::user::Role;
+use crate::db::models::user::StaffRole;
 use crate::error::AppError;
-use crate::htmx::{HxRequest, render};
+use crate::htmx::HxRequest;
 use crate::input::{self, Lines};
+use crate::render::render;
 use crate::session::TypedSession;
-use crate::startup::AppState;
 use crate::views::Crumb;
 
 const PATH: &str = "/settings/audit";
@@ -206,7 +207,7 @@ pub async fn list_audit_events(
     session: TypedSession,
     hx: HxRequest,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Viewer, "read the audit log")?;
+    user.require(StaffRole::Viewer, "read the audit log")?;
     let query = AuditQuery::parse(req.query_string());
     let offset = i64::from(query.page - 1) * PAGE_SIZE;
     let mut conn = state.pool.get().await?;

@@ -3,6 +3,7 @@
 pub mod apis;
 pub mod audit;
 pub mod credentials;
+pub mod request;
 pub mod roles;
 pub mod settings;
 pub mod users;

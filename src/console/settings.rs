@@ -6,9 +6,10 @@ use askama::Template;
 
 use crate::auth::guard::CurrentUser;
 use crate::console::shell;
-use crate::db::models::user::Role;
+use crate::db::models::user::StaffRole;
 use crate::error::AppError;
-use crate::htmx::{HxRequest, render};
+use crate::htmx::HxRequest;
+use crate::render::render;
 use crate::session::TypedSession;
 use crate::views::Crumb;
 
@@ -52,7 +53,7 @@ pub async fn settings_index(
             description: "Who did what, when and from where.",
         },
     ];
-    if user.role == Role::SuperAdmin {
+    if user.role == StaffRole::SuperAdmin {
         sections.push(Section {
             title: "Users",
             href: "/settings/users",

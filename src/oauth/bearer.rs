@@ -9,9 +9,9 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 
+use crate::app_state::AppState;
 use crate::db::models::access_token::{self, ActiveToken};
 use crate::oauth::REALM;
-use crate::startup::AppState;
 use crate::tokens::{self, Kind};
 
 #[derive(Debug, thiserror::Error)]

@@ -14,9 +14,9 @@ use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 
 use crate::db::models::access_token::{self, ClientRecord, IssueOutcome, TokenRequest};
-use crate::oauth::OAuthState;
 use crate::oauth::error::OAuthError;
 use crate::oauth::form::OAuthForm;
+use crate::oauth::state::OAuthState;
 use crate::tokens::{self, HashedSecret, Kind};
 
 /// Longest Authorization header we decode; anything longer cannot hold a valid pair.

@@ -5,11 +5,11 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::app_state::AppState;
 use crate::db::models::access_token;
 use crate::oauth::client_auth;
 use crate::oauth::error::OAuthError;
 use crate::oauth::form::OAuthForm;
-use crate::startup::AppState;
 use crate::tokens::{self, Kind};
 
 fn answer(body: serde_json::Value) -> HttpResponse {

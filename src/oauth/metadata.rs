@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::startup::AppState;
+use crate::app_state::AppState;
 
 pub async fn server_metadata(state: web::Data<AppState>) -> HttpResponse {
     let base = state.settings.issuer();

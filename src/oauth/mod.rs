@@ -11,24 +11,9 @@ pub mod form;
 pub mod introspect;
 pub mod metadata;
 pub mod revoke;
+pub mod state;
 pub mod throttle;
 pub mod token;
 
-use std::sync::atomic::AtomicU64;
-
 /// The `realm` of our `WWW-Authenticate` challenges.
 pub const REALM: &str = "m2m-console";
-
-/// Counters for a future metrics endpoint.
-#[derive(Debug, Default)]
-pub struct TokenMetrics {
-    pub issued: AtomicU64,
-    pub failed: AtomicU64,
-}
-
-/// State of the machine side shared by all requests of one instance.
-#[derive(Debug, Default)]
-pub struct OAuthState {
-    pub throttle: throttle::FailureThrottle,
-    pub metrics: TokenMetrics,
-}

@@ -7,12 +7,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 
+use crate::app_state::AppState;
 use crate::db::ids::CredentialId;
 use crate::db::models::access_token::{self, TOKEN_LIFETIME};
 use crate::oauth::client_auth;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::form::OAuthForm;
-use crate::startup::AppState;
 use crate::tokens::{self, Kind, PlainSecret};
 
 const GRANT_TYPE: &str = "client_credentials";

@@ -4,7 +4,7 @@
 //! (`npm pack axe-core@4.14.1`, file `package/axe.min.js`, MPL-2.0). It is injected through
 //! WebDriver, which the page's Content-Security-Policy does not govern.
 
-use m2m_console::db::models::user::Role;
+use m2m_console::db::models::user::StaffRole;
 use serde_json::Value;
 use thirtyfour::prelude::*;
 
@@ -141,8 +141,8 @@ async fn the_harness_reports_console_errors_csp_violations_and_axe_findings() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_and_modals_have_no_serious_accessibility_violations() {
     let app = TestApp::spawn().await;
-    let owner = flows::user(&app, Role::SuperAdmin).await;
-    flows::user(&app, Role::Viewer).await;
+    let owner = flows::user(&app, StaffRole::SuperAdmin).await;
+    flows::user(&app, StaffRole::Viewer).await;
     seed_catalog(&app, owner.org_id).await;
     let mut b = Browser::open(&app.address).await;
 
@@ -159,7 +159,7 @@ async fn pages_and_modals_have_no_serious_accessibility_violations() {
     b.click_testid("create-credential").await;
     let dialog = b.dialog().await;
     b.fill("Name", "Warehouse sync").await;
-    b.choose("Role", flows::ROLE_NAME).await;
+    b.choose("StaffRole", flows::ROLE_NAME).await;
     let fine = dialog
         .find(By::XPath(".//label[.//strong[.='Fine Grained']]"))
         .await
@@ -205,7 +205,7 @@ async fn pages_and_modals_have_no_serious_accessibility_violations() {
     b.click_testid("create-credential").await;
     b.dialog().await;
     b.fill("Name", "Broken").await;
-    b.choose("Role", flows::ROLE_NAME).await;
+    b.choose("StaffRole", flows::ROLE_NAME).await;
     b.fill("Allowed IPs", "10.0.0.0/33").await;
     b.expect_console("status of 422");
     b.click_testid("submit-credential").await;
@@ -243,7 +243,7 @@ async fn pages_and_modals_have_no_serious_accessibility_violations() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_390_px_window_shows_the_console_without_sideways_scrolling() {
     let app = TestApp::spawn().await;
-    let admin = flows::user(&app, Role::SuperAdmin).await;
+    let admin = flows::user(&app, StaffRole::SuperAdmin).await;
     seed_catalog(&app, admin.org_id).await;
     let mut b = Browser::with_size(&app.address, PHONE).await;
     sign_in(&mut b, &admin.email).await;

@@ -3,8 +3,8 @@
 
 use m2m_console::db::ids::{ApiId, OrgId, RoleId};
 use m2m_console::db::models::api::Api;
-use m2m_console::db::models::role::Role as CredentialRole;
-use m2m_console::db::models::user::{Role, User};
+use m2m_console::db::models::api_role::ApiRole;
+use m2m_console::db::models::user::{StaffRole, User};
 
 use thirtyfour::prelude::*;
 
@@ -16,7 +16,7 @@ pub const ORG: &str = "Acme";
 pub const ROLE_NAME: &str = "Orders";
 
 /// A user of organisation "Acme" with a readable email (it shows in screenshots).
-pub async fn user(app: &TestApp, role: Role) -> User {
+pub async fn user(app: &TestApp, role: StaffRole) -> User {
     let email = format!("{}@acme.test", role.as_str().replace('_', "-"));
     app.create_user(ORG, &email, role).await
 }
@@ -42,7 +42,7 @@ pub async fn seed_catalog(app: &TestApp, org: OrgId) {
         api.insert(&mut conn).await.unwrap();
         ids.push(api.id);
     }
-    let role = CredentialRole {
+    let role = ApiRole {
         id: RoleId::new_random(),
         org_id: org,
         name: ROLE_NAME.into(),
@@ -51,9 +51,7 @@ pub async fn seed_catalog(app: &TestApp, org: OrgId) {
         updated_at: now,
     };
     role.insert(&mut conn).await.unwrap();
-    CredentialRole::set_apis(&mut conn, role.id, &ids)
-        .await
-        .unwrap();
+    ApiRole::set_apis(&mut conn, role.id, &ids).await.unwrap();
 }
 
 /// Signs in through the login form and waits for the Machine to Machine page.

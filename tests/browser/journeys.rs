@@ -1,6 +1,6 @@
 //! The journeys an administrator takes, one test each, acting only through the browser.
 
-use m2m_console::db::models::user::Role;
+use m2m_console::db::models::user::StaffRole;
 use thirtyfour::prelude::*;
 
 use crate::driver::Browser;
@@ -78,8 +78,8 @@ async fn first_run_setup_creates_the_organisation_and_lands_on_machine_to_machin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_creates_a_fine_grained_credential_and_sees_its_secret_once() {
     let app = TestApp::spawn().await;
-    let owner = flows::user(&app, Role::SuperAdmin).await;
-    let admin = flows::user(&app, Role::Admin).await;
+    let owner = flows::user(&app, StaffRole::SuperAdmin).await;
+    let admin = flows::user(&app, StaffRole::Admin).await;
     let mut b = Browser::open(&app.address).await;
 
     // The Super Admin builds the catalog and a role in the UI.
@@ -233,7 +233,7 @@ async fn admin_creates_a_fine_grained_credential_and_sees_its_secret_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotating_from_the_row_menu_replaces_the_secret_at_once() {
     let app = TestApp::spawn().await;
-    let admin = flows::user(&app, Role::Admin).await;
+    let admin = flows::user(&app, StaffRole::Admin).await;
     seed_catalog(&app, admin.org_id).await;
     let mut b = Browser::open(&app.address).await;
     sign_in(&mut b, &admin.email).await;
@@ -288,7 +288,7 @@ async fn rotating_from_the_row_menu_replaces_the_secret_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoking_marks_the_row_revoked_and_deleting_removes_it() {
     let app = TestApp::spawn().await;
-    let admin = flows::user(&app, Role::Admin).await;
+    let admin = flows::user(&app, StaffRole::Admin).await;
     seed_catalog(&app, admin.org_id).await;
     let mut b = Browser::open(&app.address).await;
     sign_in(&mut b, &admin.email).await;
@@ -330,7 +330,7 @@ async fn revoking_marks_the_row_revoked_and_deleting_removes_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_input_is_reported_next_to_each_field_and_kept() {
     let app = TestApp::spawn().await;
-    let admin = flows::user(&app, Role::Admin).await;
+    let admin = flows::user(&app, StaffRole::Admin).await;
     seed_catalog(&app, admin.org_id).await;
     let mut b = Browser::open(&app.address).await;
     sign_in(&mut b, &admin.email).await;
@@ -428,8 +428,8 @@ async fn invalid_input_is_reported_next_to_each_field_and_kept() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewer_sees_no_create_button_and_no_row_menus() {
     let app = TestApp::spawn().await;
-    let admin = flows::user(&app, Role::Admin).await;
-    let viewer = flows::user(&app, Role::Viewer).await;
+    let admin = flows::user(&app, StaffRole::Admin).await;
+    let viewer = flows::user(&app, StaffRole::Viewer).await;
     seed_catalog(&app, admin.org_id).await;
     let mut b = Browser::open(&app.address).await;
     sign_in(&mut b, &admin.email).await;
@@ -461,7 +461,7 @@ async fn viewer_sees_no_create_button_and_no_row_menus() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyboard_alone_creates_a_credential_and_focus_is_managed() {
     let app = TestApp::spawn().await;
-    let admin = flows::user(&app, Role::Admin).await;
+    let admin = flows::user(&app, StaffRole::Admin).await;
     seed_catalog(&app, admin.org_id).await;
     let mut b = Browser::open(&app.address).await;
     sign_in(&mut b, &admin.email).await;
@@ -480,7 +480,7 @@ async fn keyboard_alone_creates_a_credential_and_focus_is_managed() {
     b.type_text("Keyboard job").await;
     b.press(Key::Tab).await; // Description
     b.press(Key::Tab).await; // Owner email (filled in)
-    b.press(Key::Tab).await; // Role
+    b.press(Key::Tab).await; // StaffRole
     assert_eq!(
         b.focused().await.attr("id").await.unwrap().as_deref(),
         Some("f-role_id")
@@ -586,7 +586,7 @@ async fn keyboard_alone_creates_a_credential_and_focus_is_managed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_javascript_create_rotate_and_delete_work_as_plain_forms() {
     let app = TestApp::spawn().await;
-    let admin = flows::user(&app, Role::Admin).await;
+    let admin = flows::user(&app, StaffRole::Admin).await;
     seed_catalog(&app, admin.org_id).await;
     let mut b = Browser::without_javascript(&app.address).await;
     sign_in(&mut b, &admin.email).await;

@@ -2,10 +2,10 @@
 
 use m2m_console::db::ids::{ApiId, CredentialId, OrgId, RoleId};
 use m2m_console::db::models::api::Api;
+use m2m_console::db::models::api_role::ApiRole;
 use m2m_console::db::models::audit_event::AuditEvent;
 use m2m_console::db::models::credential::{AccessLevel, Credential, NewCredential};
-use m2m_console::db::models::role::Role as CredentialRole;
-use m2m_console::db::models::user::Role;
+use m2m_console::db::models::user::StaffRole;
 
 use crate::helpers::{Page, TestApp};
 
@@ -28,9 +28,9 @@ pub async fn insert_api(app: &TestApp, org: OrgId, scope: &str) -> Api {
     Api::find_in_org(&mut conn, org, api.id).await.unwrap()
 }
 
-pub async fn insert_role(app: &TestApp, org: OrgId, name: &str, apis: &[ApiId]) -> CredentialRole {
+pub async fn insert_role(app: &TestApp, org: OrgId, name: &str, apis: &[ApiId]) -> ApiRole {
     let now = app.clock.now();
-    let role = CredentialRole {
+    let role = ApiRole {
         id: RoleId::new_random(),
         org_id: org,
         name: name.into(),
@@ -40,9 +40,7 @@ pub async fn insert_role(app: &TestApp, org: OrgId, name: &str, apis: &[ApiId]) 
     };
     let mut conn = app.conn().await;
     role.insert(&mut conn).await.unwrap();
-    CredentialRole::set_apis(&mut conn, role.id, apis)
-        .await
-        .unwrap();
+    ApiRole::set_apis(&mut conn, role.id, apis).await.unwrap();
     role
 }
 
@@ -107,7 +105,7 @@ async fn events(app: &TestApp, org: OrgId) -> Vec<AuditEvent> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_super_admin_adds_edits_and_deletes_an_api_with_plain_forms() {
     let app = TestApp::spawn().await;
-    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (me, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
 
     let empty = boss.get("/settings/apis").await;
     assert_eq!(empty.status, 200);
@@ -221,7 +219,7 @@ async fn a_super_admin_adds_edits_and_deletes_an_api_with_plain_forms() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_super_admin_manages_the_catalog_with_htmx() {
     let app = TestApp::spawn().await;
-    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (me, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
 
     let fragment = boss.hx_get("/settings/apis").await;
     assert!(
@@ -325,7 +323,7 @@ async fn a_super_admin_manages_the_catalog_with_htmx() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adding_an_api_validates_each_field_and_keeps_input() {
     let app = TestApp::spawn().await;
-    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (me, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     insert_api(&app, me.org_id, "orders:read").await;
 
     let too_long = "a".repeat(65);
@@ -433,7 +431,7 @@ async fn adding_an_api_validates_each_field_and_keeps_input() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn editing_an_api_validates_and_refuses_a_scope_already_taken() {
     let app = TestApp::spawn().await;
-    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (me, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     let read = insert_api(&app, me.org_id, "orders:read").await;
     insert_api(&app, me.org_id, "orders:write").await;
 
@@ -497,7 +495,7 @@ async fn editing_an_api_validates_and_refuses_a_scope_already_taken() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn html_in_an_api_is_stored_verbatim_and_rendered_escaped() {
     let app = TestApp::spawn().await;
-    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (me, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     let name = "<script>alert('name')</script>";
     let description = "<b>bold</b> & <img src=x onerror=alert(1)>";
     let res = boss
@@ -533,9 +531,9 @@ async fn html_in_an_api_is_stored_verbatim_and_rendered_escaped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_and_viewers_read_the_catalog_but_cannot_change_it() {
     let app = TestApp::spawn().await;
-    let (boss, _) = app.login_as(Role::SuperAdmin).await;
+    let (boss, _) = app.login_as(StaffRole::SuperAdmin).await;
     let api = insert_api(&app, boss.org_id, "orders:read").await;
-    for role in [Role::Admin, Role::Viewer] {
+    for role in [StaffRole::Admin, StaffRole::Viewer] {
         let (_, mut browser) = app.login_as(role).await;
         let page = browser.get("/settings/apis").await;
         assert_eq!(page.status, 200, "{role:?} reads the catalog");
@@ -616,10 +614,10 @@ async fn admins_and_viewers_read_the_catalog_but_cannot_change_it() {
 async fn apis_of_another_organisation_are_out_of_reach() {
     let app = TestApp::spawn().await;
     let outsider = app
-        .create_user("Globex", "hank@globex.test", Role::SuperAdmin)
+        .create_user("Globex", "hank@globex.test", StaffRole::SuperAdmin)
         .await;
     let theirs = insert_api(&app, outsider.org_id, "globex:secret").await;
-    let (_, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (_, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
 
     assert!(
         !boss
@@ -694,7 +692,7 @@ async fn apis_of_another_organisation_are_out_of_reach() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_an_api_removes_it_from_roles_and_audits_the_credentials_that_lose_it() {
     let app = TestApp::spawn().await;
-    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (me, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     let read = insert_api(&app, me.org_id, "orders:read").await;
     let write = insert_api(&app, me.org_id, "orders:write").await;
     let role = insert_role(&app, me.org_id, "Order sync", &[read.id, write.id]).await;
@@ -746,7 +744,7 @@ async fn deleting_an_api_removes_it_from_roles_and_audits_the_credentials_that_l
         .await;
     assert_eq!(res.status, 303);
     let mut conn = app.conn().await;
-    let left: Vec<ApiId> = CredentialRole::apis(&mut conn, role.id)
+    let left: Vec<ApiId> = ApiRole::apis(&mut conn, role.id)
         .await
         .unwrap()
         .into_iter()
@@ -792,7 +790,7 @@ async fn deleting_an_api_removes_it_from_roles_and_audits_the_credentials_that_l
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_links_to_apis_roles_and_the_audit_log_for_every_staff_role() {
     let app = TestApp::spawn().await;
-    for role in [Role::SuperAdmin, Role::Admin, Role::Viewer] {
+    for role in [StaffRole::SuperAdmin, StaffRole::Admin, StaffRole::Viewer] {
         let (_, mut browser) = app.login_as(role).await;
         let page = browser.get("/settings").await;
         for href in ["/settings/apis", "/settings/roles", "/settings/audit"] {
@@ -807,7 +805,7 @@ async fn settings_links_to_apis_roles_and_the_audit_log_for_every_staff_role() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_pages_use_no_inline_script_or_style_and_label_every_checkbox() {
     let app = TestApp::spawn().await;
-    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (me, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     let api = insert_api(&app, me.org_id, "orders:read").await;
     let role = insert_role(&app, me.org_id, "Order sync", &[api.id]).await;
     let paths = [

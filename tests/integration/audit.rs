@@ -4,7 +4,7 @@ use chrono::{Duration, TimeZone, Utc};
 use m2m_console::client_ip::RequestMeta;
 use m2m_console::db::models::audit_event::NewAuditEvent;
 use m2m_console::db::models::credential::AccessLevel;
-use m2m_console::db::models::user::{Role, User};
+use m2m_console::db::models::user::{StaffRole, User};
 
 use crate::apis::{insert_credential, insert_role, rows};
 use crate::helpers::{Page, TestApp};
@@ -51,7 +51,7 @@ fn has_link(page: &Page, testid: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_staff_role_reads_the_organisations_events_newest_first() {
     let app = TestApp::spawn().await;
-    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (me, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     boss.post_form(
         "/settings/apis",
         &[("scope", "orders:read"), ("name", "Read orders")],
@@ -60,11 +60,11 @@ async fn every_staff_role_reads_the_organisations_events_newest_first() {
     boss.post_form("/settings/roles", &[("name", "Order sync")])
         .await;
     let outsider = app
-        .create_user("Globex", "hank@globex.test", Role::SuperAdmin)
+        .create_user("Globex", "hank@globex.test", StaffRole::SuperAdmin)
         .await;
     insert_events(&app, &outsider, "globex.secret", 1).await;
 
-    for who in [Role::SuperAdmin, Role::Admin, Role::Viewer] {
+    for who in [StaffRole::SuperAdmin, StaffRole::Admin, StaffRole::Viewer] {
         let (_, mut browser) = app.login_as(who).await;
         let page = browser.get("/settings/audit").await;
         assert_eq!(page.status, 200, "{who:?} reads the audit log");
@@ -111,7 +111,7 @@ async fn every_staff_role_reads_the_organisations_events_newest_first() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_show_time_actor_action_target_ip_agent_and_details() {
     let app = TestApp::spawn().await;
-    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (me, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     let mut conn = app.conn().await;
     let meta = RequestMeta {
         ip: Some("203.0.113.9".parse().unwrap()),
@@ -171,8 +171,8 @@ async fn rows_show_time_actor_action_target_ip_agent_and_details() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_log_filters_by_action_actor_and_credential() {
     let app = TestApp::spawn().await;
-    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
-    let (other, mut admin) = app.login_as(Role::Admin).await;
+    let (me, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
+    let (other, mut admin) = app.login_as(StaffRole::Admin).await;
     let role = insert_role(&app, me.org_id, "Order sync", &[]).await;
     let nightly =
         insert_credential(&app, me.org_id, role.id, "Nightly", AccessLevel::Full, &[]).await;
@@ -269,7 +269,7 @@ async fn the_audit_log_filters_by_action_actor_and_credential() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_log_shows_fifty_events_a_page_and_the_links_keep_the_filters() {
     let app = TestApp::spawn().await;
-    let (me, mut viewer) = app.login_as(Role::Viewer).await;
+    let (me, mut viewer) = app.login_as(StaffRole::Viewer).await;
     insert_events(&app, &me, "test.event", 120).await;
     insert_events(&app, &me, "test.other", 3).await;
 

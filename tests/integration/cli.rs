@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use m2m_console::db::models::user::{Role, User};
+use m2m_console::db::models::user::{StaffRole, User};
 
 use crate::helpers::{PASSWORD, TestApp};
 
@@ -85,7 +85,7 @@ async fn create_user_makes_a_user_who_can_sign_in() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(user.role, Role::SuperAdmin);
+    assert_eq!(user.role, StaffRole::SuperAdmin);
     let mut browser = app.client();
     assert_eq!(
         browser.login("bill@initech.test", PASSWORD).await.status,

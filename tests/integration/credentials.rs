@@ -5,10 +5,10 @@ use chrono::Duration;
 use diesel_async::RunQueryDsl;
 use m2m_console::db::ids::{ApiId, CredentialId, OrgId, RoleId};
 use m2m_console::db::models::api::Api;
+use m2m_console::db::models::api_role::ApiRole;
 use m2m_console::db::models::audit_event::AuditEvent;
 use m2m_console::db::models::credential::Credential;
-use m2m_console::db::models::role::Role as CredentialRole;
-use m2m_console::db::models::user::Role;
+use m2m_console::db::models::user::StaffRole;
 
 use crate::helpers::{Browser, Page, TestApp, captured_logs};
 
@@ -46,7 +46,7 @@ pub async fn seed_catalog(app: &TestApp, org: OrgId) -> Catalog {
     for a in [&read, &write, &other] {
         a.insert(&mut conn).await.unwrap();
     }
-    let role = |name: &str| CredentialRole {
+    let role = |name: &str| ApiRole {
         id: RoleId::new_random(),
         org_id: org,
         name: name.into(),
@@ -57,10 +57,10 @@ pub async fn seed_catalog(app: &TestApp, org: OrgId) -> Catalog {
     let (orders, billing) = (role("Orders"), role("Billing"));
     orders.insert(&mut conn).await.unwrap();
     billing.insert(&mut conn).await.unwrap();
-    CredentialRole::set_apis(&mut conn, orders.id, &[read.id, write.id])
+    ApiRole::set_apis(&mut conn, orders.id, &[read.id, write.id])
         .await
         .unwrap();
-    CredentialRole::set_apis(&mut conn, billing.id, &[other.id])
+    ApiRole::set_apis(&mut conn, billing.id, &[other.id])
         .await
         .unwrap();
     Catalog {
@@ -135,7 +135,7 @@ use diesel::prelude::{ExpressionMethods, QueryDsl};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_creates_a_credential_and_sees_the_secret_exactly_once() {
     let app = TestApp::spawn().await;
-    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let (admin, mut browser) = app.login_as(StaffRole::Admin).await;
     let catalog = seed_catalog(&app, admin.org_id).await;
 
     let list = browser.get(BASE).await;
@@ -221,7 +221,7 @@ async fn an_admin_creates_a_credential_and_sees_the_secret_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_javascript_create_shows_the_secret_page_then_the_list() {
     let app = TestApp::spawn().await;
-    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let (admin, mut browser) = app.login_as(StaffRole::Admin).await;
     let catalog = seed_catalog(&app, admin.org_id).await;
     let form_page = browser.get(&format!("{BASE}/new")).await;
     assert!(form_page.body.trim_start().starts_with("<!doctype html>"));
@@ -244,7 +244,7 @@ async fn without_javascript_create_shows_the_secret_page_then_the_list() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_double_submitted_create_form_makes_one_credential() {
     let app = TestApp::spawn().await;
-    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let (admin, mut browser) = app.login_as(StaffRole::Admin).await;
     let catalog = seed_catalog(&app, admin.org_id).await;
     let form = with(
         valid_form(&catalog),
@@ -267,7 +267,7 @@ async fn a_double_submitted_create_form_makes_one_credential() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_field_is_validated_with_its_message_next_to_it_and_input_kept() {
     let app = TestApp::spawn().await;
-    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let (admin, mut browser) = app.login_as(StaffRole::Admin).await;
     let catalog = seed_catalog(&app, admin.org_id).await;
     let past = (app.clock.now() - Duration::hours(1))
         .format("%Y-%m-%dT%H:%M")
@@ -379,7 +379,7 @@ async fn each_field_is_validated_with_its_message_next_to_it_and_input_kept() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fine_grained_credentials_keep_their_chosen_apis_and_ips_are_normalised() {
     let app = TestApp::spawn().await;
-    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let (admin, mut browser) = app.login_as(StaffRole::Admin).await;
     let catalog = seed_catalog(&app, admin.org_id).await;
     let mut form = with(valid_form(&catalog), "access_level", "fine_grained");
     form.push(("apis", catalog.read.to_string()));
@@ -425,7 +425,7 @@ async fn fine_grained_credentials_keep_their_chosen_apis_and_ips_are_normalised(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn html_and_sql_looking_text_is_stored_verbatim_and_rendered_escaped() {
     let app = TestApp::spawn().await;
-    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let (admin, mut browser) = app.login_as(StaffRole::Admin).await;
     let catalog = seed_catalog(&app, admin.org_id).await;
     let name = "<script>alert(1)</script>'; DROP TABLE credentials; --";
     let form = with(
@@ -453,10 +453,10 @@ async fn html_and_sql_looking_text_is_stored_verbatim_and_rendered_escaped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_see_no_actions_and_every_write_they_try_is_refused() {
     let app = TestApp::spawn().await;
-    let (admin, mut admin_browser) = app.login_as(Role::Admin).await;
+    let (admin, mut admin_browser) = app.login_as(StaffRole::Admin).await;
     let catalog = seed_catalog(&app, admin.org_id).await;
     let (id, _, _) = create_credential(&app, &mut admin_browser, &valid_form(&catalog)).await;
-    let (_, mut viewer) = app.login_as(Role::Viewer).await;
+    let (_, mut viewer) = app.login_as(StaffRole::Viewer).await;
 
     let list = viewer.get(BASE).await;
     assert_eq!(list.status, 200);
@@ -533,7 +533,7 @@ async fn viewers_see_no_actions_and_every_write_they_try_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn super_admins_manage_credentials_too() {
     let app = TestApp::spawn().await;
-    let (boss, mut browser) = app.login_as(Role::SuperAdmin).await;
+    let (boss, mut browser) = app.login_as(StaffRole::SuperAdmin).await;
     let catalog = seed_catalog(&app, boss.org_id).await;
     let (id, _, _) = create_credential(&app, &mut browser, &valid_form(&catalog)).await;
     assert_eq!(
@@ -559,12 +559,12 @@ async fn super_admins_manage_credentials_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_organisations_credential_is_not_found_anywhere() {
     let app = TestApp::spawn().await;
-    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let (admin, mut browser) = app.login_as(StaffRole::Admin).await;
     let catalog = seed_catalog(&app, admin.org_id).await;
     let (id, _, _) = create_credential(&app, &mut browser, &valid_form(&catalog)).await;
 
     let outsider = app
-        .create_user("Globex", "hank@globex.test", Role::Admin)
+        .create_user("Globex", "hank@globex.test", StaffRole::Admin)
         .await;
     let mut other = app.client();
     other.login(&outsider.email, crate::helpers::PASSWORD).await;
@@ -623,7 +623,7 @@ async fn another_organisations_credential_is_not_found_anywhere() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_eleventh_credential_is_refused_with_a_clear_message() {
     let app = TestApp::spawn().await;
-    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let (admin, mut browser) = app.login_as(StaffRole::Admin).await;
     let catalog = seed_catalog(&app, admin.org_id).await;
     for i in 0..10 {
         create_credential(
@@ -654,7 +654,7 @@ async fn the_eleventh_credential_is_refused_with_a_clear_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_simultaneous_creates_at_nine_give_exactly_one_success() {
     let app = TestApp::spawn().await;
-    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let (admin, mut browser) = app.login_as(StaffRole::Admin).await;
     let catalog = seed_catalog(&app, admin.org_id).await;
     for i in 0..9 {
         create_credential(
@@ -699,7 +699,7 @@ async fn twenty_simultaneous_creates_at_nine_give_exactly_one_success() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edit_changes_everything_but_the_secret_and_audits_before_and_after() {
     let app = TestApp::spawn().await;
-    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let (admin, mut browser) = app.login_as(StaffRole::Admin).await;
     let catalog = seed_catalog(&app, admin.org_id).await;
     let (id, client_id, _) = create_credential(&app, &mut browser, &valid_form(&catalog)).await;
     let before = Credential::find_in_org(&mut *app.conn().await, admin.org_id, id)
@@ -774,7 +774,7 @@ async fn edit_changes_everything_but_the_secret_and_audits_before_and_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotating_issues_a_new_secret_once_and_the_old_one_no_longer_matches() {
     let app = TestApp::spawn().await;
-    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let (admin, mut browser) = app.login_as(StaffRole::Admin).await;
     let catalog = seed_catalog(&app, admin.org_id).await;
     let (id, client_id, old_secret) =
         create_credential(&app, &mut browser, &valid_form(&catalog)).await;
@@ -824,7 +824,7 @@ async fn rotating_issues_a_new_secret_once_and_the_old_one_no_longer_matches() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_is_permanent_and_leaves_only_delete() {
     let app = TestApp::spawn().await;
-    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let (admin, mut browser) = app.login_as(StaffRole::Admin).await;
     let catalog = seed_catalog(&app, admin.org_id).await;
     let (id, _, _) = create_credential(&app, &mut browser, &valid_form(&catalog)).await;
     let confirm = browser.hx_get(&format!("{BASE}/{id}/revoke")).await;
@@ -875,7 +875,7 @@ async fn revocation_is_permanent_and_leaves_only_delete() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_removes_the_row_and_keeps_the_audit_record() {
     let app = TestApp::spawn().await;
-    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let (admin, mut browser) = app.login_as(StaffRole::Admin).await;
     let catalog = seed_catalog(&app, admin.org_id).await;
     let mut fine = with(valid_form(&catalog), "access_level", "fine_grained");
     fine.push(("apis", catalog.read.to_string()));
@@ -935,7 +935,7 @@ async fn delete_removes_the_row_and_keeps_the_audit_record() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_status_badge_follows_the_expiry() {
     let app = TestApp::spawn().await;
-    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let (admin, mut browser) = app.login_as(StaffRole::Admin).await;
     let catalog = seed_catalog(&app, admin.org_id).await;
     let in_ten_days = (app.clock.now() + Duration::days(10))
         .format("%Y-%m-%dT%H:%M")
@@ -962,7 +962,7 @@ async fn the_status_badge_follows_the_expiry() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_menu_is_an_htmx_partial_and_a_page_without_javascript() {
     let app = TestApp::spawn().await;
-    let (admin, mut browser) = app.login_as(Role::Admin).await;
+    let (admin, mut browser) = app.login_as(StaffRole::Admin).await;
     let catalog = seed_catalog(&app, admin.org_id).await;
     let (id, _, _) = create_credential(&app, &mut browser, &valid_form(&catalog)).await;
     let fragment = browser.hx_get(&format!("{BASE}/{id}/menu")).await;

@@ -1,4 +1,4 @@
-use m2m_console::db::models::user::{Role, User};
+use m2m_console::db::models::user::{StaffRole, User};
 
 use crate::helpers::{PASSWORD, TestApp};
 
@@ -18,7 +18,7 @@ const NEW_USER: [(&str, &str); 3] = [
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_without_a_token_is_refused_and_changes_nothing() {
     let app = TestApp::spawn().await;
-    let (_, mut browser) = app.login_as(Role::SuperAdmin).await;
+    let (_, mut browser) = app.login_as(StaffRole::SuperAdmin).await;
     let res = browser.post_raw("/settings/users", &NEW_USER, &[]).await;
     assert_eq!(res.status, 403);
     assert!(!user_exists(&app, "new@acme.test").await);
@@ -27,7 +27,7 @@ async fn a_post_without_a_token_is_refused_and_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_with_a_wrong_token_is_refused() {
     let app = TestApp::spawn().await;
-    let (_, mut browser) = app.login_as(Role::SuperAdmin).await;
+    let (_, mut browser) = app.login_as(StaffRole::SuperAdmin).await;
     let mut fields = NEW_USER.to_vec();
     fields.push(("csrf_token", "forged"));
     assert_eq!(
@@ -50,8 +50,8 @@ async fn a_post_with_a_wrong_token_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_sessions_token_does_not_work() {
     let app = TestApp::spawn().await;
-    let (_, mut browser) = app.login_as(Role::SuperAdmin).await;
-    let (_, mut other) = app.login_as(Role::SuperAdmin).await;
+    let (_, mut browser) = app.login_as(StaffRole::SuperAdmin).await;
+    let (_, mut other) = app.login_as(StaffRole::SuperAdmin).await;
     let stolen = other.csrf().await;
     assert_eq!(
         browser
@@ -65,7 +65,7 @@ async fn another_sessions_token_does_not_work() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cross_site_request_is_refused_even_with_the_token() {
     let app = TestApp::spawn().await;
-    let (_, mut browser) = app.login_as(Role::SuperAdmin).await;
+    let (_, mut browser) = app.login_as(StaffRole::SuperAdmin).await;
     let token = browser.csrf().await;
     let res = browser
         .post_raw(
@@ -81,7 +81,7 @@ async fn a_cross_site_request_is_refused_even_with_the_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_right_token_in_a_field_or_header_is_accepted() {
     let app = TestApp::spawn().await;
-    let (_, mut browser) = app.login_as(Role::SuperAdmin).await;
+    let (_, mut browser) = app.login_as(StaffRole::SuperAdmin).await;
     assert_eq!(
         browser.post_form("/settings/users", &NEW_USER).await.status,
         303
@@ -105,7 +105,8 @@ async fn the_right_token_in_a_field_or_header_is_accepted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_and_logout_need_the_token_too() {
     let app = TestApp::spawn().await;
-    app.create_user("Acme", "ops@acme.test", Role::Admin).await;
+    app.create_user("Acme", "ops@acme.test", StaffRole::Admin)
+        .await;
     let mut browser = app.client();
     browser.get("/login").await;
     let res = browser
@@ -116,7 +117,7 @@ async fn login_and_logout_need_the_token_too() {
         )
         .await;
     assert_eq!(res.status, 403);
-    let (_, mut signed_in) = app.login_as(Role::Admin).await;
+    let (_, mut signed_in) = app.login_as(StaffRole::Admin).await;
     assert_eq!(signed_in.post_raw("/logout", &[], &[]).await.status, 403);
     assert_eq!(
         signed_in.get("/settings").await.status,

@@ -2,7 +2,7 @@
 //! Unicode, control characters and 100 KB strings. Whatever arrives, the server answers
 //! with a status below 500 on a connection that stays up, and nothing panics.
 
-use m2m_console::db::models::user::Role;
+use m2m_console::db::models::user::StaffRole;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
@@ -215,12 +215,12 @@ struct World {
 
 async fn world() -> World {
     let app = TestApp::spawn().await;
-    let (boss_user, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (boss_user, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     let catalog = seed_catalog(&app, boss_user.org_id).await;
     let (credential, client_id, secret) =
         create_credential(&app, &mut boss, &valid_form(&catalog)).await;
     let user = app
-        .create_user("Acme", "fuzzed@acme.test", Role::Viewer)
+        .create_user("Acme", "fuzzed@acme.test", StaffRole::Viewer)
         .await;
     let api = crate::apis::insert_api(&app, boss_user.org_id, "fuzz:target").await;
     let mut anonymous = app.client();

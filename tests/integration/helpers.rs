@@ -10,7 +10,7 @@ use m2m_console::clock::Clock;
 use m2m_console::config::{DatabaseUrl, LogFormat, Settings};
 use m2m_console::db::ids::UserId;
 use m2m_console::db::models::organisation::Organisation;
-use m2m_console::db::models::user::{NewUser, Role, User};
+use m2m_console::db::models::user::{NewUser, StaffRole, User};
 use m2m_console::db::{self, quote_ident};
 use m2m_console::startup::Application;
 use reqwest::header::HeaderMap;
@@ -202,7 +202,7 @@ impl TestApp {
     }
 
     /// Creates a user (and its organisation when new) directly, as `create-user` does.
-    pub async fn create_user(&self, org: &str, email: &str, role: Role) -> User {
+    pub async fn create_user(&self, org: &str, email: &str, role: StaffRole) -> User {
         let mut conn = self.conn().await;
         let now = self.clock.now();
         let org = match Organisation::find_by_name(&mut conn, org).await.unwrap() {
@@ -226,7 +226,7 @@ impl TestApp {
     }
 
     /// A signed-in client for a new user of organisation "Acme" with `role`.
-    pub async fn login_as(&self, role: Role) -> (User, Browser) {
+    pub async fn login_as(&self, role: StaffRole) -> (User, Browser) {
         let email = format!(
             "{}-{}@acme.test",
             role.as_str(),

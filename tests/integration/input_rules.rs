@@ -1,7 +1,7 @@
 //! The one input rule (control characters refused, lengths bounded) on every kind of field,
 //! and races a user can start that must end in a message, never a 500.
 
-use m2m_console::db::models::user::Role;
+use m2m_console::db::models::user::StaffRole;
 
 use crate::apis::{insert_api, insert_role};
 use crate::credentials::{Catalog, seed_catalog, testid_text, valid_form};
@@ -24,7 +24,7 @@ fn with(catalog: &Catalog, key: &'static str, value: &str) -> Vec<(&'static str,
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nul_bytes_get_a_field_message_or_invalid_request_never_a_500() {
     let app = TestApp::spawn().await;
-    let (boss_user, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (boss_user, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     let catalog = seed_catalog(&app, boss_user.org_id).await;
 
     for (field, value) in [
@@ -141,8 +141,8 @@ async fn post_status(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_role_while_a_credential_is_created_with_it_is_never_a_500() {
     let app = TestApp::spawn().await;
-    let (boss_user, mut boss) = app.login_as(Role::SuperAdmin).await;
-    let (_, mut admin) = app.login_as(Role::Admin).await;
+    let (boss_user, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
+    let (_, mut admin) = app.login_as(StaffRole::Admin).await;
     let org = boss_user.org_id;
     let catalog = seed_catalog(&app, org).await;
     boss.csrf().await;
@@ -183,8 +183,8 @@ async fn deleting_a_role_while_a_credential_is_created_with_it_is_never_a_500() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_an_api_while_a_role_is_saved_with_it_is_never_a_500() {
     let app = TestApp::spawn().await;
-    let (boss_user, boss) = app.login_as(Role::SuperAdmin).await;
-    let (_, other_boss) = app.login_as(Role::SuperAdmin).await;
+    let (boss_user, boss) = app.login_as(StaffRole::SuperAdmin).await;
+    let (_, other_boss) = app.login_as(StaffRole::SuperAdmin).await;
     let org = boss_user.org_id;
     let (boss, other_boss) = (
         tokio::sync::Mutex::new(boss),
@@ -217,8 +217,8 @@ async fn deleting_an_api_while_a_role_is_saved_with_it_is_never_a_500() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_disabled_while_being_edited_is_never_a_500() {
     let app = TestApp::spawn().await;
-    let (_, boss) = app.login_as(Role::SuperAdmin).await;
-    let (_, other_boss) = app.login_as(Role::SuperAdmin).await;
+    let (_, boss) = app.login_as(StaffRole::SuperAdmin).await;
+    let (_, other_boss) = app.login_as(StaffRole::SuperAdmin).await;
     let (boss, other_boss) = (
         tokio::sync::Mutex::new(boss),
         tokio::sync::Mutex::new(other_boss),
@@ -227,9 +227,13 @@ async fn a_user_disabled_while_being_edited_is_never_a_500() {
     let outcomes = race(
         8,
         async |round| {
-            app.create_user("Acme", &format!("edited{round}@acme.test"), Role::Viewer)
-                .await
-                .id
+            app.create_user(
+                "Acme",
+                &format!("edited{round}@acme.test"),
+                StaffRole::Viewer,
+            )
+            .await
+            .id
         },
         |user| {
             let path = format!("/settings/users/{user}/role");

@@ -1,12 +1,14 @@
 use chrono::Duration;
-use m2m_console::db::models::user::Role;
+use m2m_console::db::models::user::StaffRole;
 
 use crate::helpers::{PASSWORD, TestApp, captured_logs};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_with_the_right_password_lands_in_the_console() {
     let app = TestApp::spawn().await;
-    let user = app.create_user("Acme", "ops@acme.test", Role::Admin).await;
+    let user = app
+        .create_user("Acme", "ops@acme.test", StaffRole::Admin)
+        .await;
     let mut browser = app.client();
     let res = browser.login("  OPS@acme.test ", PASSWORD).await;
     assert_eq!(res.status, 303);
@@ -24,7 +26,8 @@ async fn login_with_the_right_password_lands_in_the_console() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_email_and_wrong_password_look_the_same() {
     let app = TestApp::spawn().await;
-    app.create_user("Acme", "ops@acme.test", Role::Admin).await;
+    app.create_user("Acme", "ops@acme.test", StaffRole::Admin)
+        .await;
 
     let mut a = app.client();
     let wrong_password = a.login("ops@acme.test", "not the password").await;
@@ -50,7 +53,7 @@ async fn unknown_email_and_wrong_password_look_the_same() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_goes_back_to_the_page_asked_for_but_never_off_site() {
     let app = TestApp::spawn().await;
-    app.create_user("Acme", "ops@acme.test", Role::SuperAdmin)
+    app.create_user("Acme", "ops@acme.test", StaffRole::SuperAdmin)
         .await;
     let mut browser = app.client();
     let bounce = browser.get("/settings/users").await;
@@ -89,7 +92,8 @@ async fn login_goes_back_to_the_page_asked_for_but_never_off_site() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_failures_throttle_the_account_for_a_while_only() {
     let app = TestApp::spawn().await;
-    app.create_user("Acme", "ops@acme.test", Role::Admin).await;
+    app.create_user("Acme", "ops@acme.test", StaffRole::Admin)
+        .await;
     let mut browser = app.client();
     for _ in 0..5 {
         assert_eq!(browser.login("ops@acme.test", "wrong").await.status, 401);
@@ -113,7 +117,8 @@ async fn repeated_failures_throttle_the_account_for_a_while_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_delay_grows_with_each_further_failure() {
     let app = TestApp::spawn().await;
-    app.create_user("Acme", "ops@acme.test", Role::Admin).await;
+    app.create_user("Acme", "ops@acme.test", StaffRole::Admin)
+        .await;
     let mut browser = app.client();
     for _ in 0..5 {
         browser.login("ops@acme.test", "wrong").await;
@@ -131,7 +136,8 @@ async fn the_delay_grows_with_each_further_failure() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_failures_from_one_address_throttle_that_address() {
     let app = TestApp::spawn().await;
-    app.create_user("Acme", "ops@acme.test", Role::Admin).await;
+    app.create_user("Acme", "ops@acme.test", StaffRole::Admin)
+        .await;
     let mut browser = app.client();
     for i in 0..20 {
         browser.login(&format!("spray{i}@acme.test"), "wrong").await;
@@ -142,7 +148,9 @@ async fn many_failures_from_one_address_throttle_that_address() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_logout_and_failures_are_audited_without_the_password() {
     let app = TestApp::spawn().await;
-    let user = app.create_user("Acme", "ops@acme.test", Role::Admin).await;
+    let user = app
+        .create_user("Acme", "ops@acme.test", StaffRole::Admin)
+        .await;
     let mut browser = app.client();
     browser.login("ops@acme.test", "a-wrong-password-77").await;
     browser.login("ops@acme.test", PASSWORD).await;
@@ -164,7 +172,7 @@ async fn login_logout_and_failures_are_audited_without_the_password() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_never_contain_passwords_or_session_keys() {
     let app = TestApp::spawn().await;
-    app.create_user("Acme", "logcheck@acme.test", Role::SuperAdmin)
+    app.create_user("Acme", "logcheck@acme.test", StaffRole::SuperAdmin)
         .await;
     let mut browser = app.client();
     browser

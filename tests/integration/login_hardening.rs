@@ -5,7 +5,7 @@
 use diesel::QueryDsl;
 use diesel_async::RunQueryDsl;
 use m2m_console::db::models::audit_event::AuditEvent;
-use m2m_console::db::models::user::Role;
+use m2m_console::db::models::user::StaffRole;
 use m2m_console::db::schema::{audit_events, login_attempts, sessions};
 
 use crate::helpers::{Browser, PASSWORD, Page, TestApp, captured_logs};
@@ -61,7 +61,8 @@ async fn events(app: &TestApp, action: &str) -> Vec<AuditEvent> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_or_control_character_input_is_refused_before_any_work() {
     let app = TestApp::spawn().await;
-    app.create_user("Acme", "ops@acme.test", Role::Admin).await;
+    app.create_user("Acme", "ops@acme.test", StaffRole::Admin)
+        .await;
     let mut browser = app.client();
     let huge_email = format!("{}@acme.test", "a".repeat(3000));
     for _ in 0..30 {
@@ -95,7 +96,8 @@ async fn oversized_or_control_character_input_is_refused_before_any_work() {
 async fn concurrent_wrong_passwords_never_get_more_tries_than_the_allowance() {
     // Enough argon2 slots that only the throttle stands in the way.
     let app = TestApp::spawn_with(|s| s.argon2_slots = 64).await;
-    app.create_user("Acme", "ops@acme.test", Role::Admin).await;
+    app.create_user("Acme", "ops@acme.test", StaffRole::Admin)
+        .await;
     let mut browsers = Vec::new();
     for _ in 0..60 {
         let mut b = app.client();
@@ -135,7 +137,7 @@ async fn a_full_argon2_pool_answers_503_with_retry_after_at_once() {
     let mut browsers = Vec::new();
     for i in 0..12 {
         let email = format!("user{i}@acme.test");
-        app.create_user("Acme", &email, Role::Viewer).await;
+        app.create_user("Acme", &email, StaffRole::Viewer).await;
         let mut b = app.client();
         b.get("/login").await;
         browsers.push((b, email));
@@ -171,7 +173,7 @@ async fn a_full_argon2_pool_answers_503_with_retry_after_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stranger_failing_from_elsewhere_never_locks_the_owner_out() {
     let app = behind_a_proxy().await;
-    app.create_user("Acme", "ops@acme.test", Role::SuperAdmin)
+    app.create_user("Acme", "ops@acme.test", StaffRole::SuperAdmin)
         .await;
     let mut attacker = app.client();
     for i in 0..40 {
@@ -206,7 +208,8 @@ async fn a_stranger_failing_from_elsewhere_never_locks_the_owner_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_is_audited_once_per_lock_out_not_per_attempt() {
     let app = TestApp::spawn().await;
-    app.create_user("Acme", "ops@acme.test", Role::Admin).await;
+    app.create_user("Acme", "ops@acme.test", StaffRole::Admin)
+        .await;
     let mut browser = app.client();
     for _ in 0..5 {
         assert_eq!(browser.login("ops@acme.test", "wrong").await.status, 401);
@@ -230,7 +233,8 @@ async fn throttling_is_audited_once_per_lock_out_not_per_attempt() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_pages_store_nothing_on_the_server() {
     let app = TestApp::spawn().await;
-    app.create_user("Acme", "ops@acme.test", Role::Admin).await;
+    app.create_user("Acme", "ops@acme.test", StaffRole::Admin)
+        .await;
     for path in [
         "/login",
         "/login?next=%2Fsettings",
@@ -269,7 +273,8 @@ async fn anonymous_pages_store_nothing_on_the_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn next_never_leaves_the_console_whatever_characters_it_hides() {
     let app = TestApp::spawn().await;
-    app.create_user("Acme", "ops@acme.test", Role::Admin).await;
+    app.create_user("Acme", "ops@acme.test", StaffRole::Admin)
+        .await;
     for hostile in [
         "/\t/evil.example",
         "/\r\n/evil.example",

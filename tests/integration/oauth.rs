@@ -3,9 +3,9 @@
 
 use base64::Engine;
 use chrono::Duration;
+use m2m_console::db::models::api_role::ApiRole;
 use m2m_console::db::models::credential::Credential;
-use m2m_console::db::models::role::Role as CredentialRole;
-use m2m_console::db::models::user::Role;
+use m2m_console::db::models::user::StaffRole;
 use serde_json::Value;
 
 use crate::credentials::{Catalog, create_credential, seed_catalog, valid_form};
@@ -39,7 +39,7 @@ pub async fn setup_on(
     app: TestApp,
     form_tweak: impl FnOnce(Vec<(&'static str, String)>) -> Vec<(&'static str, String)>,
 ) -> Setup {
-    let (admin_user, mut admin) = app.login_as(Role::Admin).await;
+    let (admin_user, mut admin) = app.login_as(StaffRole::Admin).await;
     let catalog = seed_catalog(&app, admin_user.org_id).await;
     let (id, client_id, secret) =
         create_credential(&app, &mut admin, &form_tweak(valid_form(&catalog))).await;
@@ -854,7 +854,7 @@ async fn introspection_needs_a_client_of_the_same_organisation() {
     // Another organisation's client learns nothing.
     let outsider = s
         .app
-        .create_user("Globex", "hank@globex.test", Role::Admin)
+        .create_user("Globex", "hank@globex.test", StaffRole::Admin)
         .await;
     let mut globex = s.app.client();
     globex
@@ -1036,7 +1036,7 @@ async fn taking_an_api_away_from_the_role_applies_on_the_next_request() {
     let s = setup().await;
     let token = access_token(&s.app, &s.client).await;
     let narrow = token_with_scope(&s, "orders:read").await;
-    CredentialRole::set_apis(&mut *s.app.conn().await, s.catalog.role, &[s.catalog.read])
+    ApiRole::set_apis(&mut *s.app.conn().await, s.catalog.role, &[s.catalog.read])
         .await
         .unwrap();
     assert_eq!(
@@ -1175,7 +1175,7 @@ async fn the_console_lists_generates_and_revokes_tokens() {
     assert_eq!(res.status, 303);
     assert_eq!(whoami(&s.app, &issued).await.status, 401);
 
-    let (_, mut viewer) = s.app.login_as(Role::Viewer).await;
+    let (_, mut viewer) = s.app.login_as(StaffRole::Viewer).await;
     assert_eq!(
         viewer
             .post_form(&format!("{BASE}/{}/token", s.client.id), &[])

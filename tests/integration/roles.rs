@@ -1,22 +1,22 @@
 //! Settings → Roles: named sets of catalog entries.
 
 use m2m_console::db::ids::{OrgId, RoleId};
+use m2m_console::db::models::api_role::ApiRole;
 use m2m_console::db::models::audit_event::AuditEvent;
 use m2m_console::db::models::credential::AccessLevel;
-use m2m_console::db::models::role::Role as CredentialRole;
-use m2m_console::db::models::user::Role;
+use m2m_console::db::models::user::StaffRole;
 
 use crate::apis::{insert_api, insert_credential, insert_role, rows};
 use crate::helpers::TestApp;
 
-async fn roles(app: &TestApp, org: OrgId) -> Vec<CredentialRole> {
-    CredentialRole::list_for_org(&mut *app.conn().await, org)
+async fn roles(app: &TestApp, org: OrgId) -> Vec<ApiRole> {
+    ApiRole::list_for_org(&mut *app.conn().await, org)
         .await
         .unwrap()
 }
 
 async fn scopes_of(app: &TestApp, role: RoleId) -> Vec<String> {
-    CredentialRole::apis(&mut *app.conn().await, role)
+    ApiRole::apis(&mut *app.conn().await, role)
         .await
         .unwrap()
         .into_iter()
@@ -33,7 +33,7 @@ async fn events(app: &TestApp, org: OrgId) -> Vec<AuditEvent> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_super_admin_adds_edits_and_deletes_a_role_with_plain_forms() {
     let app = TestApp::spawn().await;
-    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (me, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     let read = insert_api(&app, me.org_id, "orders:read").await;
     let write = insert_api(&app, me.org_id, "orders:write").await;
     let (read_id, write_id) = (read.id.to_string(), write.id.to_string());
@@ -133,7 +133,7 @@ async fn a_super_admin_adds_edits_and_deletes_a_role_with_plain_forms() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_super_admin_manages_roles_with_htmx() {
     let app = TestApp::spawn().await;
-    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (me, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     let read = insert_api(&app, me.org_id, "orders:read").await;
     let read_id = read.id.to_string();
 
@@ -206,9 +206,9 @@ async fn a_super_admin_manages_roles_with_htmx() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn role_forms_validate_each_field_and_keep_input() {
     let app = TestApp::spawn().await;
-    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (me, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     let outsider = app
-        .create_user("Globex", "hank@globex.test", Role::SuperAdmin)
+        .create_user("Globex", "hank@globex.test", StaffRole::SuperAdmin)
         .await;
     let theirs = insert_api(&app, outsider.org_id, "globex:secret").await;
     let read = insert_api(&app, me.org_id, "orders:read").await;
@@ -336,7 +336,7 @@ async fn role_forms_validate_each_field_and_keep_input() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn html_in_a_role_is_stored_verbatim_and_rendered_escaped() {
     let app = TestApp::spawn().await;
-    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (me, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     let name = "<script>alert(1)</script>";
     assert_eq!(
         boss.post_form(
@@ -366,11 +366,11 @@ async fn html_in_a_role_is_stored_verbatim_and_rendered_escaped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_and_viewers_read_roles_but_cannot_change_them() {
     let app = TestApp::spawn().await;
-    let (boss, _) = app.login_as(Role::SuperAdmin).await;
+    let (boss, _) = app.login_as(StaffRole::SuperAdmin).await;
     let read = insert_api(&app, boss.org_id, "orders:read").await;
     let read_id = read.id.to_string();
     let role = insert_role(&app, boss.org_id, "Reporting", &[read.id]).await;
-    for who in [Role::Admin, Role::Viewer] {
+    for who in [StaffRole::Admin, StaffRole::Viewer] {
         let (_, mut browser) = app.login_as(who).await;
         let page = browser.get("/settings/roles").await;
         assert_eq!(page.status, 200, "{who:?} reads roles");
@@ -437,10 +437,10 @@ async fn admins_and_viewers_read_roles_but_cannot_change_them() {
 async fn roles_of_another_organisation_are_out_of_reach() {
     let app = TestApp::spawn().await;
     let outsider = app
-        .create_user("Globex", "hank@globex.test", Role::SuperAdmin)
+        .create_user("Globex", "hank@globex.test", StaffRole::SuperAdmin)
         .await;
     let theirs = insert_role(&app, outsider.org_id, "Globex secret role", &[]).await;
-    let (_, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (_, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
 
     assert!(
         !boss
@@ -511,7 +511,7 @@ async fn roles_of_another_organisation_are_out_of_reach() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_in_use_cannot_be_deleted_and_the_answer_names_its_credentials() {
     let app = TestApp::spawn().await;
-    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (me, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     let role = insert_role(&app, me.org_id, "Order sync", &[]).await;
     insert_credential(
         &app,
@@ -580,7 +580,7 @@ async fn a_role_in_use_cannot_be_deleted_and_the_answer_names_its_credentials() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn role_changes_are_audited_with_before_and_after() {
     let app = TestApp::spawn().await;
-    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (me, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     let read = insert_api(&app, me.org_id, "orders:read").await;
     let write = insert_api(&app, me.org_id, "orders:write").await;
     let (read_id, write_id) = (read.id.to_string(), write.id.to_string());

@@ -1,5 +1,5 @@
 use chrono::Duration;
-use m2m_console::db::models::user::Role;
+use m2m_console::db::models::user::StaffRole;
 
 use crate::helpers::{PASSWORD, TestApp};
 
@@ -22,7 +22,8 @@ async fn status_with_cookie(app: &TestApp, cookie: &str, path: &str) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_issues_a_new_session_key() {
     let app = TestApp::spawn().await;
-    app.create_user("Acme", "ops@acme.test", Role::Admin).await;
+    app.create_user("Acme", "ops@acme.test", StaffRole::Admin)
+        .await;
     let mut browser = app.client();
     browser.get("/login").await;
     assert!(
@@ -96,7 +97,8 @@ async fn session_set_cookie(app: &TestApp, form_cookie: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_cookie_is_httponly_and_lax() {
     let app = TestApp::spawn().await;
-    app.create_user("Acme", "ops@acme.test", Role::Admin).await;
+    app.create_user("Acme", "ops@acme.test", StaffRole::Admin)
+        .await;
     let set_cookie = session_set_cookie(&app, "m2m_form_csrf=").await;
     assert!(set_cookie.starts_with("m2m_session="));
     assert!(set_cookie.contains("HttpOnly"));
@@ -109,7 +111,8 @@ async fn over_https_the_cookie_is_secure_and_host_prefixed() {
     let app =
         TestApp::spawn_with(|s| s.public_url = "https://console.example.com".parse().unwrap())
             .await;
-    app.create_user("Acme", "ops@acme.test", Role::Admin).await;
+    app.create_user("Acme", "ops@acme.test", StaffRole::Admin)
+        .await;
     let set_cookie = session_set_cookie(&app, "__Host-m2m_form_csrf=").await;
     assert!(set_cookie.starts_with("__Host-m2m_session="));
     assert!(set_cookie.contains("Secure"));
@@ -122,7 +125,7 @@ async fn over_https_the_cookie_is_secure_and_host_prefixed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_ends_the_session_on_the_server() {
     let app = TestApp::spawn().await;
-    let (_, mut browser) = app.login_as(Role::Admin).await;
+    let (_, mut browser) = app.login_as(StaffRole::Admin).await;
     let cookie = browser.cookie_header().unwrap();
     let res = browser.post_form("/logout", &[]).await;
     assert_eq!(res.location(), Some("/login?signed_out=1"));
@@ -134,8 +137,8 @@ async fn logout_ends_the_session_on_the_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disabling_a_user_ends_their_sessions_on_the_next_request() {
     let app = TestApp::spawn().await;
-    let (_, mut boss) = app.login_as(Role::SuperAdmin).await;
-    let (admin, mut victim) = app.login_as(Role::Admin).await;
+    let (_, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
+    let (admin, mut victim) = app.login_as(StaffRole::Admin).await;
     assert_eq!(victim.get("/settings").await.status, 200);
 
     let res = boss
@@ -152,8 +155,8 @@ async fn disabling_a_user_ends_their_sessions_on_the_next_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_change_ends_that_users_sessions() {
     let app = TestApp::spawn().await;
-    let (_, mut boss) = app.login_as(Role::SuperAdmin).await;
-    let (admin, mut other) = app.login_as(Role::Admin).await;
+    let (_, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
+    let (admin, mut other) = app.login_as(StaffRole::Admin).await;
     boss.post_form(
         &format!("/settings/users/{}/role", admin.id),
         &[("role", "viewer")],
@@ -165,7 +168,7 @@ async fn a_role_change_ends_that_users_sessions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_session_expires_after_the_idle_timeout() {
     let app = TestApp::spawn().await;
-    let (_, mut browser) = app.login_as(Role::Admin).await;
+    let (_, mut browser) = app.login_as(StaffRole::Admin).await;
     app.clock.advance(Duration::minutes(29));
     assert_eq!(
         browser.get("/settings").await.status,
@@ -181,7 +184,7 @@ async fn an_idle_session_expires_after_the_idle_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_active_session_still_ends_at_the_absolute_limit() {
     let app = TestApp::spawn_with(|s| s.session_absolute = Duration::hours(1)).await;
-    let (_, mut browser) = app.login_as(Role::Admin).await;
+    let (_, mut browser) = app.login_as(StaffRole::Admin).await;
     for _ in 0..3 {
         app.clock.advance(Duration::minutes(19));
         assert_eq!(browser.get("/settings").await.status, 200);
@@ -194,7 +197,7 @@ async fn an_active_session_still_ends_at_the_absolute_limit() {
 async fn a_session_is_honoured_by_every_instance_and_ended_everywhere() {
     let app = TestApp::spawn().await;
     let other = app.second_instance().await;
-    let (_, mut browser) = app.login_as(Role::Admin).await;
+    let (_, mut browser) = app.login_as(StaffRole::Admin).await;
     let cookie = browser.cookie_header().unwrap();
     assert_eq!(status_with_cookie(&other, &cookie, "/settings").await, 200);
     browser.post_form("/logout", &[]).await;

@@ -1,4 +1,4 @@
-use m2m_console::db::models::user::Role;
+use m2m_console::db::models::user::StaffRole;
 
 use crate::helpers::TestApp;
 
@@ -24,7 +24,7 @@ fn assert_security_headers(headers: &reqwest::header::HeaderMap) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_kind_of_response_carries_the_security_headers() {
     let app = TestApp::spawn().await;
-    let (_, browser) = app.login_as(Role::Viewer).await;
+    let (_, browser) = app.login_as(StaffRole::Viewer).await;
     for path in [
         "/login",
         "/settings",
@@ -51,7 +51,7 @@ async fn every_kind_of_response_carries_the_security_headers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn templates_use_no_inline_script_or_style() {
     let app = TestApp::spawn().await;
-    let (_, mut browser) = app.login_as(Role::SuperAdmin).await;
+    let (_, mut browser) = app.login_as(StaffRole::SuperAdmin).await;
     for path in [
         "/login",
         "/settings",
@@ -73,7 +73,7 @@ async fn templates_use_no_inline_script_or_style() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_render_whole_or_as_fragments_with_vary() {
     let app = TestApp::spawn().await;
-    let (_, mut browser) = app.login_as(Role::SuperAdmin).await;
+    let (_, mut browser) = app.login_as(StaffRole::SuperAdmin).await;
     let page = browser.get("/settings/users").await;
     assert!(page.body.trim_start().starts_with("<!doctype html>"));
     assert!(page.body.contains("<meta name=\"csrf-token\""));
@@ -106,7 +106,7 @@ async fn pages_render_whole_or_as_fragments_with_vary() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_can_click_from_settings_to_machine_to_machine() {
     let app = TestApp::spawn().await;
-    let (_, mut browser) = app.login_as(Role::Admin).await;
+    let (_, mut browser) = app.login_as(StaffRole::Admin).await;
     let settings = browser.get("/settings").await;
     assert!(settings.body.contains("href=\"/settings/integrations\""));
     assert!(
@@ -192,7 +192,7 @@ async fn health_and_readiness_probes_answer() {
 async fn a_database_outage_gives_fast_503s_and_the_server_recovers() {
     use diesel_async::{AsyncConnection, RunQueryDsl};
     let app = TestApp::spawn().await;
-    let (_, mut browser) = app.login_as(Role::Admin).await;
+    let (_, mut browser) = app.login_as(StaffRole::Admin).await;
     let name = app.settings.database_url.database_name();
     let admin_url = app.settings.database_url.with_database("postgres");
     let mut admin = diesel_async::AsyncPgConnection::establish(admin_url.expose())

@@ -1,12 +1,12 @@
-use m2m_console::db::models::user::{Role, User};
+use m2m_console::db::models::user::{StaffRole, User};
 
 use crate::helpers::{PASSWORD, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_super_admins_may_manage_users() {
     let app = TestApp::spawn().await;
-    let (target, _) = app.login_as(Role::Viewer).await;
-    for role in [Role::Admin, Role::Viewer] {
+    let (target, _) = app.login_as(StaffRole::Viewer).await;
+    for role in [StaffRole::Admin, StaffRole::Viewer] {
         let (_, mut browser) = app.login_as(role).await;
         assert_eq!(
             browser.get("/settings/users").await.status,
@@ -58,10 +58,10 @@ async fn only_super_admins_may_manage_users() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(still.role, Role::Viewer);
+    assert_eq!(still.role, StaffRole::Viewer);
     assert!(!still.disabled);
 
-    let (_, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (_, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     let page = boss.get("/settings/users").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains(&target.email));
@@ -74,7 +74,7 @@ async fn only_super_admins_may_manage_users() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_super_admin_adds_a_user_who_can_then_sign_in() {
     let app = TestApp::spawn().await;
-    let (_, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (_, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     let res = boss
         .post_form(
             "/settings/users",
@@ -115,7 +115,7 @@ async fn a_super_admin_adds_a_user_who_can_then_sign_in() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adding_a_user_validates_each_field_and_keeps_input() {
     let app = TestApp::spawn().await;
-    let (boss_user, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (boss_user, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     let res = boss
         .hx_post(
             "/settings/users",
@@ -156,7 +156,7 @@ async fn adding_a_user_validates_each_field_and_keeps_input() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_last_super_admin_can_be_neither_demoted_nor_disabled() {
     let app = TestApp::spawn().await;
-    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (me, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     let demote = boss
         .post_form(
             &format!("/settings/users/{}/role", me.id),
@@ -174,10 +174,10 @@ async fn the_last_super_admin_can_be_neither_demoted_nor_disabled() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((still.role, still.disabled), (Role::SuperAdmin, false));
+    assert_eq!((still.role, still.disabled), (StaffRole::SuperAdmin, false));
 
     // With a second Super Admin, the first may step down.
-    let (other, _) = app.login_as(Role::SuperAdmin).await;
+    let (other, _) = app.login_as(StaffRole::SuperAdmin).await;
     let res = boss
         .post_form(&format!("/settings/users/{}/disable", other.id), &[])
         .await;
@@ -210,9 +210,9 @@ async fn the_last_super_admin_can_be_neither_demoted_nor_disabled() {
 async fn users_of_another_organisation_are_invisible() {
     let app = TestApp::spawn().await;
     let outsider = app
-        .create_user("Globex", "hank@globex.test", Role::Admin)
+        .create_user("Globex", "hank@globex.test", StaffRole::Admin)
         .await;
-    let (_, mut boss) = app.login_as(Role::SuperAdmin).await;
+    let (_, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     assert!(
         !boss
             .get("/settings/users")
@@ -237,7 +237,7 @@ async fn users_of_another_organisation_are_invisible() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((still.role, still.disabled), (Role::Admin, false));
+    assert_eq!((still.role, still.disabled), (StaffRole::Admin, false));
     assert_eq!(
         boss.post_form("/settings/users/not-a-uuid/disable", &[])
             .await
@@ -249,8 +249,8 @@ async fn users_of_another_organisation_are_invisible() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_changes_are_audited() {
     let app = TestApp::spawn().await;
-    let (me, mut boss) = app.login_as(Role::SuperAdmin).await;
-    let (target, _) = app.login_as(Role::Viewer).await;
+    let (me, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
+    let (target, _) = app.login_as(StaffRole::Viewer).await;
     boss.post_form(
         &format!("/settings/users/{}/role", target.id),
         &[("role", "admin")],
@@ -282,7 +282,7 @@ async fn user_changes_are_audited() {
 async fn the_audit_log_cannot_be_rewritten() {
     use diesel_async::RunQueryDsl;
     let app = TestApp::spawn().await;
-    app.login_as(Role::Admin).await;
+    app.login_as(StaffRole::Admin).await;
     let mut conn = app.conn().await;
     let update = diesel::sql_query("UPDATE audit_events SET action = 'nothing'")
         .execute(&mut conn)

@@ -11,8 +11,8 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::db::ids::{ApiId, OrgId, RoleId};
+use crate::db::models::api_role::{ApiRole, ApiRoleWithApis};
 use crate::db::models::credential::{AccessLevel, Credential};
-use crate::db::models::role::{Role, RoleWithApis};
 use crate::forms::{self, FieldErrors};
 
 pub const MAX_ALLOWED_IPS: usize = 50;
@@ -67,7 +67,7 @@ pub struct ValidCredential {
     pub name: String,
     pub description: String,
     pub owner_email: String,
-    pub role: Role,
+    pub role: ApiRole,
     pub access_level: AccessLevel,
     /// The Fine Grained selection (empty for Full).
     pub api_ids: Vec<ApiId>,
@@ -94,14 +94,14 @@ pub async fn validate(
     }
 
     let role = match data.role_id.trim().parse::<RoleId>() {
-        Ok(id) => Role::find_in_org(conn, org, id).await.ok(),
+        Ok(id) => ApiRole::find_in_org(conn, org, id).await.ok(),
         Err(_) => None,
     };
     let mut api_ids = Vec::new();
     match &role {
         None => errors.add("role_id", "Choose a role."),
         Some(role) if access_level == Some(AccessLevel::FineGrained) => {
-            let allowed: BTreeSet<ApiId> = Role::apis(conn, role.id)
+            let allowed: BTreeSet<ApiId> = ApiRole::apis(conn, role.id)
                 .await?
                 .into_iter()
                 .map(|a| a.id)
@@ -229,7 +229,7 @@ pub struct FormView {
     pub errors: FieldErrors,
     /// A message about the whole form (the organisation is at its limit).
     pub form_error: Option<String>,
-    pub roles: Vec<RoleWithApis>,
+    pub roles: Vec<ApiRoleWithApis>,
 }
 
 impl FormView {

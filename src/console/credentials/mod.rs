@@ -13,23 +13,24 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
+use crate::app_state::AppState;
 use crate::auth::guard::CurrentUser;
 use crate::client_ip::RequestMeta;
 use crate::console::shell;
-use crate::db::ids::{CredentialId, OrgId, RoleId};
+use crate::db::ids::{CredentialId, OrgId, RoleId, TokenId};
 use crate::db::models::access_token;
+use crate::db::models::api_role::ApiRole;
 use crate::db::models::audit_event::{AuditEvent, NewAuditEvent};
 use crate::db::models::credential::{
     AccessLevel, Credential, CredentialChanges, MAX_CREDENTIALS_PER_ORG, NewCredential,
 };
 use crate::db::models::organisation::Organisation;
-use crate::db::models::role::Role as CredentialRole;
-use crate::db::models::user::Role;
+use crate::db::models::user::StaffRole;
 use crate::error::AppError;
 use crate::forms::{FieldErrors, HtmlForm};
-use crate::htmx::{HxRequest, html, render, see_other};
+use crate::htmx::{HxRequest, html, see_other};
+use crate::render::render;
 use crate::session::TypedSession;
-use crate::startup::AppState;
 use crate::tokens::{self, Kind};
 use crate::views::{Crumb, Fragment, Toast};
 
@@ -68,7 +69,7 @@ async fn rows(
     state: &AppState,
 ) -> Result<Vec<CredentialRow>, AppError> {
     let credentials = Credential::list_for_org(conn, org).await?;
-    let role_names: HashMap<RoleId, String> = CredentialRole::list_for_org(conn, org)
+    let role_names: HashMap<RoleId, String> = ApiRole::list_for_org(conn, org)
         .await?
         .into_iter()
         .map(|r| (r.id, r.name))
@@ -94,7 +95,7 @@ async fn section(
     state: &AppState,
     oob: bool,
 ) -> Result<CredentialsSection, AppError> {
-    let can_manage = user.role >= Role::Admin;
+    let can_manage = user.role >= StaffRole::Admin;
     Ok(CredentialsSection {
         rows: rows(conn, user.org_id, can_manage, state).await?,
         can_manage,
@@ -109,9 +110,7 @@ async fn row(
     c: Credential,
     can_manage: bool,
 ) -> Result<CredentialRow, AppError> {
-    let role_name = CredentialRole::find_in_org(conn, c.org_id, c.role_id)
-        .await?
-        .name;
+    let role_name = ApiRole::find_in_org(conn, c.org_id, c.role_id).await?.name;
     // One credential: count its scopes, not every credential's of the organisation.
     let api_count = Credential::effective_scopes(conn, &c).await?.len() as i64;
     Ok(CredentialRow {
@@ -196,7 +195,7 @@ async fn form_view(
         data,
         errors,
         form_error,
-        roles: CredentialRole::list_with_apis(conn, org).await?,
+        roles: ApiRole::list_with_apis(conn, org).await?,
     })
 }
 
@@ -235,7 +234,7 @@ pub async fn new_credential_form(
     session: TypedSession,
     hx: HxRequest,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin, MANAGE)?;
+    user.require(StaffRole::Admin, MANAGE)?;
     let mut conn = state.pool.get().await?;
     let data = CredentialFormData {
         owner_email: user.email.clone(),
@@ -297,7 +296,7 @@ pub async fn create_credential(
     hx: HxRequest,
     HtmlForm(data): HtmlForm<CredentialFormData>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin, MANAGE)?;
+    user.require(StaffRole::Admin, MANAGE)?;
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     let secret = tokens::generate(Kind::ClientSecret)?;
@@ -478,7 +477,7 @@ pub async fn show_credential(
     .await?;
     let tokens = tokens_section(&mut conn, &state, &user, &session, &credential).await?;
     let name = credential.name.clone();
-    let row = row(&mut conn, &state, credential, user.role >= Role::Admin).await?;
+    let row = row(&mut conn, &state, credential, user.role >= StaffRole::Admin).await?;
     let shell = shell(&name, &user, &session, crumbs(Some(&name)))?;
     render(
         hx,
@@ -504,7 +503,7 @@ async fn tokens_section(
     Ok(TokensSection {
         id: credential.id,
         tokens: access_token::list_live(conn, credential.id, now).await?,
-        can_manage: user.role >= Role::Admin,
+        can_manage: user.role >= StaffRole::Admin,
         can_generate: credential.status(now).is_usable(),
         csrf_token: session.csrf_token()?,
         now,
@@ -521,7 +520,7 @@ pub async fn generate_token(
     hx: HxRequest,
     path: web::Path<CredentialId>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin, MANAGE)?;
+    user.require(StaffRole::Admin, MANAGE)?;
     let now = state.clock.now();
     let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
     let mut conn = state.pool.get().await?;
@@ -599,9 +598,9 @@ pub async fn revoke_access_token(
     user: CurrentUser,
     session: TypedSession,
     hx: HxRequest,
-    path: web::Path<(CredentialId, i64)>,
+    path: web::Path<(CredentialId, TokenId)>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin, MANAGE)?;
+    user.require(StaffRole::Admin, MANAGE)?;
     let (id, token_id) = path.into_inner();
     let now = state.clock.now();
     let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
@@ -628,7 +627,7 @@ pub async fn revoke_all_access_tokens(
     hx: HxRequest,
     path: web::Path<CredentialId>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin, MANAGE)?;
+    user.require(StaffRole::Admin, MANAGE)?;
     let now = state.clock.now();
     let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
     let mut conn = state.pool.get().await?;
@@ -661,7 +660,7 @@ pub async fn credential_menu(
     hx: HxRequest,
     path: web::Path<CredentialId>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin, MANAGE)?;
+    user.require(StaffRole::Admin, MANAGE)?;
     let mut conn = state.pool.get().await?;
     let c = load(&mut conn, &user, path.into_inner()).await?;
     let menu = CredentialMenu {
@@ -686,7 +685,7 @@ pub async fn edit_credential_form(
     hx: HxRequest,
     path: web::Path<CredentialId>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin, MANAGE)?;
+    user.require(StaffRole::Admin, MANAGE)?;
     let mut conn = state.pool.get().await?;
     let c = load(&mut conn, &user, path.into_inner()).await?;
     refuse_if_revoked(&c)?;
@@ -728,7 +727,7 @@ pub async fn update_credential(
     path: web::Path<CredentialId>,
     HtmlForm(data): HtmlForm<CredentialFormData>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin, MANAGE)?;
+    user.require(StaffRole::Admin, MANAGE)?;
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     let before = load(&mut conn, &user, path.into_inner()).await?;
@@ -743,7 +742,7 @@ pub async fn update_credential(
                 Ok(valid) => valid,
                 Err(errors) => return Ok(Err(errors)),
             };
-            let old_role = CredentialRole::find_in_org(conn, actor.org_id, before.role_id).await?;
+            let old_role = ApiRole::find_in_org(conn, actor.org_id, before.role_id).await?;
             let old_scopes = scopes_of(conn, &before).await?;
             let updated = Credential::update(
                 conn,
@@ -817,7 +816,7 @@ async fn confirm_form(
     id: CredentialId,
     kind: Confirm,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin, MANAGE)?;
+    user.require(StaffRole::Admin, MANAGE)?;
     let mut conn = state.pool.get().await?;
     let c = load(&mut conn, &user, id).await?;
     if kind != Confirm::Delete {
@@ -882,7 +881,7 @@ pub async fn rotate_credential_secret(
     hx: HxRequest,
     path: web::Path<CredentialId>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin, MANAGE)?;
+    user.require(StaffRole::Admin, MANAGE)?;
     let now = state.clock.now();
     let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
     let secret = tokens::generate(Kind::ClientSecret)?;
@@ -932,7 +931,7 @@ pub async fn revoke_credential(
     hx: HxRequest,
     path: web::Path<CredentialId>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin, MANAGE)?;
+    user.require(StaffRole::Admin, MANAGE)?;
     let now = state.clock.now();
     let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
     let actor = user.0.clone();
@@ -978,7 +977,7 @@ pub async fn delete_credential(
     hx: HxRequest,
     path: web::Path<CredentialId>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(Role::Admin, MANAGE)?;
+    user.require(StaffRole::Admin, MANAGE)?;
     let now = state.clock.now();
     let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
     let actor = user.0.clone();

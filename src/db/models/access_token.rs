@@ -14,7 +14,7 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, Bool, Bytea, Nullable, Text, Timestamptz, Uuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::ids::{CredentialId, OrgId};
+use crate::db::ids::{CredentialId, OrgId, TokenId};
 use crate::db::schema::{access_tokens, credentials, ip_allowed, organisations};
 
 /// Access tokens live an hour; clients fetch a new one.
@@ -193,7 +193,7 @@ pub async fn issue(
     scopes: &[String],
     now: DateTime<Utc>,
     ip: Option<&str>,
-) -> QueryResult<Option<i64>> {
+) -> QueryResult<Option<TokenId>> {
     let qualifying = credentials::table
         .filter(credentials::id.eq(credential))
         .filter(credentials::secret_hash.eq(secret_hash))
@@ -232,7 +232,7 @@ pub async fn issue(
 /// A live token with its credential, as a bearer check or introspection needs it.
 #[derive(Debug, Clone, Queryable)]
 pub struct ActiveToken {
-    pub token_id: i64,
+    pub token_id: TokenId,
     pub scopes: Vec<String>,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
@@ -352,7 +352,7 @@ pub async fn revoke_by_hash(
 pub async fn revoke_by_id(
     conn: &mut AsyncPgConnection,
     credential: CredentialId,
-    id: i64,
+    id: TokenId,
     now: DateTime<Utc>,
 ) -> QueryResult<bool> {
     diesel::update(
@@ -386,7 +386,7 @@ pub async fn revoke_all(
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = access_tokens)]
 pub struct TokenSummary {
-    pub id: i64,
+    pub id: TokenId,
     pub scopes: Vec<String>,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
@@ -426,7 +426,11 @@ pub async fn list_live(
         .await
 }
 
-pub async fn touch(conn: &mut AsyncPgConnection, id: i64, now: DateTime<Utc>) -> QueryResult<()> {
+pub async fn touch(
+    conn: &mut AsyncPgConnection,
+    id: TokenId,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
     diesel::update(access_tokens::table.find(id))
         .set(access_tokens::last_used_at.eq(now))
         .execute(conn)

@@ -5,13 +5,13 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::ids::{CredentialId, OrgId, UserId};
+use crate::db::ids::{AuditEventId, CredentialId, OrgId, UserId};
 use crate::db::schema::audit_events;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
 pub struct AuditEvent {
-    pub id: i64,
+    pub id: AuditEventId,
     pub org_id: Option<OrgId>,
     pub actor_user_id: Option<UserId>,
     pub actor_email: Option<String>,

@@ -2,11 +2,11 @@
 
 pub mod access_token;
 pub mod api;
+pub mod api_role;
 pub mod audit_event;
 pub mod credential;
 pub mod login_attempt;
 pub mod organisation;
-pub mod role;
 pub mod server_secret;
 pub mod session;
 pub mod setup_token;

@@ -27,66 +27,67 @@ use crate::db::schema::users;
     diesel::deserialize::FromSqlRow,
 )]
 #[diesel(sql_type = Text)]
-pub enum Role {
+pub enum StaffRole {
     Viewer,
     Admin,
     SuperAdmin,
 }
 
-impl Role {
-    pub const ALL: [Role; 3] = [Role::SuperAdmin, Role::Admin, Role::Viewer];
+impl StaffRole {
+    pub const ALL: [StaffRole; 3] = [StaffRole::SuperAdmin, StaffRole::Admin, StaffRole::Viewer];
 
     /// The value stored in the database and used in forms (`super_admin`).
     pub fn as_str(self) -> &'static str {
         match self {
-            Role::SuperAdmin => "super_admin",
-            Role::Admin => "admin",
-            Role::Viewer => "viewer",
+            StaffRole::SuperAdmin => "super_admin",
+            StaffRole::Admin => "admin",
+            StaffRole::Viewer => "viewer",
         }
     }
 
     pub fn label(self) -> &'static str {
         match self {
-            Role::SuperAdmin => "Super Admin",
-            Role::Admin => "Admin",
-            Role::Viewer => "Viewer",
+            StaffRole::SuperAdmin => "Super Admin",
+            StaffRole::Admin => "Admin",
+            StaffRole::Viewer => "Viewer",
         }
     }
 
     /// Parses the database/form value or the CLI spelling (`super-admin`).
     pub fn parse(s: &str) -> Option<Self> {
         match s.trim().replace('-', "_").as_str() {
-            "super_admin" => Some(Role::SuperAdmin),
-            "admin" => Some(Role::Admin),
-            "viewer" => Some(Role::Viewer),
+            "super_admin" => Some(StaffRole::SuperAdmin),
+            "admin" => Some(StaffRole::Admin),
+            "viewer" => Some(StaffRole::Viewer),
             _ => None,
         }
     }
 }
 
-impl fmt::Display for Role {
+impl fmt::Display for StaffRole {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())
     }
 }
 
-impl FromStr for Role {
+impl FromStr for StaffRole {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::parse(s).ok_or_else(|| format!("unknown role {s:?} (super-admin, admin or viewer)"))
+        StaffRole::parse(s)
+            .ok_or_else(|| format!("unknown role {s:?} (super-admin, admin or viewer)"))
     }
 }
 
-impl ToSql<Text, Pg> for Role {
+impl ToSql<Text, Pg> for StaffRole {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
         <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
     }
 }
 
-impl FromSql<Text, Pg> for Role {
+impl FromSql<Text, Pg> for StaffRole {
     fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
         let s = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
-        Role::parse(&s).ok_or_else(|| format!("unknown role in database: {s}").into())
+        StaffRole::parse(&s).ok_or_else(|| format!("unknown role in database: {s}").into())
     }
 }
 
@@ -96,7 +97,7 @@ pub struct User {
     pub id: UserId,
     pub org_id: OrgId,
     pub email: String,
-    pub role: Role,
+    pub role: StaffRole,
     pub password_hash: String,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
@@ -121,7 +122,7 @@ pub struct NewUser<'a> {
     pub id: UserId,
     pub org_id: OrgId,
     pub email: &'a str,
-    pub role: Role,
+    pub role: StaffRole,
     pub password_hash: &'a str,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -199,7 +200,7 @@ impl User {
     ) -> QueryResult<usize> {
         users::table
             .filter(users::org_id.eq(org))
-            .filter(users::role.eq(Role::SuperAdmin))
+            .filter(users::role.eq(StaffRole::SuperAdmin))
             .filter(users::disabled.eq(false))
             .select(users::id)
             .for_update()
@@ -212,7 +213,7 @@ impl User {
         conn: &mut AsyncPgConnection,
         org: OrgId,
         id: UserId,
-        role: Role,
+        role: StaffRole,
         now: DateTime<Utc>,
     ) -> QueryResult<Self> {
         diesel::update(

@@ -12,7 +12,7 @@ use crate::db::schema::{apis, credentials, role_apis, roles};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = roles)]
-pub struct Role {
+pub struct ApiRole {
     pub id: RoleId,
     pub org_id: OrgId,
     pub name: String,
@@ -23,12 +23,12 @@ pub struct Role {
 
 /// A role with the catalog entries it grants.
 #[derive(Debug, Clone)]
-pub struct RoleWithApis {
-    pub role: Role,
+pub struct ApiRoleWithApis {
+    pub role: ApiRole,
     pub apis: Vec<Api>,
 }
 
-impl Role {
+impl ApiRole {
     pub async fn list_for_org(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<Vec<Self>> {
         roles::table
             .filter(roles::org_id.eq(org))
@@ -55,7 +55,7 @@ impl Role {
     pub async fn list_with_apis(
         conn: &mut AsyncPgConnection,
         org: OrgId,
-    ) -> QueryResult<Vec<RoleWithApis>> {
+    ) -> QueryResult<Vec<ApiRoleWithApis>> {
         let roles = Self::list_for_org(conn, org).await?;
         let ids: Vec<RoleId> = roles.iter().map(|r| r.id).collect();
         let pairs: Vec<(RoleId, Api)> = role_apis::table
@@ -71,7 +71,7 @@ impl Role {
         }
         Ok(roles
             .into_iter()
-            .map(|role| RoleWithApis {
+            .map(|role| ApiRoleWithApis {
                 apis: by_role.remove(&role.id).unwrap_or_default(),
                 role,
             })

@@ -1,0 +1,67 @@
+//! Who performs an operation of the domain layer, from where and when: what its permission
+//! check and its audit row need. A staff member signed in to the console today; a calling
+//! credential of the management API and the background jobs later.
+
+use chrono::{DateTime, Utc};
+
+use crate::client_ip::RequestMeta;
+use crate::db::ids::OrgId;
+use crate::db::models::audit_event::NewAuditEvent;
+use crate::db::models::user::{StaffRole, User};
+use crate::domain_error::DomainError;
+
+/// The party acting.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Staff(User),
+}
+
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub principal: Principal,
+    /// The caller's address and user agent, for the audit row.
+    pub meta: RequestMeta,
+    /// The moment the operation happens, from the injectable clock.
+    pub now: DateTime<Utc>,
+}
+
+impl Actor {
+    pub fn staff(user: User, meta: RequestMeta, now: DateTime<Utc>) -> Self {
+        Self {
+            principal: Principal::Staff(user),
+            meta,
+            now,
+        }
+    }
+
+    /// The organisation the actor acts in: it sees and changes nothing of another.
+    pub fn org_id(&self) -> OrgId {
+        match &self.principal {
+            Principal::Staff(user) => user.org_id,
+        }
+    }
+
+    /// Refuses unless the actor's role is at least `role`; `action` completes the sentence
+    /// "Your role does not allow you to …".
+    pub fn require(&self, role: StaffRole, action: &'static str) -> Result<(), DomainError> {
+        match &self.principal {
+            Principal::Staff(user) if user.role >= role => Ok(()),
+            Principal::Staff(_) => Err(DomainError::Forbidden(action)),
+        }
+    }
+
+    /// The audit row of `action`, done by this actor in its organisation.
+    pub fn audit(&self, action: &str) -> NewAuditEvent {
+        let event = NewAuditEvent::new(action, &self.meta, self.now);
+        match &self.principal {
+            Principal::Staff(user) => event.by(user),
+        }
+    }
+
+    /// The staff member acting, if it is one.
+    pub fn staff_user(&self) -> Option<&User> {
+        match &self.principal {
+            Principal::Staff(user) => Some(user),
+        }
+    }
+}

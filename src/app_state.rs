@@ -1,0 +1,34 @@
+//! What every handler shares: the pool, the clock, the settings and per-instance state. Its
+//! own module, so that handlers can name it without importing the server that routes to them.
+
+use std::sync::Arc;
+
+use actix_web::cookie::Key;
+
+use crate::auth::password;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::DbPool;
+use crate::oauth::state::OAuthState;
+
+/// Shared by every handler.
+pub struct AppState {
+    pub pool: DbPool,
+    pub clock: Clock,
+    pub settings: Arc<Settings>,
+    pub oauth: OAuthState,
+    pub argon2: password::Argon2Pool,
+    /// Signs the session cookie and the sign-in form's CSRF cookie.
+    pub cookie_key: Key,
+}
+
+impl AppState {
+    /// The caller's address: the peer, or what a trusted proxy reports (see `client_ip`).
+    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
+        crate::client_ip::resolve(
+            req.peer_addr().map(|a| a.ip()),
+            req.headers(),
+            &self.settings.trusted_proxies,
+        )
+    }
+}

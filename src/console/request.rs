@@ -1,0 +1,150 @@
+//! The console's request kit: what every console handler needs about its request (the
+//! signed-in user, the session, whether htmx asked, the caller's address, the clock and the
+//! app state) in one extractor, so that a handler's signature says only what is particular
+//! to it; and the answers every console handler gives.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use askama::Template;
+use chrono::{DateTime, Utc};
+
+use crate::actor::Actor;
+use crate::app_state::AppState;
+use crate::auth::guard::CurrentUser;
+use crate::client_ip::RequestMeta;
+use crate::db::DbConn;
+use crate::db::models::user::{StaffRole, User};
+use crate::error::AppError;
+use crate::htmx::{HxRequest, html, is_htmx, see_other};
+use crate::render::render;
+use crate::session::TypedSession;
+use crate::views::{Crumb, Shell, Toast};
+
+pub struct ConsoleRequest {
+    pub state: web::Data<AppState>,
+    pub user: User,
+    pub session: TypedSession,
+    pub hx: HxRequest,
+    pub meta: RequestMeta,
+    pub now: DateTime<Utc>,
+    /// The path of the page htmx says the request came from (`HX-Current-URL`).
+    current_path: Option<String>,
+}
+
+impl FromRequest for ConsoleRequest {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = CurrentUser::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let CurrentUser(user) = user.await?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("no app state")))?;
+            let session = TypedSession::from_request(&req, &mut Payload::None)
+                .await
+                .map_err(|e| AppError::Unexpected(anyhow::anyhow!("session: {e}")))?;
+            let current_path = req
+                .headers()
+                .get("HX-Current-URL")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|u| url::Url::parse(u).ok())
+                .map(|u| u.path().trim_end_matches('/').to_string());
+            Ok(Self {
+                meta: RequestMeta::from_request(&req, &state.settings.trusted_proxies),
+                now: state.clock.now(),
+                hx: HxRequest(is_htmx(req.headers())),
+                state,
+                user,
+                session,
+                current_path,
+            })
+        })
+    }
+}
+
+impl ConsoleRequest {
+    /// The signed-in user as the domain layer's actor.
+    pub fn actor(&self) -> Actor {
+        Actor::staff(self.user.clone(), self.meta.clone(), self.now)
+    }
+
+    pub async fn conn(&self) -> Result<DbConn, AppError> {
+        Ok(self.state.pool.get().await?)
+    }
+
+    /// Refuses unless the user's role is at least `role` (for pages; operations check their
+    /// own permission in the domain layer).
+    pub fn require(&self, role: StaffRole, action: &'static str) -> Result<(), AppError> {
+        if self.can(role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(action))
+        }
+    }
+
+    pub fn can(&self, role: StaffRole) -> bool {
+        self.user.role >= role
+    }
+
+    pub fn csrf_token(&self) -> Result<String, AppError> {
+        Ok(self.session.csrf_token()?)
+    }
+
+    /// Whether htmx sent this request from the page at `path` (its table can then be
+    /// updated in place).
+    pub fn came_from(&self, path: &str) -> bool {
+        self.current_path.as_deref() == Some(path.trim_end_matches('/'))
+    }
+
+    /// The shell of a console page for the signed-in user, with any pending flash notice.
+    pub fn shell(&self, title: &str, crumbs: Vec<Crumb>) -> Result<Shell, AppError> {
+        Ok(Shell::new(title, self.csrf_token()?, Some(&self.user))
+            .crumbs(crumbs)
+            .flash(self.session.take_flash()))
+    }
+
+    /// `fragment` alone for htmx, inside the console page titled `title` otherwise.
+    pub fn page<T: Template>(
+        &self,
+        status: StatusCode,
+        title: &str,
+        crumbs: Vec<Crumb>,
+        fragment: T,
+    ) -> Result<HttpResponse, AppError> {
+        render(self.hx, status, self.shell(title, crumbs)?, fragment)
+    }
+
+    /// 303 to `location` (htmx: `HX-Redirect`).
+    pub fn redirect(&self, location: &str) -> HttpResponse {
+        see_other(self.hx, location)
+    }
+
+    /// The answer to a change: for htmx, `section` (built only then) with a toast saying
+    /// `message`; for a plain form, a redirect to `location` with `message` as a flash.
+    pub async fn changed<T: Template>(
+        &self,
+        message: &str,
+        location: &str,
+        section: impl AsyncFnOnce() -> Result<T, AppError>,
+    ) -> Result<HttpResponse, AppError> {
+        if !self.hx.0 {
+            self.session.set_flash(message);
+            return Ok(self.redirect(location));
+        }
+        let body = section().await?.render().map_err(render_error)?;
+        let toast = Toast::success_oob(message).render().map_err(render_error)?;
+        Ok(html(StatusCode::OK, body + &toast))
+    }
+}
+
+pub fn render_error(e: askama::Error) -> AppError {
+    AppError::Unexpected(anyhow::Error::new(e).context("template rendering failed"))
+}
