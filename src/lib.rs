@@ -11,6 +11,7 @@ pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod console;
+pub mod credentials;
 pub mod db;
 pub mod domain_error;
 pub mod error;

@@ -4,16 +4,13 @@ use std::sync::atomic::Ordering;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Utc};
-use diesel_async::AsyncPgConnection;
 
 use crate::app_state::AppState;
-use crate::db::ids::CredentialId;
 use crate::db::models::access_token::{self, TOKEN_LIFETIME};
 use crate::oauth::client_auth;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::form::OAuthForm;
-use crate::tokens::{self, Kind, PlainSecret};
+use crate::tokens::{self, Kind};
 
 const GRANT_TYPE: &str = "client_credentials";
 
@@ -63,40 +60,6 @@ pub fn scope_refusal(requested: Option<&[String]>, allowed: &[String]) -> Option
         _ => return None,
     };
     Some(OAuthError::new(ErrorCode::InvalidScope, message))
-}
-
-pub struct Issued {
-    pub token: PlainSecret,
-    pub scopes: Vec<String>,
-    pub expires_at: DateTime<Utc>,
-}
-
-/// Mints a token for a credential a staff member chose in the console. `None` when the
-/// credential changed meanwhile (rotated, revoked, deleted, expired).
-pub async fn mint(
-    conn: &mut AsyncPgConnection,
-    credential: CredentialId,
-    secret_hash: &[u8],
-    scopes: Vec<String>,
-    ip: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<Option<Issued>, OAuthError> {
-    let token = tokens::generate(Kind::AccessToken)?;
-    let issued = access_token::issue(
-        conn,
-        credential,
-        secret_hash,
-        token.hash().as_bytes(),
-        &scopes,
-        now,
-        ip,
-    )
-    .await?;
-    Ok(issued.map(|_| Issued {
-        token,
-        scopes,
-        expires_at: now + TOKEN_LIFETIME,
-    }))
 }
 
 #[tracing::instrument(skip_all)]

@@ -1,0 +1,114 @@
+//! The changes made from the Machine to Machine screen: create (and reveal the secret once),
+//! edit, rotate (and reveal the new secret once), revoke and delete. Each calls its domain
+//! operation and renders what follows.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+
+use crate::console::credentials::{changed, form_page, load, reveal};
+use crate::console::request::ConsoleRequest;
+use crate::credentials::draft::CredentialDraft;
+use crate::credentials::{lifecycle, save};
+use crate::db::ids::CredentialId;
+use crate::domain_error::DomainError;
+use crate::error::AppError;
+use crate::forms::{FieldErrors, HtmlForm};
+use crate::paths;
+
+/// The create form again after a refusal: field messages (422) or one about the whole form
+/// (409: the organisation is at its limit, or the form was already submitted).
+async fn refused_form(
+    rq: &ConsoleRequest,
+    data: CredentialDraft,
+    error: DomainError,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = rq.conn().await?;
+    let (status, errors, message) = match error {
+        DomainError::Invalid(errors) => (StatusCode::UNPROCESSABLE_ENTITY, errors, None),
+        DomainError::Conflict(message) | DomainError::LimitReached(message) => {
+            (StatusCode::CONFLICT, FieldErrors::default(), Some(message))
+        }
+        other => return Err(other.into()),
+    };
+    form_page(rq, &mut conn, status, None, data, errors, message).await
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn create_credential(
+    rq: ConsoleRequest,
+    HtmlForm(draft): HtmlForm<CredentialDraft>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = rq.conn().await?;
+    match save::create_credential(&mut conn, &rq.actor(), &draft).await {
+        Ok(created) => {
+            let secret = created.secret.expose();
+            reveal(&rq, &mut conn, &created.credential, secret, false).await
+        }
+        Err(e) => refused_form(&rq, draft, e).await,
+    }
+}
+
+#[tracing::instrument(skip_all, fields(credential_id = %path))]
+pub async fn update_credential(
+    rq: ConsoleRequest,
+    path: web::Path<CredentialId>,
+    HtmlForm(draft): HtmlForm<CredentialDraft>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let mut conn = rq.conn().await?;
+    match save::update_credential(&mut conn, &rq.actor(), id, &draft).await {
+        Ok(updated) => {
+            let message = format!("Saved “{}”.", updated.name);
+            changed(&rq, &mut conn, &message, &paths::credential(updated.id)).await
+        }
+        Err(DomainError::Invalid(errors)) => {
+            let name = load(&mut conn, &rq, id).await?.name;
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            form_page(
+                &rq,
+                &mut conn,
+                status,
+                Some((id, &name)),
+                draft,
+                errors,
+                None,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(credential_id = %path))]
+pub async fn rotate_credential_secret(
+    rq: ConsoleRequest,
+    path: web::Path<CredentialId>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = rq.conn().await?;
+    let (credential, secret) =
+        lifecycle::rotate_secret(&mut conn, &rq.actor(), path.into_inner()).await?;
+    reveal(&rq, &mut conn, &credential, secret.expose(), true).await
+}
+
+#[tracing::instrument(skip_all, fields(credential_id = %path))]
+pub async fn revoke_credential(
+    rq: ConsoleRequest,
+    path: web::Path<CredentialId>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = rq.conn().await?;
+    let revoked = lifecycle::revoke_credential(&mut conn, &rq.actor(), path.into_inner()).await?;
+    let message = format!("Revoked “{}”.", revoked.name);
+    changed(&rq, &mut conn, &message, &paths::credential(revoked.id)).await
+}
+
+/// `POST {id}/delete` (plain form) and `DELETE {id}` (htmx).
+#[tracing::instrument(skip_all, fields(credential_id = %path))]
+pub async fn delete_credential(
+    rq: ConsoleRequest,
+    path: web::Path<CredentialId>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = rq.conn().await?;
+    let deleted = lifecycle::delete_credential(&mut conn, &rq.actor(), path.into_inner()).await?;
+    let message = format!("Deleted “{}”.", deleted.name);
+    changed(&rq, &mut conn, &message, paths::M2M).await
+}

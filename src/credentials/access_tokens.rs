@@ -1,0 +1,124 @@
+//! A credential's access tokens as staff handle them: "Generate token" (a test token, shown
+//! once), revoking one token, and revoking them all. The machine side issues its own tokens
+//! at `/oauth/token`.
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use crate::actor::Actor;
+use crate::credentials::{find, require_manager};
+use crate::db::ids::{CredentialId, TokenId};
+use crate::db::models::access_token::{self, TOKEN_LIFETIME};
+use crate::db::models::credential::Credential;
+use crate::domain_error::DomainError;
+use crate::tokens::{self, Kind, PlainSecret};
+
+/// A token generated from the console, to be shown once.
+pub struct Issued {
+    pub credential: Credential,
+    pub token: PlainSecret,
+    pub scopes: Vec<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A test token with every scope the credential may use now. The credential's allow-list
+/// is about its integration, not the admin's browser, so it is not applied here.
+pub async fn generate_token(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: CredentialId,
+) -> Result<Issued, DomainError> {
+    require_manager(actor)?;
+    let token = tokens::generate(Kind::AccessToken)?;
+    let now = actor.now;
+    conn.transaction(async |conn| {
+        let credential = find(conn, actor, id).await?;
+        if !credential.status(now).is_usable() {
+            return Err(DomainError::Conflict(format!(
+                "“{}” is revoked or expired: it cannot get tokens.",
+                credential.name
+            )));
+        }
+        let scopes = Credential::effective_scopes(conn, &credential).await?;
+        if scopes.is_empty() {
+            return Err(DomainError::Conflict(format!(
+                "“{}” is not allowed any API yet: give its role some APIs first.",
+                credential.name
+            )));
+        }
+        let ip = actor.meta.ip_string();
+        let stored = access_token::issue(
+            conn,
+            credential.id,
+            &credential.secret_hash,
+            token.hash().as_bytes(),
+            &scopes,
+            now,
+            ip.as_deref(),
+        )
+        .await?;
+        if stored.is_none() {
+            return Err(DomainError::Conflict(
+                "The credential changed meanwhile; reload and try again.".into(),
+            ));
+        }
+        actor
+            .audit("credential.token_generated")
+            .target("credential", credential.id, &credential.name)
+            .details(serde_json::json!({ "scopes": scopes }))
+            .insert(conn)
+            .await?;
+        Ok(Issued {
+            credential,
+            token,
+            scopes,
+            expires_at: now + TOKEN_LIFETIME,
+        })
+    })
+    .await
+}
+
+/// Revokes one live token of the credential.
+pub async fn revoke_token(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: CredentialId,
+    token: TokenId,
+) -> Result<Credential, DomainError> {
+    require_manager(actor)?;
+    conn.transaction(async |conn| {
+        let credential = find(conn, actor, id).await?;
+        if !access_token::revoke_by_id(conn, credential.id, token, actor.now).await? {
+            return Err(DomainError::NotFound);
+        }
+        actor
+            .audit("credential.token_revoked")
+            .target("credential", credential.id, &credential.name)
+            .details(serde_json::json!({ "token_id": token }))
+            .insert(conn)
+            .await?;
+        Ok(credential)
+    })
+    .await
+}
+
+/// Revokes every live token of the credential; returns how many.
+pub async fn revoke_all_tokens(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: CredentialId,
+) -> Result<(Credential, usize), DomainError> {
+    require_manager(actor)?;
+    conn.transaction(async |conn| {
+        let credential = find(conn, actor, id).await?;
+        let count = access_token::revoke_all(conn, credential.id, actor.now).await?;
+        actor
+            .audit("credential.tokens_revoked")
+            .target("credential", credential.id, &credential.name)
+            .details(serde_json::json!({ "tokens_revoked": count }))
+            .insert(conn)
+            .await?;
+        Ok((credential, count))
+    })
+    .await
+}

@@ -1,0 +1,52 @@
+//! Machine-to-machine credentials: every operation on them (create, edit, rotate, revoke,
+//! delete; generate and revoke their tokens) as one function that checks the actor's
+//! permission, enforces the limits, takes its locks and writes its audit row in the same
+//! transaction. The console calls these; the JSON API and background jobs will too.
+
+pub mod access_tokens;
+pub mod draft;
+pub mod lifecycle;
+pub mod save;
+
+use diesel_async::AsyncPgConnection;
+
+use crate::actor::Actor;
+use crate::db::ids::CredentialId;
+use crate::db::models::credential::{Credential, MAX_CREDENTIALS_PER_ORG};
+use crate::db::models::user::StaffRole;
+use crate::domain_error::DomainError;
+
+/// Completes "Your role does not allow you to …".
+const MANAGE: &str = "manage API credentials";
+
+/// Admins and Super Admins manage credentials.
+fn require_manager(actor: &Actor) -> Result<(), DomainError> {
+    actor.require(StaffRole::Admin, MANAGE)
+}
+
+/// What an organisation at its limit is told.
+pub fn limit_message() -> String {
+    format!(
+        "Your organisation already has {MAX_CREDENTIALS_PER_ORG} credentials, the most it may have (revoked ones count until deleted). Delete one to create another."
+    )
+}
+
+/// A revoked credential can only be deleted.
+pub fn refuse_if_revoked(credential: &Credential) -> Result<(), DomainError> {
+    if credential.is_revoked() {
+        return Err(DomainError::Conflict(format!(
+            "“{}” is revoked: it can only be deleted.",
+            credential.name
+        )));
+    }
+    Ok(())
+}
+
+/// The credential `id` of the actor's organisation.
+async fn find(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: CredentialId,
+) -> Result<Credential, DomainError> {
+    Ok(Credential::find_in_org(conn, actor.org_id(), id).await?)
+}
