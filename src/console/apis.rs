@@ -89,17 +89,20 @@ fn page<T: Template>(
 }
 
 /// After a change: the refreshed section and a toast, or a redirect with a flash.
-async fn changed(rq: &ConsoleRequest, message: &str) -> Result<HttpResponse, AppError> {
-    rq.changed(message, paths::APIS, async || {
-        section(&mut *rq.conn().await?, rq).await
-    })
-    .await
+async fn changed(
+    rq: &ConsoleRequest,
+    conn: &mut AsyncPgConnection,
+    message: &str,
+) -> Result<HttpResponse, AppError> {
+    rq.changed(message, paths::APIS, async || section(conn, rq).await)
+        .await
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn list_apis(rq: ConsoleRequest) -> Result<HttpResponse, AppError> {
     rq.require(StaffRole::Viewer, "read the API catalog")?;
-    let content = section(&mut *rq.conn().await?, &rq).await?;
+    let mut conn = rq.conn().await?;
+    let content = section(&mut conn, &rq).await?;
     page(&rq, StatusCode::OK, None, content)
 }
 
@@ -110,7 +113,14 @@ pub async fn create_api(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = rq.conn().await?;
     match catalog::create_api(&mut conn, &rq.actor(), &draft).await {
-        Ok(api) => changed(&rq, &format!("Added {} to the catalog.", api.scope)).await,
+        Ok(api) => {
+            changed(
+                &rq,
+                &mut conn,
+                &format!("Added {} to the catalog.", api.scope),
+            )
+            .await
+        }
         Err(DomainError::Invalid(errors)) => {
             let mut content = section(&mut conn, &rq).await?;
             content.form = draft.check().0;
@@ -128,7 +138,8 @@ pub async fn edit_api_form(
 ) -> Result<HttpResponse, AppError> {
     rq.require(StaffRole::SuperAdmin, ACTION)?;
     let id: ApiId = path_id(&path)?;
-    let api = Api::find_in_org(&mut *rq.conn().await?, rq.user.org_id, id).await?;
+    let mut conn = rq.conn().await?;
+    let api = Api::find_in_org(&mut conn, rq.user.org_id, id).await?;
     let here = format!("Edit {}", api.scope);
     let content = ApiEditForm {
         form: ApiDraft::of(&api),
@@ -148,8 +159,12 @@ pub async fn update_api(
     let id: ApiId = path_id(&path)?;
     let mut conn = rq.conn().await?;
     match catalog::update_api(&mut conn, &rq.actor(), id, &draft).await {
-        Ok((api, Saved::Changed)) => changed(&rq, &format!("Saved {}.", api.scope)).await,
-        Ok((api, Saved::Unchanged)) => changed(&rq, &format!("No changes to {}.", api.scope)).await,
+        Ok((api, Saved::Changed)) => {
+            changed(&rq, &mut conn, &format!("Saved {}.", api.scope)).await
+        }
+        Ok((api, Saved::Unchanged)) => {
+            changed(&rq, &mut conn, &format!("No changes to {}.", api.scope)).await
+        }
         Err(DomainError::Invalid(errors)) => {
             let api = Api::find_in_org(&mut conn, rq.user.org_id, id).await?;
             let here = format!("Edit {}", api.scope);
@@ -197,6 +212,12 @@ pub async fn delete_api(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id: ApiId = path_id(&path)?;
-    let api = catalog::delete_api(&mut *rq.conn().await?, &rq.actor(), id).await?;
-    changed(&rq, &format!("Deleted {} from the catalog.", api.scope)).await
+    let mut conn = rq.conn().await?;
+    let api = catalog::delete_api(&mut conn, &rq.actor(), id).await?;
+    changed(
+        &rq,
+        &mut conn,
+        &format!("Deleted {} from the catalog.", api.scope),
+    )
+    .await
 }

@@ -115,11 +115,13 @@ fn page<T: Template>(
 }
 
 /// After a change: the refreshed section and a toast, or a redirect with a flash.
-async fn changed(rq: &ConsoleRequest, message: &str) -> Result<HttpResponse, AppError> {
-    rq.changed(message, paths::ROLES, async || {
-        section(&mut *rq.conn().await?, rq).await
-    })
-    .await
+async fn changed(
+    rq: &ConsoleRequest,
+    conn: &mut AsyncPgConnection,
+    message: &str,
+) -> Result<HttpResponse, AppError> {
+    rq.changed(message, paths::ROLES, async || section(conn, rq).await)
+        .await
 }
 
 /// The edit form of `role` showing `form`.
@@ -145,7 +147,8 @@ async fn edit_form(
 #[tracing::instrument(skip_all)]
 pub async fn list_roles(rq: ConsoleRequest) -> Result<HttpResponse, AppError> {
     rq.require(StaffRole::Viewer, "read roles")?;
-    let content = section(&mut *rq.conn().await?, &rq).await?;
+    let mut conn = rq.conn().await?;
+    let content = section(&mut conn, &rq).await?;
     page(&rq, StatusCode::OK, None, content)
 }
 
@@ -156,7 +159,7 @@ pub async fn create_role(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = rq.conn().await?;
     match catalog::create_role(&mut conn, &rq.actor(), &draft).await {
-        Ok(role) => changed(&rq, &format!("Added the role {}.", role.name)).await,
+        Ok(role) => changed(&rq, &mut conn, &format!("Added the role {}.", role.name)).await,
         Err(DomainError::Invalid(errors)) => {
             let mut content = section(&mut conn, &rq).await?;
             content.form = draft.trimmed();
@@ -197,9 +200,16 @@ pub async fn update_role(
     let id: RoleId = path_id(&path)?;
     let mut conn = rq.conn().await?;
     match catalog::update_role(&mut conn, &rq.actor(), id, &draft).await {
-        Ok((role, Saved::Changed)) => changed(&rq, &format!("Saved the role {}.", role.name)).await,
+        Ok((role, Saved::Changed)) => {
+            changed(&rq, &mut conn, &format!("Saved the role {}.", role.name)).await
+        }
         Ok((role, Saved::Unchanged)) => {
-            changed(&rq, &format!("No changes to the role {}.", role.name)).await
+            changed(
+                &rq,
+                &mut conn,
+                &format!("No changes to the role {}.", role.name),
+            )
+            .await
         }
         Err(DomainError::Invalid(errors)) => {
             let role = ApiRole::find_in_org(&mut conn, rq.user.org_id, id).await?;
@@ -237,6 +247,7 @@ pub async fn delete_role(
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id: RoleId = path_id(&path)?;
-    let role = catalog::delete_role(&mut *rq.conn().await?, &rq.actor(), id).await?;
-    changed(&rq, &format!("Deleted the role {}.", role.name)).await
+    let mut conn = rq.conn().await?;
+    let role = catalog::delete_role(&mut conn, &rq.actor(), id).await?;
+    changed(&rq, &mut conn, &format!("Deleted the role {}.", role.name)).await
 }

@@ -59,17 +59,20 @@ fn page(
 }
 
 /// After a change: the refreshed section and a toast, or a redirect with a flash.
-async fn changed(rq: &ConsoleRequest, message: &str) -> Result<HttpResponse, AppError> {
-    rq.changed(message, paths::USERS, async || {
-        section(&mut *rq.conn().await?, rq).await
-    })
-    .await
+async fn changed(
+    rq: &ConsoleRequest,
+    conn: &mut AsyncPgConnection,
+    message: &str,
+) -> Result<HttpResponse, AppError> {
+    rq.changed(message, paths::USERS, async || section(conn, rq).await)
+        .await
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn list_users(rq: ConsoleRequest) -> Result<HttpResponse, AppError> {
     rq.require(StaffRole::SuperAdmin, ACTION)?;
-    let content = section(&mut *rq.conn().await?, &rq).await?;
+    let mut conn = rq.conn().await?;
+    let content = section(&mut conn, &rq).await?;
     page(&rq, StatusCode::OK, content)
 }
 
@@ -81,7 +84,7 @@ pub async fn create_user(
     let mut conn = rq.conn().await?;
     let (email, role) = (normalise_email(&draft.email), StaffRole::parse(&draft.role));
     match staff::create_user(&mut conn, &rq.actor(), &rq.state.argon2, draft).await {
-        Ok(created) => changed(&rq, &format!("Added {}.", created.email)).await,
+        Ok(created) => changed(&rq, &mut conn, &format!("Added {}.", created.email)).await,
         Err(DomainError::Invalid(errors)) => {
             let mut content = section(&mut conn, &rq).await?;
             content.form_email = email;
@@ -109,12 +112,18 @@ pub async fn change_user_role(
     let role = StaffRole::parse(&form.role)
         .ok_or_else(|| AppError::BadRequest("Choose a valid role.".into()))?;
     let target = path.into_inner();
-    let updated = staff::change_role(&mut *rq.conn().await?, &rq.actor(), target, role).await?;
+    let mut conn = rq.conn().await?;
+    let updated = staff::change_role(&mut conn, &rq.actor(), target, role).await?;
     if target == rq.user.id {
         // Our own sessions were just ended: sign in again under the new role.
         return Ok(rq.redirect(paths::LOGIN));
     }
-    changed(&rq, &format!("{} is now {}.", updated.email, role.label())).await
+    changed(
+        &rq,
+        &mut conn,
+        &format!("{} is now {}.", updated.email, role.label()),
+    )
+    .await
 }
 
 async fn set_disabled(
@@ -122,10 +131,10 @@ async fn set_disabled(
     target: UserId,
     disabled: bool,
 ) -> Result<HttpResponse, AppError> {
-    let updated =
-        staff::set_disabled(&mut *rq.conn().await?, &rq.actor(), target, disabled).await?;
+    let mut conn = rq.conn().await?;
+    let updated = staff::set_disabled(&mut conn, &rq.actor(), target, disabled).await?;
     let verb = if disabled { "disabled" } else { "enabled" };
-    changed(&rq, &format!("{} is {verb}.", updated.email)).await
+    changed(&rq, &mut conn, &format!("{} is {verb}.", updated.email)).await
 }
 
 #[tracing::instrument(skip_all, fields(target_user = %path))]

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 
-use crate::db::models::access_token::{self, ClientRecord, IssueOutcome, TokenRequest};
+use crate::db::models::issuance::{self, ClientRecord, IssueOutcome, Refusal, TokenRequest};
 use crate::oauth::error::OAuthError;
 use crate::oauth::form::OAuthForm;
 use crate::oauth::state::OAuthState;
@@ -128,9 +128,9 @@ pub async fn authenticate(
     ip: Option<IpAddr>,
     now: DateTime<Utc>,
 ) -> Result<(ClientRecord, bool), OAuthError> {
-    let attempt = Attempt::begin(oauth, presented, ip)?;
+    let attempt = Attempt::begin(oauth, presented, ip, now)?;
     let found = attempt.lookup(conn).await?;
-    attempt.finish(oauth, found, now)
+    attempt.finish(oauth, found)
 }
 
 /// A client authentication in two halves around the database work, so that an endpoint can
@@ -143,6 +143,7 @@ pub struct Attempt {
     secret: Option<HashedSecret>,
     ip: Option<IpAddr>,
     ip_text: Option<String>,
+    now: DateTime<Utc>,
 }
 
 impl Attempt {
@@ -151,6 +152,7 @@ impl Attempt {
         oauth: &OAuthState,
         presented: Option<Presented>,
         ip: Option<IpAddr>,
+        now: DateTime<Utc>,
     ) -> Result<Self, OAuthError> {
         let Some(presented) = presented else {
             return Err(OAuthError::invalid_client(false));
@@ -167,52 +169,57 @@ impl Attempt {
             secret,
             ip,
             ip_text: ip.map(|ip| ip.to_string()),
+            now,
         })
     }
 
-    /// The presented client's credential. A client ID that is not one of ours, or a secret
-    /// with a bad prefix or checksum, is already a "no" and costs no database work.
+    /// The presented client's credential with its checks. A client ID that is not one of
+    /// ours, or a secret with a bad prefix or checksum, is already a "no" and costs no
+    /// database work.
     pub async fn lookup(&self, conn: &AsyncPgConnection) -> QueryResult<Option<ClientRecord>> {
-        if self.checkable().is_none() {
-            return Ok(None);
+        match self.checkable() {
+            Some(presented) => issuance::find_client(conn, presented).await,
+            None => Ok(None),
         }
-        access_token::find_client(conn, &self.presented.client_id, self.ip_text.as_deref()).await
     }
 
-    /// The lookup, storing a token at the same time if every rule holds (see
-    /// `access_token::issue_for_client`); `finish` then judges what was found.
+    /// The lookup, storing a token at the same time if every check passes (see
+    /// `issuance::issue_for_client`); `finish` then names what failed, if anything.
     pub async fn lookup_and_issue(
         &self,
         conn: &mut AsyncPgConnection,
         token_hash: &[u8],
         scopes: Option<&[String]>,
-        now: DateTime<Utc>,
     ) -> QueryResult<IssueOutcome> {
-        let Some(secret) = self.checkable() else {
+        let Some(presented) = self.checkable() else {
             return Ok(None);
         };
         let request = TokenRequest {
-            client_id: &self.presented.client_id,
-            secret_hash: secret.as_bytes(),
+            presented,
             token_hash,
             scopes,
-            ip: self.ip_text.as_deref(),
-            now,
         };
-        access_token::issue_for_client(conn, request).await
+        issuance::issue_for_client(conn, request).await
     }
 
-    /// The presented secret's digest, unless the presented pair is already a "no".
-    fn checkable(&self) -> Option<&HashedSecret> {
-        self.secret.as_ref().filter(|_| self.well_formed_id)
+    /// What to check a credential against, unless the presented pair is already a "no".
+    fn checkable(&self) -> Option<issuance::Presented<'_>> {
+        let secret = self.secret.as_ref().filter(|_| self.well_formed_id)?;
+        Some(issuance::Presented {
+            client_id: &self.presented.client_id,
+            secret_hash: secret.as_bytes(),
+            ip: self.ip_text.as_deref(),
+            now: self.now,
+        })
     }
 
-    /// Checks the looked-up credential against what was presented.
+    /// Names the outcome of the lookup: the credential when it authenticated (its scope check
+    /// is the token endpoint's to answer), `invalid_client` otherwise, counted and logged
+    /// with the failing check.
     pub fn finish(
         self,
         oauth: &OAuthState,
         found: Option<ClientRecord>,
-        now: DateTime<Utc>,
     ) -> Result<(ClientRecord, bool), OAuthError> {
         let basic = self.presented.basic;
         let throttle_id = self
@@ -234,26 +241,16 @@ impl Attempt {
         if !self.well_formed_id {
             return Err(fail("malformed_client_id"));
         }
-        let Some(secret) = &self.secret else {
+        if self.secret.is_none() {
             return Err(fail("malformed_secret"));
-        };
+        }
         let Some(client) = found else {
             return Err(fail("unknown_client"));
         };
-        if !secret.matches(&client.secret_hash) {
-            return Err(fail("wrong_secret"));
+        match client.checks.refusal() {
+            None | Some(Refusal::ScopeNotAllowed) => Ok((client, basic)),
+            Some(refusal) => Err(fail(refusal.as_str())),
         }
-        if !client.is_active(now) {
-            return Err(fail(if client.revoked_at.is_some() {
-                "revoked"
-            } else {
-                "expired"
-            }));
-        }
-        if !client.ip_allowed {
-            return Err(fail("ip_not_allowed"));
-        }
-        Ok((client, basic))
     }
 }
 

