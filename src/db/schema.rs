@@ -1,58 +1,31 @@
-// @generated-style: mirrors migrations/; keep in step with them (`diesel print-schema` output shape).
+// @generated automatically by Diesel CLI.
 
 diesel::table! {
-    organisations (id) {
-        id -> Uuid,
-        name -> Text,
-        created_at -> Timestamptz,
+    access_tokens (id) {
+        id -> Int8,
+        token_hash -> Bytea,
+        credential_id -> Uuid,
+        // PostgreSQL arrays may hold NULLs; ours never do (written only by the application
+        // and the scope-copy triggers), so the elements are read as plain text.
+        scopes -> Array<Text>,
+        issued_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        issuing_ip -> Nullable<Text>,
+        last_used_at -> Nullable<Timestamptz>,
+        secret_version -> Int4,
     }
 }
 
 diesel::table! {
-    users (id) {
+    apis (id) {
         id -> Uuid,
         org_id -> Uuid,
-        email -> Text,
-        role -> Text,
-        password_hash -> Text,
-        disabled -> Bool,
+        scope -> Text,
+        name -> Text,
+        description -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    sessions (key_hash) {
-        key_hash -> Bytea,
-        user_id -> Nullable<Uuid>,
-        state -> Jsonb,
-        created_at -> Timestamptz,
-        idle_expires_at -> Timestamptz,
-        absolute_expires_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    login_attempts (key) {
-        key -> Bytea,
-        attempts -> Int4,
-        window_started_at -> Timestamptz,
-        locked_until -> Nullable<Timestamptz>,
-        lockouts -> Int4,
-    }
-}
-
-diesel::table! {
-    setup_tokens (token_hash) {
-        token_hash -> Bytea,
-        created_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    server_secrets (name) {
-        name -> Text,
-        value -> Bytea,
     }
 }
 
@@ -74,32 +47,17 @@ diesel::table! {
 }
 
 diesel::table! {
-    apis (id) {
-        id -> Uuid,
-        org_id -> Uuid,
-        scope -> Text,
-        name -> Text,
-        description -> Text,
-        created_at -> Timestamptz,
-        updated_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    roles (id) {
-        id -> Uuid,
-        org_id -> Uuid,
-        name -> Text,
-        description -> Text,
-        created_at -> Timestamptz,
-        updated_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    role_apis (role_id, api_id) {
-        role_id -> Uuid,
+    credential_apis (credential_id, api_id) {
+        credential_id -> Uuid,
         api_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    /// A view (see the hot_path migration): what each credential may use now.
+    credential_scopes (credential_id) {
+        credential_id -> Uuid,
+        scopes -> Array<Text>,
     }
 }
 
@@ -125,72 +83,114 @@ diesel::table! {
         updated_at -> Timestamptz,
         secret_rotated_at -> Nullable<Timestamptz>,
         creation_key -> Nullable<Uuid>,
-        /// A copy of `credential_scopes`, kept current by triggers (hot_path migration).
         scopes -> Array<Text>,
-        /// Bumped by each rotation; tokens of an older version are refused.
         secret_version -> Int4,
     }
 }
 
 diesel::table! {
-    credential_apis (credential_id, api_id) {
-        credential_id -> Uuid,
+    login_attempts (key) {
+        key -> Bytea,
+        attempts -> Int4,
+        window_started_at -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
+        lockouts -> Int4,
+    }
+}
+
+diesel::table! {
+    organisations (id) {
+        id -> Uuid,
+        name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    role_apis (role_id, api_id) {
+        role_id -> Uuid,
         api_id -> Uuid,
     }
 }
 
 diesel::table! {
-    access_tokens (id) {
-        id -> Int8,
-        token_hash -> Bytea,
-        credential_id -> Uuid,
-        scopes -> Array<Text>,
-        issued_at -> Timestamptz,
-        expires_at -> Timestamptz,
-        revoked_at -> Nullable<Timestamptz>,
-        issuing_ip -> Nullable<Text>,
-        last_used_at -> Nullable<Timestamptz>,
-        secret_version -> Int4,
+    roles (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
 diesel::table! {
-    /// A view (see the hot_path migration): what each credential may use now.
-    credential_scopes (credential_id) {
-        credential_id -> Uuid,
-        scopes -> Array<Text>,
+    server_secrets (name) {
+        name -> Text,
+        value -> Bytea,
     }
 }
 
-diesel::joinable!(users -> organisations (org_id));
-diesel::joinable!(credential_scopes -> credentials (credential_id));
+diesel::table! {
+    sessions (key_hash) {
+        key_hash -> Bytea,
+        user_id -> Nullable<Uuid>,
+        state -> Jsonb,
+        created_at -> Timestamptz,
+        idle_expires_at -> Timestamptz,
+        absolute_expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    setup_tokens (token_hash) {
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        email -> Text,
+        role -> Text,
+        password_hash -> Text,
+        disabled -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 // No foreign key any more (lock_free_issuance migration), but still the join of every lookup.
 diesel::joinable!(access_tokens -> credentials (credential_id));
-diesel::joinable!(credentials -> organisations (org_id));
 diesel::joinable!(apis -> organisations (org_id));
-diesel::joinable!(roles -> organisations (org_id));
-diesel::joinable!(role_apis -> roles (role_id));
-diesel::joinable!(role_apis -> apis (api_id));
-diesel::joinable!(credentials -> roles (role_id));
-diesel::joinable!(credential_apis -> credentials (credential_id));
 diesel::joinable!(credential_apis -> apis (api_id));
+diesel::joinable!(credential_apis -> credentials (credential_id));
+diesel::joinable!(credential_scopes -> credentials (credential_id));
+diesel::joinable!(credentials -> organisations (org_id));
+diesel::joinable!(credentials -> roles (role_id));
+diesel::joinable!(role_apis -> apis (api_id));
+diesel::joinable!(role_apis -> roles (role_id));
+diesel::joinable!(roles -> organisations (org_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(users -> organisations (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
-    organisations,
-    users,
-    sessions,
-    login_attempts,
-    setup_tokens,
-    server_secrets,
-    audit_events,
-    apis,
-    roles,
-    role_apis,
-    credentials,
-    credential_apis,
     access_tokens,
+    apis,
+    audit_events,
+    credential_apis,
     credential_scopes,
+    credentials,
+    login_attempts,
+    organisations,
+    role_apis,
+    roles,
+    server_secrets,
+    sessions,
+    setup_tokens,
+    users,
 );
 
 diesel::define_sql_function! {

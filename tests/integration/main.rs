@@ -22,6 +22,7 @@ mod login_hardening;
 mod oauth;
 mod oauth_hardening;
 mod roles;
+mod schema;
 mod sessions;
 mod setup;
 mod shell;
