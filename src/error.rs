@@ -22,6 +22,7 @@ use crate::domain_error::DomainError;
 use crate::forms::FieldErrors;
 
 use crate::htmx::{HX_REQUEST, is_htmx};
+use crate::paths;
 use crate::views::{Toast, ToastKind, error_page};
 
 #[derive(Debug, thiserror::Error)]
@@ -263,13 +264,14 @@ fn render_error(
 
 /// `/login?next=…` for console pages; the path is our own, never a full URL.
 fn login_url(path: &str) -> String {
-    if path.starts_with("/settings") {
+    if path.starts_with(paths::SETTINGS) {
         format!(
-            "/login?next={}",
+            "{}?next={}",
+            paths::LOGIN,
             url::form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>()
         )
     } else {
-        "/login".into()
+        paths::LOGIN.into()
     }
 }
 

@@ -15,6 +15,9 @@ pub const ROLES: &str = "/settings/roles";
 pub const USERS: &str = "/settings/users";
 pub const AUDIT: &str = "/settings/audit";
 
+/// The create form (a page, or a modal for htmx).
+pub const NEW_CREDENTIAL: &str = "/settings/integrations/machine-to-machine/new";
+
 /// A credential's page.
 pub fn credential(id: impl Display) -> String {
     format!("{M2M}/{id}")

@@ -4,7 +4,7 @@ use actix_web::web;
 
 use crate::auth::{login, setup};
 use crate::console::{apis, audit, credentials, roles, settings, users};
-use crate::{assets, health, oauth};
+use crate::{assets, health, oauth, paths};
 
 /// Routes that need no session: probes and static files (and later the OAuth endpoints).
 pub fn machine_routes(cfg: &mut web::ServiceConfig) {
@@ -39,18 +39,18 @@ pub fn machine_routes(cfg: &mut web::ServiceConfig) {
 /// The console: runs inside the session and CSRF middleware.
 pub fn console_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
-        .route("/login", web::get().to(login::login_form))
-        .route("/login", web::post().to(login::login))
-        .route("/logout", web::post().to(login::logout))
-        .route("/setup", web::get().to(setup::setup_form))
-        .route("/setup", web::post().to(setup::complete_setup))
-        .route("/settings", web::get().to(settings::settings_index))
+        .route(paths::LOGIN, web::get().to(login::login_form))
+        .route(paths::LOGIN, web::post().to(login::login))
+        .route(paths::LOGOUT, web::post().to(login::logout))
+        .route(paths::SETUP, web::get().to(setup::setup_form))
+        .route(paths::SETUP, web::post().to(setup::complete_setup))
+        .route(paths::SETTINGS, web::get().to(settings::settings_index))
         .route(
-            "/settings/integrations",
+            paths::INTEGRATIONS,
             web::get().to(settings::integrations_index),
         )
         .service(
-            web::scope(credentials::views::BASE)
+            web::scope(paths::M2M)
                 .route("", web::get().to(credentials::list_credentials))
                 .route("", web::post().to(credentials::create_credential))
                 .route("/new", web::get().to(credentials::new_credential_form))
@@ -96,55 +96,37 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(credentials::revoke_access_token),
                 ),
         )
-        .route("/settings/users", web::get().to(users::list_users))
-        .route("/settings/users", web::post().to(users::create_user))
-        .route(
-            "/settings/users/{id}/role",
-            web::post().to(users::change_user_role),
+        .service(
+            web::scope(paths::USERS)
+                .route("", web::get().to(users::list_users))
+                .route("", web::post().to(users::create_user))
+                .route("/{id}/role", web::post().to(users::change_user_role))
+                .route("/{id}/disable", web::post().to(users::disable_user))
+                .route("/{id}/enable", web::post().to(users::enable_user)),
         )
-        .route(
-            "/settings/users/{id}/disable",
-            web::post().to(users::disable_user),
+        .service(
+            web::scope(paths::APIS)
+                .route("", web::get().to(apis::list_apis))
+                .route("", web::post().to(apis::create_api))
+                .route("/{id}/edit", web::get().to(apis::edit_api_form))
+                .route("/{id}", web::post().to(apis::update_api))
+                .route("/{id}/delete", web::get().to(apis::delete_api_form))
+                .route("/{id}/delete", web::post().to(apis::delete_api)),
         )
-        .route(
-            "/settings/users/{id}/enable",
-            web::post().to(users::enable_user),
+        .service(
+            web::scope(paths::ROLES)
+                .route("", web::get().to(roles::list_roles))
+                .route("", web::post().to(roles::create_role))
+                .route("/{id}/edit", web::get().to(roles::edit_role_form))
+                .route("/{id}", web::post().to(roles::update_role))
+                .route("/{id}/delete", web::get().to(roles::delete_role_form))
+                .route("/{id}/delete", web::post().to(roles::delete_role)),
         )
-        .route("/settings/apis", web::get().to(apis::list_apis))
-        .route("/settings/apis", web::post().to(apis::create_api))
-        .route(
-            "/settings/apis/{id}/edit",
-            web::get().to(apis::edit_api_form),
-        )
-        .route("/settings/apis/{id}", web::post().to(apis::update_api))
-        .route(
-            "/settings/apis/{id}/delete",
-            web::get().to(apis::delete_api_form),
-        )
-        .route(
-            "/settings/apis/{id}/delete",
-            web::post().to(apis::delete_api),
-        )
-        .route("/settings/roles", web::get().to(roles::list_roles))
-        .route("/settings/roles", web::post().to(roles::create_role))
-        .route(
-            "/settings/roles/{id}/edit",
-            web::get().to(roles::edit_role_form),
-        )
-        .route("/settings/roles/{id}", web::post().to(roles::update_role))
-        .route(
-            "/settings/roles/{id}/delete",
-            web::get().to(roles::delete_role_form),
-        )
-        .route(
-            "/settings/roles/{id}/delete",
-            web::post().to(roles::delete_role),
-        )
-        .route("/settings/audit", web::get().to(audit::list_audit_events));
+        .route(paths::AUDIT, web::get().to(audit::list_audit_events));
 }
 
 async fn home() -> actix_web::HttpResponse {
     actix_web::HttpResponse::SeeOther()
-        .insert_header((actix_web::http::header::LOCATION, login::HOME))
+        .insert_header((actix_web::http::header::LOCATION, paths::M2M))
         .finish()
 }

@@ -19,13 +19,14 @@ use subtle::ConstantTimeEq;
 
 use crate::app_state::AppState;
 use crate::error::AppError;
+use crate::paths;
 use crate::random;
 
 pub const HEADER: &str = "X-CSRF-Token";
 pub const FIELD: &str = "csrf_token";
 const SESSION_KEY: &str = "csrf";
 /// The forms posted before sign-in, which use the double-submit token.
-const ANONYMOUS_FORMS: [&str; 2] = ["/login", "/setup"];
+const ANONYMOUS_FORMS: [&str; 2] = [paths::LOGIN, paths::SETUP];
 const FORM_COOKIE: &str = "m2m_form_csrf";
 /// `__Host-` makes browsers refuse the cookie unless Secure, path=/ and no Domain.
 const FORM_COOKIE_HTTPS: &str = "__Host-m2m_form_csrf";

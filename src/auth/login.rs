@@ -24,11 +24,11 @@ use crate::db::models::user::{User, normalise_email};
 use crate::error::AppError;
 use crate::forms::{HtmlForm, MAX_EMAIL_BYTES};
 use crate::input::{self, Lines};
+use crate::paths;
 use crate::render::render_template;
 use crate::session::TypedSession;
 use crate::views::PublicPage;
 
-pub const HOME: &str = "/settings/integrations/machine-to-machine";
 const FAILED: &str = "Incorrect email or password.";
 const BAD_EMAIL: &str = "Enter a valid email address (at most 254 characters).";
 const BUSY: &str = "Many people are signing in right now. Try again in a moment.";
@@ -57,7 +57,7 @@ pub struct LoginQuery {
 /// as `/`, so `/\t/evil.example` and `/\evil.example` are both `//evil.example`. The result
 /// is the parser's serialisation, so it never holds a byte a header cannot carry.
 fn safe_next(public_url: &Url, next: Option<&str>) -> String {
-    let home = || HOME.to_string();
+    let home = || paths::M2M.to_string();
     let Some(next) = next.filter(|n| !n.is_empty() && n.len() <= MAX_NEXT_LEN) else {
         return home();
     };
@@ -65,7 +65,9 @@ fn safe_next(public_url: &Url, next: Option<&str>) -> String {
         return home();
     };
     let path = resolved.path();
-    let console_path = path == "/settings" || path.starts_with("/settings/");
+    let console_path = path
+        .strip_prefix(paths::SETTINGS)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
     if resolved.origin() != public_url.origin() || !console_path {
         return home();
     }
@@ -311,7 +313,7 @@ pub async fn logout(
     }
     session.log_out();
     Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/login?signed_out=1"))
+        .insert_header((header::LOCATION, format!("{}?signed_out=1", paths::LOGIN)))
         .finish())
 }
 
@@ -348,7 +350,7 @@ mod tests {
             "/settings/../oauth/token",
             "",
         ] {
-            assert_eq!(next(hostile), HOME, "{hostile:?}");
+            assert_eq!(next(hostile), paths::M2M, "{hostile:?}");
         }
         assert!(!next("/settings/x\r\nSet-Cookie: a=b").contains('\n'));
     }

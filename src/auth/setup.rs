@@ -12,7 +12,6 @@ use serde::Deserialize;
 
 use crate::app_state::AppState;
 use crate::auth::csrf::AnonymousCsrf;
-use crate::auth::login::HOME;
 use crate::auth::password;
 use crate::client_ip::RequestMeta;
 use crate::db::DbPool;
@@ -23,6 +22,7 @@ use crate::db::models::setup_token;
 use crate::db::models::user::{NewUser, StaffRole, User};
 use crate::error::AppError;
 use crate::forms::{self, FieldErrors, HtmlForm};
+use crate::paths;
 use crate::random;
 use crate::render::render_template;
 use crate::session::TypedSession;
@@ -44,7 +44,7 @@ pub async fn issue_link_if_needed(
     let token = random::token_256()?;
     setup_token::replace(&mut conn, &random::sha256(token.as_bytes()), now).await?;
     let mut link = public_url
-        .join("/setup")
+        .join(paths::SETUP)
         .map_err(|e| AppError::Unexpected(e.into()))?;
     link.query_pairs_mut().append_pair("token", &token);
     Ok(Some(link.to_string()))
@@ -222,6 +222,6 @@ pub async fn complete_setup(
     session.log_in(user.id)?;
     tracing::info!(user_id = %user.id, "first-run setup completed");
     Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, HOME))
+        .insert_header((header::LOCATION, paths::M2M))
         .finish())
 }

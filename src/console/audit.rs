@@ -15,11 +15,11 @@ use crate::db::models::user::StaffRole;
 use crate::error::AppError;
 use crate::htmx::HxRequest;
 use crate::input::{self, Lines};
+use crate::paths;
 use crate::render::render;
 use crate::session::TypedSession;
 use crate::views::Crumb;
 
-const PATH: &str = "/settings/audit";
 pub const PAGE_SIZE: i64 = 50;
 /// Far beyond any real log; keeps the offset arithmetic small.
 const MAX_PAGE: u32 = 1_000_000;
@@ -122,7 +122,7 @@ impl AuditQuery {
             }
         }
         query.append_pair("page", &page.to_string());
-        format!("{PATH}?{}", query.finish())
+        format!("{}?{}", paths::AUDIT, query.finish())
     }
 }
 
@@ -229,7 +229,7 @@ pub async fn list_audit_events(
         query,
     };
     let crumbs = vec![
-        Crumb::link("Settings", "/settings"),
+        Crumb::link("Settings", paths::SETTINGS),
         Crumb::here("Audit log"),
     ];
     render(

@@ -9,6 +9,7 @@ use crate::console::shell;
 use crate::db::models::user::StaffRole;
 use crate::error::AppError;
 use crate::htmx::HxRequest;
+use crate::paths;
 use crate::render::render;
 use crate::session::TypedSession;
 use crate::views::Crumb;
@@ -34,29 +35,29 @@ pub async fn settings_index(
     let mut sections = vec![
         Section {
             title: "Integrations",
-            href: "/settings/integrations",
+            href: paths::INTEGRATIONS,
             description: "Connect other systems: machine-to-machine API credentials.",
         },
         Section {
             title: "APIs",
-            href: "/settings/apis",
+            href: paths::APIS,
             description: "The API catalog: the scopes that roles and credentials may be granted.",
         },
         Section {
             title: "Roles",
-            href: "/settings/roles",
+            href: paths::ROLES,
             description: "Named sets of APIs; each credential has one role.",
         },
         Section {
             title: "Audit log",
-            href: "/settings/audit",
+            href: paths::AUDIT,
             description: "Who did what, when and from where.",
         },
     ];
     if user.role == StaffRole::SuperAdmin {
         sections.push(Section {
             title: "Users",
-            href: "/settings/users",
+            href: paths::USERS,
             description: "Staff who can sign in to this console, and their roles.",
         });
     }
@@ -75,7 +76,7 @@ pub async fn integrations_index(
     hx: HxRequest,
 ) -> Result<HttpResponse, AppError> {
     let crumbs = vec![
-        Crumb::link("Settings", "/settings"),
+        Crumb::link("Settings", paths::SETTINGS),
         Crumb::here("Integrations"),
     ];
     let shell = shell("Integrations", &user, &session, crumbs)?;

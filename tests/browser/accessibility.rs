@@ -159,7 +159,7 @@ async fn pages_and_modals_have_no_serious_accessibility_violations() {
     b.click_testid("create-credential").await;
     let dialog = b.dialog().await;
     b.fill("Name", "Warehouse sync").await;
-    b.choose("StaffRole", flows::ROLE_NAME).await;
+    b.choose("Role", flows::ROLE_NAME).await;
     let fine = dialog
         .find(By::XPath(".//label[.//strong[.='Fine Grained']]"))
         .await
@@ -205,7 +205,7 @@ async fn pages_and_modals_have_no_serious_accessibility_violations() {
     b.click_testid("create-credential").await;
     b.dialog().await;
     b.fill("Name", "Broken").await;
-    b.choose("StaffRole", flows::ROLE_NAME).await;
+    b.choose("Role", flows::ROLE_NAME).await;
     b.fill("Allowed IPs", "10.0.0.0/33").await;
     b.expect_console("status of 422");
     b.click_testid("submit-credential").await;

@@ -480,7 +480,7 @@ async fn keyboard_alone_creates_a_credential_and_focus_is_managed() {
     b.type_text("Keyboard job").await;
     b.press(Key::Tab).await; // Description
     b.press(Key::Tab).await; // Owner email (filled in)
-    b.press(Key::Tab).await; // StaffRole
+    b.press(Key::Tab).await; // Role
     assert_eq!(
         b.focused().await.attr("id").await.unwrap().as_deref(),
         Some("f-role_id")

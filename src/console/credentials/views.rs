@@ -10,9 +10,8 @@ use crate::db::models::access_token::TokenSummary;
 use crate::db::models::api::Api;
 use crate::db::models::audit_event::AuditEvent;
 use crate::db::models::credential::{AccessLevel, Credential, MAX_CREDENTIALS_PER_ORG, Status};
+use crate::paths;
 use crate::views::{Fragment, absolute_time, relative_time};
-
-pub const BASE: &str = "/settings/integrations/machine-to-machine";
 
 /// One credential as the table shows it.
 pub struct CredentialRow {
@@ -48,7 +47,7 @@ impl CredentialRow {
     }
 
     pub fn url(&self) -> String {
-        format!("{BASE}/{}", self.c.id)
+        paths::credential(self.c.id)
     }
 }
 
@@ -86,8 +85,8 @@ pub struct CredentialForm {
 impl CredentialForm {
     pub fn action(&self) -> String {
         match self.edit_id {
-            Some(id) => format!("{BASE}/{id}"),
-            None => BASE.to_string(),
+            Some(id) => paths::credential(id),
+            None => paths::M2M.to_string(),
         }
     }
 
