@@ -17,6 +17,7 @@ pub mod domain_error;
 pub mod error;
 pub mod forms;
 pub mod health;
+pub mod html_form;
 pub mod htmx;
 pub mod input;
 pub mod memory;

@@ -1,28 +1,24 @@
 //! Sign-in and sign-out. An unknown email, a wrong password and a disabled account all get
 //! the same message, status and (thanks to the dummy hash) timing.
-//!
-//! A sign-in costs an argon2 run (19 MiB, tens of milliseconds), so everything cheap comes
-//! first: the input is checked before the database or argon2 is touched, a free argon2 slot
-//! is taken or the caller is told to come back (503), and the attempt is reserved against the
-//! throttle before the password is verified.
+//! The judging is `sign_in`'s; this module renders its outcome.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
 
 use crate::app_state::AppState;
 use crate::auth::csrf::AnonymousCsrf;
-use crate::auth::password::{self, MAX_PASSWORD_BYTES};
-use crate::auth::throttle::{self, ThrottleKeys};
+use crate::auth::sign_in::{Attempt, Outcome, sign_in};
 use crate::client_ip::RequestMeta;
 use crate::db::models::audit_event::NewAuditEvent;
-use crate::db::models::user::{User, normalise_email};
+use crate::db::models::user::User;
 use crate::error::AppError;
-use crate::forms::{HtmlForm, MAX_EMAIL_BYTES};
+use crate::forms::MAX_EMAIL_BYTES;
+use crate::html_form::HtmlForm;
 use crate::input::{self, Lines};
 use crate::paths;
 use crate::render::render_template;
@@ -167,130 +163,40 @@ pub async fn login(
     HtmlForm(form): HtmlForm<LoginData>,
 ) -> Result<HttpResponse, AppError> {
     let next = safe_next(&state.settings.public_url, form.next.as_deref());
-    let email = normalise_email(&form.email);
-    let email_ok = email.len() <= MAX_EMAIL_BYTES && !input::has_control(&email, Lines::Single);
-    if !email_ok {
-        let typed = if input::has_control(&email, Lines::Single) {
-            ""
-        } else {
-            &email
-        };
-        return refused(
+    let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
+    let attempt = Attempt {
+        email: &form.email,
+        password: form.password,
+        meta: &meta,
+        now: state.clock.now(),
+    };
+    let email = attempt.normalised_email();
+    let page = |status, error: &str, retry| {
+        refused(&req, &state, status, &email, next.clone(), error, retry)
+    };
+    match sign_in(&state.pool, &state.argon2, attempt).await? {
+        Outcome::SignedIn(user) => {
+            session.log_in(user.id)?;
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, next.clone()))
+                .finish())
+        }
+        // Never echo back a value holding control characters.
+        Outcome::BadEmail if input::has_control(&email, Lines::Single) => refused(
             &req,
             &state,
             StatusCode::UNPROCESSABLE_ENTITY,
-            typed,
-            next,
+            "",
+            next.clone(),
             BAD_EMAIL,
             None,
-        );
-    }
-    let password = form.password.expose_secret();
-    if password.len() > MAX_PASSWORD_BYTES || input::has_control(password, Lines::Single) {
-        // No password that can be set looks like this, so it is simply wrong; no work done.
-        return refused(
-            &req,
-            &state,
-            StatusCode::UNAUTHORIZED,
-            &email,
-            next,
-            FAILED,
-            None,
-        );
-    }
-    let Some(slot) = state.argon2.try_slot() else {
-        tracing::info!("sign-in refused: every argon2 slot is busy");
-        return refused(
-            &req,
-            &state,
-            StatusCode::SERVICE_UNAVAILABLE,
-            &email,
-            next,
-            BUSY,
-            Some(1),
-        );
-    };
-
-    let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
-    let keys = ThrottleKeys::new(&email, meta.ip);
-    let now = state.clock.now();
-    let mut conn = state.pool.get().await?;
-    if let Some(retry_after_secs) = throttle::reserve(&mut conn, &keys, now).await? {
-        let error = format!("Too many failed attempts. Try again in {retry_after_secs} seconds.");
-        return refused(
-            &req,
-            &state,
-            StatusCode::TOO_MANY_REQUESTS,
-            &email,
-            next,
-            &error,
-            Some(retry_after_secs),
-        );
-    }
-    let user = User::find_by_email(&mut conn, &email).await?;
-    // Hashing takes tens of milliseconds: hold no pooled connection meanwhile.
-    drop(conn);
-    let password_ok = password::verify_password(
-        slot,
-        form.password,
-        user.as_ref().map(|u| u.password_hash.clone()),
-    )
-    .await?;
-
-    let mut conn = state.pool.get().await?;
-    match user {
-        Some(user) if password_ok && !user.disabled => {
-            throttle::record_success(&mut conn, &keys).await?;
-            NewAuditEvent::new("user.login", &meta, now)
-                .by(&user)
-                .insert(&mut conn)
-                .await?;
-            session.log_in(user.id)?;
-            tracing::info!(user_id = %user.id, "signed in");
-            Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, next))
-                .finish())
-        }
-        user => {
-            let lockouts = throttle::record_failure(&mut conn, &keys, now).await?;
-            let reason = match &user {
-                None => "unknown_email",
-                Some(u) if u.disabled => "disabled",
-                Some(_) => "wrong_password",
-            };
-            let org = user.as_ref().map(|u| (u.org_id, u.id, u.email.as_str()));
-            let audit = |action: &str, details: serde_json::Value| {
-                let mut event = NewAuditEvent::new(action, &meta, now)
-                    .actor_email(&email)
-                    .details(details);
-                if let Some((org_id, user_id, user_email)) = org {
-                    event = event.org(org_id).target("user", user_id, user_email);
-                }
-                event
-            };
-            audit("user.login_failed", serde_json::json!({ "reason": reason }))
-                .insert(&mut conn)
-                .await?;
-            // One row per lock-out episode, not per refused attempt: the log stays readable
-            // and a stranger cannot grow it at will.
-            for scope in lockouts {
-                audit(
-                    "user.login_throttled",
-                    serde_json::json!({ "scope": scope.as_str() }),
-                )
-                .insert(&mut conn)
-                .await?;
-            }
-            tracing::info!(reason, "sign-in failed");
-            refused(
-                &req,
-                &state,
-                StatusCode::UNAUTHORIZED,
-                &email,
-                next,
-                FAILED,
-                None,
-            )
+        ),
+        Outcome::BadEmail => page(StatusCode::UNPROCESSABLE_ENTITY, BAD_EMAIL, None),
+        Outcome::Failed => page(StatusCode::UNAUTHORIZED, FAILED, None),
+        Outcome::Busy => page(StatusCode::SERVICE_UNAVAILABLE, BUSY, Some(1)),
+        Outcome::Throttled(secs) => {
+            let error = format!("Too many failed attempts. Try again in {secs} seconds.");
+            page(StatusCode::TOO_MANY_REQUESTS, &error, Some(secs))
         }
     }
 }

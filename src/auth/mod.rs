@@ -6,4 +6,5 @@ pub mod guard;
 pub mod login;
 pub mod password;
 pub mod setup;
+pub mod sign_in;
 pub mod throttle;

@@ -6,26 +6,22 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
-use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::app_state::AppState;
 use crate::auth::csrf::AnonymousCsrf;
-use crate::auth::password;
 use crate::client_ip::RequestMeta;
 use crate::db::DbPool;
-use crate::db::ids::UserId;
-use crate::db::models::audit_event::NewAuditEvent;
-use crate::db::models::organisation::Organisation;
 use crate::db::models::setup_token;
-use crate::db::models::user::{NewUser, StaffRole, User};
+use crate::db::models::user::User;
 use crate::error::AppError;
-use crate::forms::{self, FieldErrors, HtmlForm};
+use crate::forms::FieldErrors;
+use crate::html_form::HtmlForm;
 use crate::paths;
 use crate::random;
 use crate::render::render_template;
 use crate::session::TypedSession;
+use crate::staff::first_run::{self, SetupDraft};
 use crate::views::{PublicPage, error_page};
 
 const LINK_INVALID: &str = "This setup link is not valid or has already been used. Restart the server to print a new one while no user exists, or sign in.";
@@ -66,16 +62,6 @@ pub struct SetupQuery {
     token: String,
 }
 
-async fn link_is_live(conn: &mut AsyncPgConnection, token: &str) -> Result<bool, AppError> {
-    if token.is_empty() || token.len() > 100 {
-        return Ok(false);
-    }
-    Ok(
-        setup_token::exists(conn, &random::sha256(token.as_bytes())).await?
-            && !User::any_exists(conn).await?,
-    )
-}
-
 fn invalid_link() -> Result<HttpResponse, AppError> {
     render_template(
         StatusCode::NOT_FOUND,
@@ -113,7 +99,7 @@ pub async fn setup_form(
     query: web::Query<SetupQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
-    if !link_is_live(&mut conn, &query.token).await? {
+    if !first_run::link_is_live(&mut conn, &query.token).await? {
         return invalid_link();
     }
     setup_page(&req, &state, StatusCode::OK, |csrf_token| SetupForm {
@@ -125,97 +111,32 @@ pub async fn setup_form(
     })
 }
 
-#[derive(Deserialize)]
-pub struct SetupData {
-    #[serde(default)]
-    token: String,
-    #[serde(default)]
-    org_name: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default = "empty")]
-    password: SecretString,
-    #[serde(default = "empty")]
-    password_confirm: SecretString,
-}
-
-fn empty() -> SecretString {
-    SecretString::from("")
-}
-
 #[tracing::instrument(skip_all)]
 pub async fn complete_setup(
     req: HttpRequest,
     state: web::Data<AppState>,
     session: TypedSession,
-    HtmlForm(form): HtmlForm<SetupData>,
+    HtmlForm(draft): HtmlForm<SetupDraft>,
 ) -> Result<HttpResponse, AppError> {
-    let mut errors = FieldErrors::default();
-    let org_name = forms::text(&mut errors, "org_name", &form.org_name, true, 100);
-    let email = forms::email(&mut errors, "email", &form.email);
-    if let Err(message) = password::validate_new_password(&form.password) {
-        errors.add("password", message);
-    } else if form.password.expose_secret() != form.password_confirm.expose_secret() {
-        errors.add("password_confirm", "The passwords do not match.");
+    let mut conn = state.pool.get().await?;
+    if !first_run::link_is_live(&mut conn, &draft.token).await? {
+        return invalid_link();
     }
-    {
-        let mut conn = state.pool.get().await?;
-        if !link_is_live(&mut conn, &form.token).await? {
-            return invalid_link();
-        }
-    }
+    let (org_name, email, errors) = first_run::check(&draft);
     if !errors.is_empty() {
-        return setup_page(
-            &req,
-            &state,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            |csrf_token| SetupForm {
-                csrf_token,
-                token: form.token,
-                org_name,
-                email,
-                errors,
-            },
-        );
+        let token = draft.token;
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return setup_page(&req, &state, status, |csrf_token| SetupForm {
+            csrf_token,
+            token,
+            org_name,
+            email,
+            errors,
+        });
     }
-
-    let hash = password::hash_password(state.argon2.slot().await?, form.password).await?;
     let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
     let now = state.clock.now();
-    let token_hash = random::sha256(form.token.as_bytes());
-    let mut conn = state.pool.get().await?;
-    let created = conn
-        .transaction::<_, AppError, _>(async move |conn| {
-            {
-                // Deleting the token is the lock: of two racing submissions only one consumes it.
-                if !setup_token::consume(conn, &token_hash).await? || User::any_exists(conn).await?
-                {
-                    return Ok(None);
-                }
-                let org = Organisation::create(conn, &org_name, now).await?;
-                let user = User::insert(
-                    conn,
-                    &NewUser {
-                        id: UserId::new_random(),
-                        org_id: org.id,
-                        email: &email,
-                        role: StaffRole::SuperAdmin,
-                        password_hash: &hash,
-                        created_at: now,
-                        updated_at: now,
-                    },
-                )
-                .await?;
-                setup_token::delete_all(conn).await?;
-                NewAuditEvent::new("setup.completed", &meta, now)
-                    .by(&user)
-                    .target("organisation", org.id, &org.name)
-                    .insert(conn)
-                    .await?;
-                Ok(Some(user))
-            }
-        })
-        .await?;
+    let created = first_run::complete_setup(&mut conn, &state.argon2, draft, &meta, now).await?;
     let Some(user) = created else {
         return invalid_link();
     };

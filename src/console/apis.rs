@@ -17,7 +17,8 @@ use crate::db::models::credential::Credential;
 use crate::db::models::user::StaffRole;
 use crate::domain_error::DomainError;
 use crate::error::AppError;
-use crate::forms::{FieldErrors, HtmlForm};
+use crate::forms::FieldErrors;
+use crate::html_form::HtmlForm;
 use crate::paths;
 use crate::views::Crumb;
 

@@ -100,50 +100,23 @@ pub async fn validate(
         Ok(id) => ApiRole::find_in_org(conn, org, id).await.optional()?,
         Err(_) => None,
     };
-    let mut api_ids = Vec::new();
-    match &role {
-        None => errors.add("role_id", "Choose a role."),
-        Some(role) if access_level == Some(AccessLevel::FineGrained) => {
-            let allowed: BTreeSet<ApiId> = ApiRole::apis(conn, role.id)
-                .await?
-                .into_iter()
-                .map(|a| a.id)
-                .collect();
-            let chosen: BTreeSet<String> = data.apis.iter().map(|s| s.trim().to_string()).collect();
-            for raw in &chosen {
-                match raw.parse::<ApiId>() {
-                    Ok(id) if allowed.contains(&id) => api_ids.push(id),
-                    _ => {
-                        errors.add("apis", "Choose only APIs that the selected role allows.");
-                    }
-                }
-            }
-            if chosen.is_empty() {
-                errors.add("apis", "Choose at least one API, or give Full access.");
-            }
-        }
-        Some(_) => {}
-    }
-
-    let allowed_ips = match parse_allowed_ips(&data.allowed_ips) {
-        Ok(list) => list,
-        Err(message) => {
-            errors.add("allowed_ips", message);
+    let api_ids = match &role {
+        None => {
+            errors.add("role_id", "Choose a role.");
             Vec::new()
         }
+        Some(role) if access_level == Some(AccessLevel::FineGrained) => {
+            let allowed = ApiRole::apis(conn, role.id).await?;
+            fine_grained_selection(&mut errors, &data.apis, &allowed)
+        }
+        Some(_) => Vec::new(),
     };
 
-    let expires_at = match parse_expiry(&data.expires_at) {
-        Ok(Some(t)) if t <= now => {
-            errors.add("expires_at", "Choose a time in the future.");
-            None
-        }
-        Ok(t) => t,
-        Err(message) => {
-            errors.add("expires_at", message);
-            None
-        }
-    };
+    let allowed_ips = parse_allowed_ips(&data.allowed_ips).unwrap_or_else(|message| {
+        errors.add("allowed_ips", message);
+        Vec::new()
+    });
+    let expires_at = future_expiry(&mut errors, &data.expires_at, now);
 
     Ok(match (role, access_level, errors.is_empty()) {
         (Some(role), Some(access_level), true) => Ok(ValidCredential {
@@ -158,6 +131,46 @@ pub async fn validate(
         }),
         _ => Err(errors),
     })
+}
+
+/// The Fine Grained selection: only APIs the role allows, and at least one.
+fn fine_grained_selection(
+    errors: &mut FieldErrors,
+    chosen: &[String],
+    allowed: &[crate::db::models::api::Api],
+) -> Vec<ApiId> {
+    let allowed: BTreeSet<ApiId> = allowed.iter().map(|a| a.id).collect();
+    let chosen: BTreeSet<String> = chosen.iter().map(|s| s.trim().to_string()).collect();
+    if chosen.is_empty() {
+        errors.add("apis", "Choose at least one API, or give Full access.");
+    }
+    let mut ids = Vec::new();
+    for raw in &chosen {
+        match raw.parse::<ApiId>() {
+            Ok(id) if allowed.contains(&id) => ids.push(id),
+            _ => errors.add("apis", "Choose only APIs that the selected role allows."),
+        }
+    }
+    ids
+}
+
+/// The expiry, which must be in the future when given.
+fn future_expiry(
+    errors: &mut FieldErrors,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    match parse_expiry(text) {
+        Ok(Some(t)) if t <= now => {
+            errors.add("expires_at", "Choose a time in the future.");
+            None
+        }
+        Ok(t) => t,
+        Err(message) => {
+            errors.add("expires_at", message);
+            None
+        }
+    }
 }
 
 /// One address or CIDR block per line (commas also separate). Blocks are normalised to

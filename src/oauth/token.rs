@@ -10,9 +10,11 @@ use crate::db::models::access_token::{self, TOKEN_LIFETIME};
 use crate::oauth::client_auth;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::form::OAuthForm;
-use crate::tokens::{self, Kind};
+use crate::tokens::{self, Kind, PlainSecret};
 
 const GRANT_TYPE: &str = "client_credentials";
+/// A credential's last use is written at most this often.
+const TOUCH_EVERY: chrono::Duration = chrono::Duration::minutes(1);
 
 /// RFC 6749 appendix A.4: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 fn is_scope_token(s: &str) -> bool {
@@ -106,16 +108,17 @@ pub async fn issue_token(
         tracing::error!("a token request passed every check but no token was stored");
         return Err(OAuthError::invalid_client(basic));
     };
-    if client
-        .last_used_at
-        .is_none_or(|t| now - t >= chrono::Duration::minutes(1))
-    {
+    if client.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY) {
         let ip_text = ip.map(|ip| ip.to_string());
         access_token::touch_credential(&mut conn, client.id, ip_text.as_deref(), now).await?;
     }
     state.oauth.metrics.issued.fetch_add(1, Ordering::Relaxed);
+    Ok(token_response(&token, &scopes))
+}
 
-    Ok(HttpResponse::Ok()
+/// RFC 6749 §5.1: the token, never to be cached.
+fn token_response(token: &PlainSecret, scopes: &[String]) -> HttpResponse {
+    HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
         .json(serde_json::json!({
@@ -123,7 +126,7 @@ pub async fn issue_token(
             "token_type": "Bearer",
             "expires_in": TOKEN_LIFETIME.num_seconds(),
             "scope": scopes.join(" "),
-        })))
+        }))
 }
 
 /// Anything but POST on an OAuth endpoint.

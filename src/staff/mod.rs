@@ -2,6 +2,8 @@
 //! Only a Super Admin does these. A role change or a disable ends that user's sessions in the
 //! same transaction, and the organisation always keeps one active Super Admin.
 
+pub mod first_run;
+
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::SecretString;
 use serde::Deserialize;

@@ -13,7 +13,8 @@ use crate::credentials::{lifecycle, save};
 use crate::db::ids::CredentialId;
 use crate::domain_error::DomainError;
 use crate::error::AppError;
-use crate::forms::{FieldErrors, HtmlForm};
+use crate::forms::FieldErrors;
+use crate::html_form::HtmlForm;
 use crate::paths;
 
 /// The create form again after a refusal: field messages (422) or one about the whole form
