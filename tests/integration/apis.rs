@@ -1,94 +1,16 @@
 //! Settings → APIs: the organisation's API catalog.
 
-use m2m_console::db::ids::{ApiId, CredentialId, OrgId, RoleId};
+use m2m_console::db::ids::{ApiId, OrgId};
 use m2m_console::db::models::api::Api;
 use m2m_console::db::models::api_role::ApiRole;
 use m2m_console::db::models::audit_event::AuditEvent;
-use m2m_console::db::models::credential::{AccessLevel, Credential, NewCredential};
+use m2m_console::db::models::credential::{AccessLevel, Credential};
 use m2m_console::db::models::user::StaffRole;
 
-use crate::helpers::{Page, TestApp};
+use crate::fixtures::{insert_api, insert_credential, insert_role, rows};
+use crate::helpers::TestApp;
 
 // Fixtures shared with the roles and audit tests: rows written straight to the database.
-
-pub async fn insert_api(app: &TestApp, org: OrgId, scope: &str) -> Api {
-    let now = app.clock.now();
-    let api = Api {
-        id: ApiId::new_random(),
-        org_id: org,
-        scope: scope.into(),
-        name: format!("{scope} name"),
-        description: String::new(),
-        created_at: now,
-        updated_at: now,
-    };
-    let mut conn = app.conn().await;
-    api.insert(&mut conn).await.unwrap();
-    // Read back: the database keeps microseconds, so compare what it holds.
-    Api::find_in_org(&mut conn, org, api.id).await.unwrap()
-}
-
-pub async fn insert_role(app: &TestApp, org: OrgId, name: &str, apis: &[ApiId]) -> ApiRole {
-    let now = app.clock.now();
-    let role = ApiRole {
-        id: RoleId::new_random(),
-        org_id: org,
-        name: name.into(),
-        description: String::new(),
-        created_at: now,
-        updated_at: now,
-    };
-    let mut conn = app.conn().await;
-    role.insert(&mut conn).await.unwrap();
-    ApiRole::set_apis(&mut conn, role.id, apis).await.unwrap();
-    role
-}
-
-pub async fn insert_credential(
-    app: &TestApp,
-    org: OrgId,
-    role: RoleId,
-    name: &str,
-    access_level: AccessLevel,
-    selected: &[ApiId],
-) -> Credential {
-    let now = app.clock.now();
-    let client_id = format!("m2m_ci_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = app.conn().await;
-    let credential = Credential::insert(
-        &mut conn,
-        &NewCredential {
-            id: CredentialId::new_random(),
-            org_id: org,
-            client_id: &client_id,
-            secret_hash: &[7u8; 32],
-            name,
-            description: "",
-            owner_email: "ops@acme.test",
-            role_id: role,
-            access_level,
-            allowed_ips: &[],
-            expires_at: None,
-            created_by: None,
-            created_by_email: "fixture@acme.test",
-            created_at: now,
-            updated_at: now,
-            creation_key: None,
-        },
-    )
-    .await
-    .unwrap();
-    Credential::set_apis(&mut conn, credential.id, selected)
-        .await
-        .unwrap();
-    credential
-}
-
-pub fn rows(page: &Page, testid: &str) -> usize {
-    page.body
-        .matches(&format!("data-testid=\"{testid}\""))
-        .count()
-}
 
 async fn catalog(app: &TestApp, org: OrgId) -> Vec<Api> {
     Api::list_for_org(&mut *app.conn().await, org)

@@ -6,7 +6,7 @@ use m2m_console::db::models::audit_event::NewAuditEvent;
 use m2m_console::db::models::credential::AccessLevel;
 use m2m_console::db::models::user::{StaffRole, User};
 
-use crate::apis::{insert_credential, insert_role, rows};
+use crate::fixtures::{insert_credential, insert_role, rows};
 use crate::helpers::{Page, TestApp};
 
 /// The actions of the rows on a page, top to bottom.

@@ -3,134 +3,19 @@
 
 use chrono::Duration;
 use diesel_async::RunQueryDsl;
-use m2m_console::db::ids::{ApiId, CredentialId, OrgId, RoleId};
-use m2m_console::db::models::api::Api;
-use m2m_console::db::models::api_role::ApiRole;
+use m2m_console::db::ids::RoleId;
 use m2m_console::db::models::audit_event::AuditEvent;
 use m2m_console::db::models::credential::Credential;
 use m2m_console::db::models::user::StaffRole;
 
-use crate::helpers::{Browser, Page, TestApp, captured_logs};
+use crate::fixtures::{
+    create_credential, create_via_htmx, pairs, seed_catalog, testid_text, valid_form, with,
+};
+use crate::helpers::{TestApp, captured_logs};
 
 const BASE: &str = "/settings/integrations/machine-to-machine";
 
-pub struct Catalog {
-    pub role: RoleId,
-    pub read: ApiId,
-    #[allow(dead_code)]
-    pub write: ApiId,
-    /// An API that exists in the catalog but not in `role`.
-    pub other: ApiId,
-    pub other_role: RoleId,
-}
-
-/// A catalog of three APIs and two roles in `org`, written directly (the catalog pages have
-/// their own tests).
-pub async fn seed_catalog(app: &TestApp, org: OrgId) -> Catalog {
-    let mut conn = app.conn().await;
-    let now = app.clock.now();
-    let api = |scope: &str| Api {
-        id: ApiId::new_random(),
-        org_id: org,
-        scope: scope.into(),
-        name: format!("API {scope}"),
-        description: String::new(),
-        created_at: now,
-        updated_at: now,
-    };
-    let (read, write, other) = (
-        api("orders:read"),
-        api("orders:write"),
-        api("invoices:read"),
-    );
-    for a in [&read, &write, &other] {
-        a.insert(&mut conn).await.unwrap();
-    }
-    let role = |name: &str| ApiRole {
-        id: RoleId::new_random(),
-        org_id: org,
-        name: name.into(),
-        description: String::new(),
-        created_at: now,
-        updated_at: now,
-    };
-    let (orders, billing) = (role("Orders"), role("Billing"));
-    orders.insert(&mut conn).await.unwrap();
-    billing.insert(&mut conn).await.unwrap();
-    ApiRole::set_apis(&mut conn, orders.id, &[read.id, write.id])
-        .await
-        .unwrap();
-    ApiRole::set_apis(&mut conn, billing.id, &[other.id])
-        .await
-        .unwrap();
-    Catalog {
-        role: orders.id,
-        read: read.id,
-        write: write.id,
-        other: other.id,
-        other_role: billing.id,
-    }
-}
-
-pub fn valid_form(catalog: &Catalog) -> Vec<(&'static str, String)> {
-    vec![
-        ("name", "Warehouse sync".into()),
-        ("description", "Nightly stock export".into()),
-        ("owner_email", "ops@acme.test".into()),
-        ("role_id", catalog.role.to_string()),
-        ("access_level", "full".into()),
-        ("allowed_ips", "".into()),
-        ("expires_at", "".into()),
-    ]
-}
-
-fn with(
-    mut form: Vec<(&'static str, String)>,
-    key: &'static str,
-    value: &str,
-) -> Vec<(&'static str, String)> {
-    form.retain(|(k, _)| *k != key);
-    form.push((key, value.to_string()));
-    form
-}
-
-fn pairs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    form.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
-/// The text inside the first element carrying `data-testid="{id}"`.
-pub fn testid_text(body: &str, id: &str) -> Option<String> {
-    let start = body.find(&format!("data-testid=\"{id}\""))?;
-    let open_end = body[start..].find('>')? + start + 1;
-    let close = body[open_end..].find('<')? + open_end;
-    Some(body[open_end..close].to_string())
-}
-
-pub async fn create_via_htmx(browser: &mut Browser, form: &[(&'static str, String)]) -> Page {
-    browser.hx_post_from(BASE, BASE, &pairs(form)).await
-}
-
-/// Creates a credential through the console and returns (id, client_id, secret).
-pub async fn create_credential(
-    app: &TestApp,
-    browser: &mut Browser,
-    form: &[(&'static str, String)],
-) -> (CredentialId, String, String) {
-    let page = create_via_htmx(browser, form).await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let client_id = testid_text(&page.body, "client-id").unwrap();
-    let secret = testid_text(&page.body, "client-secret").unwrap();
-    let mut conn = app.conn().await;
-    let id: CredentialId = m2m_console::db::schema::credentials::table
-        .filter(m2m_console::db::schema::credentials::client_id.eq(&client_id))
-        .select(m2m_console::db::schema::credentials::id)
-        .first(&mut *conn)
-        .await
-        .unwrap();
-    (id, client_id, secret)
-}
-
-use diesel::prelude::{ExpressionMethods, QueryDsl};
+use diesel::prelude::QueryDsl;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_creates_a_credential_and_sees_the_secret_exactly_once() {

@@ -6,9 +6,8 @@ use m2m_console::db::models::user::StaffRole;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-use crate::credentials::{create_credential, seed_catalog, valid_form};
+use crate::fixtures::{basic, create_credential, seed_catalog, valid_form};
 use crate::helpers::{Browser, TestApp, captured_logs};
-use crate::oauth::basic;
 
 const BASE: &str = "/settings/integrations/machine-to-machine";
 const MAX_QUERY_CHARS: usize = 1000;
@@ -222,7 +221,7 @@ async fn world() -> World {
     let user = app
         .create_user("Acme", "fuzzed@acme.test", StaffRole::Viewer)
         .await;
-    let api = crate::apis::insert_api(&app, boss_user.org_id, "fuzz:target").await;
+    let api = crate::fixtures::insert_api(&app, boss_user.org_id, "fuzz:target").await;
     let mut anonymous = app.client();
     anonymous.get("/login").await;
     let targets = targets(

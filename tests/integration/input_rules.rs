@@ -3,23 +3,12 @@
 
 use m2m_console::db::models::user::StaffRole;
 
-use crate::apis::{insert_api, insert_role};
-use crate::credentials::{Catalog, seed_catalog, testid_text, valid_form};
+use crate::fixtures::{
+    insert_api, insert_role, pairs, post, seed_catalog, testid_text, valid_form, with,
+};
 use crate::helpers::{Browser, TestApp};
-use crate::oauth::post;
 
 const BASE: &str = "/settings/integrations/machine-to-machine";
-
-fn pairs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    form.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
-fn with(catalog: &Catalog, key: &'static str, value: &str) -> Vec<(&'static str, String)> {
-    let mut form = valid_form(catalog);
-    form.retain(|(k, _)| *k != key);
-    form.push((key, value.to_string()));
-    form
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nul_bytes_get_a_field_message_or_invalid_request_never_a_500() {
@@ -33,7 +22,7 @@ async fn nul_bytes_get_a_field_message_or_invalid_request_never_a_500() {
         ("owner_email", "ops\0@acme.test"),
     ] {
         let res = boss
-            .post_form(BASE, &pairs(&with(&catalog, field, value)))
+            .post_form(BASE, &pairs(&with(valid_form(&catalog), field, value)))
             .await;
         assert_eq!(res.status, 422, "{field}");
         assert!(
@@ -45,7 +34,11 @@ async fn nul_bytes_get_a_field_message_or_invalid_request_never_a_500() {
     let res = boss
         .post_form(
             BASE,
-            &pairs(&with(&catalog, "description", "line one\r\n\tline two")),
+            &pairs(&with(
+                valid_form(&catalog),
+                "description",
+                "line one\r\n\tline two",
+            )),
         )
         .await;
     assert_eq!(res.status, 200, "line breaks are fine in a description");
@@ -161,7 +154,7 @@ async fn deleting_a_role_while_a_credential_is_created_with_it_is_never_a_500() 
                 .id
         },
         |role| {
-            let form = with(&catalog, "role_id", &role.to_string());
+            let form = with(valid_form(&catalog), "role_id", &role.to_string());
             async move { post_status(admin, BASE, &pairs(&form)).await }
         },
         |role| {

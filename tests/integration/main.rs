@@ -8,6 +8,7 @@
     clippy::panic
 )]
 
+mod fixtures;
 mod helpers;
 
 mod apis;

@@ -8,140 +8,13 @@ use m2m_console::db::models::credential::Credential;
 use m2m_console::db::models::user::StaffRole;
 use serde_json::Value;
 
-use crate::credentials::{Catalog, create_credential, seed_catalog, valid_form};
-use crate::helpers::{Browser, TestApp, captured_logs};
+use crate::fixtures::{
+    Answer, Client, Setup, access_token, answer, basic, create_credential, introspect, post,
+    seed_catalog, setup, setup_on, setup_with, token, valid_form, whoami,
+};
+use crate::helpers::{TestApp, captured_logs};
 
 const BASE: &str = "/settings/integrations/machine-to-machine";
-
-pub struct Client {
-    pub id: m2m_console::db::ids::CredentialId,
-    pub client_id: String,
-    pub secret: String,
-}
-
-pub struct Setup {
-    pub app: TestApp,
-    pub admin: Browser,
-    pub org: m2m_console::db::ids::OrgId,
-    pub catalog: Catalog,
-    pub client: Client,
-}
-
-/// An app with one Full credential of role Orders (orders:read orders:write).
-pub async fn setup_with(
-    form_tweak: impl FnOnce(Vec<(&'static str, String)>) -> Vec<(&'static str, String)>,
-) -> Setup {
-    let app = TestApp::spawn().await;
-    setup_on(app, form_tweak).await
-}
-
-pub async fn setup_on(
-    app: TestApp,
-    form_tweak: impl FnOnce(Vec<(&'static str, String)>) -> Vec<(&'static str, String)>,
-) -> Setup {
-    let (admin_user, mut admin) = app.login_as(StaffRole::Admin).await;
-    let catalog = seed_catalog(&app, admin_user.org_id).await;
-    let (id, client_id, secret) =
-        create_credential(&app, &mut admin, &form_tweak(valid_form(&catalog))).await;
-    Setup {
-        app,
-        admin,
-        org: admin_user.org_id,
-        catalog,
-        client: Client {
-            id,
-            client_id,
-            secret,
-        },
-    }
-}
-
-pub async fn setup() -> Setup {
-    setup_with(|f| f).await
-}
-
-pub fn basic(id: &str, secret: &str) -> String {
-    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
-    )
-}
-
-pub struct Answer {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub text: String,
-}
-
-impl Answer {
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or(Value::Null)
-    }
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-async fn answer(res: reqwest::Response) -> Answer {
-    Answer {
-        status: res.status().as_u16(),
-        headers: res.headers().clone(),
-        text: res.text().await.unwrap(),
-    }
-}
-
-/// A form POST with optional extra headers.
-pub async fn post(app: &TestApp, path: &str, body: &str, headers: &[(&str, &str)]) -> Answer {
-    let mut req = reqwest::Client::new()
-        .post(app.url(path))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(body.to_string());
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    answer(req.send().await.unwrap()).await
-}
-
-pub async fn token(app: &TestApp, client: &Client, extra: &str) -> Answer {
-    let auth = basic(&client.client_id, &client.secret);
-    post(
-        app,
-        "/oauth/token",
-        &format!("grant_type=client_credentials{extra}"),
-        &[("Authorization", &auth)],
-    )
-    .await
-}
-
-pub async fn access_token(app: &TestApp, client: &Client) -> String {
-    let res = token(app, client, "").await;
-    assert_eq!(res.status, 200, "{}", res.text);
-    res.json()["access_token"].as_str().unwrap().to_string()
-}
-
-pub async fn whoami(app: &TestApp, token: &str) -> Answer {
-    answer(
-        reqwest::Client::new()
-            .get(app.url("/api/v1/whoami"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-}
-
-pub async fn introspect(app: &TestApp, caller: &Client, token: &str) -> Answer {
-    let auth = basic(&caller.client_id, &caller.secret);
-    post(
-        app,
-        "/oauth/introspect",
-        &format!("token={token}"),
-        &[("Authorization", &auth)],
-    )
-    .await
-}
 
 /// `n` token requests for `client`, all sent at once.
 async fn simultaneous_token_requests(app: &TestApp, client: &Client, n: usize) -> Vec<Answer> {
@@ -158,7 +31,7 @@ async fn rotate(s: &mut Setup) -> Client {
     Client {
         id: s.client.id,
         client_id: s.client.client_id.clone(),
-        secret: crate::credentials::testid_text(&page.body, "client-secret").unwrap(),
+        secret: crate::fixtures::testid_text(&page.body, "client-secret").unwrap(),
     }
 }
 
@@ -1144,7 +1017,7 @@ async fn the_console_lists_generates_and_revokes_tokens() {
         .await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(page.headers.get("cache-control").unwrap(), "no-store");
-    let generated = crate::credentials::testid_text(&page.body, "access-token").unwrap();
+    let generated = crate::fixtures::testid_text(&page.body, "access-token").unwrap();
     assert_eq!(whoami(&s.app, &generated).await.status, 200);
 
     let live = m2m_console::db::models::access_token::list_live(

@@ -3,11 +3,11 @@
 
 use base64::Engine;
 
-use crate::credentials::{create_credential, valid_form};
-use crate::helpers::{TestApp, captured_logs};
-use crate::oauth::{
-    Answer, Client, access_token, basic, introspect, post, setup, setup_on, token, whoami,
+use crate::fixtures::{
+    Answer, Client, access_token, basic, create_credential, introspect, post, setup, setup_on,
+    token, valid_form, whoami,
 };
+use crate::helpers::{TestApp, captured_logs};
 
 /// Every `error` code a client of these endpoints may see: RFC 6749 §5.2, RFC 7009's one
 /// addition, and `slow_down`, which the IANA OAuth Extensions Error registry lists for the

@@ -6,7 +6,7 @@ use m2m_console::db::models::audit_event::AuditEvent;
 use m2m_console::db::models::credential::AccessLevel;
 use m2m_console::db::models::user::StaffRole;
 
-use crate::apis::{insert_api, insert_credential, insert_role, rows};
+use crate::fixtures::{insert_api, insert_credential, insert_role, rows};
 use crate::helpers::TestApp;
 
 async fn roles(app: &TestApp, org: OrgId) -> Vec<ApiRole> {

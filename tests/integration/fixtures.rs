@@ -1,0 +1,346 @@
+//! Fixtures shared by the integration tests, in one place: rows written straight to the
+//! database (the catalog, roles, credentials), the console's create form, and an OAuth
+//! client with the requests integrations make.
+
+use base64::Engine;
+use diesel::prelude::{ExpressionMethods, QueryDsl};
+use diesel_async::RunQueryDsl;
+use m2m_console::db::ids::{ApiId, CredentialId, OrgId, RoleId};
+use m2m_console::db::models::api::Api;
+use m2m_console::db::models::api_role::ApiRole;
+use m2m_console::db::models::credential::{AccessLevel, Credential, NewCredential};
+use m2m_console::db::models::user::StaffRole;
+use serde_json::Value;
+
+use crate::helpers::{Browser, Page, TestApp};
+
+pub async fn insert_api(app: &TestApp, org: OrgId, scope: &str) -> Api {
+    let now = app.clock.now();
+    let api = Api {
+        id: ApiId::new_random(),
+        org_id: org,
+        scope: scope.into(),
+        name: format!("{scope} name"),
+        description: String::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let mut conn = app.conn().await;
+    api.insert(&mut conn).await.unwrap();
+    // Read back: the database keeps microseconds, so compare what it holds.
+    Api::find_in_org(&mut conn, org, api.id).await.unwrap()
+}
+
+pub async fn insert_role(app: &TestApp, org: OrgId, name: &str, apis: &[ApiId]) -> ApiRole {
+    let now = app.clock.now();
+    let role = ApiRole {
+        id: RoleId::new_random(),
+        org_id: org,
+        name: name.into(),
+        description: String::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let mut conn = app.conn().await;
+    role.insert(&mut conn).await.unwrap();
+    ApiRole::set_apis(&mut conn, role.id, apis).await.unwrap();
+    role
+}
+
+pub async fn insert_credential(
+    app: &TestApp,
+    org: OrgId,
+    role: RoleId,
+    name: &str,
+    access_level: AccessLevel,
+    selected: &[ApiId],
+) -> Credential {
+    let now = app.clock.now();
+    let client_id = format!("m2m_ci_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = app.conn().await;
+    let credential = Credential::insert(
+        &mut conn,
+        &NewCredential {
+            id: CredentialId::new_random(),
+            org_id: org,
+            client_id: &client_id,
+            secret_hash: &[7u8; 32],
+            name,
+            description: "",
+            owner_email: "ops@acme.test",
+            role_id: role,
+            access_level,
+            allowed_ips: &[],
+            expires_at: None,
+            created_by: None,
+            created_by_email: "fixture@acme.test",
+            created_at: now,
+            updated_at: now,
+            creation_key: None,
+        },
+    )
+    .await
+    .unwrap();
+    Credential::set_apis(&mut conn, credential.id, selected)
+        .await
+        .unwrap();
+    credential
+}
+
+pub fn rows(page: &Page, testid: &str) -> usize {
+    page.body
+        .matches(&format!("data-testid=\"{testid}\""))
+        .count()
+}
+
+pub struct Catalog {
+    pub role: RoleId,
+    pub read: ApiId,
+    #[allow(dead_code)]
+    pub write: ApiId,
+    /// An API that exists in the catalog but not in `role`.
+    pub other: ApiId,
+    pub other_role: RoleId,
+}
+
+/// A catalog of three APIs and two roles in `org`, written directly (the catalog pages have
+/// their own tests).
+pub async fn seed_catalog(app: &TestApp, org: OrgId) -> Catalog {
+    let mut conn = app.conn().await;
+    let now = app.clock.now();
+    let api = |scope: &str| Api {
+        id: ApiId::new_random(),
+        org_id: org,
+        scope: scope.into(),
+        name: format!("API {scope}"),
+        description: String::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let (read, write, other) = (
+        api("orders:read"),
+        api("orders:write"),
+        api("invoices:read"),
+    );
+    for a in [&read, &write, &other] {
+        a.insert(&mut conn).await.unwrap();
+    }
+    let role = |name: &str| ApiRole {
+        id: RoleId::new_random(),
+        org_id: org,
+        name: name.into(),
+        description: String::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    let (orders, billing) = (role("Orders"), role("Billing"));
+    orders.insert(&mut conn).await.unwrap();
+    billing.insert(&mut conn).await.unwrap();
+    ApiRole::set_apis(&mut conn, orders.id, &[read.id, write.id])
+        .await
+        .unwrap();
+    ApiRole::set_apis(&mut conn, billing.id, &[other.id])
+        .await
+        .unwrap();
+    Catalog {
+        role: orders.id,
+        read: read.id,
+        write: write.id,
+        other: other.id,
+        other_role: billing.id,
+    }
+}
+
+pub fn valid_form(catalog: &Catalog) -> Vec<(&'static str, String)> {
+    vec![
+        ("name", "Warehouse sync".into()),
+        ("description", "Nightly stock export".into()),
+        ("owner_email", "ops@acme.test".into()),
+        ("role_id", catalog.role.to_string()),
+        ("access_level", "full".into()),
+        ("allowed_ips", "".into()),
+        ("expires_at", "".into()),
+    ]
+}
+
+pub fn with(
+    mut form: Vec<(&'static str, String)>,
+    key: &'static str,
+    value: &str,
+) -> Vec<(&'static str, String)> {
+    form.retain(|(k, _)| *k != key);
+    form.push((key, value.to_string()));
+    form
+}
+
+pub fn pairs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    form.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// The text inside the first element carrying `data-testid="{id}"`.
+pub fn testid_text(body: &str, id: &str) -> Option<String> {
+    let start = body.find(&format!("data-testid=\"{id}\""))?;
+    let open_end = body[start..].find('>')? + start + 1;
+    let close = body[open_end..].find('<')? + open_end;
+    Some(body[open_end..close].to_string())
+}
+
+pub async fn create_via_htmx(browser: &mut Browser, form: &[(&'static str, String)]) -> Page {
+    browser
+        .hx_post_from(
+            m2m_console::paths::M2M,
+            m2m_console::paths::M2M,
+            &pairs(form),
+        )
+        .await
+}
+
+/// Creates a credential through the console and returns (id, client_id, secret).
+pub async fn create_credential(
+    app: &TestApp,
+    browser: &mut Browser,
+    form: &[(&'static str, String)],
+) -> (CredentialId, String, String) {
+    let page = create_via_htmx(browser, form).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let client_id = testid_text(&page.body, "client-id").unwrap();
+    let secret = testid_text(&page.body, "client-secret").unwrap();
+    let mut conn = app.conn().await;
+    let id: CredentialId = m2m_console::db::schema::credentials::table
+        .filter(m2m_console::db::schema::credentials::client_id.eq(&client_id))
+        .select(m2m_console::db::schema::credentials::id)
+        .first(&mut *conn)
+        .await
+        .unwrap();
+    (id, client_id, secret)
+}
+
+pub struct Client {
+    pub id: m2m_console::db::ids::CredentialId,
+    pub client_id: String,
+    pub secret: String,
+}
+
+pub struct Setup {
+    pub app: TestApp,
+    pub admin: Browser,
+    pub org: m2m_console::db::ids::OrgId,
+    pub catalog: Catalog,
+    pub client: Client,
+}
+
+/// An app with one Full credential of role Orders (orders:read orders:write).
+pub async fn setup_with(
+    form_tweak: impl FnOnce(Vec<(&'static str, String)>) -> Vec<(&'static str, String)>,
+) -> Setup {
+    let app = TestApp::spawn().await;
+    setup_on(app, form_tweak).await
+}
+
+pub async fn setup_on(
+    app: TestApp,
+    form_tweak: impl FnOnce(Vec<(&'static str, String)>) -> Vec<(&'static str, String)>,
+) -> Setup {
+    let (admin_user, mut admin) = app.login_as(StaffRole::Admin).await;
+    let catalog = seed_catalog(&app, admin_user.org_id).await;
+    let (id, client_id, secret) =
+        create_credential(&app, &mut admin, &form_tweak(valid_form(&catalog))).await;
+    Setup {
+        app,
+        admin,
+        org: admin_user.org_id,
+        catalog,
+        client: Client {
+            id,
+            client_id,
+            secret,
+        },
+    }
+}
+
+pub async fn setup() -> Setup {
+    setup_with(|f| f).await
+}
+
+pub fn basic(id: &str, secret: &str) -> String {
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
+    )
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+pub async fn answer(res: reqwest::Response) -> Answer {
+    Answer {
+        status: res.status().as_u16(),
+        headers: res.headers().clone(),
+        text: res.text().await.unwrap(),
+    }
+}
+
+/// A form POST with optional extra headers.
+pub async fn post(app: &TestApp, path: &str, body: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut req = reqwest::Client::new()
+        .post(app.url(path))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body.to_string());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    answer(req.send().await.unwrap()).await
+}
+
+pub async fn token(app: &TestApp, client: &Client, extra: &str) -> Answer {
+    let auth = basic(&client.client_id, &client.secret);
+    post(
+        app,
+        "/oauth/token",
+        &format!("grant_type=client_credentials{extra}"),
+        &[("Authorization", &auth)],
+    )
+    .await
+}
+
+pub async fn access_token(app: &TestApp, client: &Client) -> String {
+    let res = token(app, client, "").await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    res.json()["access_token"].as_str().unwrap().to_string()
+}
+
+pub async fn whoami(app: &TestApp, token: &str) -> Answer {
+    answer(
+        reqwest::Client::new()
+            .get(app.url("/api/v1/whoami"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+pub async fn introspect(app: &TestApp, caller: &Client, token: &str) -> Answer {
+    let auth = basic(&caller.client_id, &caller.secret);
+    post(
+        app,
+        "/oauth/introspect",
+        &format!("token={token}"),
+        &[("Authorization", &auth)],
+    )
+    .await
+}
