@@ -27,4 +27,5 @@ mod schema;
 mod sessions;
 mod setup;
 mod shell;
+mod snapshots;
 mod users;
