@@ -14,6 +14,7 @@ use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::organisation::Organisation;
 use crate::db::models::user::{NewUser, StaffRole, User};
 use crate::forms::{self, FieldErrors};
+use crate::input::Lines;
 
 pub async fn migrate(settings: &Settings) -> Result<(), anyhow::Error> {
     db::prepare(&settings.database_url).await?;
@@ -32,7 +33,7 @@ pub async fn create_user(
     role: StaffRole,
 ) -> Result<(), anyhow::Error> {
     let mut errors = FieldErrors::default();
-    let org = forms::text(&mut errors, "org", org, true, 100);
+    let org = forms::text(&mut errors, "org", org, true, 100, Lines::Single);
     let email = forms::email(&mut errors, "email", email);
     if let Some((field, message)) = errors.iter().next() {
         anyhow::bail!("--{field}: {message}");

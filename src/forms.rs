@@ -31,30 +31,10 @@ impl FieldErrors {
     }
 }
 
-/// A one-line field: trimmed; a required one that ends up empty, one longer than `max`
-/// characters, or one holding a control character gets a message (see `input`).
+/// A text field: trimmed; a required one that ends up empty, one longer than `max`
+/// characters, or one holding a control character it may not hold (tab and line breaks are
+/// fine in a `<textarea>`, `Lines::Multi`) gets a message (see `input`).
 pub fn text(
-    errors: &mut FieldErrors,
-    field: &'static str,
-    value: &str,
-    required: bool,
-    max: usize,
-) -> String {
-    checked_text(errors, field, value, required, max, Lines::Single)
-}
-
-/// Like `text`, for a `<textarea>`: tab and line breaks are allowed.
-pub fn multi_line_text(
-    errors: &mut FieldErrors,
-    field: &'static str,
-    value: &str,
-    required: bool,
-    max: usize,
-) -> String {
-    checked_text(errors, field, value, required, max, Lines::Multi)
-}
-
-fn checked_text(
     errors: &mut FieldErrors,
     field: &'static str,
     value: &str,
@@ -122,10 +102,13 @@ mod tests {
     #[test]
     fn text_checks_required_and_length() {
         let mut errors = FieldErrors::default();
-        assert_eq!(text(&mut errors, "name", "  x  ", true, 3), "x");
+        assert_eq!(
+            text(&mut errors, "name", "  x  ", true, 3, Lines::Single),
+            "x"
+        );
         assert!(errors.is_empty());
-        text(&mut errors, "name", "   ", true, 3);
-        text(&mut errors, "description", "abcd", false, 3);
+        text(&mut errors, "name", "   ", true, 3, Lines::Single);
+        text(&mut errors, "description", "abcd", false, 3, Lines::Single);
         assert!(errors.get("name").is_some());
         assert!(errors.get("description").is_some());
     }
@@ -133,17 +116,18 @@ mod tests {
     #[test]
     fn text_refuses_control_characters_except_line_breaks_in_multi_line_fields() {
         let mut errors = FieldErrors::default();
-        text(&mut errors, "name", "a\0b", true, 10);
-        multi_line_text(
+        text(&mut errors, "name", "a\0b", true, 10, Lines::Single);
+        text(
             &mut errors,
             "description",
             "line one\r\nline two",
             false,
             50,
+            Lines::Multi,
         );
         assert!(errors.get("name").is_some());
         assert!(errors.get("description").is_none());
-        multi_line_text(&mut errors, "description", "nul\0", false, 50);
+        text(&mut errors, "description", "nul\0", false, 50, Lines::Multi);
         assert!(errors.get("description").is_some());
     }
 }

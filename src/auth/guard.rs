@@ -1,5 +1,6 @@
 //! The signed-in user, loaded fresh from the database on every request: a disabled user or
-//! an ended session is turned away at once, and roles are checked here, on the server.
+//! an ended session is turned away at once. (Roles are checked by the domain operations,
+//! and by `ConsoleRequest::require` for pages.)
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,23 +10,11 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 
 use crate::app_state::AppState;
-use crate::db::models::user::{StaffRole, User};
+use crate::db::models::user::User;
 use crate::error::AppError;
 use crate::session_store::USER_ID_KEY;
 
 pub struct CurrentUser(pub User);
-
-impl CurrentUser {
-    /// Refuses unless the user's role is at least `role`; `action` completes the sentence
-    /// "Your role does not allow you to …".
-    pub fn require(&self, role: StaffRole, action: &'static str) -> Result<(), AppError> {
-        if self.0.role >= role {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(action))
-        }
-    }
-}
 
 impl std::ops::Deref for CurrentUser {
     type Target = User;

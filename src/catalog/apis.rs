@@ -15,6 +15,7 @@ use crate::db::models::organisation::Organisation;
 use crate::db::models::user::StaffRole;
 use crate::domain_error::DomainError;
 use crate::forms::{self, FieldErrors};
+use crate::input::Lines;
 
 const MAX_SCOPE: usize = 64;
 const SCOPE_TAKEN: &str = "This scope is already in the catalog.";
@@ -55,13 +56,21 @@ impl ApiDraft {
         }
         let values = ApiDraft {
             scope,
-            name: forms::text(&mut errors, "name", &self.name, true, MAX_NAME),
-            description: forms::multi_line_text(
+            name: forms::text(
+                &mut errors,
+                "name",
+                &self.name,
+                true,
+                MAX_NAME,
+                Lines::Single,
+            ),
+            description: forms::text(
                 &mut errors,
                 "description",
                 &self.description,
                 false,
                 MAX_DESCRIPTION,
+                Lines::Multi,
             ),
         };
         (values, errors)

@@ -15,6 +15,7 @@ use crate::db::models::organisation::Organisation;
 use crate::db::models::user::StaffRole;
 use crate::domain_error::DomainError;
 use crate::forms::{self, FieldErrors};
+use crate::input::Lines;
 
 /// A role as a form or a request gives it: API ids as sent (one per ticked checkbox).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -79,13 +80,21 @@ async fn checked(
 ) -> Result<Checked, DomainError> {
     let org = actor.org_id();
     let mut errors = FieldErrors::default();
-    let name = forms::text(&mut errors, "name", &draft.name, true, MAX_NAME);
-    let description = forms::multi_line_text(
+    let name = forms::text(
+        &mut errors,
+        "name",
+        &draft.name,
+        true,
+        MAX_NAME,
+        Lines::Single,
+    );
+    let description = forms::text(
         &mut errors,
         "description",
         &draft.description,
         false,
         MAX_DESCRIPTION,
+        Lines::Multi,
     );
     if errors.get("name").is_none() && ApiRole::name_taken(conn, org, &name, except).await? {
         errors.add("name", "A role with this name already exists.");

@@ -20,7 +20,6 @@ use crate::error::AppError;
 use crate::forms::FieldErrors;
 use crate::html_form::HtmlForm;
 use crate::paths;
-use crate::views::Crumb;
 
 const ACTION: &str = "change the API catalog";
 
@@ -74,19 +73,7 @@ fn page<T: Template>(
     here: Option<&str>,
     content: T,
 ) -> Result<HttpResponse, AppError> {
-    let mut crumbs = vec![Crumb::link("Settings", paths::SETTINGS)];
-    let title = match here {
-        Some(here) => {
-            crumbs.push(Crumb::link("APIs", paths::APIS));
-            crumbs.push(Crumb::here(here));
-            here
-        }
-        None => {
-            crumbs.push(Crumb::here("APIs"));
-            "APIs"
-        }
-    };
-    rq.page(status, title, crumbs, content)
+    rq.settings_page(status, ("APIs", paths::APIS), here, content)
 }
 
 /// After a change: the refreshed section and a toast, or a redirect with a flash.
@@ -132,15 +119,22 @@ pub async fn create_api(
     }
 }
 
+/// The catalog entry a Super Admin's form is about.
+async fn entry_for_change(
+    conn: &mut AsyncPgConnection,
+    rq: &ConsoleRequest,
+    raw_id: &str,
+) -> Result<Api, AppError> {
+    rq.require(StaffRole::SuperAdmin, ACTION)?;
+    Ok(Api::find_in_org(conn, rq.user.org_id, path_id(raw_id)?).await?)
+}
+
 #[tracing::instrument(skip_all, fields(api = %path))]
 pub async fn edit_api_form(
     rq: ConsoleRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    rq.require(StaffRole::SuperAdmin, ACTION)?;
-    let id: ApiId = path_id(&path)?;
-    let mut conn = rq.conn().await?;
-    let api = Api::find_in_org(&mut conn, rq.user.org_id, id).await?;
+    let api = entry_for_change(&mut *rq.conn().await?, &rq, &path).await?;
     let here = format!("Edit {}", api.scope);
     let content = ApiEditForm {
         form: ApiDraft::of(&api),
@@ -186,10 +180,9 @@ pub async fn delete_api_form(
     rq: ConsoleRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    rq.require(StaffRole::SuperAdmin, ACTION)?;
-    let id: ApiId = path_id(&path)?;
     let mut conn = rq.conn().await?;
-    let api = Api::find_in_org(&mut conn, rq.user.org_id, id).await?;
+    let api = entry_for_change(&mut conn, &rq, &path).await?;
+    let id = api.id;
     let roles = ApiRole::list_with_apis(&mut conn, rq.user.org_id)
         .await?
         .into_iter()

@@ -3,22 +3,16 @@
 //! sense (a credential id that is not a UUID, `page=abc`) are ignored rather than refused.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::app_state::AppState;
-use crate::auth::guard::CurrentUser;
-use crate::console::shell;
+use crate::console::request::ConsoleRequest;
 use crate::db::ids::CredentialId;
 use crate::db::models::audit_event::{AuditEvent, AuditFilter};
 use crate::db::models::user::StaffRole;
 use crate::error::AppError;
-use crate::htmx::HxRequest;
 use crate::input::{self, Lines};
 use crate::paths;
-use crate::render::render;
-use crate::session::TypedSession;
-use crate::views::Crumb;
 
 pub const PAGE_SIZE: i64 = 50;
 /// Far beyond any real log; keeps the offset arithmetic small.
@@ -201,21 +195,18 @@ pub struct AuditSection {
 
 #[tracing::instrument(skip_all)]
 pub async fn list_audit_events(
+    rq: ConsoleRequest,
     req: HttpRequest,
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    session: TypedSession,
-    hx: HxRequest,
 ) -> Result<HttpResponse, AppError> {
-    user.require(StaffRole::Viewer, "read the audit log")?;
+    rq.require(StaffRole::Viewer, "read the audit log")?;
     let query = AuditQuery::parse(req.query_string());
     let offset = i64::from(query.page - 1) * PAGE_SIZE;
-    let mut conn = state.pool.get().await?;
     // One more than a page tells whether there is a next one.
+    let filter = query.filter();
     let mut events = AuditEvent::search(
-        &mut conn,
-        user.org_id,
-        &query.filter(),
+        &mut *rq.conn().await?,
+        rq.user.org_id,
+        &filter,
         PAGE_SIZE + 1,
         offset,
     )
@@ -228,16 +219,7 @@ pub async fn list_audit_events(
         rows: events.into_iter().map(AuditRow::of).collect(),
         query,
     };
-    let crumbs = vec![
-        Crumb::link("Settings", paths::SETTINGS),
-        Crumb::here("Audit log"),
-    ];
-    render(
-        hx,
-        StatusCode::OK,
-        shell("Audit log", &user, &session, crumbs)?,
-        content,
-    )
+    rq.settings_page(StatusCode::OK, ("Audit log", paths::AUDIT), None, content)
 }
 
 #[cfg(test)]

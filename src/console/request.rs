@@ -20,6 +20,7 @@ use crate::db::DbConn;
 use crate::db::models::user::{StaffRole, User};
 use crate::error::AppError;
 use crate::htmx::{HxRequest, html, is_htmx, see_other};
+use crate::paths;
 use crate::render::render;
 use crate::session::TypedSession;
 use crate::views::{Crumb, Shell, Toast};
@@ -120,6 +121,30 @@ impl ConsoleRequest {
         fragment: T,
     ) -> Result<HttpResponse, AppError> {
         render(self.hx, status, self.shell(title, crumbs)?, fragment)
+    }
+
+    /// A page under Settings: the `section` itself (found at `section_path`), or one of its
+    /// sub-pages titled `here`.
+    pub fn settings_page<T: Template>(
+        &self,
+        status: StatusCode,
+        (section, section_path): (&str, &str),
+        here: Option<&str>,
+        content: T,
+    ) -> Result<HttpResponse, AppError> {
+        let mut crumbs = vec![Crumb::link("Settings", paths::SETTINGS)];
+        let title = match here {
+            Some(here) => {
+                crumbs.push(Crumb::link(section, section_path));
+                crumbs.push(Crumb::here(here));
+                here
+            }
+            None => {
+                crumbs.push(Crumb::here(section));
+                section
+            }
+        };
+        self.page(status, title, crumbs, content)
     }
 
     /// 303 to `location` (htmx: `HX-Redirect`).

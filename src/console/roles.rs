@@ -23,7 +23,6 @@ use crate::error::AppError;
 use crate::forms::FieldErrors;
 use crate::html_form::HtmlForm;
 use crate::paths;
-use crate::views::Crumb;
 
 const ACTION: &str = "change roles";
 
@@ -100,19 +99,7 @@ fn page<T: Template>(
     here: Option<&str>,
     content: T,
 ) -> Result<HttpResponse, AppError> {
-    let mut crumbs = vec![Crumb::link("Settings", paths::SETTINGS)];
-    let title = match here {
-        Some(here) => {
-            crumbs.push(Crumb::link("Roles", paths::ROLES));
-            crumbs.push(Crumb::here(here));
-            here
-        }
-        None => {
-            crumbs.push(Crumb::here("Roles"));
-            "Roles"
-        }
-    };
-    rq.page(status, title, crumbs, content)
+    rq.settings_page(status, ("Roles", paths::ROLES), here, content)
 }
 
 /// After a change: the refreshed section and a toast, or a redirect with a flash.
@@ -171,16 +158,24 @@ pub async fn create_role(
     }
 }
 
+/// The role a Super Admin's form is about.
+async fn role_for_change(
+    conn: &mut AsyncPgConnection,
+    rq: &ConsoleRequest,
+    raw_id: &str,
+) -> Result<ApiRole, AppError> {
+    rq.require(StaffRole::SuperAdmin, ACTION)?;
+    Ok(ApiRole::find_in_org(conn, rq.user.org_id, path_id(raw_id)?).await?)
+}
+
 #[tracing::instrument(skip_all, fields(role = %path))]
 pub async fn edit_role_form(
     rq: ConsoleRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    rq.require(StaffRole::SuperAdmin, ACTION)?;
-    let id: RoleId = path_id(&path)?;
     let mut conn = rq.conn().await?;
-    let role = ApiRole::find_in_org(&mut conn, rq.user.org_id, id).await?;
-    let form = RoleDraft::of(&role, &ApiRole::apis(&mut conn, id).await?);
+    let role = role_for_change(&mut conn, &rq, &path).await?;
+    let form = RoleDraft::of(&role, &ApiRole::apis(&mut conn, role.id).await?);
     edit_form(
         &mut conn,
         &rq,
@@ -226,12 +221,10 @@ pub async fn delete_role_form(
     rq: ConsoleRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    rq.require(StaffRole::SuperAdmin, ACTION)?;
-    let id: RoleId = path_id(&path)?;
     let mut conn = rq.conn().await?;
-    let role = ApiRole::find_in_org(&mut conn, rq.user.org_id, id).await?;
-    let scopes = scopes(&ApiRole::apis(&mut conn, id).await?);
-    let credentials = ApiRole::credentials_using(&mut conn, id).await?;
+    let role = role_for_change(&mut conn, &rq, &path).await?;
+    let scopes = scopes(&ApiRole::apis(&mut conn, role.id).await?);
+    let credentials = ApiRole::credentials_using(&mut conn, role.id).await?;
     let here = format!("Delete {}", role.name);
     let content = RoleDeleteConfirmation {
         role,

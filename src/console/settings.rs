@@ -4,14 +4,10 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use askama::Template;
 
-use crate::auth::guard::CurrentUser;
-use crate::console::shell;
+use crate::console::request::ConsoleRequest;
 use crate::db::models::user::StaffRole;
 use crate::error::AppError;
-use crate::htmx::HxRequest;
 use crate::paths;
-use crate::render::render;
-use crate::session::TypedSession;
 use crate::views::Crumb;
 
 pub struct Section {
@@ -27,11 +23,7 @@ pub struct SettingsIndex {
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn settings_index(
-    user: CurrentUser,
-    session: TypedSession,
-    hx: HxRequest,
-) -> Result<HttpResponse, AppError> {
+pub async fn settings_index(rq: ConsoleRequest) -> Result<HttpResponse, AppError> {
     let mut sections = vec![
         Section {
             title: "Integrations",
@@ -54,15 +46,20 @@ pub async fn settings_index(
             description: "Who did what, when and from where.",
         },
     ];
-    if user.role == StaffRole::SuperAdmin {
+    if rq.user.role == StaffRole::SuperAdmin {
         sections.push(Section {
             title: "Users",
             href: paths::USERS,
             description: "Staff who can sign in to this console, and their roles.",
         });
     }
-    let shell = shell("Settings", &user, &session, vec![Crumb::here("Settings")])?;
-    render(hx, StatusCode::OK, shell, SettingsIndex { sections })
+    let crumbs = vec![Crumb::here("Settings")];
+    rq.page(
+        StatusCode::OK,
+        "Settings",
+        crumbs,
+        SettingsIndex { sections },
+    )
 }
 
 #[derive(Template)]
@@ -70,15 +67,11 @@ pub async fn settings_index(
 pub struct IntegrationsIndex;
 
 #[tracing::instrument(skip_all)]
-pub async fn integrations_index(
-    user: CurrentUser,
-    session: TypedSession,
-    hx: HxRequest,
-) -> Result<HttpResponse, AppError> {
-    let crumbs = vec![
-        Crumb::link("Settings", paths::SETTINGS),
-        Crumb::here("Integrations"),
-    ];
-    let shell = shell("Integrations", &user, &session, crumbs)?;
-    render(hx, StatusCode::OK, shell, IntegrationsIndex)
+pub async fn integrations_index(rq: ConsoleRequest) -> Result<HttpResponse, AppError> {
+    rq.settings_page(
+        StatusCode::OK,
+        ("Integrations", paths::INTEGRATIONS),
+        None,
+        IntegrationsIndex,
+    )
 }

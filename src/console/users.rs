@@ -16,7 +16,6 @@ use crate::forms::FieldErrors;
 use crate::html_form::HtmlForm;
 use crate::paths;
 use crate::staff::{self, NewUserDraft};
-use crate::views::Crumb;
 
 const ACTION: &str = "manage users";
 
@@ -52,11 +51,7 @@ fn page(
     status: StatusCode,
     content: UsersSection,
 ) -> Result<HttpResponse, AppError> {
-    let crumbs = vec![
-        Crumb::link("Settings", paths::SETTINGS),
-        Crumb::here("Users"),
-    ];
-    rq.page(status, "Users", crumbs, content)
+    rq.settings_page(status, ("Users", paths::USERS), None, content)
 }
 
 /// After a change: the refreshed section and a toast, or a redirect with a flash.

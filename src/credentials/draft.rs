@@ -14,8 +14,9 @@ use serde::Deserialize;
 
 use crate::db::ids::{ApiId, OrgId, RoleId};
 use crate::db::models::api_role::ApiRole;
-use crate::db::models::credential::{AccessLevel, Credential};
+use crate::db::models::credential::{AccessLevel, Credential, CredentialSettings};
 use crate::forms::{self, FieldErrors};
+use crate::input::Lines;
 
 pub const MAX_ALLOWED_IPS: usize = 50;
 
@@ -79,6 +80,22 @@ pub struct ValidCredential {
 }
 
 /// Checks every field; the role and APIs against this organisation's data.
+impl ValidCredential {
+    /// What the credential row takes from the form, as of `now`.
+    pub fn settings(&self, now: DateTime<Utc>) -> CredentialSettings<'_> {
+        CredentialSettings {
+            name: &self.name,
+            description: &self.description,
+            owner_email: &self.owner_email,
+            role_id: self.role.id,
+            access_level: self.access_level,
+            allowed_ips: &self.allowed_ips,
+            expires_at: self.expires_at,
+            updated_at: now,
+        }
+    }
+}
+
 pub async fn validate(
     conn: &mut AsyncPgConnection,
     org: OrgId,
@@ -86,9 +103,15 @@ pub async fn validate(
     now: DateTime<Utc>,
 ) -> QueryResult<Result<ValidCredential, FieldErrors>> {
     let mut errors = FieldErrors::default();
-    let name = forms::text(&mut errors, "name", &data.name, true, 100);
-    let description =
-        forms::multi_line_text(&mut errors, "description", &data.description, false, 500);
+    let name = forms::text(&mut errors, "name", &data.name, true, 100, Lines::Single);
+    let description = forms::text(
+        &mut errors,
+        "description",
+        &data.description,
+        false,
+        500,
+        Lines::Multi,
+    );
     let owner_email = forms::email(&mut errors, "owner_email", &data.owner_email);
 
     let access_level = AccessLevel::parse(data.access_level.trim());

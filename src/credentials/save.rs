@@ -7,9 +7,7 @@ use crate::credentials::draft::{self, CredentialDraft, ValidCredential};
 use crate::credentials::{find, limit_message, refuse_if_revoked, require_manager};
 use crate::db::ids::{CredentialId, RoleId};
 use crate::db::models::api_role::ApiRole;
-use crate::db::models::credential::{
-    Credential, CredentialChanges, MAX_CREDENTIALS_PER_ORG, NewCredential,
-};
+use crate::db::models::credential::{Credential, MAX_CREDENTIALS_PER_ORG, NewCredential};
 use crate::db::models::organisation::Organisation;
 use crate::domain_error::DomainError;
 use crate::tokens::{self, Kind, PlainSecret};
@@ -80,17 +78,10 @@ pub async fn create_credential(
                 org_id: org,
                 client_id: &client_id,
                 secret_hash: secret_hash.as_bytes(),
-                name: &valid.name,
-                description: &valid.description,
-                owner_email: &valid.owner_email,
-                role_id: valid.role.id,
-                access_level: valid.access_level,
-                allowed_ips: &valid.allowed_ips,
-                expires_at: valid.expires_at,
+                settings: valid.settings(actor.now),
                 created_by: actor.staff_user().map(|u| u.id),
                 created_by_email: actor.staff_user().map_or("", |u| u.email.as_str()),
                 created_at: actor.now,
-                updated_at: actor.now,
                 creation_key,
             };
             let credential = Credential::insert(conn, &new).await?;
@@ -143,17 +134,8 @@ pub async fn update_credential(
             "allowed_ips": before.allowed_ips,
             "expires_at": before.expires_at.map(|t| t.to_rfc3339()),
         });
-        let changes = CredentialChanges {
-            name: &valid.name,
-            description: &valid.description,
-            owner_email: &valid.owner_email,
-            role_id: valid.role.id,
-            access_level: valid.access_level,
-            allowed_ips: &valid.allowed_ips,
-            expires_at: valid.expires_at,
-            updated_at: actor.now,
-        };
-        let updated = Credential::update(conn, actor.org_id(), id, &changes).await?;
+        let settings = valid.settings(actor.now);
+        let updated = Credential::update(conn, actor.org_id(), id, &settings).await?;
         Credential::set_apis(conn, id, &valid.api_ids).await?;
         let scopes = Credential::effective_scopes(conn, &updated).await?;
         actor

@@ -1,5 +1,35 @@
 //! The connection pool, first-start database creation and the embedded migrations.
 
+/// Stores an enum as text through its `as_str` and `parse`; `$what` names it in the error
+/// for a value the database should never hold.
+macro_rules! text_enum_sql {
+    ($name:ty, $what:literal) => {
+        impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+            ) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg>>::to_sql(
+                    self.as_str(),
+                    out,
+                )
+            }
+        }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                let s = <String as diesel::deserialize::FromSql<
+                    diesel::sql_types::Text,
+                    diesel::pg::Pg,
+                >>::from_sql(bytes)?;
+                <$name>::parse(&s).ok_or_else(|| {
+                    format!(concat!("unknown ", $what, " in database: {}"), s).into()
+                })
+            }
+        }
+    };
+}
+
 pub mod ids;
 pub mod models;
 pub mod schema;

@@ -15,6 +15,7 @@ use crate::db::models::setup_token;
 use crate::db::models::user::{NewUser, StaffRole, User};
 use crate::domain_error::DomainError;
 use crate::forms::{self, FieldErrors};
+use crate::input::Lines;
 use crate::random;
 
 const MAX_ORG_NAME: usize = 100;
@@ -41,7 +42,14 @@ fn empty() -> SecretString {
 /// The organisation name and email as the form shows them again, and the messages.
 pub fn check(draft: &SetupDraft) -> (String, String, FieldErrors) {
     let mut errors = FieldErrors::default();
-    let org_name = forms::text(&mut errors, "org_name", &draft.org_name, true, MAX_ORG_NAME);
+    let org_name = forms::text(
+        &mut errors,
+        "org_name",
+        &draft.org_name,
+        true,
+        MAX_ORG_NAME,
+        Lines::Single,
+    );
     let email = forms::email(&mut errors, "email", &draft.email);
     if let Err(message) = password::validate_new_password(&draft.password) {
         errors.add("password", message);

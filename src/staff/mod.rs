@@ -12,7 +12,7 @@ use crate::actor::Actor;
 use crate::auth::password::{self, Argon2Pool};
 use crate::db::ids::UserId;
 use crate::db::models::session as sessions;
-use crate::db::models::user::{NewUser, StaffRole, User};
+use crate::db::models::user::{NewUser, StaffRole, User, UserChanges};
 use crate::domain_error::DomainError;
 use crate::forms::{self, FieldErrors};
 
@@ -128,7 +128,12 @@ pub async fn change_role(
             return Ok(before);
         }
         keep_a_super_admin(conn, &before, role == StaffRole::SuperAdmin).await?;
-        let updated = User::set_role(conn, actor.org_id(), target, role, actor.now).await?;
+        let changes = UserChanges {
+            role: Some(role),
+            disabled: None,
+            updated_at: actor.now,
+        };
+        let updated = User::update(conn, actor.org_id(), target, &changes).await?;
         sessions::delete_for_user(conn, target).await?;
         actor
             .audit("user.role_changed")
@@ -157,7 +162,12 @@ pub async fn set_disabled(
         if disabled {
             keep_a_super_admin(conn, &before, false).await?;
         }
-        let updated = User::set_disabled(conn, actor.org_id(), target, disabled, actor.now).await?;
+        let changes = UserChanges {
+            role: None,
+            disabled: Some(disabled),
+            updated_at: actor.now,
+        };
+        let updated = User::update(conn, actor.org_id(), target, &changes).await?;
         sessions::delete_for_user(conn, target).await?;
         let action = if disabled {
             "user.disabled"

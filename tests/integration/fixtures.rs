@@ -8,7 +8,9 @@ use diesel_async::RunQueryDsl;
 use m2m_console::db::ids::{ApiId, CredentialId, OrgId, RoleId};
 use m2m_console::db::models::api::Api;
 use m2m_console::db::models::api_role::ApiRole;
-use m2m_console::db::models::credential::{AccessLevel, Credential, NewCredential};
+use m2m_console::db::models::credential::{
+    AccessLevel, Credential, CredentialSettings, NewCredential,
+};
 use m2m_console::db::models::user::StaffRole;
 use serde_json::Value;
 
@@ -65,17 +67,19 @@ pub async fn insert_credential(
             org_id: org,
             client_id: &client_id,
             secret_hash: &[7u8; 32],
-            name,
-            description: "",
-            owner_email: "ops@acme.test",
-            role_id: role,
-            access_level,
-            allowed_ips: &[],
-            expires_at: None,
+            settings: CredentialSettings {
+                name,
+                description: "",
+                owner_email: "ops@acme.test",
+                role_id: role,
+                access_level,
+                allowed_ips: &[],
+                expires_at: None,
+                updated_at: now,
+            },
             created_by: None,
             created_by_email: "fixture@acme.test",
             created_at: now,
-            updated_at: now,
             creation_key: None,
         },
     )

@@ -5,10 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
-use diesel::deserialize::{self, FromSql};
-use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
-use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
@@ -56,19 +53,7 @@ impl AccessLevel {
     }
 }
 
-impl ToSql<Text, Pg> for AccessLevel {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
-    }
-}
-
-impl FromSql<Text, Pg> for AccessLevel {
-    fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
-        let s = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
-        AccessLevel::parse(&s)
-            .ok_or_else(|| format!("unknown access level in database: {s}").into())
-    }
-}
+text_enum_sql!(AccessLevel, "access level");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -146,24 +131,19 @@ pub struct NewCredential<'a> {
     pub org_id: OrgId,
     pub client_id: &'a str,
     pub secret_hash: &'a [u8],
-    pub name: &'a str,
-    pub description: &'a str,
-    pub owner_email: &'a str,
-    pub role_id: RoleId,
-    pub access_level: AccessLevel,
-    pub allowed_ips: &'a [String],
-    pub expires_at: Option<DateTime<Utc>>,
+    #[diesel(embed)]
+    pub settings: CredentialSettings<'a>,
     pub created_by: Option<UserId>,
     pub created_by_email: &'a str,
     pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
     pub creation_key: Option<uuid::Uuid>,
 }
 
-/// What Edit may change; never the secret or the client ID.
-#[derive(AsChangeset)]
+/// What a person chooses for a credential, at creation and in Edit; never the secret or the
+/// client ID.
+#[derive(Insertable, AsChangeset)]
 #[diesel(table_name = credentials)]
-pub struct CredentialChanges<'a> {
+pub struct CredentialSettings<'a> {
     pub name: &'a str,
     pub description: &'a str,
     pub owner_email: &'a str,
@@ -255,7 +235,7 @@ impl Credential {
         conn: &mut AsyncPgConnection,
         org: OrgId,
         id: CredentialId,
-        changes: &CredentialChanges<'_>,
+        changes: &CredentialSettings<'_>,
     ) -> QueryResult<Self> {
         diesel::update(
             credentials::table

@@ -4,10 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use diesel::deserialize::{self, FromSql};
-use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
-use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
@@ -78,18 +75,7 @@ impl FromStr for StaffRole {
     }
 }
 
-impl ToSql<Text, Pg> for StaffRole {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
-    }
-}
-
-impl FromSql<Text, Pg> for StaffRole {
-    fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
-        let s = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
-        StaffRole::parse(&s).ok_or_else(|| format!("unknown role in database: {s}").into())
-    }
-}
+text_enum_sql!(StaffRole, "role");
 
 #[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -131,6 +117,15 @@ pub struct NewUser<'a> {
 /// Emails are compared and stored lowercased and trimmed.
 pub fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
+}
+
+/// What a Super Admin may change of a user; `None` leaves a field as it is.
+#[derive(AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub role: Option<StaffRole>,
+    pub disabled: Option<bool>,
+    pub updated_at: DateTime<Utc>,
 }
 
 impl User {
@@ -209,37 +204,19 @@ impl User {
             .map(|ids| ids.len())
     }
 
-    pub async fn set_role(
+    /// Changes a user's role or disabled flag (what a Super Admin may change).
+    pub async fn update(
         conn: &mut AsyncPgConnection,
         org: OrgId,
         id: UserId,
-        role: StaffRole,
-        now: DateTime<Utc>,
+        changes: &UserChanges,
     ) -> QueryResult<Self> {
         diesel::update(
             users::table
                 .filter(users::org_id.eq(org))
                 .filter(users::id.eq(id)),
         )
-        .set((users::role.eq(role), users::updated_at.eq(now)))
-        .returning(Self::as_returning())
-        .get_result(conn)
-        .await
-    }
-
-    pub async fn set_disabled(
-        conn: &mut AsyncPgConnection,
-        org: OrgId,
-        id: UserId,
-        disabled: bool,
-        now: DateTime<Utc>,
-    ) -> QueryResult<Self> {
-        diesel::update(
-            users::table
-                .filter(users::org_id.eq(org))
-                .filter(users::id.eq(id)),
-        )
-        .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
+        .set(changes)
         .returning(Self::as_returning())
         .get_result(conn)
         .await
