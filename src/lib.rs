@@ -20,6 +20,7 @@ pub mod health;
 pub mod html_form;
 pub mod htmx;
 pub mod input;
+pub mod jobs;
 pub mod memory;
 pub mod oauth;
 pub mod paths;

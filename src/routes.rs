@@ -63,24 +63,28 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/{id}/menu", web::get().to(credentials::credential_menu))
                 .route(
-                    "/{id}/rotate",
-                    web::get().to(credentials::rotate_credential_form),
+                    "/{id}/{action:rotate|revoke|delete|retire|disable|enable}",
+                    web::get().to(credentials::confirm_form),
                 )
                 .route(
                     "/{id}/rotate",
                     web::post().to(credentials::rotate_credential_secret),
                 )
                 .route(
-                    "/{id}/revoke",
-                    web::get().to(credentials::revoke_credential_form),
+                    "/{id}/retire",
+                    web::post().to(credentials::retire_previous_secret),
                 )
                 .route(
                     "/{id}/revoke",
                     web::post().to(credentials::revoke_credential),
                 )
                 .route(
-                    "/{id}/delete",
-                    web::get().to(credentials::delete_credential_form),
+                    "/{id}/disable",
+                    web::post().to(credentials::disable_credential),
+                )
+                .route(
+                    "/{id}/enable",
+                    web::post().to(credentials::enable_credential),
                 )
                 .route(
                     "/{id}/delete",

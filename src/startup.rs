@@ -3,7 +3,6 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy};
@@ -14,23 +13,22 @@ use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::app_state::AppState;
-use crate::auth::{csrf, password, setup, throttle};
+use crate::auth::{csrf, password, setup};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::error::error_pages;
 use crate::oauth::state::OAuthState;
 use crate::random;
-use crate::routes;
 use crate::security_headers::security_headers;
 use crate::session_store::PgSessionStore;
 use crate::telemetry::RequestSpan;
+use crate::{jobs, routes};
 
 /// Connections per instance: enough to keep 2 cores busy while requests wait on I/O.
 const POOL_SIZE: usize = 16;
 /// Largest console form body read (actix's default is 256 KiB).
 const CONSOLE_BODY_LIMIT: usize = 1024 * 1024;
-const SWEEP_EVERY: StdDuration = StdDuration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -73,8 +71,6 @@ impl Application {
             .map_err(|e| StartupError::Other(e.to_string()))?
             .port();
 
-        tokio::spawn(sweep(pool.clone(), clock.clone()));
-
         let argon2 = password::Argon2Pool::new(settings.argon2_slots);
         let state = web::Data::new(AppState {
             pool: pool.clone(),
@@ -84,6 +80,7 @@ impl Application {
             argon2,
             cookie_key: cookie_key.clone(),
         });
+        jobs::spawn(state.clone().into_inner());
         let settings = state.settings.clone();
         let server = HttpServer::new(move || {
             let store = PgSessionStore::new(
@@ -170,34 +167,4 @@ async fn cookie_key(pool: &DbPool) -> Result<Key, StartupError> {
         .await
         .map_err(|e| StartupError::Other(format!("database: {e}")))?;
     Key::try_from(bytes.as_slice()).map_err(|e| StartupError::Other(format!("cookie key: {e}")))
-}
-
-/// Housekeeping once a minute: deletes idle and over-age session rows (already refused on
-/// load) and tidies the access tokens (see `access_token::sweep`).
-async fn sweep(pool: DbPool, clock: Clock) {
-    let mut every = tokio::time::interval(SWEEP_EVERY);
-    loop {
-        every.tick().await;
-        let Ok(mut conn) = pool.get().await else {
-            continue;
-        };
-        let now = clock.now();
-        match db::models::session::delete_expired(&mut conn, now).await {
-            Ok(n) if n > 0 => tracing::debug!(removed = n, "swept expired sessions"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not sweep expired sessions"),
-        }
-        match db::models::login_attempt::sweep(&mut conn, now, throttle::WINDOW).await {
-            Ok(n) if n > 0 => tracing::debug!(removed = n, "swept sign-in counters"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not sweep sign-in counters"),
-        }
-        match db::models::access_token::sweep(&mut conn, now).await {
-            Ok((marked, deleted)) if marked + deleted > 0 => {
-                tracing::debug!(marked, deleted, "swept access tokens")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not sweep access tokens"),
-        }
-    }
 }

@@ -42,6 +42,14 @@ impl PlainSecret {
         &self.0
     }
 
+    /// Its last four characters: how a person tells two secrets apart without seeing them
+    /// ("ending in …a1B2"). Four of 40-odd base58 characters give nothing useful away.
+    pub fn last_four(&self) -> String {
+        let mut tail: Vec<char> = self.0.chars().rev().take(4).collect();
+        tail.reverse();
+        tail.into_iter().collect()
+    }
+
     pub fn hash(&self) -> HashedSecret {
         let digest = random::sha256(self.0.as_bytes());
         let mut out = [0u8; 32];

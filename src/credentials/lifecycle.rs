@@ -1,6 +1,8 @@
-//! Rotating a credential's secret, revoking it (permanent) and deleting it. Each takes effect
-//! on the very next request: the credential's tokens die in the same transaction.
+//! Rotating a credential's secret (at once, or with an overlap the admin chooses), retiring
+//! the previous secret, revoking (permanent), disabling and enabling (reversible), and
+//! deleting. Each takes effect on the very next request.
 
+use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::Actor;
@@ -8,43 +10,231 @@ use crate::credentials::{find, refuse_if_revoked, require_manager};
 use crate::db::ids::CredentialId;
 use crate::db::models::access_token;
 use crate::db::models::credential::Credential;
+use crate::db::models::credential_lifecycle::Rotation;
 use crate::domain_error::DomainError;
 use crate::tokens::{self, Kind, PlainSecret};
 
-/// Replaces the secret: the old one and every token issued under it stop working at once.
-/// Returns the new secret, to be shown once.
+/// How long the current secret keeps working after a rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overlap {
+    /// It stops at once (the default, and the rule before overlaps existed).
+    #[default]
+    Now,
+    Hour,
+    Day,
+    Week,
+}
+
+impl Overlap {
+    pub const ALL: [Overlap; 4] = [Overlap::Now, Overlap::Hour, Overlap::Day, Overlap::Week];
+
+    /// The form's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overlap::Now => "now",
+            Overlap::Hour => "1h",
+            Overlap::Day => "24h",
+            Overlap::Week => "7d",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Overlap::ALL.into_iter().find(|o| o.as_str() == s.trim())
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Overlap::Now => "Now",
+            Overlap::Hour => "In 1 hour",
+            Overlap::Day => "In 24 hours",
+            Overlap::Week => "In 7 days",
+        }
+    }
+
+    fn duration(self) -> Option<Duration> {
+        match self {
+            Overlap::Now => None,
+            Overlap::Hour => Some(Duration::hours(1)),
+            Overlap::Day => Some(Duration::hours(24)),
+            Overlap::Week => Some(Duration::days(7)),
+        }
+    }
+
+    /// When the replaced secret retires, for `credential` at `now`: never after the
+    /// credential itself expires; `None` when that leaves no overlap at all.
+    pub fn retires_at(self, credential: &Credential, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let end = now + self.duration()?;
+        let end = credential.expires_at.map_or(end, |expiry| end.min(expiry));
+        (end > now).then_some(end)
+    }
+}
+
+/// A rotation done: the credential with its new secret (to be shown once), and until when the
+/// old one still works.
+pub struct Rotated {
+    pub credential: Credential,
+    pub secret: PlainSecret,
+    pub previous_retires_at: Option<DateTime<Utc>>,
+}
+
+/// Replaces the secret. With `Overlap::Now`, the old one and every token issued under it stop
+/// working at once; otherwise both secrets work until the overlap ends (at most two live: a
+/// secret still overlapping from an earlier rotation retires at once).
 pub async fn rotate_secret(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     id: CredentialId,
-) -> Result<(Credential, PlainSecret), DomainError> {
+    overlap: Overlap,
+) -> Result<Rotated, DomainError> {
     require_manager(actor)?;
     let secret = tokens::generate(Kind::ClientSecret)?;
     let secret_hash = secret.hash();
-    let rotated = conn
+    let last_four = secret.last_four();
+    let now = actor.now;
+    let (credential, previous_retires_at) = conn
         .transaction(async |conn| {
-            refuse_if_revoked(&find(conn, actor, id).await?)?;
-            let rotated = Credential::rotate_secret(
-                conn,
-                actor.org_id(),
-                id,
-                secret_hash.as_bytes(),
-                actor.now,
-            )
-            .await?;
-            // Tokens issued under the old secret die with it, in the same commit.
-            let revoked = access_token::revoke_all(conn, id, actor.now).await?;
+            let current = find(conn, actor, id).await?;
+            refuse_if_revoked(&current)?;
+            let replaced_overlap = current.previous_secret_live(now);
+            let previous_retires_at = overlap.retires_at(&current, now);
+            let rotation = Rotation {
+                secret_hash: secret_hash.as_bytes(),
+                last_four: &last_four,
+                previous_retires_at,
+                now,
+            };
+            let rotated = Credential::rotate_secret(conn, actor.org_id(), id, &rotation).await?;
+            // Without an overlap, tokens of the old secret die with it, in the same commit.
+            let revoked = match previous_retires_at {
+                None => access_token::revoke_all(conn, id, now).await?,
+                Some(_) => 0,
+            };
             actor
                 .audit("credential.secret_rotated")
                 .target("credential", id, &rotated.name)
-                .details(serde_json::json!({ "tokens_revoked": revoked }))
+                .details(serde_json::json!({
+                    "overlap": overlap.as_str(),
+                    "previous_secret_retires_at": previous_retires_at.map(|t| t.to_rfc3339()),
+                    "earlier_secret_retired": replaced_overlap,
+                    "tokens_revoked": revoked,
+                }))
                 .insert(conn)
                 .await?;
-            Ok::<_, DomainError>(rotated)
+            Ok::<_, DomainError>((rotated, previous_retires_at))
         })
         .await?;
-    tracing::info!(credential_id = %rotated.id, "client secret rotated");
-    Ok((rotated, secret))
+    tracing::info!(credential_id = %credential.id, "client secret rotated");
+    Ok(Rotated {
+        credential,
+        secret,
+        previous_retires_at,
+    })
+}
+
+/// Ends an overlap now: the previous secret and its tokens stop working.
+pub async fn retire_previous_secret(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: CredentialId,
+) -> Result<Credential, DomainError> {
+    require_manager(actor)?;
+    conn.transaction(async |conn| {
+        let current = find(conn, actor, id).await?;
+        if !current.previous_secret_live(actor.now) {
+            return Err(DomainError::Conflict(format!(
+                "“{}” has no previous secret still working.",
+                current.name
+            )));
+        }
+        let retired =
+            Credential::retire_previous_secret(conn, actor.org_id(), id, actor.now).await?;
+        actor
+            .audit("credential.previous_secret_retired")
+            .target("credential", id, &retired.name)
+            .details(serde_json::json!({
+                "last_four": current.previous_secret_last_four,
+                "last_used_at": current.previous_secret_last_used_at.map(|t| t.to_rfc3339()),
+                "uses": current.previous_secret_uses,
+            }))
+            .insert(conn)
+            .await?;
+        Ok(retired)
+    })
+    .await
+}
+
+/// Why a credential is disabled, for its audit row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisableReason {
+    /// A person chose to (an incident, a paused integration).
+    Manual,
+}
+
+impl DisableReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            DisableReason::Manual => "manual",
+        }
+    }
+}
+
+/// Stops the credential for now: `invalid_client` from the next request, its tokens revoked
+/// at once (they stay dead after Enable).
+pub async fn disable_credential(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: CredentialId,
+    reason: DisableReason,
+) -> Result<Credential, DomainError> {
+    require_manager(actor)?;
+    conn.transaction(async |conn| {
+        let current = find(conn, actor, id).await?;
+        refuse_if_revoked(&current)?;
+        if current.is_disabled() {
+            return Err(DomainError::Conflict(format!(
+                "“{}” is already disabled.",
+                current.name
+            )));
+        }
+        let disabled =
+            Credential::set_disabled(conn, actor.org_id(), id, Some(actor.now), actor.now).await?;
+        let tokens = access_token::revoke_all(conn, id, actor.now).await?;
+        actor
+            .audit("credential.disabled")
+            .target("credential", id, &disabled.name)
+            .details(serde_json::json!({ "reason": reason.as_str(), "tokens_revoked": tokens }))
+            .insert(conn)
+            .await?;
+        Ok(disabled)
+    })
+    .await
+}
+
+/// Lets a disabled credential request tokens again (its old tokens stay dead).
+pub async fn enable_credential(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: CredentialId,
+) -> Result<Credential, DomainError> {
+    require_manager(actor)?;
+    conn.transaction(async |conn| {
+        let current = find(conn, actor, id).await?;
+        refuse_if_revoked(&current)?;
+        if !current.is_disabled() {
+            return Err(DomainError::Conflict(format!(
+                "“{}” is not disabled.",
+                current.name
+            )));
+        }
+        let enabled = Credential::set_disabled(conn, actor.org_id(), id, None, actor.now).await?;
+        actor
+            .audit("credential.enabled")
+            .target("credential", id, &enabled.name)
+            .insert(conn)
+            .await?;
+        Ok(enabled)
+    })
+    .await
 }
 
 /// Revokes the credential for good (there is no un-revoke) and its tokens with it.

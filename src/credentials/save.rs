@@ -58,6 +58,7 @@ pub async fn create_credential(
     let client_id = tokens::new_client_id()?;
     let creation_key = draft.creation_key.trim().parse::<uuid::Uuid>().ok();
     let secret_hash = secret.hash();
+    let last_four = secret.last_four();
     let credential = conn
         .transaction(async |conn| {
             let org = actor.org_id();
@@ -78,6 +79,7 @@ pub async fn create_credential(
                 org_id: org,
                 client_id: &client_id,
                 secret_hash: secret_hash.as_bytes(),
+                secret_last_four: Some(&last_four),
                 settings: valid.settings(actor.now),
                 created_by: actor.staff_user().map(|u| u.id),
                 created_by_email: actor.staff_user().map_or("", |u| u.email.as_str()),

@@ -85,6 +85,17 @@ diesel::table! {
         creation_key -> Nullable<Uuid>,
         scopes -> Array<Text>,
         secret_version -> Int4,
+        secret_last_four -> Nullable<Text>,
+        secret_last_used_at -> Nullable<Timestamptz>,
+        secret_last_used_ip -> Nullable<Text>,
+        secret_uses -> Int8,
+        previous_secret_hash -> Nullable<Bytea>,
+        previous_secret_last_four -> Nullable<Text>,
+        previous_secret_retires_at -> Nullable<Timestamptz>,
+        previous_secret_last_used_at -> Nullable<Timestamptz>,
+        previous_secret_last_used_ip -> Nullable<Text>,
+        previous_secret_uses -> Int8,
+        disabled_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -197,4 +208,10 @@ diesel::define_sql_function! {
     /// Whether a caller at `ip` may use a credential with the `allowed` list (the
     /// lock_free_issuance migration; the allow-list rule lives there only).
     fn ip_allowed(ip: diesel::sql_types::Nullable<diesel::sql_types::Text>, allowed: diesel::sql_types::Array<diesel::sql_types::Text>) -> diesel::sql_types::Bool;
+}
+
+diesel::define_sql_function! {
+    /// Whether a token of `token_version` is of a live secret at `at` (the secret_rotation
+    /// migration; the rule lives there only).
+    fn secret_version_live(token_version: diesel::sql_types::Integer, current_version: diesel::sql_types::Integer, previous_retires_at: diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>, at: diesel::sql_types::Timestamptz) -> diesel::sql_types::Bool;
 }

@@ -3,6 +3,7 @@
 use std::sync::atomic::AtomicU64;
 
 use crate::oauth::throttle::FailureThrottle;
+use crate::oauth::usage::SecretUses;
 
 /// Counters for a future metrics endpoint.
 #[derive(Debug, Default)]
@@ -15,5 +16,6 @@ pub struct TokenMetrics {
 #[derive(Debug, Default)]
 pub struct OAuthState {
     pub throttle: FailureThrottle,
+    pub secret_uses: SecretUses,
     pub metrics: TokenMetrics,
 }

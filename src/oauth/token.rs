@@ -13,7 +13,7 @@ use crate::oauth::form::OAuthForm;
 use crate::tokens::{self, Kind, PlainSecret};
 
 const GRANT_TYPE: &str = "client_credentials";
-/// A credential's last use is written at most this often.
+/// A secret's (and its credential's) last use is written at most this often.
 const TOUCH_EVERY: chrono::Duration = chrono::Duration::minutes(1);
 
 /// RFC 6749 appendix A.4: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
@@ -108,10 +108,19 @@ pub async fn issue_token(
         tracing::error!("a token request passed every check but no token was stored");
         return Err(OAuthError::invalid_client(basic));
     };
-    if client.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY) {
+    let secret = client.secret;
+    if secret.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY) {
         let ip_text = ip.map(|ip| ip.to_string());
-        access_token::touch_credential(&mut conn, client.id, ip_text.as_deref(), now).await?;
+        access_token::touch_secret(
+            &mut conn,
+            client.id,
+            secret.version,
+            ip_text.as_deref(),
+            now,
+        )
+        .await?;
     }
+    state.oauth.secret_uses.record(client.id, secret.version);
     state.oauth.metrics.issued.fetch_add(1, Ordering::Relaxed);
     Ok(token_response(&token, &scopes))
 }

@@ -67,6 +67,7 @@ pub async fn insert_credential(
             org_id: org,
             client_id: &client_id,
             secret_hash: &[7u8; 32],
+            secret_last_four: None,
             settings: CredentialSettings {
                 name,
                 description: "",
@@ -347,4 +348,27 @@ pub async fn introspect(app: &TestApp, caller: &Client, token: &str) -> Answer {
         &[("Authorization", &auth)],
     )
     .await
+}
+
+/// Rotates the setup credential's secret from the console (the old one stops at once); the
+/// client with the new secret.
+pub async fn rotate(s: &mut Setup) -> Client {
+    rotate_with_overlap(s, "now").await
+}
+
+/// Rotates with the overlap chosen in the dialog (`now`, `1h`, `24h`, `7d`).
+pub async fn rotate_with_overlap(s: &mut Setup, overlap: &str) -> Client {
+    let page = s
+        .admin
+        .hx_post(
+            &format!("{}/{}/rotate", m2m_console::paths::M2M, s.client.id),
+            &[("overlap", overlap)],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    Client {
+        id: s.client.id,
+        client_id: s.client.client_id.clone(),
+        secret: testid_text(&page.body, "client-secret").unwrap(),
+    }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::fixtures::{
     Answer, Client, Setup, access_token, answer, basic, create_credential, introspect, post,
-    seed_catalog, setup, setup_on, setup_with, token, valid_form, whoami,
+    rotate, seed_catalog, setup, setup_on, setup_with, token, valid_form, whoami,
 };
 use crate::helpers::{TestApp, captured_logs};
 
@@ -19,20 +19,6 @@ const BASE: &str = "/settings/integrations/machine-to-machine";
 /// `n` token requests for `client`, all sent at once.
 async fn simultaneous_token_requests(app: &TestApp, client: &Client, n: usize) -> Vec<Answer> {
     futures::future::join_all((0..n).map(|_| token(app, client, ""))).await
-}
-
-/// Rotates the setup credential's secret from the console; the client with the new secret.
-async fn rotate(s: &mut Setup) -> Client {
-    let page = s
-        .admin
-        .hx_post(&format!("{BASE}/{}/rotate", s.client.id), &[])
-        .await;
-    assert_eq!(page.status, 200);
-    Client {
-        id: s.client.id,
-        client_id: s.client.client_id.clone(),
-        secret: crate::fixtures::testid_text(&page.body, "client-secret").unwrap(),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

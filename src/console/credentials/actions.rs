@@ -5,10 +5,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use diesel_async::AsyncPgConnection;
+use serde::Deserialize;
 
 use crate::console::credentials::{changed, form_page, load, reveal};
 use crate::console::request::ConsoleRequest;
 use crate::credentials::draft::CredentialDraft;
+use crate::credentials::lifecycle::{DisableReason, Overlap};
 use crate::credentials::{lifecycle, save};
 use crate::db::ids::CredentialId;
 use crate::domain_error::DomainError;
@@ -44,7 +46,7 @@ pub async fn create_credential(
     match save::create_credential(&mut conn, &rq.actor(), &draft).await {
         Ok(created) => {
             let secret = created.secret.expose();
-            reveal(&rq, &mut conn, &created.credential, secret, false).await
+            reveal(&rq, &mut conn, &created.credential, secret, None).await
         }
         Err(e) => refused_form(&rq, &mut conn, draft, e).await,
     }
@@ -81,15 +83,67 @@ pub async fn update_credential(
     }
 }
 
+/// The rotate form: when the current secret stops working.
+#[derive(Deserialize)]
+pub struct RotateForm {
+    #[serde(default)]
+    overlap: String,
+}
+
 #[tracing::instrument(skip_all, fields(credential_id = %path))]
 pub async fn rotate_credential_secret(
     rq: ConsoleRequest,
     path: web::Path<CredentialId>,
+    HtmlForm(form): HtmlForm<RotateForm>,
+) -> Result<HttpResponse, AppError> {
+    // Absent means Now: the rule before overlaps existed, and the safe reading.
+    let overlap = match form.overlap.trim() {
+        "" => Overlap::Now,
+        chosen => Overlap::parse(chosen).ok_or_else(|| {
+            AppError::BadRequest("Choose when the current secret stops working.".into())
+        })?,
+    };
+    let mut conn = rq.conn().await?;
+    let rotated =
+        lifecycle::rotate_secret(&mut conn, &rq.actor(), path.into_inner(), overlap).await?;
+    let secret = rotated.secret.expose();
+    let retires = Some(rotated.previous_retires_at);
+    reveal(&rq, &mut conn, &rotated.credential, secret, retires).await
+}
+
+#[tracing::instrument(skip_all, fields(credential_id = %path))]
+pub async fn retire_previous_secret(
+    rq: ConsoleRequest,
+    path: web::Path<CredentialId>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = rq.conn().await?;
-    let (credential, secret) =
-        lifecycle::rotate_secret(&mut conn, &rq.actor(), path.into_inner()).await?;
-    reveal(&rq, &mut conn, &credential, secret.expose(), true).await
+    let c = lifecycle::retire_previous_secret(&mut conn, &rq.actor(), path.into_inner()).await?;
+    let message = format!("The old secret of “{}” no longer works.", c.name);
+    changed(&rq, &mut conn, &message, &paths::credential(c.id)).await
+}
+
+#[tracing::instrument(skip_all, fields(credential_id = %path))]
+pub async fn disable_credential(
+    rq: ConsoleRequest,
+    path: web::Path<CredentialId>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = rq.conn().await?;
+    let id = path.into_inner();
+    let c =
+        lifecycle::disable_credential(&mut conn, &rq.actor(), id, DisableReason::Manual).await?;
+    let message = format!("Disabled “{}”.", c.name);
+    changed(&rq, &mut conn, &message, &paths::credential(c.id)).await
+}
+
+#[tracing::instrument(skip_all, fields(credential_id = %path))]
+pub async fn enable_credential(
+    rq: ConsoleRequest,
+    path: web::Path<CredentialId>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = rq.conn().await?;
+    let c = lifecycle::enable_credential(&mut conn, &rq.actor(), path.into_inner()).await?;
+    let message = format!("Enabled “{}”: it can request tokens again.", c.name);
+    changed(&rq, &mut conn, &message, &paths::credential(c.id)).await
 }
 
 #[tracing::instrument(skip_all, fields(credential_id = %path))]

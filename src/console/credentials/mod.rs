@@ -15,6 +15,7 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use askama::Template;
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 
 use crate::console::request::{ConsoleRequest, render_error};
@@ -27,18 +28,18 @@ use crate::error::AppError;
 use crate::forms::FieldErrors;
 use crate::htmx::html;
 use crate::paths;
-use crate::views::Crumb;
+use crate::views::{Crumb, absolute_time};
 
 use form::FormView;
 use views::{CredentialForm, CredentialRow, CredentialsSection, SecretReveal};
 
 pub use actions::{
-    create_credential, delete_credential, revoke_credential, rotate_credential_secret,
-    update_credential,
+    create_credential, delete_credential, disable_credential, enable_credential,
+    retire_previous_secret, revoke_credential, rotate_credential_secret, update_credential,
 };
 pub use pages::{
-    credential_menu, delete_credential_form, edit_credential_form, list_credentials,
-    new_credential_form, revoke_credential_form, rotate_credential_form, show_credential,
+    confirm_form, credential_menu, edit_credential_form, list_credentials, new_credential_form,
+    show_credential,
 };
 pub use tokens::{generate_token, revoke_access_token, revoke_all_access_tokens};
 
@@ -182,21 +183,23 @@ async fn form_page(
     rq.page(status, title, crumbs(Some(crumb)), fragment)
 }
 
-/// The one-time reveal of a new secret (`rotated`: of a rotation). From the list, htmx also
-/// gets the refreshed table behind the modal.
+/// The one-time reveal of a new secret (`rotated`: of a rotation, with when the previous
+/// secret retires if it overlaps). From the list, htmx also gets the refreshed table behind
+/// the modal.
 async fn reveal(
     rq: &ConsoleRequest,
     conn: &mut AsyncPgConnection,
     credential: &Credential,
     secret: &str,
-    rotated: bool,
+    rotated: Option<Option<DateTime<Utc>>>,
 ) -> Result<HttpResponse, AppError> {
     let reveal = SecretReveal {
         modal: rq.hx.0,
         name: credential.name.clone(),
         client_id: credential.client_id.clone(),
         secret: secret.to_string(),
-        rotated,
+        rotated: rotated.is_some(),
+        previous_retires_at: rotated.flatten().map(absolute_time),
     };
     let res = if rq.hx.0 {
         let mut body = reveal.render().map_err(render_error)?;
@@ -208,7 +211,7 @@ async fn reveal(
         }
         html(StatusCode::OK, body)
     } else {
-        let title = if rotated {
+        let title = if rotated.is_some() {
             "New secret"
         } else {
             "Credentials created"

@@ -3,21 +3,24 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use diesel_async::AsyncPgConnection;
 
 use crate::console::credentials::views::{
-    Confirm, ConfirmAction, CredentialDetail, CredentialMenu,
+    Confirm, ConfirmAction, CredentialDetail, CredentialMenu, Evidence,
 };
 use crate::console::credentials::{MANAGE, crumbs, form_page, load, row, section, tokens};
 use crate::console::request::ConsoleRequest;
 use crate::credentials::draft::CredentialDraft;
+use crate::credentials::lifecycle::Overlap;
 use crate::credentials::{limit_message, refuse_if_revoked};
 use crate::db::ids::CredentialId;
+use crate::db::models::access_token;
 use crate::db::models::audit_event::AuditEvent;
 use crate::db::models::credential::{AccessLevel, Credential, MAX_CREDENTIALS_PER_ORG};
 use crate::db::models::user::StaffRole;
 use crate::error::AppError;
 use crate::forms::FieldErrors;
-use crate::views::Fragment;
+use crate::views::{Fragment, absolute_time, relative_time};
 
 #[tracing::instrument(skip_all)]
 pub async fn list_credentials(rq: ConsoleRequest) -> Result<HttpResponse, AppError> {
@@ -60,6 +63,7 @@ pub async fn credential_menu(
         id: c.id,
         name: c.name.clone(),
         revoked: c.is_revoked(),
+        disabled: c.is_disabled(),
     };
     rq.page(StatusCode::OK, "Actions", crumbs(Some(&c.name)), menu)
 }
@@ -117,48 +121,77 @@ pub async fn edit_credential_form(
     .await
 }
 
-async fn confirm_form(
+/// The confirmation before a change that breaks or stops integrations:
+/// `GET {id}/{rotate|revoke|delete|retire|disable|enable}`.
+#[tracing::instrument(skip_all, fields(credential_id = %path.0))]
+pub async fn confirm_form(
     rq: ConsoleRequest,
-    id: CredentialId,
-    kind: Confirm,
+    path: web::Path<(CredentialId, String)>,
 ) -> Result<HttpResponse, AppError> {
     rq.require(StaffRole::Admin, MANAGE)?;
-    let c = load(&mut *rq.conn().await?, &rq, id).await?;
+    let (id, action) = path.into_inner();
+    let kind = [
+        Confirm::Rotate,
+        Confirm::Revoke,
+        Confirm::Delete,
+        Confirm::Retire,
+        Confirm::Disable,
+        Confirm::Enable,
+    ]
+    .into_iter()
+    .find(|k| k.action() == action)
+    .ok_or(AppError::NotFound)?;
+    let mut conn = rq.conn().await?;
+    let c = load(&mut conn, &rq, id).await?;
     if kind != Confirm::Delete {
         refuse_if_revoked(&c)?;
     }
-    let title = match kind {
-        Confirm::Rotate => "Rotate secret",
-        Confirm::Revoke => "Revoke credential",
-        Confirm::Delete => "Delete credential",
-    };
+    let evidence = evidence(&mut conn, &rq, &c).await?;
     let fragment = ConfirmAction {
         modal: rq.hx.0,
         kind,
         id: c.id,
         name: c.name.clone(),
         csrf_token: rq.csrf_token()?,
+        evidence,
     };
-    rq.page(StatusCode::OK, title, crumbs(Some(&c.name)), fragment)
+    rq.page(
+        StatusCode::OK,
+        kind.title(),
+        crumbs(Some(&c.name)),
+        fragment,
+    )
 }
 
-pub async fn rotate_credential_form(
-    rq: ConsoleRequest,
-    path: web::Path<CredentialId>,
-) -> Result<HttpResponse, AppError> {
-    confirm_form(rq, path.into_inner(), Confirm::Rotate).await
-}
-
-pub async fn revoke_credential_form(
-    rq: ConsoleRequest,
-    path: web::Path<CredentialId>,
-) -> Result<HttpResponse, AppError> {
-    confirm_form(rq, path.into_inner(), Confirm::Revoke).await
-}
-
-pub async fn delete_credential_form(
-    rq: ConsoleRequest,
-    path: web::Path<CredentialId>,
-) -> Result<HttpResponse, AppError> {
-    confirm_form(rq, path.into_inner(), Confirm::Delete).await
+/// What the confirmation shows a careful admin: owner, last use, live tokens, and a secret
+/// still overlapping from an earlier rotation.
+async fn evidence(
+    conn: &mut AsyncPgConnection,
+    rq: &ConsoleRequest,
+    c: &Credential,
+) -> Result<Evidence, AppError> {
+    let last_used = c.last_used_at.map(|at| {
+        let when = format!("{} ({})", relative_time(at, rq.now), absolute_time(at));
+        match &c.last_used_ip {
+            Some(ip) => format!("{when} from {ip}"),
+            None => when,
+        }
+    });
+    let overlapping = c.previous_secret_live(rq.now).then(|| {
+        let four = c
+            .previous_secret_last_four
+            .clone()
+            .unwrap_or_else(|| "—".into());
+        let used = c
+            .previous_secret_last_used_at
+            .map(|at| relative_time(at, rq.now));
+        (four, used)
+    });
+    Ok(Evidence {
+        owner_email: c.owner_email.clone(),
+        last_used,
+        live_tokens: access_token::list_live(conn, c.id, rq.now).await?.len(),
+        overlapping,
+        overlaps: Overlap::ALL,
+    })
 }

@@ -5,6 +5,7 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 
 use crate::console::credentials::form::FormView;
+use crate::credentials::lifecycle::Overlap;
 use crate::db::ids::CredentialId;
 use crate::db::models::access_token::TokenSummary;
 use crate::db::models::api::Api;
@@ -48,6 +49,27 @@ impl CredentialRow {
 
     pub fn url(&self) -> String {
         paths::credential(self.c.id)
+    }
+
+    /// The previous secret still works (an overlap after a rotation).
+    pub fn previous_live(&self) -> bool {
+        self.c.previous_secret_live(self.now)
+    }
+
+    /// "…a1B2", or a dash for a secret issued before last fours were kept.
+    pub fn ending(&self, last_four: &Option<String>) -> String {
+        last_four
+            .as_deref()
+            .map_or_else(|| "—".to_string(), |four| format!("…{four}"))
+    }
+
+    /// When and from where a secret was last used.
+    pub fn last_use(&self, at: &Option<DateTime<Utc>>, ip: &Option<String>) -> String {
+        match (at, ip) {
+            (Some(at), Some(ip)) => format!("{} from {ip}", relative_time(*at, self.now)),
+            (Some(at), None) => relative_time(*at, self.now),
+            (None, _) => "Never".to_string(),
+        }
     }
 }
 
@@ -104,6 +126,8 @@ pub struct SecretReveal {
     pub client_id: String,
     pub secret: String,
     pub rotated: bool,
+    /// After a rotation with an overlap: when the previous secret stops working.
+    pub previous_retires_at: Option<String>,
 }
 
 #[derive(Template)]
@@ -114,6 +138,7 @@ pub struct CredentialMenu {
     pub id: CredentialId,
     pub name: String,
     pub revoked: bool,
+    pub disabled: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +146,35 @@ pub enum Confirm {
     Rotate,
     Revoke,
     Delete,
+    /// Retire the previous secret now, ending its overlap.
+    Retire,
+    Disable,
+    Enable,
+}
+
+impl Confirm {
+    /// The action's address segment (`…/{id}/rotate`).
+    pub fn action(self) -> &'static str {
+        match self {
+            Confirm::Rotate => "rotate",
+            Confirm::Revoke => "revoke",
+            Confirm::Delete => "delete",
+            Confirm::Retire => "retire",
+            Confirm::Disable => "disable",
+            Confirm::Enable => "enable",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Confirm::Rotate => "Rotate secret",
+            Confirm::Revoke => "Revoke credential",
+            Confirm::Delete => "Delete credential",
+            Confirm::Retire => "Retire old secret",
+            Confirm::Disable => "Disable credential",
+            Confirm::Enable => "Enable credential",
+        }
+    }
 }
 
 #[derive(Template)]
@@ -131,6 +185,18 @@ pub struct ConfirmAction {
     pub id: CredentialId,
     pub name: String,
     pub csrf_token: String,
+    /// What a careful admin checks before rotating, retiring or disabling.
+    pub evidence: Evidence,
+}
+
+/// The facts shown before a rotation, retirement or disabling.
+pub struct Evidence {
+    pub owner_email: String,
+    pub last_used: Option<String>,
+    pub live_tokens: usize,
+    /// The secret still overlapping from an earlier rotation (its last four and last use).
+    pub overlapping: Option<(String, Option<String>)>,
+    pub overlaps: [Overlap; 4],
 }
 
 #[derive(Template)]

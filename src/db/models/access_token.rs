@@ -14,7 +14,9 @@ use diesel::sql_types::{Array, Bytea, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{CredentialId, OrgId, TokenId};
-use crate::db::schema::{access_tokens, credentials, ip_allowed, organisations};
+use crate::db::schema::{
+    access_tokens, credentials, ip_allowed, organisations, secret_version_live,
+};
 
 /// Access tokens live an hour; clients fetch a new one.
 pub const TOKEN_LIFETIME: Duration = Duration::seconds(3600);
@@ -37,6 +39,7 @@ pub async fn issue(
         .filter(credentials::id.eq(credential))
         .filter(credentials::secret_hash.eq(secret_hash))
         .filter(credentials::revoked_at.is_null())
+        .filter(credentials::disabled_at.is_null())
         .filter(
             credentials::expires_at
                 .is_null()
@@ -98,9 +101,10 @@ impl ActiveToken {
 }
 
 /// The token with this digest if it, and its credential, are live at `now`: unrevoked,
-/// unexpired, issued under the credential's current secret, and not pushed out: fewer than
-/// `MAX_LIVE_TOKENS` unexpired tokens of its credential and secret, revoked or not, are
-/// newer. Revoked ones count, so revoking a token never brings an older one back (see the
+/// unexpired, issued under a live secret of the credential (the current one, or the previous
+/// one while it overlaps; `secret_version_live`), the credential neither revoked, disabled
+/// nor expired, and the token not pushed out: fewer than `MAX_LIVE_TOKENS` unexpired tokens
+/// of its credential, revoked or not, are newer. Revoked ones count, so revoking a token never brings an older one back (see the
 /// hardening migration). `ip` is the caller's address, checked against the credential's
 /// allow-list.
 pub async fn find_active(
@@ -118,11 +122,6 @@ pub async fn find_active(
         )
         .filter(newer.field(access_tokens::id).gt(access_tokens::id))
         .filter(newer.field(access_tokens::expires_at).gt(now))
-        .filter(
-            newer
-                .field(access_tokens::secret_version)
-                .eq(access_tokens::secret_version),
-        )
         .select(newer.field(access_tokens::id))
         .offset((MAX_LIVE_TOKENS - 1).into());
     access_tokens::table
@@ -130,8 +129,14 @@ pub async fn find_active(
         .filter(access_tokens::token_hash.eq(token_hash))
         .filter(access_tokens::revoked_at.is_null())
         .filter(access_tokens::expires_at.gt(now))
-        .filter(access_tokens::secret_version.eq(credentials::secret_version))
+        .filter(secret_version_live(
+            access_tokens::secret_version,
+            credentials::secret_version,
+            credentials::previous_secret_retires_at,
+            now,
+        ))
         .filter(credentials::revoked_at.is_null())
+        .filter(credentials::disabled_at.is_null())
         .filter(
             credentials::expires_at
                 .is_null()
@@ -234,31 +239,30 @@ pub struct TokenSummary {
 }
 
 /// Live tokens of a credential, newest first (never their values: those are not stored):
-/// the unrevoked ones among its newest `MAX_LIVE_TOKENS` unexpired tokens of its current
-/// secret, by the same rule as `find_active`.
+/// the unrevoked ones of a live secret among its newest `MAX_LIVE_TOKENS` unexpired tokens,
+/// by the same rule as `find_active`.
 pub async fn list_live(
     conn: &mut AsyncPgConnection,
     credential: CredentialId,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<TokenSummary>> {
-    let current_version = credentials::table
-        .filter(credentials::id.eq(credential))
-        .select(credentials::secret_version);
     let recent = diesel::alias!(access_tokens as recent);
     let newest = recent
         .filter(recent.field(access_tokens::credential_id).eq(credential))
-        .filter(
-            recent
-                .field(access_tokens::secret_version)
-                .eq_any(current_version),
-        )
         .filter(recent.field(access_tokens::expires_at).gt(now))
         .order(recent.field(access_tokens::id).desc())
         .limit(MAX_LIVE_TOKENS.into())
         .select(recent.field(access_tokens::id));
     access_tokens::table
+        .inner_join(credentials::table)
         .filter(access_tokens::id.eq_any(newest))
         .filter(access_tokens::revoked_at.is_null())
+        .filter(secret_version_live(
+            access_tokens::secret_version,
+            credentials::secret_version,
+            credentials::previous_secret_retires_at,
+            now,
+        ))
         .order(access_tokens::id.desc())
         .select(TokenSummary::as_select())
         .load(conn)
@@ -302,6 +306,69 @@ pub async fn touch_credential(
     .map(|_| ())
 }
 
+/// Records a token request authenticated with the secret of `version`: the credential's and
+/// that secret's last use and address (the current secret's, or the previous one's when the
+/// version is the one before). The caller writes it at most once a minute per secret.
+pub async fn touch_secret(
+    conn: &mut AsyncPgConnection,
+    credential: CredentialId,
+    version: i32,
+    ip: Option<&str>,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    use diesel::dsl::case_when;
+    use diesel::sql_types::{Nullable as N, Text as T, Timestamptz as Tz};
+    let current = credentials::secret_version.eq(version);
+    let previous = credentials::secret_version.eq(version + 1);
+    diesel::update(credentials::table.filter(credentials::id.eq(credential)))
+        .set((
+            credentials::last_used_at.eq(now),
+            credentials::last_used_ip.eq(ip),
+            credentials::secret_last_used_at
+                .eq(case_when::<_, _, N<Tz>>(current, now)
+                    .otherwise(credentials::secret_last_used_at)),
+            credentials::secret_last_used_ip
+                .eq(case_when::<_, _, N<T>>(current, ip)
+                    .otherwise(credentials::secret_last_used_ip)),
+            credentials::previous_secret_last_used_at.eq(case_when::<_, _, N<Tz>>(previous, now)
+                .otherwise(credentials::previous_secret_last_used_at)),
+            credentials::previous_secret_last_used_ip.eq(case_when::<_, _, N<T>>(previous, ip)
+                .otherwise(credentials::previous_secret_last_used_ip)),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Adds `uses` token requests to the count of the secret of `version` (see `touch_secret`).
+pub async fn count_secret_uses(
+    conn: &mut AsyncPgConnection,
+    credential: CredentialId,
+    version: i32,
+    uses: i64,
+) -> QueryResult<()> {
+    use diesel::dsl::case_when;
+    use diesel::sql_types::BigInt;
+    let current = credentials::secret_version.eq(version);
+    let previous = credentials::secret_version.eq(version + 1);
+    diesel::update(credentials::table.filter(credentials::id.eq(credential)))
+        .set((
+            credentials::secret_uses.eq(case_when::<_, _, BigInt>(
+                current,
+                credentials::secret_uses + uses,
+            )
+            .otherwise(credentials::secret_uses)),
+            credentials::previous_secret_uses.eq(case_when::<_, _, BigInt>(
+                previous,
+                credentials::previous_secret_uses + uses,
+            )
+            .otherwise(credentials::previous_secret_uses)),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 /// How long expired tokens are kept before `sweep` deletes them.
 pub const EXPIRED_TOKEN_RETENTION: Duration = Duration::days(1);
 
@@ -317,7 +384,12 @@ pub async fn sweep(
     use diesel::sql_types::Integer;
     let outdated = credentials::table
         .filter(credentials::id.eq(access_tokens::credential_id))
-        .filter(credentials::secret_version.ne(access_tokens::secret_version))
+        .filter(diesel::dsl::not(secret_version_live(
+            access_tokens::secret_version,
+            credentials::secret_version,
+            credentials::previous_secret_retires_at,
+            now,
+        )))
         .select(credentials::id);
     let stale = diesel::update(
         access_tokens::table
@@ -333,7 +405,7 @@ pub async fn sweep(
         "UPDATE access_tokens SET revoked_at = $1 WHERE id IN (
              SELECT id FROM (
                  SELECT id, revoked_at, row_number() OVER (
-                     PARTITION BY credential_id, secret_version ORDER BY id DESC) AS newest
+                     PARTITION BY credential_id ORDER BY id DESC) AS newest
                  FROM access_tokens WHERE expires_at > $1
              ) ranked WHERE newest > $2 AND revoked_at IS NULL)",
     )

@@ -61,6 +61,8 @@ pub enum Status {
     ExpiresSoon,
     Expired,
     Revoked,
+    /// Stopped for now (an incident, a paused integration); Enable undoes it.
+    Disabled,
 }
 
 impl Status {
@@ -70,6 +72,7 @@ impl Status {
             Status::ExpiresSoon => "Expires soon",
             Status::Expired => "Expired",
             Status::Revoked => "Revoked",
+            Status::Disabled => "Disabled",
         }
     }
 
@@ -84,6 +87,7 @@ impl Status {
             Status::ExpiresSoon => "badge-warn",
             Status::Expired => "badge-muted",
             Status::Revoked => "badge-danger",
+            Status::Disabled => "badge-muted",
         }
     }
 }
@@ -111,6 +115,20 @@ pub struct Credential {
     pub updated_at: DateTime<Utc>,
     pub secret_rotated_at: Option<DateTime<Utc>>,
     pub creation_key: Option<uuid::Uuid>,
+    pub secret_version: i32,
+    /// Evidence of the current secret (see the secret_rotation migration).
+    pub secret_last_four: Option<String>,
+    pub secret_last_used_at: Option<DateTime<Utc>>,
+    pub secret_last_used_ip: Option<String>,
+    pub secret_uses: i64,
+    /// The previous secret, while it overlaps the current one.
+    pub previous_secret_hash: Option<Vec<u8>>,
+    pub previous_secret_last_four: Option<String>,
+    pub previous_secret_retires_at: Option<DateTime<Utc>>,
+    pub previous_secret_last_used_at: Option<DateTime<Utc>>,
+    pub previous_secret_last_used_ip: Option<String>,
+    pub previous_secret_uses: i64,
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
 impl fmt::Debug for Credential {
@@ -131,6 +149,7 @@ pub struct NewCredential<'a> {
     pub org_id: OrgId,
     pub client_id: &'a str,
     pub secret_hash: &'a [u8],
+    pub secret_last_four: Option<&'a str>,
     #[diesel(embed)]
     pub settings: CredentialSettings<'a>,
     pub created_by: Option<UserId>,
@@ -159,6 +178,7 @@ impl Credential {
     pub fn status(&self, now: DateTime<Utc>) -> Status {
         match (self.revoked_at, self.expires_at) {
             (Some(_), _) => Status::Revoked,
+            _ if self.disabled_at.is_some() => Status::Disabled,
             (None, Some(exp)) if exp <= now => Status::Expired,
             (None, Some(exp)) if exp - now <= EXPIRES_SOON => Status::ExpiresSoon,
             _ => Status::Active,
@@ -167,6 +187,16 @@ impl Credential {
 
     pub fn is_revoked(&self) -> bool {
         self.revoked_at.is_some()
+    }
+
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
+
+    /// The previous secret, while it still authenticates at `now`.
+    pub fn previous_secret_live(&self, now: DateTime<Utc>) -> bool {
+        self.previous_secret_hash.is_some()
+            && self.previous_secret_retires_at.is_some_and(|t| t > now)
     }
 
     pub async fn list_for_org(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<Vec<Self>> {
@@ -361,54 +391,6 @@ impl Credential {
             .filter(|(_, _, scopes)| scopes.contains(&scope))
             .map(|(id, name, _)| (id, name))
             .collect())
-    }
-
-    pub async fn rotate_secret(
-        conn: &mut AsyncPgConnection,
-        org: OrgId,
-        id: CredentialId,
-        secret_hash: &[u8],
-        now: DateTime<Utc>,
-    ) -> QueryResult<Self> {
-        diesel::update(
-            credentials::table
-                .filter(credentials::org_id.eq(org))
-                .filter(credentials::id.eq(id))
-                .filter(credentials::revoked_at.is_null()),
-        )
-        .set((
-            credentials::secret_hash.eq(secret_hash),
-            // Refuses any token of the old secret, even one stored after this transaction
-            // revokes the credential's tokens (issuing takes no lock on this row).
-            credentials::secret_version.eq(credentials::secret_version + 1),
-            credentials::secret_rotated_at.eq(now),
-            credentials::updated_at.eq(now),
-        ))
-        .returning(Self::as_returning())
-        .get_result(conn)
-        .await
-    }
-
-    /// Permanent: there is no way back from a revocation.
-    pub async fn revoke(
-        conn: &mut AsyncPgConnection,
-        org: OrgId,
-        id: CredentialId,
-        now: DateTime<Utc>,
-    ) -> QueryResult<Self> {
-        diesel::update(
-            credentials::table
-                .filter(credentials::org_id.eq(org))
-                .filter(credentials::id.eq(id))
-                .filter(credentials::revoked_at.is_null()),
-        )
-        .set((
-            credentials::revoked_at.eq(now),
-            credentials::updated_at.eq(now),
-        ))
-        .returning(Self::as_returning())
-        .get_result(conn)
-        .await
     }
 
     /// Deletes the credential with its API selection (cascade) and its tokens. Call it in a

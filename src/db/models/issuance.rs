@@ -23,9 +23,11 @@ use crate::db::models::access_token::TOKEN_LIFETIME;
 /// refusal is named.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable)]
 pub struct ClientChecks {
-    /// The presented secret's digest is the stored one.
+    /// The presented secret's digest is the current secret's, or the previous one's while it
+    /// overlaps.
     pub secret: bool,
     pub not_revoked: bool,
+    pub enabled: bool,
     pub unexpired: bool,
     /// The caller's address is in the credential's allow-list.
     pub address: bool,
@@ -39,6 +41,7 @@ pub struct ClientChecks {
 pub enum Refusal {
     WrongSecret,
     Revoked,
+    Disabled,
     Expired,
     AddressNotAllowed,
     ScopeNotAllowed,
@@ -51,6 +54,7 @@ impl Refusal {
         match self {
             Refusal::WrongSecret => "wrong_secret",
             Refusal::Revoked => "revoked",
+            Refusal::Disabled => "disabled",
             Refusal::Expired => "expired",
             Refusal::AddressNotAllowed => "ip_not_allowed",
             Refusal::ScopeNotAllowed => "scope_not_allowed",
@@ -64,6 +68,7 @@ impl ClientChecks {
         [
             (self.secret, Refusal::WrongSecret),
             (self.not_revoked, Refusal::Revoked),
+            (self.enabled, Refusal::Disabled),
             (self.unexpired, Refusal::Expired),
             (self.address, Refusal::AddressNotAllowed),
             (self.scope, Refusal::ScopeNotAllowed),
@@ -81,7 +86,17 @@ pub struct ClientRecord {
     /// What the credential may use now (role, narrowed by a Fine Grained selection).
     pub scopes: Vec<String>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// Which secret the caller presented (meaningful when `checks.secret`).
+    pub secret: SecretUsed,
     pub checks: ClientChecks,
+}
+
+/// The secret a caller authenticated with: its version (the current one, or the one before
+/// during an overlap) and when it was last used.
+#[derive(Debug, Clone, Copy, Queryable)]
+pub struct SecretUsed {
+    pub version: i32,
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 type ClientRecordSql = (
@@ -89,7 +104,8 @@ type ClientRecordSql = (
     Uuid,
     Array<Text>,
     Nullable<Timestamptz>,
-    (Bool, Bool, Bool, Bool, Bool),
+    (diesel::sql_types::Integer, Nullable<Timestamptz>),
+    (Bool, Bool, Bool, Bool, Bool, Bool),
 );
 
 /// What a caller presented, to check a credential against.
@@ -115,10 +131,23 @@ fn record_columns<'b>(
     // The secret digest is compared in SQL, not in constant time: what could leak is how much
     // of a SHA-256 digest of the caller's own guess matches, which says nothing about the
     // secret (whose digest alone is stored).
-    out.push_sql("id, org_id, scopes, last_used_at, secret_hash = ");
-    out.push_bind_param::<Bytea, _>(presented.secret_hash)?;
+    let secret = presented.secret_hash;
+    out.push_sql("id, org_id, scopes, last_used_at, CASE WHEN secret_hash = ");
+    out.push_bind_param::<Bytea, _>(secret)?;
+    out.push_sql(" THEN secret_version ELSE secret_version - 1 END AS matched_version, CASE WHEN secret_hash = ");
+    out.push_bind_param::<Bytea, _>(secret)?;
     out.push_sql(
-        " AS secret_ok, revoked_at IS NULL AS not_revoked, (expires_at IS NULL OR expires_at > ",
+        " THEN secret_last_used_at ELSE previous_secret_last_used_at END AS secret_last_used_at, \
+         (secret_hash = ",
+    );
+    out.push_bind_param::<Bytea, _>(secret)?;
+    out.push_sql(" OR coalesce(previous_secret_hash = ");
+    out.push_bind_param::<Bytea, _>(secret)?;
+    out.push_sql(" AND previous_secret_retires_at > ");
+    out.push_bind_param::<Timestamptz, _>(&presented.now)?;
+    out.push_sql(
+        ", false)) AS secret_ok, revoked_at IS NULL AS not_revoked, disabled_at IS NULL AS enabled, \
+         (expires_at IS NULL OR expires_at > ",
     );
     out.push_bind_param::<Timestamptz, _>(&presented.now)?;
     out.push_sql(") AS unexpired, ip_allowed(");
@@ -223,7 +252,7 @@ impl Query for IssueForClient<'_> {
 impl QueryFragment<Pg> for IssueForClient<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         let r = &self.request;
-        out.push_sql("WITH c AS (SELECT secret_version, ");
+        out.push_sql("WITH c AS (SELECT ");
         record_columns(&mut out, &r.presented, Some(&r.scopes))?;
         out.push_sql(" FROM credentials WHERE client_id = ");
         out.push_bind_param::<Text, _>(r.presented.client_id)?;
@@ -232,7 +261,7 @@ impl QueryFragment<Pg> for IssueForClient<'_> {
              secret_version, scopes, issued_at, expires_at, issuing_ip) SELECT ",
         );
         out.push_bind_param::<Bytea, _>(r.token_hash)?;
-        out.push_sql(", c.id, c.secret_version, coalesce(");
+        out.push_sql(", c.id, c.matched_version, coalesce(");
         out.push_bind_param::<Nullable<Array<Text>>, _>(&r.scopes)?;
         out.push_sql(", c.scopes), ");
         out.push_bind_param::<Timestamptz, _>(&r.presented.now)?;
@@ -241,10 +270,11 @@ impl QueryFragment<Pg> for IssueForClient<'_> {
         out.push_sql(", ");
         out.push_bind_param::<Nullable<Text>, _>(&r.presented.ip)?;
         out.push_sql(
-            " FROM c WHERE c.secret_ok AND c.not_revoked AND c.unexpired AND c.ip_ok \
-             AND c.scope_ok RETURNING scopes) \
-             SELECT c.id, c.org_id, c.scopes, c.last_used_at, c.secret_ok, c.not_revoked, \
-             c.unexpired, c.ip_ok, c.scope_ok, issued.scopes FROM c LEFT JOIN issued ON true",
+            " FROM c WHERE c.secret_ok AND c.not_revoked AND c.enabled AND c.unexpired \
+             AND c.ip_ok AND c.scope_ok RETURNING scopes) \
+             SELECT c.id, c.org_id, c.scopes, c.last_used_at, c.matched_version, \
+             c.secret_last_used_at, c.secret_ok, c.not_revoked, c.enabled, c.unexpired, c.ip_ok, \
+             c.scope_ok, issued.scopes FROM c LEFT JOIN issued ON true",
         );
         Ok(())
     }
@@ -259,6 +289,7 @@ mod tests {
         let all = ClientChecks {
             secret: true,
             not_revoked: true,
+            enabled: true,
             unexpired: true,
             address: true,
             scope: true,

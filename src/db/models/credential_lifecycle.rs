@@ -1,0 +1,160 @@
+//! The writes of a credential's lifecycle: rotating its secret (with or without an overlap),
+//! retiring the previous secret, revoking, disabling and enabling. The rules of when each is
+//! allowed are the domain's (`credentials::lifecycle`).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::ids::{CredentialId, OrgId};
+use crate::db::models::credential::Credential;
+use crate::db::schema::credentials;
+
+/// A new secret, and until when the one it replaces keeps working (`None`: not at all).
+pub struct Rotation<'a> {
+    pub secret_hash: &'a [u8],
+    pub last_four: &'a str,
+    pub previous_retires_at: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
+}
+
+impl Credential {
+    /// Puts a new secret in place. The version goes up, so tokens of the old secret are
+    /// refused (even one stored after this commits: issuing takes no lock on this row) unless
+    /// the old secret overlaps; then it moves, with its evidence, to the previous slot, and
+    /// whatever was there before is gone at once (at most two secrets live).
+    pub async fn rotate_secret(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        id: CredentialId,
+        rotation: &Rotation<'_>,
+    ) -> QueryResult<Self> {
+        let target = credentials::table
+            .filter(credentials::org_id.eq(org))
+            .filter(credentials::id.eq(id))
+            .filter(credentials::revoked_at.is_null());
+        let new_secret = (
+            credentials::secret_hash.eq(rotation.secret_hash),
+            credentials::secret_last_four.eq(rotation.last_four),
+            credentials::secret_last_used_at.eq(None::<DateTime<Utc>>),
+            credentials::secret_last_used_ip.eq(None::<String>),
+            credentials::secret_uses.eq(0),
+            credentials::secret_version.eq(credentials::secret_version + 1),
+            credentials::secret_rotated_at.eq(rotation.now),
+            credentials::updated_at.eq(rotation.now),
+        );
+        match rotation.previous_retires_at {
+            Some(retires_at) => {
+                diesel::update(target)
+                    .set((
+                        new_secret,
+                        (
+                            credentials::previous_secret_hash
+                                .eq(credentials::secret_hash.nullable()),
+                            credentials::previous_secret_last_four
+                                .eq(credentials::secret_last_four),
+                            credentials::previous_secret_retires_at.eq(retires_at),
+                            credentials::previous_secret_last_used_at
+                                .eq(credentials::secret_last_used_at),
+                            credentials::previous_secret_last_used_ip
+                                .eq(credentials::secret_last_used_ip),
+                            credentials::previous_secret_uses.eq(credentials::secret_uses),
+                        ),
+                    ))
+                    .returning(Self::as_returning())
+                    .get_result(conn)
+                    .await
+            }
+            None => {
+                diesel::update(target)
+                    .set((new_secret, Self::no_previous_secret()))
+                    .returning(Self::as_returning())
+                    .get_result(conn)
+                    .await
+            }
+        }
+    }
+
+    /// Empties the previous-secret slot.
+    #[allow(clippy::type_complexity)]
+    fn no_previous_secret() -> (
+        diesel::dsl::Eq<credentials::previous_secret_hash, Option<Vec<u8>>>,
+        diesel::dsl::Eq<credentials::previous_secret_last_four, Option<String>>,
+        diesel::dsl::Eq<credentials::previous_secret_retires_at, Option<DateTime<Utc>>>,
+        diesel::dsl::Eq<credentials::previous_secret_last_used_at, Option<DateTime<Utc>>>,
+        diesel::dsl::Eq<credentials::previous_secret_last_used_ip, Option<String>>,
+        diesel::dsl::Eq<credentials::previous_secret_uses, i64>,
+    ) {
+        (
+            credentials::previous_secret_hash.eq(None),
+            credentials::previous_secret_last_four.eq(None),
+            credentials::previous_secret_retires_at.eq(None),
+            credentials::previous_secret_last_used_at.eq(None),
+            credentials::previous_secret_last_used_ip.eq(None),
+            credentials::previous_secret_uses.eq(0),
+        )
+    }
+
+    /// Ends an overlap: the previous secret, and every token issued under it, stop working.
+    pub async fn retire_previous_secret(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        id: CredentialId,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Self> {
+        diesel::update(
+            credentials::table
+                .filter(credentials::org_id.eq(org))
+                .filter(credentials::id.eq(id)),
+        )
+        .set((Self::no_previous_secret(), credentials::updated_at.eq(now)))
+        .returning(Self::as_returning())
+        .get_result(conn)
+        .await
+    }
+
+    /// Sets or clears `disabled_at`.
+    pub async fn set_disabled(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        id: CredentialId,
+        disabled_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Self> {
+        diesel::update(
+            credentials::table
+                .filter(credentials::org_id.eq(org))
+                .filter(credentials::id.eq(id))
+                .filter(credentials::revoked_at.is_null()),
+        )
+        .set((
+            credentials::disabled_at.eq(disabled_at),
+            credentials::updated_at.eq(now),
+        ))
+        .returning(Self::as_returning())
+        .get_result(conn)
+        .await
+    }
+
+    /// Permanent: there is no way back from a revocation.
+    pub async fn revoke(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        id: CredentialId,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Self> {
+        diesel::update(
+            credentials::table
+                .filter(credentials::org_id.eq(org))
+                .filter(credentials::id.eq(id))
+                .filter(credentials::revoked_at.is_null()),
+        )
+        .set((
+            credentials::revoked_at.eq(now),
+            credentials::updated_at.eq(now),
+        ))
+        .returning(Self::as_returning())
+        .get_result(conn)
+        .await
+    }
+}
