@@ -52,9 +52,7 @@ async fn sweep(state: Arc<AppState>) {
             Err(e) => tracing::warn!(error = %e, "could not sweep sign-in counters"),
         }
         match db::models::access_token::sweep(&mut conn, now).await {
-            Ok((marked, deleted)) if marked + deleted > 0 => {
-                tracing::debug!(marked, deleted, "swept access tokens")
-            }
+            Ok(deleted) if deleted > 0 => tracing::debug!(deleted, "swept access tokens"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not sweep access tokens"),
         }
