@@ -24,6 +24,7 @@ pub mod jobs;
 pub mod memory;
 pub mod oauth;
 pub mod paths;
+pub mod policy;
 pub mod random;
 pub mod render;
 pub mod routes;

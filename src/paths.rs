@@ -14,6 +14,7 @@ pub const APIS: &str = "/settings/apis";
 pub const ROLES: &str = "/settings/roles";
 pub const USERS: &str = "/settings/users";
 pub const AUDIT: &str = "/settings/audit";
+pub const POLICY: &str = "/settings/policy";
 
 /// The create form (a page, or a modal for htmx).
 pub const NEW_CREDENTIAL: &str = "/settings/integrations/machine-to-machine/new";

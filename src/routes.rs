@@ -3,7 +3,7 @@
 use actix_web::web;
 
 use crate::auth::{login, setup};
-use crate::console::{apis, audit, credentials, roles, settings, users};
+use crate::console::{apis, audit, credentials, policy, roles, settings, users};
 use crate::{assets, health, oauth, paths};
 
 /// Routes that need no session: probes and static files (and later the OAuth endpoints).
@@ -126,7 +126,9 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                 .route("/{id}/delete", web::get().to(roles::delete_role_form))
                 .route("/{id}/delete", web::post().to(roles::delete_role)),
         )
-        .route(paths::AUDIT, web::get().to(audit::list_audit_events));
+        .route(paths::AUDIT, web::get().to(audit::list_audit_events))
+        .route(paths::POLICY, web::get().to(policy::show_policy))
+        .route(paths::POLICY, web::post().to(policy::update_policy));
 }
 
 async fn home() -> actix_web::HttpResponse {

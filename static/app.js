@@ -291,6 +291,32 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { ageToasts(); enhance(document); });
-  document.addEventListener("htmx:afterSettle", function () { ageToasts(); enhance(document); });
+  // Expiry: each moment also in the viewer's own time zone (the page says UTC without this),
+  // and typing a date chooses "On a date and time I choose".
+  function localTime(date) {
+    var zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+    return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) + (zone ? " " + zone : "");
+  }
+  function showLocalTimes(root) {
+    root.querySelectorAll("[data-local-time]").forEach(function (el) {
+      var date = new Date(el.getAttribute("data-local-time"));
+      if (!isNaN(date)) { el.textContent = " · " + localTime(date) + " your time"; }
+    });
+    root.querySelectorAll("[data-local-time-of]").forEach(function (el) {
+      var input = document.getElementById(el.getAttribute("data-local-time-of"));
+      var date = input && input.value ? new Date(input.value + ":00Z") : null;
+      el.textContent = date && !isNaN(date) ? " That is " + localTime(date) + " in your time zone." : "";
+    });
+  }
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("[data-expiry-date]")) { return; }
+    var custom = input.form && input.form.querySelector("input[name=expiry][value=custom]");
+    if (custom && input.value) { custom.checked = true; }
+    showLocalTimes(input.form || document);
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { ageToasts(); enhance(document); showLocalTimes(document); });
+  document.addEventListener("htmx:afterSettle", function () { ageToasts(); enhance(document); showLocalTimes(document); });
 })();

@@ -3,6 +3,7 @@
 pub mod apis;
 pub mod audit;
 pub mod credentials;
+pub mod policy;
 pub mod request;
 pub mod roles;
 pub mod settings;

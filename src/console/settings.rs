@@ -52,6 +52,11 @@ pub async fn settings_index(rq: ConsoleRequest) -> Result<HttpResponse, AppError
             href: paths::USERS,
             description: "Staff who can sign in to this console, and their roles.",
         });
+        sections.push(Section {
+            title: "Credential policy",
+            href: paths::POLICY,
+            description: "How long credentials live, and what happens to those nobody uses.",
+        });
     }
     let crumbs = vec![Crumb::here("Settings")];
     rq.page(

@@ -17,8 +17,13 @@ use crate::db::models::api_role::ApiRole;
 use crate::db::models::credential::{AccessLevel, Credential, CredentialSettings};
 use crate::forms::{self, FieldErrors};
 use crate::input::Lines;
+use crate::policy::Policy;
 
 pub const MAX_ALLOWED_IPS: usize = 50;
+/// The expiry presets, in days.
+pub const PRESET_DAYS: [i64; 3] = [30, 90, 365];
+pub const NEVER: &str = "never";
+pub const CUSTOM: &str = "custom";
 
 /// A credential as a form or a request gives it: every field as typed (names fixed by the
 /// product spec).
@@ -38,6 +43,10 @@ pub struct CredentialDraft {
     pub apis: Vec<String>,
     #[serde(default)]
     pub allowed_ips: String,
+    /// `never`, `30`, `90`, `365` (days from now) or `custom` (then `expires_at`); empty: as
+    /// `expires_at` says (a form from before the presets).
+    #[serde(default)]
+    pub expiry: String,
     #[serde(default)]
     pub expires_at: String,
     /// Hidden: minted when the create form is shown, so a double submit creates one credential.
@@ -56,6 +65,12 @@ impl CredentialDraft {
             access_level: c.access_level.as_str().into(),
             apis: selected.iter().map(ToString::to_string).collect(),
             allowed_ips: c.allowed_ips.join("\n"),
+            expiry: if c.expires_at.is_some() {
+                CUSTOM
+            } else {
+                NEVER
+            }
+            .into(),
             expires_at: c
                 .expires_at
                 .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
@@ -139,7 +154,8 @@ pub async fn validate(
         errors.add("allowed_ips", message);
         Vec::new()
     });
-    let expires_at = future_expiry(&mut errors, &data.expires_at, now);
+    let policy = crate::policy::load(conn, org).await?;
+    let expires_at = chosen_expiry(&mut errors, data, now, &policy);
 
     Ok(match (role, access_level, errors.is_empty()) {
         (Some(role), Some(access_level), true) => Ok(ValidCredential {
@@ -175,6 +191,56 @@ fn fine_grained_selection(
         }
     }
     ids
+}
+
+/// The expiry the form chose (a preset, a date, or never), within the organisation's maximum.
+fn chosen_expiry(
+    errors: &mut FieldErrors,
+    data: &CredentialDraft,
+    now: DateTime<Utc>,
+    policy: &Policy,
+) -> Option<DateTime<Utc>> {
+    let date_given = !data.expires_at.trim().is_empty();
+    let expiry = match data.expiry.trim() {
+        "" if !date_given => None,
+        "" => future_expiry(errors, &data.expires_at, now),
+        CUSTOM if !date_given => {
+            errors.add("expires_at", "Enter the date and time it expires.");
+            return None;
+        }
+        CUSTOM => future_expiry(errors, &data.expires_at, now),
+        NEVER => None,
+        preset => match preset.parse::<i64>() {
+            Ok(days) if PRESET_DAYS.contains(&days) => Some(now + chrono::Duration::days(days)),
+            _ => {
+                errors.add("expiry", "Choose when it expires.");
+                return None;
+            }
+        },
+    };
+    let (Some(latest), Some(days)) = (policy.latest_expiry(now), policy.max_lifetime_days) else {
+        return expiry;
+    };
+    let field = if data.expiry.trim() == CUSTOM || data.expiry.trim().is_empty() && date_given {
+        "expires_at"
+    } else {
+        "expiry"
+    };
+    match expiry {
+        None if errors.get("expires_at").is_none() => errors.add(
+            "expiry",
+            format!("Your organisation's policy requires an expiry at most {days} days ahead."),
+        ),
+        Some(t) if t > latest => errors.add(
+            field,
+            format!(
+                "Your organisation's policy allows at most {days} days: choose {} or earlier.",
+                latest.format("%Y-%m-%d %H:%M UTC")
+            ),
+        ),
+        _ => {}
+    }
+    expiry
 }
 
 /// The expiry, which must be in the future when given.

@@ -110,6 +110,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    org_policies (org_id) {
+        org_id -> Uuid,
+        default_lifetime_days -> Nullable<Int4>,
+        max_lifetime_days -> Nullable<Int4>,
+        expires_soon_days -> Int4,
+        stale_after_days -> Int4,
+        stale_action -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     organisations (id) {
         id -> Uuid,
         name -> Text,
@@ -181,6 +193,7 @@ diesel::joinable!(credential_apis -> credentials (credential_id));
 diesel::joinable!(credential_scopes -> credentials (credential_id));
 diesel::joinable!(credentials -> organisations (org_id));
 diesel::joinable!(credentials -> roles (role_id));
+diesel::joinable!(org_policies -> organisations (org_id));
 diesel::joinable!(role_apis -> apis (api_id));
 diesel::joinable!(role_apis -> roles (role_id));
 diesel::joinable!(roles -> organisations (org_id));
@@ -195,6 +208,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     credential_scopes,
     credentials,
     login_attempts,
+    org_policies,
     organisations,
     role_apis,
     roles,

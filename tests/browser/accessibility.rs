@@ -186,6 +186,7 @@ async fn pages_and_modals_have_no_serious_accessibility_violations() {
         ("menu-rotate", "the rotate confirmation"),
         ("menu-revoke", "the revoke confirmation"),
         ("menu-delete", "the delete confirmation"),
+        ("menu-disable", "the disable confirmation"),
     ] {
         row_action(&mut b, "Warehouse sync", item).await;
         b.dialog().await;
@@ -222,6 +223,7 @@ async fn pages_and_modals_have_no_serious_accessibility_violations() {
         ("/settings/roles", "the roles page", None),
         ("/settings", "the settings page", None),
         ("/settings/integrations", "the integrations page", None),
+        ("/settings/policy", "the credential policy", Some("policy")),
     ] {
         b.goto(path).await;
         b.assert_accessible(what).await;
@@ -351,6 +353,7 @@ async fn a_390_px_window_shows_the_console_without_sideways_scrolling() {
         "/settings/users",
         "/settings/apis",
         "/settings/roles",
+        "/settings/policy",
     ] {
         b.goto(path).await;
         assert!(

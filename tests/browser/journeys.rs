@@ -349,9 +349,9 @@ async fn invalid_input_is_reported_next_to_each_field_and_kept() {
     b.fill("Owner email (the responsible contact)", "ops@localhost")
         .await;
     b.fill("Allowed IPs", "203.0.113.7\n10.0.0.0/33").await;
-    b.type_date("Expires (UTC, optional)", "2020-01-01T10:30")
+    b.type_date("Chosen date and time (UTC)", "2020-01-01T10:30")
         .await;
-    let expires = b.field("Expires (UTC, optional)").await;
+    let expires = b.field("Chosen date and time (UTC)").await;
     assert_eq!(b.value(&expires).await, "2020-01-01T10:30");
     submit.wait_until().enabled().await.unwrap();
     b.expect_console("status of 422");
@@ -392,7 +392,7 @@ async fn invalid_input_is_reported_next_to_each_field_and_kept() {
         "203.0.113.7\n10.0.0.0/33"
     );
     assert_eq!(
-        b.value(&b.field("Expires (UTC, optional)").await).await,
+        b.value(&b.field("Chosen date and time (UTC)").await).await,
         "2020-01-01T10:30"
     );
     let role = b.field("Role").await;
@@ -414,11 +414,12 @@ async fn invalid_input_is_reported_next_to_each_field_and_kept() {
     b.fill("Owner email (the responsible contact)", "ops@acme.test")
         .await;
     b.fill("Allowed IPs", "10.0.0.0/24").await;
-    b.field("Expires (UTC, optional)")
+    b.field("Chosen date and time (UTC)")
         .await
         .clear()
         .await
         .unwrap();
+    b.click_testid("expiry-never").await;
     b.click(&b.testid("submit-credential").await).await;
     read_reveal(&b).await;
     b.assert_clean("the accepted form").await;

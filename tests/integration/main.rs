@@ -23,6 +23,7 @@ mod login;
 mod login_hardening;
 mod oauth;
 mod oauth_hardening;
+mod policy;
 mod roles;
 mod schema;
 mod sessions;

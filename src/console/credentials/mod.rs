@@ -27,10 +27,10 @@ use crate::db::models::user::StaffRole;
 use crate::error::AppError;
 use crate::forms::FieldErrors;
 use crate::htmx::html;
-use crate::paths;
-use crate::views::{Crumb, absolute_time};
+use crate::views::{Crumb, absolute_time, relative_time};
+use crate::{paths, policy};
 
-use form::FormView;
+use form::{ExpiryChoice, FormView};
 use views::{CredentialForm, CredentialRow, CredentialsSection, SecretReveal};
 
 pub use actions::{
@@ -42,6 +42,9 @@ pub use pages::{
     show_credential,
 };
 pub use tokens::{generate_token, revoke_access_token, revoke_all_access_tokens};
+
+/// The list's banner names credentials that expire within this.
+const BANNER_AHEAD: chrono::Duration = chrono::Duration::days(7);
 
 /// Completes "Your role does not allow you to …" for pages only managers see.
 const MANAGE: &str = "manage API credentials";
@@ -78,6 +81,7 @@ async fn rows(
         .map(|r| (r.id, r.name))
         .collect();
     let counts = Credential::effective_api_counts(conn, org).await?;
+    let policy = policy::load(conn, org).await?;
     Ok(credentials
         .into_iter()
         .map(|c| CredentialRow {
@@ -85,6 +89,7 @@ async fn rows(
             api_count: counts.get(&c.id).copied().unwrap_or(0),
             now: rq.now,
             can_manage: can_manage(rq),
+            policy,
             c,
         })
         .collect())
@@ -95,8 +100,22 @@ async fn section(
     rq: &ConsoleRequest,
     oob: bool,
 ) -> Result<CredentialsSection, AppError> {
+    let rows = rows(conn, rq).await?;
+    let mut expiring: Vec<_> = rows
+        .iter()
+        .filter(|r| r.status().is_usable())
+        .filter_map(|r| {
+            let at = r.c.expires_at.filter(|at| *at - rq.now <= BANNER_AHEAD)?;
+            Some((at, r.c.id, r.c.name.clone(), relative_time(at, rq.now)))
+        })
+        .collect();
+    expiring.sort_by_key(|(at, ..)| *at);
     Ok(CredentialsSection {
-        rows: rows(conn, rq).await?,
+        expiring: expiring
+            .into_iter()
+            .map(|(_, id, name, when)| (id, name, when))
+            .collect(),
+        rows,
         can_manage: can_manage(rq),
         csrf_token: rq.csrf_token()?,
         oob,
@@ -111,12 +130,14 @@ async fn row(
 ) -> Result<CredentialRow, AppError> {
     let role_name = ApiRole::find_in_org(conn, c.org_id, c.role_id).await?.name;
     let api_count = Credential::effective_scopes(conn, &c).await?.len() as i64;
+    let policy = policy::load(conn, c.org_id).await?;
     Ok(CredentialRow {
         c,
         role_name,
         api_count,
         now: rq.now,
         can_manage: can_manage(rq),
+        policy,
     })
 }
 
@@ -169,6 +190,7 @@ async fn form_page(
         "Create API credentials"
     };
     let crumb = edit.map(|(_, name)| name).unwrap_or(title);
+    let max_lifetime_days = policy::load(conn, rq.user.org_id).await?.max_lifetime_days;
     let fragment = CredentialForm {
         modal: rq.hx.0,
         edit_id: edit.map(|(id, _)| id),
@@ -177,6 +199,8 @@ async fn form_page(
             errors,
             form_error,
             roles: ApiRole::list_with_apis(conn, rq.user.org_id).await?,
+            expiry_choices: ExpiryChoice::all(rq.now, max_lifetime_days),
+            max_lifetime_days,
         },
         csrf_token: rq.csrf_token()?,
     };

@@ -10,7 +10,7 @@ use crate::console::credentials::views::{
 };
 use crate::console::credentials::{MANAGE, crumbs, form_page, load, row, section, tokens};
 use crate::console::request::ConsoleRequest;
-use crate::credentials::draft::CredentialDraft;
+use crate::credentials::draft::{self, CredentialDraft};
 use crate::credentials::lifecycle::Overlap;
 use crate::credentials::{limit_message, refuse_if_revoked};
 use crate::db::ids::CredentialId;
@@ -20,6 +20,7 @@ use crate::db::models::credential::{AccessLevel, Credential, MAX_CREDENTIALS_PER
 use crate::db::models::user::StaffRole;
 use crate::error::AppError;
 use crate::forms::FieldErrors;
+use crate::policy;
 use crate::views::{Fragment, absolute_time, relative_time};
 
 #[tracing::instrument(skip_all)]
@@ -72,11 +73,28 @@ pub async fn credential_menu(
 pub async fn new_credential_form(rq: ConsoleRequest) -> Result<HttpResponse, AppError> {
     rq.require(StaffRole::Admin, MANAGE)?;
     let mut conn = rq.conn().await?;
-    let data = CredentialDraft {
+    let mut data = CredentialDraft {
         owner_email: rq.user.email.clone(),
         access_level: AccessLevel::Full.as_str().into(),
         creation_key: uuid::Uuid::new_v4().to_string(),
         ..Default::default()
+    };
+    // The organisation's default lifetime preselected (or its maximum, as "never" is then
+    // not allowed).
+    let policy = policy::load(&mut conn, rq.user.org_id).await?;
+    let lifetime = policy.default_lifetime_days.or(policy.max_lifetime_days);
+    (data.expiry, data.expires_at) = match lifetime {
+        None => (draft::NEVER.into(), String::new()),
+        Some(days) if draft::PRESET_DAYS.contains(&i64::from(days)) => {
+            (days.to_string(), String::new())
+        }
+        Some(days) => {
+            let at = rq.now + chrono::Duration::days(days.into());
+            (
+                draft::CUSTOM.into(),
+                at.format("%Y-%m-%dT%H:%M").to_string(),
+            )
+        }
     };
     let at_limit =
         Credential::count_in_org(&mut conn, rq.user.org_id).await? >= MAX_CREDENTIALS_PER_ORG;

@@ -12,6 +12,7 @@ use crate::db::models::api::Api;
 use crate::db::models::audit_event::AuditEvent;
 use crate::db::models::credential::{AccessLevel, Credential, MAX_CREDENTIALS_PER_ORG, Status};
 use crate::paths;
+use crate::policy::{Policy, StaleAction};
 use crate::views::{Fragment, absolute_time, relative_time};
 
 /// One credential as the table shows it.
@@ -22,11 +23,22 @@ pub struct CredentialRow {
     pub api_count: i64,
     pub now: DateTime<Utc>,
     pub can_manage: bool,
+    /// The organisation's policy: when "expires soon" starts and when a credential is stale.
+    pub policy: Policy,
 }
 
 impl CredentialRow {
     pub fn status(&self) -> Status {
-        self.c.status(self.now)
+        self.c.status_within(self.now, self.policy.expires_soon())
+    }
+
+    /// Days since its last use (or its creation), when the policy flags it as stale.
+    pub fn unused_days(&self) -> Option<i64> {
+        if self.policy.stale_action == StaleAction::Nothing || !self.status().is_usable() {
+            return None;
+        }
+        let idle = self.now - self.c.last_activity();
+        (idle >= self.policy.stale_after()).then(|| idle.num_days())
     }
 
     pub fn access_label(&self) -> String {
@@ -77,6 +89,8 @@ impl CredentialRow {
 #[template(path = "partials/credentials_section.html")]
 pub struct CredentialsSection {
     pub rows: Vec<CredentialRow>,
+    /// Usable credentials that expire within a week, soonest first: the banner.
+    pub expiring: Vec<(CredentialId, String, String)>,
     pub can_manage: bool,
     pub csrf_token: String,
     /// Rendered as an out-of-band swap (after a change made in a modal).

@@ -16,8 +16,9 @@ use crate::db::schema::{access_tokens, apis, credential_apis, credential_scopes,
 
 /// At most this many credentials per organisation, revoked ones included until deleted.
 pub const MAX_CREDENTIALS_PER_ORG: i64 = 10;
-/// "Expires soon" from this close to the expiry.
-pub const EXPIRES_SOON: Duration = Duration::days(7);
+/// "Expires soon" from this close to the expiry, unless the organisation's policy says
+/// otherwise.
+pub const EXPIRES_SOON: Duration = Duration::days(30);
 
 #[derive(
     Debug,
@@ -176,11 +177,16 @@ pub struct CredentialSettings<'a> {
 
 impl Credential {
     pub fn status(&self, now: DateTime<Utc>) -> Status {
+        self.status_within(now, EXPIRES_SOON)
+    }
+
+    /// The status, "expires soon" starting `soon` before the expiry.
+    pub fn status_within(&self, now: DateTime<Utc>, soon: Duration) -> Status {
         match (self.revoked_at, self.expires_at) {
             (Some(_), _) => Status::Revoked,
             _ if self.disabled_at.is_some() => Status::Disabled,
             (None, Some(exp)) if exp <= now => Status::Expired,
-            (None, Some(exp)) if exp - now <= EXPIRES_SOON => Status::ExpiresSoon,
+            (None, Some(exp)) if exp - now <= soon => Status::ExpiresSoon,
             _ => Status::Active,
         }
     }
@@ -191,6 +197,11 @@ impl Credential {
 
     pub fn is_disabled(&self) -> bool {
         self.disabled_at.is_some()
+    }
+
+    /// When it was last used, or created if never: what staleness is measured from.
+    pub fn last_activity(&self) -> DateTime<Utc> {
+        self.last_used_at.unwrap_or(self.created_at)
     }
 
     /// The previous secret, while it still authenticates at `now`.

@@ -1,0 +1,50 @@
+//! An organisation's credential policy (see the org_policy migration).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::ids::OrgId;
+use crate::db::schema::org_policies;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = org_policies, treat_none_as_null = true)]
+pub struct OrgPolicy {
+    pub org_id: OrgId,
+    pub default_lifetime_days: Option<i32>,
+    pub max_lifetime_days: Option<i32>,
+    pub expires_soon_days: i32,
+    pub stale_after_days: i32,
+    pub stale_action: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl OrgPolicy {
+    pub async fn find(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<Option<Self>> {
+        org_policies::table
+            .find(org)
+            .select(Self::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// Every stored policy (organisations without one have the defaults).
+    pub async fn all(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Self>> {
+        org_policies::table
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+
+    pub async fn save(&self, conn: &mut AsyncPgConnection) -> QueryResult<()> {
+        diesel::insert_into(org_policies::table)
+            .values(self)
+            .on_conflict(org_policies::org_id)
+            .do_update()
+            .set(self)
+            .execute(conn)
+            .await
+            .map(|_| ())
+    }
+}

@@ -1,0 +1,248 @@
+//! An organisation's credential policy: the expiry preselected for new credentials and the
+//! furthest one allowed, how far ahead "expires soon" starts, and after how long unused a
+//! credential is stale and what that does. A Super Admin sets it; the credential checks, the
+//! list and the background jobs read it.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::QueryResult;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::Deserialize;
+
+use crate::actor::Actor;
+use crate::db::ids::OrgId;
+use crate::db::models::org_policy::OrgPolicy;
+use crate::db::models::organisation::Organisation;
+use crate::db::models::user::StaffRole;
+use crate::domain_error::DomainError;
+use crate::forms::FieldErrors;
+
+const CHANGE_POLICY: &str = "change the organisation's policy";
+const MAX_DAYS: i32 = 3650;
+
+/// What staleness does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaleAction {
+    Nothing,
+    /// Flag it in the list.
+    Warn,
+    /// Flag it, and disable it automatically (with an audit row and an email).
+    Disable,
+}
+
+impl StaleAction {
+    pub const ALL: [StaleAction; 3] = [
+        StaleAction::Nothing,
+        StaleAction::Warn,
+        StaleAction::Disable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StaleAction::Nothing => "nothing",
+            StaleAction::Warn => "warn",
+            StaleAction::Disable => "disable",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        StaleAction::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s.trim())
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            StaleAction::Nothing => "Nothing",
+            StaleAction::Warn => "Flag it in the list",
+            StaleAction::Disable => "Flag it and disable it automatically",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub default_lifetime_days: Option<i32>,
+    pub max_lifetime_days: Option<i32>,
+    pub expires_soon_days: i32,
+    pub stale_after_days: i32,
+    pub stale_action: StaleAction,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            default_lifetime_days: None,
+            max_lifetime_days: None,
+            expires_soon_days: 30,
+            stale_after_days: 90,
+            stale_action: StaleAction::Warn,
+        }
+    }
+}
+
+impl Policy {
+    pub fn of(row: &OrgPolicy) -> Self {
+        Self {
+            default_lifetime_days: row.default_lifetime_days,
+            max_lifetime_days: row.max_lifetime_days,
+            expires_soon_days: row.expires_soon_days,
+            stale_after_days: row.stale_after_days,
+            stale_action: StaleAction::parse(&row.stale_action).unwrap_or(StaleAction::Warn),
+        }
+    }
+
+    pub fn expires_soon(&self) -> Duration {
+        Duration::days(self.expires_soon_days.into())
+    }
+
+    pub fn stale_after(&self) -> Duration {
+        Duration::days(self.stale_after_days.into())
+    }
+
+    /// The furthest expiry allowed for a credential saved at `now`.
+    pub fn latest_expiry(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.max_lifetime_days
+            .map(|days| now + Duration::days(days.into()))
+    }
+
+    fn to_row(self, org: OrgId, now: DateTime<Utc>) -> OrgPolicy {
+        OrgPolicy {
+            org_id: org,
+            default_lifetime_days: self.default_lifetime_days,
+            max_lifetime_days: self.max_lifetime_days,
+            expires_soon_days: self.expires_soon_days,
+            stale_after_days: self.stale_after_days,
+            stale_action: self.stale_action.as_str().into(),
+            updated_at: now,
+        }
+    }
+
+    fn audit(&self) -> serde_json::Value {
+        serde_json::json!({
+            "default_lifetime_days": self.default_lifetime_days,
+            "max_lifetime_days": self.max_lifetime_days,
+            "expires_soon_days": self.expires_soon_days,
+            "stale_after_days": self.stale_after_days,
+            "stale_action": self.stale_action.as_str(),
+        })
+    }
+}
+
+/// The organisation's policy (the defaults when none was saved).
+pub async fn load(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<Policy> {
+    Ok(OrgPolicy::find(conn, org)
+        .await?
+        .map_or_else(Policy::default, |row| Policy::of(&row)))
+}
+
+/// The policy form as posted: days as typed (empty: none).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PolicyDraft {
+    #[serde(default)]
+    pub default_lifetime_days: String,
+    #[serde(default)]
+    pub max_lifetime_days: String,
+    #[serde(default)]
+    pub expires_soon_days: String,
+    #[serde(default)]
+    pub stale_after_days: String,
+    #[serde(default)]
+    pub stale_action: String,
+}
+
+impl PolicyDraft {
+    pub fn of(policy: &Policy) -> Self {
+        let days = |d: Option<i32>| d.map(|d| d.to_string()).unwrap_or_default();
+        Self {
+            default_lifetime_days: days(policy.default_lifetime_days),
+            max_lifetime_days: days(policy.max_lifetime_days),
+            expires_soon_days: policy.expires_soon_days.to_string(),
+            stale_after_days: policy.stale_after_days.to_string(),
+            stale_action: policy.stale_action.as_str().into(),
+        }
+    }
+
+    /// The policy it describes, or the messages.
+    pub fn check(&self) -> Result<Policy, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let mut days = |field: &'static str, raw: &str, required: bool| -> Option<i32> {
+            let raw = raw.trim();
+            if raw.is_empty() {
+                if required {
+                    errors.add(field, "This field is required.");
+                }
+                return None;
+            }
+            match raw.parse::<i32>() {
+                Ok(d) if (1..=MAX_DAYS).contains(&d) => Some(d),
+                _ => {
+                    errors.add(
+                        field,
+                        format!("Enter a number of days from 1 to {MAX_DAYS}."),
+                    );
+                    None
+                }
+            }
+        };
+        let default_lifetime_days =
+            days("default_lifetime_days", &self.default_lifetime_days, false);
+        let max_lifetime_days = days("max_lifetime_days", &self.max_lifetime_days, false);
+        let expires_soon_days = days("expires_soon_days", &self.expires_soon_days, true);
+        let stale_after_days = days("stale_after_days", &self.stale_after_days, true);
+        if let (Some(default), Some(max)) = (default_lifetime_days, max_lifetime_days)
+            && default > max
+        {
+            errors.add(
+                "default_lifetime_days",
+                "The default lifetime cannot be longer than the maximum.",
+            );
+        }
+        let stale_action = StaleAction::parse(&self.stale_action);
+        if stale_action.is_none() {
+            errors.add("stale_action", "Choose what staleness does.");
+        }
+        if expires_soon_days.is_some_and(|d| d > 365) {
+            errors.add("expires_soon_days", "Use at most 365 days.");
+        }
+        match (
+            expires_soon_days,
+            stale_after_days,
+            stale_action,
+            errors.is_empty(),
+        ) {
+            (Some(expires_soon_days), Some(stale_after_days), Some(stale_action), true) => {
+                Ok(Policy {
+                    default_lifetime_days,
+                    max_lifetime_days,
+                    expires_soon_days,
+                    stale_after_days,
+                    stale_action,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Saves the organisation's policy (Super Admin only). Expiries already set are left as they
+/// are; a maximum applies to the next save of each credential.
+pub async fn update_policy(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    draft: &PolicyDraft,
+) -> Result<Policy, DomainError> {
+    actor.require(StaffRole::SuperAdmin, CHANGE_POLICY)?;
+    let policy = draft.check().map_err(DomainError::Invalid)?;
+    conn.transaction(async |conn| {
+        Organisation::lock(conn, actor.org_id()).await?;
+        let before = load(conn, actor.org_id()).await?;
+        policy.to_row(actor.org_id(), actor.now).save(conn).await?;
+        actor
+            .audit("policy.updated")
+            .details(serde_json::json!({ "before": before.audit(), "after": policy.audit() }))
+            .insert(conn)
+            .await?;
+        Ok(policy)
+    })
+    .await
+}
