@@ -1,6 +1,7 @@
 //! Who performs an operation of the domain layer, from where and when: what its permission
 //! check and its audit row need. A staff member signed in to the console today; a calling
-//! credential of the management API and the background jobs later.
+//! the background jobs acting on a policy a Super Admin set; a calling credential of the
+//! management API later.
 
 use chrono::{DateTime, Utc};
 
@@ -14,6 +15,9 @@ use crate::domain_error::DomainError;
 #[derive(Debug, Clone)]
 pub enum Principal {
     Staff(User),
+    /// The server itself, applying the organisation's policy (a stale credential disabled,
+    /// a leaked secret reported by a scanner).
+    System(OrgId),
 }
 
 #[derive(Debug, Clone)]
@@ -34,10 +38,20 @@ impl Actor {
         }
     }
 
+    /// The server acting in `org`, with no caller behind it.
+    pub fn system(org: OrgId, now: DateTime<Utc>) -> Self {
+        Self {
+            principal: Principal::System(org),
+            meta: RequestMeta::default(),
+            now,
+        }
+    }
+
     /// The organisation the actor acts in: it sees and changes nothing of another.
     pub fn org_id(&self) -> OrgId {
         match &self.principal {
             Principal::Staff(user) => user.org_id,
+            Principal::System(org) => *org,
         }
     }
 
@@ -47,6 +61,8 @@ impl Actor {
         match &self.principal {
             Principal::Staff(user) if user.role >= role => Ok(()),
             Principal::Staff(_) => Err(DomainError::Forbidden(action)),
+            // It only carries out what the organisation's policy already decided.
+            Principal::System(_) => Ok(()),
         }
     }
 
@@ -55,6 +71,7 @@ impl Actor {
         let event = NewAuditEvent::new(action, &self.meta, self.now);
         match &self.principal {
             Principal::Staff(user) => event.by(user),
+            Principal::System(org) => event.org(*org),
         }
     }
 
@@ -62,6 +79,7 @@ impl Actor {
     pub fn staff_user(&self) -> Option<&User> {
         match &self.principal {
             Principal::Staff(user) => Some(user),
+            Principal::System(_) => None,
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::auth::password;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::DbPool;
+use crate::email::Mailer;
 use crate::oauth::state::OAuthState;
 
 /// Shared by every handler.
@@ -20,6 +21,8 @@ pub struct AppState {
     pub argon2: password::Argon2Pool,
     /// Signs the session cookie and the sign-in form's CSRF cookie.
     pub cookie_key: Key,
+    /// Sends the reminders and alerts; `None` when email is off.
+    pub mailer: Option<Arc<Mailer>>,
 }
 
 impl AppState {

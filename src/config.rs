@@ -25,6 +25,65 @@ pub struct Settings {
     /// Password hashes computed at once (each takes 19 MiB and a core); sign-ins beyond it
     /// are told to retry at once.
     pub argon2_slots: usize,
+    /// Where email goes (`SMTP_URL`, `SMTP_FROM`); `None`: email is off.
+    pub smtp: Option<SmtpSettings>,
+    /// How often each instance runs the background jobs (`JOB_INTERVAL_SECONDS`).
+    pub job_interval: std::time::Duration,
+}
+
+/// The SMTP server and the sender of every email. The URL may carry a password: it is only
+/// handed to the mailer, never shown.
+#[derive(Clone)]
+pub struct SmtpSettings {
+    url: Url,
+    pub from: lettre::message::Mailbox,
+}
+
+impl SmtpSettings {
+    pub fn parse(url: &str, from: Option<&str>) -> Result<Self, ConfigError> {
+        let url_error = || ConfigError {
+            var: "SMTP_URL",
+            message: "expected smtp://[user:password@]host[:port][?tls=required] or smtps://…"
+                .into(),
+        };
+        let url = Url::parse(url.trim()).map_err(|_| url_error())?;
+        if !matches!(url.scheme(), "smtp" | "smtps") || url.host_str().is_none_or(str::is_empty) {
+            return Err(url_error());
+        }
+        let from = from.ok_or_else(|| ConfigError {
+            var: "SMTP_FROM",
+            message: "required when SMTP_URL is set, such as \"API console <noreply@example.com>\""
+                .into(),
+        })?;
+        let from = from.trim().parse().map_err(|_| ConfigError {
+            var: "SMTP_FROM",
+            message: "expected an address such as noreply@example.com or \"Name <addr>\"".into(),
+        })?;
+        Ok(Self { url, from })
+    }
+
+    /// The URL, password included: only for building the transport.
+    pub fn expose_url(&self) -> &str {
+        self.url.as_str()
+    }
+
+    /// Host and port, for log lines.
+    pub fn server(&self) -> String {
+        let host = self.url.host_str().unwrap_or_default();
+        match self.url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    }
+}
+
+impl fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("server", &self.server())
+            .field("from", &self.from.to_string())
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +163,13 @@ impl Settings {
         let argon2_slots = positive_number(var("ARGON2_SLOTS"), "ARGON2_SLOTS", cores as i64)?
             .clamp(1, 64) as usize;
 
+        let smtp = match var("SMTP_URL") {
+            None => None,
+            Some(url) => Some(SmtpSettings::parse(&url, var("SMTP_FROM").as_deref())?),
+        };
+        let job_interval = positive_number(var("JOB_INTERVAL_SECONDS"), "JOB_INTERVAL_SECONDS", 60)
+            .map(|s| std::time::Duration::from_secs(s.unsigned_abs()))?;
+
         Ok(Self {
             database_url,
             bind_addr,
@@ -113,6 +179,8 @@ impl Settings {
             log_format,
             trusted_proxies,
             argon2_slots,
+            smtp,
+            job_interval,
         })
     }
 
@@ -265,6 +333,9 @@ mod tests {
             ("SESSION_ABSOLUTE_HOURS", "twelve"),
             ("LOG_FORMAT", "xml"),
             ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("SMTP_URL", "http://mail.example.com"),
+            ("SMTP_URL", "smtp://"),
+            ("JOB_INTERVAL_SECONDS", "0"),
         ] {
             let err = settings(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);
@@ -278,6 +349,33 @@ mod tests {
         assert_eq!(url.to_string(), "postgres://app:********@db:5432/m2m");
         assert!(!format!("{url:?}").contains("hunter2"));
         assert_eq!(url.database_name(), "m2m");
+    }
+
+    #[test]
+    fn email_needs_a_sender_and_never_shows_the_smtp_password() {
+        assert!(
+            settings(&[]).unwrap().smtp.is_none(),
+            "email is off by default"
+        );
+        let err = settings(&[("SMTP_URL", "smtp://mail:2525")]).unwrap_err();
+        assert_eq!(err.var, "SMTP_FROM");
+        let err = settings(&[
+            ("SMTP_URL", "smtp://m:2525"),
+            ("SMTP_FROM", "not an address"),
+        ]);
+        assert_eq!(err.unwrap_err().var, "SMTP_FROM");
+        let s = settings(&[
+            (
+                "SMTP_URL",
+                "smtp://relay:hunter2@mail.example.com:587?tls=required",
+            ),
+            ("SMTP_FROM", "API console <noreply@example.com>"),
+        ])
+        .unwrap();
+        let smtp = s.smtp.unwrap();
+        assert_eq!(smtp.server(), "mail.example.com:587");
+        assert!(!format!("{smtp:?}").contains("hunter2"));
+        assert_eq!(smtp.from.email.to_string(), "noreply@example.com");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::auth::{csrf, password, setup};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
+use crate::email::Mailer;
 use crate::error::error_pages;
 use crate::oauth::state::OAuthState;
 use crate::random;
@@ -72,6 +73,15 @@ impl Application {
             .port();
 
         let argon2 = password::Argon2Pool::new(settings.argon2_slots);
+        let mailer = match &settings.smtp {
+            None => {
+                tracing::info!(
+                    "email is off (SMTP_URL is not set): reminders and alerts are not sent"
+                );
+                None
+            }
+            Some(smtp) => Some(Arc::new(Mailer::new(smtp).map_err(StartupError::Other)?)),
+        };
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             clock: clock.clone(),
@@ -79,6 +89,7 @@ impl Application {
             oauth: OAuthState::default(),
             argon2,
             cookie_key: cookie_key.clone(),
+            mailer,
         });
         jobs::spawn(state.clone().into_inner());
         let settings = state.settings.clone();

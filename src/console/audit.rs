@@ -171,7 +171,8 @@ impl AuditRow {
             time_iso: event
                 .created_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            actor: event.actor_email.unwrap_or_default(),
+            // No email: the server itself acted (a policy, a leak report).
+            actor: event.actor_email.unwrap_or_else(|| "System".into()),
             action: event.action,
             target_type: event.target_type.unwrap_or_default(),
             target_label: event.target_label.or(event.target_id).unwrap_or_default(),

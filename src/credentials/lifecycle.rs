@@ -12,6 +12,7 @@ use crate::db::models::access_token;
 use crate::db::models::credential::Credential;
 use crate::db::models::credential_lifecycle::Rotation;
 use crate::domain_error::DomainError;
+use crate::notices;
 use crate::tokens::{self, Kind, PlainSecret};
 
 /// How long the current secret keeps working after a rotation.
@@ -168,12 +169,19 @@ pub async fn retire_previous_secret(
 pub enum DisableReason {
     /// A person chose to (an incident, a paused integration).
     Manual,
+    /// The organisation's policy disables credentials unused since `cutoff`; refused if it
+    /// was used since the job looked.
+    Stale {
+        cutoff: DateTime<Utc>,
+        policy_days: i32,
+    },
 }
 
 impl DisableReason {
     fn as_str(self) -> &'static str {
         match self {
             DisableReason::Manual => "manual",
+            DisableReason::Stale { .. } => "stale",
         }
     }
 }
@@ -188,7 +196,7 @@ pub async fn disable_credential(
 ) -> Result<Credential, DomainError> {
     require_manager(actor)?;
     conn.transaction(async |conn| {
-        let current = find(conn, actor, id).await?;
+        let current = Credential::lock_in_org(conn, actor.org_id(), id).await?;
         refuse_if_revoked(&current)?;
         if current.is_disabled() {
             return Err(DomainError::Conflict(format!(
@@ -196,8 +204,15 @@ pub async fn disable_credential(
                 current.name
             )));
         }
-        let disabled =
-            Credential::set_disabled(conn, actor.org_id(), id, Some(actor.now), actor.now).await?;
+        if let DisableReason::Stale { cutoff, .. } = reason
+            && current.last_activity() > cutoff
+        {
+            return Err(DomainError::Conflict(format!(
+                "“{}” was used since it was found stale.",
+                current.name
+            )));
+        }
+        let disabled = Credential::set_disabled(conn, actor.org_id(), id, actor.now).await?;
         let tokens = access_token::revoke_all(conn, id, actor.now).await?;
         actor
             .audit("credential.disabled")
@@ -205,6 +220,15 @@ pub async fn disable_credential(
             .details(serde_json::json!({ "reason": reason.as_str(), "tokens_revoked": tokens }))
             .insert(conn)
             .await?;
+        if let DisableReason::Stale { policy_days, .. } = reason {
+            let idle = (actor.now - current.last_activity()).num_days();
+            let why = format!(
+                "it had not been used for {idle} days (your organisation's policy disables \
+                 credentials unused for {policy_days} days)"
+            );
+            let draft = notices::disabled(conn, &disabled, &why, actor.now).await?;
+            notices::enqueue(conn, &disabled, &draft, actor.now).await?;
+        }
         Ok(disabled)
     })
     .await
@@ -218,7 +242,7 @@ pub async fn enable_credential(
 ) -> Result<Credential, DomainError> {
     require_manager(actor)?;
     conn.transaction(async |conn| {
-        let current = find(conn, actor, id).await?;
+        let current = Credential::lock_in_org(conn, actor.org_id(), id).await?;
         refuse_if_revoked(&current)?;
         if !current.is_disabled() {
             return Err(DomainError::Conflict(format!(
@@ -226,7 +250,7 @@ pub async fn enable_credential(
                 current.name
             )));
         }
-        let enabled = Credential::set_disabled(conn, actor.org_id(), id, None, actor.now).await?;
+        let enabled = Credential::set_enabled(conn, actor.org_id(), id, actor.now).await?;
         actor
             .audit("credential.enabled")
             .target("credential", id, &enabled.name)

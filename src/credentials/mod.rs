@@ -7,6 +7,7 @@ pub mod access_tokens;
 pub mod draft;
 pub mod lifecycle;
 pub mod save;
+pub mod stale;
 
 use diesel_async::AsyncPgConnection;
 

@@ -69,6 +69,8 @@ uuid_ids! {
     RoleId;
     /// A machine-to-machine credential (its row id, not its public client ID).
     CredentialId;
+    /// An email owed to one recipient.
+    NoticeId;
 }
 
 typed_id!(

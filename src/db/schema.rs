@@ -96,6 +96,7 @@ diesel::table! {
         previous_secret_last_used_ip -> Nullable<Text>,
         previous_secret_uses -> Int8,
         disabled_at -> Nullable<Timestamptz>,
+        enabled_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -106,6 +107,26 @@ diesel::table! {
         window_started_at -> Timestamptz,
         locked_until -> Nullable<Timestamptz>,
         lockouts -> Int4,
+    }
+}
+
+diesel::table! {
+    notices (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        credential_id -> Nullable<Uuid>,
+        kind -> Text,
+        subject_at -> Timestamptz,
+        recipient -> Text,
+        subject -> Text,
+        body -> Text,
+        link_path -> Nullable<Text>,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamptz>,
+        abandoned_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -193,6 +214,8 @@ diesel::joinable!(credential_apis -> credentials (credential_id));
 diesel::joinable!(credential_scopes -> credentials (credential_id));
 diesel::joinable!(credentials -> organisations (org_id));
 diesel::joinable!(credentials -> roles (role_id));
+diesel::joinable!(notices -> credentials (credential_id));
+diesel::joinable!(notices -> organisations (org_id));
 diesel::joinable!(org_policies -> organisations (org_id));
 diesel::joinable!(role_apis -> apis (api_id));
 diesel::joinable!(role_apis -> roles (role_id));
@@ -208,6 +231,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     credential_scopes,
     credentials,
     login_attempts,
+    notices,
     org_policies,
     organisations,
     role_apis,

@@ -1,5 +1,8 @@
-//! Background work every instance runs: housekeeping once a minute, and adding the secrets'
-//! use counts every few seconds. Each task takes a pooled connection only while it works.
+//! Background work every instance runs: housekeeping once a minute, adding the secrets' use
+//! counts every few seconds, and the scheduled jobs (reminders, stale credentials, email)
+//! every `JOB_INTERVAL_SECONDS`. Each task takes a pooled connection only while it works.
+
+pub mod scheduled;
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -14,7 +17,22 @@ const FLUSH_USES_EVERY: StdDuration = StdDuration::from_secs(5);
 /// Starts every background task of this instance.
 pub fn spawn(state: Arc<AppState>) {
     tokio::spawn(sweep(state.clone()));
-    tokio::spawn(flush_secret_uses(state));
+    tokio::spawn(flush_secret_uses(state.clone()));
+    tokio::spawn(run_scheduled(state));
+}
+
+/// The scheduled jobs: at start, then every `JOB_INTERVAL_SECONDS`.
+async fn run_scheduled(state: Arc<AppState>) {
+    let mut every = tokio::time::interval(state.settings.job_interval);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let base = state.settings.issuer();
+    loop {
+        every.tick().await;
+        let Ok(mut conn) = state.pool.get().await else {
+            continue;
+        };
+        scheduled::run_once(&mut conn, state.mailer.as_deref(), &base, state.clock.now()).await;
+    }
 }
 
 /// Adds the token requests counted in memory to each secret's count (see `oauth::usage`).

@@ -229,6 +229,7 @@ pub struct Client {
 pub struct Setup {
     pub app: TestApp,
     pub admin: Browser,
+    pub admin_email: String,
     pub org: m2m_console::db::ids::OrgId,
     pub catalog: Catalog,
     pub client: Client,
@@ -253,6 +254,7 @@ pub async fn setup_on(
     Setup {
         app,
         admin,
+        admin_email: admin_user.email,
         org: admin_user.org_id,
         catalog,
         client: Client {

@@ -147,20 +147,17 @@ impl TestApp {
         settings.database_url = fresh_database().await;
         settings.bind_addr = "127.0.0.1:0".parse().unwrap();
         tweak(&mut settings);
-        Self::start(settings).await
+        Self::start(settings, Clock::system()).await
     }
 
-    /// Another instance of the same application on the same database.
+    /// Another instance of the same application on the same database, on the same clock.
     pub async fn second_instance(&self) -> Self {
         let mut settings = self.settings.clone();
         settings.bind_addr = "127.0.0.1:0".parse().unwrap();
-        let mut app = Self::start(settings).await;
-        app.clock = self.clock.clone();
-        app
+        Self::start(settings, self.clock.clone()).await
     }
 
-    async fn start(settings: Settings) -> Self {
-        let clock = Clock::system();
+    async fn start(settings: Settings, clock: Clock) -> Self {
         let app = Application::build(settings.clone(), clock.clone())
             .await
             .unwrap();

@@ -130,6 +130,8 @@ pub struct Credential {
     pub previous_secret_last_used_ip: Option<String>,
     pub previous_secret_uses: i64,
     pub disabled_at: Option<DateTime<Utc>>,
+    /// When it was last enabled again after being disabled.
+    pub enabled_at: Option<DateTime<Utc>>,
 }
 
 impl fmt::Debug for Credential {
@@ -199,9 +201,15 @@ impl Credential {
         self.disabled_at.is_some()
     }
 
-    /// When it was last used, or created if never: what staleness is measured from.
+    /// When it was last used, created or enabled again, whichever is latest: what
+    /// staleness is measured from.
     pub fn last_activity(&self) -> DateTime<Utc> {
-        self.last_used_at.unwrap_or(self.created_at)
+        let used_or_created = self
+            .last_used_at
+            .unwrap_or(self.created_at)
+            .max(self.created_at);
+        self.enabled_at
+            .map_or(used_or_created, |at| at.max(used_or_created))
     }
 
     /// The previous secret, while it still authenticates at `now`.

@@ -10,6 +10,15 @@ use crate::db::ids::{CredentialId, OrgId};
 use crate::db::models::credential::Credential;
 use crate::db::schema::credentials;
 
+/// The query of one unrevoked credential.
+type UsableRow = diesel::dsl::Filter<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<credentials::table, diesel::dsl::Eq<credentials::org_id, OrgId>>,
+        diesel::dsl::Eq<credentials::id, CredentialId>,
+    >,
+    diesel::dsl::IsNull<credentials::revoked_at>,
+>;
+
 /// A new secret, and until when the one it replaces keeps working (`None`: not at all).
 pub struct Rotation<'a> {
     pub secret_hash: &'a [u8],
@@ -113,27 +122,47 @@ impl Credential {
         .await
     }
 
-    /// Sets or clears `disabled_at`.
+    /// Disables it: `invalid_client` from the next request.
     pub async fn set_disabled(
         conn: &mut AsyncPgConnection,
         org: OrgId,
         id: CredentialId,
-        disabled_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> QueryResult<Self> {
-        diesel::update(
-            credentials::table
-                .filter(credentials::org_id.eq(org))
-                .filter(credentials::id.eq(id))
-                .filter(credentials::revoked_at.is_null()),
-        )
-        .set((
-            credentials::disabled_at.eq(disabled_at),
-            credentials::updated_at.eq(now),
-        ))
-        .returning(Self::as_returning())
-        .get_result(conn)
-        .await
+        diesel::update(Self::usable_row(org, id))
+            .set((
+                credentials::disabled_at.eq(now),
+                credentials::updated_at.eq(now),
+            ))
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Enables it again, which starts a new period before it counts as stale.
+    pub async fn set_enabled(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        id: CredentialId,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Self> {
+        diesel::update(Self::usable_row(org, id))
+            .set((
+                credentials::disabled_at.eq(None::<DateTime<Utc>>),
+                credentials::enabled_at.eq(now),
+                credentials::updated_at.eq(now),
+            ))
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// The unrevoked credential `id` of `org`.
+    fn usable_row(org: OrgId, id: CredentialId) -> UsableRow {
+        credentials::table
+            .filter(credentials::org_id.eq(org))
+            .filter(credentials::id.eq(id))
+            .filter(credentials::revoked_at.is_null())
     }
 
     /// Permanent: there is no way back from a revocation.
@@ -143,18 +172,82 @@ impl Credential {
         id: CredentialId,
         now: DateTime<Utc>,
     ) -> QueryResult<Self> {
-        diesel::update(
-            credentials::table
-                .filter(credentials::org_id.eq(org))
-                .filter(credentials::id.eq(id))
-                .filter(credentials::revoked_at.is_null()),
-        )
-        .set((
-            credentials::revoked_at.eq(now),
-            credentials::updated_at.eq(now),
-        ))
-        .returning(Self::as_returning())
-        .get_result(conn)
-        .await
+        diesel::update(Self::usable_row(org, id))
+            .set((
+                credentials::revoked_at.eq(now),
+                credentials::updated_at.eq(now),
+            ))
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+}
+
+/// The queries of the background jobs.
+impl Credential {
+    /// The credential, locked until the transaction ends: changes of its state wait for
+    /// each other.
+    pub async fn lock_in_org(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        id: CredentialId,
+    ) -> QueryResult<Self> {
+        credentials::table
+            .filter(credentials::org_id.eq(org))
+            .filter(credentials::id.eq(id))
+            .select(Self::as_select())
+            .for_update()
+            .first(conn)
+            .await
+    }
+
+    /// Usable credentials of every organisation expiring after `from` and by `until`.
+    pub async fn usable_expiring_between(
+        conn: &mut AsyncPgConnection,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> QueryResult<Vec<Self>> {
+        credentials::table
+            .filter(credentials::revoked_at.is_null())
+            .filter(credentials::disabled_at.is_null())
+            .filter(credentials::expires_at.gt(from))
+            .filter(credentials::expires_at.le(until))
+            .order(credentials::expires_at.asc())
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// Usable credentials of `org` whose last activity (`Credential::last_activity`) is at or
+    /// before `cutoff`.
+    pub async fn unused_since(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Vec<CredentialId>> {
+        credentials::table
+            .filter(credentials::org_id.eq(org))
+            .filter(credentials::revoked_at.is_null())
+            .filter(credentials::disabled_at.is_null())
+            .filter(
+                credentials::expires_at
+                    .is_null()
+                    .or(credentials::expires_at.gt(now)),
+            )
+            .filter(credentials::created_at.le(cutoff))
+            .filter(
+                credentials::last_used_at
+                    .is_null()
+                    .or(credentials::last_used_at.le(cutoff)),
+            )
+            .filter(
+                credentials::enabled_at
+                    .is_null()
+                    .or(credentials::enabled_at.le(cutoff)),
+            )
+            .select(credentials::id)
+            .load(conn)
+            .await
     }
 }

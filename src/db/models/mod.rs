@@ -8,6 +8,7 @@ pub mod credential;
 pub mod credential_lifecycle;
 pub mod issuance;
 pub mod login_attempt;
+pub mod notice;
 pub mod org_policy;
 pub mod organisation;
 pub mod server_secret;

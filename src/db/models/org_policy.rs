@@ -48,3 +48,14 @@ impl OrgPolicy {
             .map(|_| ())
     }
 }
+
+impl OrgPolicy {
+    /// The policies that disable stale credentials.
+    pub async fn disabling_stale(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Self>> {
+        org_policies::table
+            .filter(org_policies::stale_action.eq("disable"))
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+}

@@ -187,6 +187,22 @@ impl User {
             .await
     }
 
+    /// The addresses of the organisation's enabled Admins and Super Admins: who is told when
+    /// a credential needs attention.
+    pub async fn manager_emails(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+    ) -> QueryResult<Vec<String>> {
+        users::table
+            .filter(users::org_id.eq(org))
+            .filter(users::role.eq_any([StaffRole::Admin, StaffRole::SuperAdmin]))
+            .filter(users::disabled.eq(false))
+            .order(users::email.asc())
+            .select(users::email)
+            .load(conn)
+            .await
+    }
+
     /// Locks the organisation's enabled Super Admins (call inside a transaction) and counts
     /// them, so two concurrent demotions cannot both pass the last-Super-Admin check.
     pub async fn lock_active_super_admins(

@@ -1,0 +1,164 @@
+//! Emails owed to people, one row per recipient (see the notices migration): written in the
+//! transaction of what they report, claimed one at a time by the delivery job.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::ids::{CredentialId, NoticeId, OrgId};
+use crate::db::schema::notices;
+
+/// What a notice reports; with the credential, the moment and the recipient, it is the key
+/// that keeps each email to one.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum NoticeKind {
+    ExpiresIn30Days,
+    ExpiresIn7Days,
+    ExpiresIn1Day,
+    Disabled,
+    Leaked,
+}
+
+impl NoticeKind {
+    pub const ALL: [NoticeKind; 5] = [
+        NoticeKind::ExpiresIn30Days,
+        NoticeKind::ExpiresIn7Days,
+        NoticeKind::ExpiresIn1Day,
+        NoticeKind::Disabled,
+        NoticeKind::Leaked,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::ExpiresIn30Days => "expires_in_30_days",
+            NoticeKind::ExpiresIn7Days => "expires_in_7_days",
+            NoticeKind::ExpiresIn1Day => "expires_in_1_day",
+            NoticeKind::Disabled => "disabled",
+            NoticeKind::Leaked => "leaked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        NoticeKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+text_enum_sql!(NoticeKind, "notice kind");
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = notices)]
+pub struct NewNotice {
+    pub org_id: OrgId,
+    pub credential_id: Option<CredentialId>,
+    pub kind: NoticeKind,
+    pub subject_at: DateTime<Utc>,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub link_path: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl NewNotice {
+    /// Adds the notice unless the same one (credential, kind, moment, recipient) exists:
+    /// whether it was added.
+    pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<bool> {
+        diesel::insert_into(notices::table)
+            .values(self)
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await
+            .map(|n| n == 1)
+    }
+}
+
+/// A notice as the delivery job sends it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = notices)]
+pub struct Notice {
+    pub id: NoticeId,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub link_path: Option<String>,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Notice {
+    /// The next notice due at `now`, locked for this transaction; one another instance holds
+    /// is skipped, so two instances never send the same email.
+    pub async fn claim_due(
+        conn: &mut AsyncPgConnection,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Option<Self>> {
+        notices::table
+            .filter(notices::sent_at.is_null())
+            .filter(notices::abandoned_at.is_null())
+            .filter(notices::next_attempt_at.le(now))
+            .order((notices::next_attempt_at.asc(), notices::id.asc()))
+            .select(Self::as_select())
+            .for_update()
+            .skip_locked()
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    pub async fn mark_sent(
+        conn: &mut AsyncPgConnection,
+        id: NoticeId,
+        now: DateTime<Utc>,
+    ) -> QueryResult<()> {
+        diesel::update(notices::table.find(id))
+            .set((
+                notices::sent_at.eq(now),
+                notices::attempts.eq(notices::attempts + 1),
+            ))
+            .execute(conn)
+            .await
+            .map(|_| ())
+    }
+
+    /// A failed attempt, to be retried at `retry_at`.
+    pub async fn mark_failed(
+        conn: &mut AsyncPgConnection,
+        id: NoticeId,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> QueryResult<()> {
+        diesel::update(notices::table.find(id))
+            .set((
+                notices::attempts.eq(notices::attempts + 1),
+                notices::last_error.eq(error),
+                notices::next_attempt_at.eq(retry_at),
+            ))
+            .execute(conn)
+            .await
+            .map(|_| ())
+    }
+
+    /// Given up: never sent.
+    pub async fn abandon(
+        conn: &mut AsyncPgConnection,
+        id: NoticeId,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> QueryResult<()> {
+        diesel::update(notices::table.find(id))
+            .set((notices::abandoned_at.eq(now), notices::last_error.eq(error)))
+            .execute(conn)
+            .await
+            .map(|_| ())
+    }
+}
