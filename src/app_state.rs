@@ -11,6 +11,7 @@ use crate::config::Settings;
 use crate::db::DbPool;
 use crate::email::Mailer;
 use crate::oauth::state::OAuthState;
+use crate::rate_limit::WindowLimiter;
 
 /// Shared by every handler.
 pub struct AppState {
@@ -23,6 +24,8 @@ pub struct AppState {
     pub cookie_key: Key,
     /// Sends the reminders and alerts; `None` when email is off.
     pub mailer: Option<Arc<Mailer>>,
+    /// Leak reports allowed per address and minute (`api::leaks`).
+    pub leak_reports: WindowLimiter,
 }
 
 impl AppState {

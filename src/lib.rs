@@ -2,6 +2,7 @@
 //! authorization server those credentials talk to.
 
 pub mod actor;
+pub mod api;
 pub mod app_state;
 pub mod assets;
 pub mod auth;
@@ -28,6 +29,7 @@ pub mod oauth;
 pub mod paths;
 pub mod policy;
 pub mod random;
+pub mod rate_limit;
 pub mod render;
 pub mod routes;
 pub mod security_headers;

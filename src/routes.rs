@@ -4,7 +4,7 @@ use actix_web::web;
 
 use crate::auth::{login, setup};
 use crate::console::{apis, audit, credentials, policy, roles, settings, users};
-use crate::{assets, health, oauth, paths};
+use crate::{api, assets, health, oauth, paths};
 
 /// Routes that need no session: probes and static files (and later the OAuth endpoints).
 pub fn machine_routes(cfg: &mut web::ServiceConfig) {
@@ -31,6 +31,12 @@ pub fn machine_routes(cfg: &mut web::ServiceConfig) {
         web::get().to(oauth::metadata::server_metadata),
     )
     .route("/api/v1/whoami", web::get().to(oauth::bearer::whoami))
+    .service(
+        web::resource("/api/v1/leaks")
+            .app_data(web::PayloadConfig::new(api::leaks::BODY_LIMIT))
+            .route(web::post().to(api::leaks::report_leaks))
+            .default_service(web::to(oauth::token::method_not_allowed)),
+    )
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
     .route("/static/{file}", web::get().to(assets::serve_static));

@@ -21,6 +21,7 @@ use crate::email::Mailer;
 use crate::error::error_pages;
 use crate::oauth::state::OAuthState;
 use crate::random;
+use crate::rate_limit::WindowLimiter;
 use crate::security_headers::security_headers;
 use crate::session_store::PgSessionStore;
 use crate::telemetry::RequestSpan;
@@ -30,6 +31,8 @@ use crate::{jobs, routes};
 const POOL_SIZE: usize = 16;
 /// Largest console form body read (actix's default is 256 KiB).
 const CONSOLE_BODY_LIMIT: usize = 1024 * 1024;
+/// Leak report requests per address and minute (each may hold many reports).
+const LEAK_REPORTS_PER_MINUTE: u32 = 30;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -90,6 +93,10 @@ impl Application {
             argon2,
             cookie_key: cookie_key.clone(),
             mailer,
+            leak_reports: WindowLimiter::new(
+                LEAK_REPORTS_PER_MINUTE,
+                std::time::Duration::from_secs(60),
+            ),
         });
         jobs::spawn(state.clone().into_inner());
         let settings = state.settings.clone();

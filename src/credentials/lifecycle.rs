@@ -175,6 +175,8 @@ pub enum DisableReason {
         cutoff: DateTime<Utc>,
         policy_days: i32,
     },
+    /// Its secret was reported found in public (`credentials::leaks`).
+    Leaked,
 }
 
 impl DisableReason {
@@ -182,6 +184,7 @@ impl DisableReason {
         match self {
             DisableReason::Manual => "manual",
             DisableReason::Stale { .. } => "stale",
+            DisableReason::Leaked => "leaked",
         }
     }
 }

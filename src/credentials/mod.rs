@@ -5,6 +5,7 @@
 
 pub mod access_tokens;
 pub mod draft;
+pub mod leaks;
 pub mod lifecycle;
 pub mod save;
 pub mod stale;

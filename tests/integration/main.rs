@@ -18,6 +18,7 @@ mod credentials;
 mod csrf;
 mod fuzz;
 mod input_rules;
+mod leaks;
 mod lifecycle;
 mod login;
 mod login_hardening;

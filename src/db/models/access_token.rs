@@ -176,6 +176,22 @@ pub async fn owner_of(
         .optional()
 }
 
+/// The credential of the token with this digest while it is unrevoked and unexpired.
+pub async fn live_owner_of(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> QueryResult<Option<CredentialId>> {
+    access_tokens::table
+        .filter(access_tokens::token_hash.eq(token_hash))
+        .filter(access_tokens::revoked_at.is_null())
+        .filter(access_tokens::expires_at.gt(now))
+        .select(access_tokens::credential_id)
+        .first(conn)
+        .await
+        .optional()
+}
+
 pub async fn revoke_by_hash(
     conn: &mut AsyncPgConnection,
     token_hash: &[u8],

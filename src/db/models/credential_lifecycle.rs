@@ -251,3 +251,35 @@ impl Credential {
             .await
     }
 }
+
+impl Credential {
+    /// The credential `id` of whichever organisation (for the system, which acts in all).
+    pub async fn find_any(conn: &mut AsyncPgConnection, id: CredentialId) -> QueryResult<Self> {
+        credentials::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .await
+    }
+
+    /// The credential whose current secret, or previous secret still overlapping at `now`,
+    /// has this digest (a leak report names the secret, not the credential).
+    pub async fn find_by_live_secret_hash(
+        conn: &mut AsyncPgConnection,
+        hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> QueryResult<Option<Self>> {
+        credentials::table
+            .filter(
+                credentials::secret_hash
+                    .eq(hash)
+                    .or(credentials::previous_secret_hash
+                        .eq(hash)
+                        .and(credentials::previous_secret_retires_at.gt(now))),
+            )
+            .select(Self::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+}

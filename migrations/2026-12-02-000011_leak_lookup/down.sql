@@ -1,0 +1,2 @@
+DROP INDEX credentials_previous_secret_hash_idx;
+DROP INDEX credentials_secret_hash_idx;
