@@ -68,7 +68,7 @@ impl Browser {
 
     /// Runs axe and fails on any violation of impact serious or critical; lesser ones are
     /// printed (run with `--nocapture` to see them).
-    async fn assert_accessible(&mut self, what: &str) {
+    pub async fn assert_accessible(&mut self, what: &str) {
         let violations = self.axe().await;
         println!("axe [{what}]: {} violation(s)", violations.len());
         for v in &violations {

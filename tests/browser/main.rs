@@ -17,3 +17,4 @@ mod accessibility;
 mod driver;
 mod flows;
 mod journeys;
+mod lifecycle;

@@ -15,6 +15,9 @@ use crate::paths;
 use crate::policy::{Policy, StaleAction};
 use crate::views::{Fragment, absolute_time, relative_time};
 
+/// Allowed IPs listed in a row before "+N more".
+const SHOWN_IPS: usize = 2;
+
 /// One credential as the table shows it.
 pub struct CredentialRow {
     pub c: Credential,
@@ -39,6 +42,20 @@ impl CredentialRow {
         }
         let idle = self.now - self.c.last_activity();
         (idle >= self.policy.stale_after()).then(|| idle.num_days())
+    }
+
+    /// The allowed IPs the list shows; the rest are on the credential's page.
+    pub fn shown_ips(&self) -> &[String] {
+        self.c
+            .allowed_ips
+            .get(..SHOWN_IPS)
+            .unwrap_or(&self.c.allowed_ips)
+    }
+
+    /// How many allowed IPs the list leaves out.
+    pub fn more_ips(&self) -> Option<usize> {
+        let more = self.c.allowed_ips.len().saturating_sub(SHOWN_IPS);
+        (more > 0).then_some(more)
     }
 
     pub fn access_label(&self) -> String {
