@@ -5,10 +5,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::QueryResult;
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::db::models::credential::Credential;
-use crate::db::models::notice::NoticeKind;
+use crate::db::models::notice::{Notice, NoticeKind};
 use crate::notices::{self, Draft};
 
 /// The thresholds, nearest first.
@@ -74,21 +74,36 @@ async fn reminder(
 }
 
 /// Queues the reminders due at `now` in every organisation; how many emails were added.
+/// Reminders already queued are skipped with one query, so a run that finds nothing new
+/// costs two queries however many credentials are expiring.
 pub async fn enqueue_reminders(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
 ) -> QueryResult<usize> {
     let horizon = now + Duration::days(30);
+    let due: Vec<_> = Credential::usable_expiring_between(conn, now, horizon)
+        .await?
+        .into_iter()
+        .filter_map(|credential| {
+            let expires_at = credential.expires_at?;
+            let kind = reminder_due(credential.created_at, expires_at, now)?;
+            Some((credential, kind, expires_at))
+        })
+        .collect();
+    let ids: Vec<_> = due.iter().map(|(c, ..)| c.id).collect();
+    let queued = Notice::queued_keys(conn, &ids).await?;
     let mut added = 0;
-    for credential in Credential::usable_expiring_between(conn, now, horizon).await? {
-        let Some(expires_at) = credential.expires_at else {
+    for (credential, kind, expires_at) in due {
+        if queued.contains(&(credential.id, kind, expires_at)) {
             continue;
-        };
-        let Some(kind) = reminder_due(credential.created_at, expires_at, now) else {
-            continue;
-        };
-        let draft = reminder(conn, &credential, kind, expires_at, now).await?;
-        added += notices::enqueue(conn, &credential, &draft, now).await?;
+        }
+        // All recipients or none: a crash halfway must not leave some never told.
+        added += conn
+            .transaction(async |conn| {
+                let draft = reminder(conn, &credential, kind, expires_at, now).await?;
+                notices::enqueue(conn, &credential, &draft, now).await
+            })
+            .await?;
     }
     Ok(added)
 }

@@ -1,6 +1,8 @@
 //! Emails owed to people, one row per recipient (see the notices migration): written in the
 //! transaction of what they report, claimed one at a time by the delivery job.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -16,6 +18,7 @@ use crate::db::schema::notices;
     Copy,
     PartialEq,
     Eq,
+    Hash,
     diesel::expression::AsExpression,
     diesel::deserialize::FromSqlRow,
 )]
@@ -96,6 +99,26 @@ pub struct Notice {
 }
 
 impl Notice {
+    /// The (credential, kind, moment) of every notice already queued for `credentials`.
+    pub async fn queued_keys(
+        conn: &mut AsyncPgConnection,
+        credentials: &[CredentialId],
+    ) -> QueryResult<HashSet<(CredentialId, NoticeKind, DateTime<Utc>)>> {
+        if credentials.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let keys: Vec<(Option<CredentialId>, NoticeKind, DateTime<Utc>)> = notices::table
+            .filter(notices::credential_id.eq_any(credentials))
+            .select((notices::credential_id, notices::kind, notices::subject_at))
+            .distinct()
+            .load(conn)
+            .await?;
+        Ok(keys
+            .into_iter()
+            .filter_map(|(id, kind, at)| Some((id?, kind, at)))
+            .collect())
+    }
+
     /// The next notice due at `now`, locked for this transaction; one another instance holds
     /// is skipped, so two instances never send the same email.
     pub async fn claim_due(
