@@ -15,6 +15,8 @@ pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
 pub struct Settings {
     pub database_url: DatabaseUrl,
     pub bind_addr: SocketAddr,
+    /// Where `/metrics` is served (`METRICS_ADDR`); `None`, the default: nowhere.
+    pub metrics_addr: Option<SocketAddr>,
     /// The address people and integrations use; decides cookie hardening and the OAuth issuer.
     pub public_url: Url,
     pub session_idle: Duration,
@@ -29,6 +31,9 @@ pub struct Settings {
     pub smtp: Option<SmtpSettings>,
     /// How often each instance runs the background jobs (`JOB_INTERVAL_SECONDS`).
     pub job_interval: std::time::Duration,
+    /// How often counted usage is written (`USAGE_FLUSH_SECONDS`, default 5): what a crash
+    /// can lose.
+    pub usage_flush: std::time::Duration,
 }
 
 /// The SMTP server and the sender of every email. The URL may carry a password: it is only
@@ -170,9 +175,20 @@ impl Settings {
         let job_interval = positive_number(var("JOB_INTERVAL_SECONDS"), "JOB_INTERVAL_SECONDS", 60)
             .map(|s| std::time::Duration::from_secs(s.unsigned_abs()))?;
 
+        let metrics_addr = match var("METRICS_ADDR") {
+            None => None,
+            Some(raw) => Some(raw.trim().parse().map_err(|_| ConfigError {
+                var: "METRICS_ADDR",
+                message: "expected HOST:PORT with an IP address, such as 127.0.0.1:9100".into(),
+            })?),
+        };
+        let usage_flush = positive_number(var("USAGE_FLUSH_SECONDS"), "USAGE_FLUSH_SECONDS", 5)
+            .map(|s| std::time::Duration::from_secs(s.unsigned_abs()))?;
+
         Ok(Self {
             database_url,
             bind_addr,
+            metrics_addr,
             public_url,
             session_idle,
             session_absolute,
@@ -181,6 +197,7 @@ impl Settings {
             argon2_slots,
             smtp,
             job_interval,
+            usage_flush,
         })
     }
 

@@ -14,6 +14,9 @@ pub const APIS: &str = "/settings/apis";
 pub const ROLES: &str = "/settings/roles";
 pub const USERS: &str = "/settings/users";
 pub const AUDIT: &str = "/settings/audit";
+/// The audit log's events, as the log's filters narrow them, for download.
+pub const AUDIT_EXPORT_CSV: &str = "/settings/audit/export.csv";
+pub const AUDIT_EXPORT_NDJSON: &str = "/settings/audit/export.ndjson";
 pub const POLICY: &str = "/settings/policy";
 
 /// The create form (a page, or a modal for htmx).

@@ -133,6 +133,14 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                 .route("/{id}/delete", web::post().to(roles::delete_role)),
         )
         .route(paths::AUDIT, web::get().to(audit::list_audit_events))
+        .route(
+            paths::AUDIT_EXPORT_CSV,
+            web::get().to(audit::export_audit_csv),
+        )
+        .route(
+            paths::AUDIT_EXPORT_NDJSON,
+            web::get().to(audit::export_audit_ndjson),
+        )
         .route(paths::POLICY, web::get().to(policy::show_policy))
         .route(paths::POLICY, web::post().to(policy::update_policy));
 }

@@ -9,7 +9,7 @@ use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionP
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
 use actix_web::middleware::{DefaultHeaders, from_fn};
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpResponse, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::app_state::AppState;
@@ -19,6 +19,7 @@ use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::email::Mailer;
 use crate::error::error_pages;
+use crate::metrics::{self, Metrics};
 use crate::oauth::state::OAuthState;
 use crate::random;
 use crate::rate_limit::WindowLimiter;
@@ -50,6 +51,8 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The metrics listener and its port, when `METRICS_ADDR` is set.
+    metrics: Option<(u16, Server)>,
     /// The first-run link, when the database has no users yet.
     pub setup_link: Option<String>,
 }
@@ -89,7 +92,9 @@ impl Application {
             pool: pool.clone(),
             clock: clock.clone(),
             settings: Arc::new(settings),
-            oauth: OAuthState::default(),
+            oauth: OAuthState::new(
+                Metrics::new().map_err(|e| StartupError::Other(format!("metrics: {e}")))?,
+            ),
             argon2,
             cookie_key: cookie_key.clone(),
             mailer,
@@ -99,6 +104,13 @@ impl Application {
             ),
         });
         jobs::spawn(state.clone().into_inner());
+        let metrics = match state.settings.metrics_addr {
+            None => None,
+            Some(addr) => Some(
+                metrics_server(addr, state.clone())
+                    .map_err(|source| StartupError::Bind { addr, source })?,
+            ),
+        };
         let settings = state.settings.clone();
         let server = HttpServer::new(move || {
             let store = PgSessionStore::new(
@@ -121,6 +133,7 @@ impl Application {
                         .wrap(DefaultHeaders::new().add(("Cache-Control", "no-store"))),
                 )
                 .wrap(from_fn(security_headers))
+                .wrap(from_fn(metrics::http::observe_latency))
                 .wrap(TracingLogger::<RequestSpan>::new())
         })
         .listen(listener)
@@ -131,6 +144,7 @@ impl Application {
         Ok(Self {
             port,
             server,
+            metrics,
             setup_link,
         })
     }
@@ -139,10 +153,44 @@ impl Application {
         self.port
     }
 
+    /// The metrics listener's port, when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     /// Serves until SIGTERM/SIGINT, then finishes in-flight requests (graceful shutdown).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        match self.metrics {
+            None => self.server.await,
+            Some((_, metrics)) => tokio::try_join!(self.server, metrics).map(|_| ()),
+        }
     }
+}
+
+/// `GET /metrics` on a listener of its own: the Prometheus text format, nothing else.
+fn metrics_server(
+    addr: std::net::SocketAddr,
+    state: web::Data<AppState>,
+) -> std::io::Result<(u16, Server)> {
+    let listener = TcpListener::bind(addr)?;
+    let port = listener.local_addr()?.port();
+    tracing::info!(%addr, "metrics are served on /metrics");
+    let server = HttpServer::new(move || {
+        App::new().app_data(state.clone()).route(
+            "/metrics",
+            web::get().to(async |state: web::Data<AppState>| {
+                HttpResponse::Ok()
+                    .content_type("text/plain; version=0.0.4; charset=utf-8")
+                    .insert_header(("Cache-Control", "no-store"))
+                    .body(state.oauth.metrics.render(&state.pool))
+            }),
+        )
+    })
+    .workers(1)
+    .listen(listener)?
+    .shutdown_timeout(5)
+    .run();
+    Ok((port, server))
 }
 
 fn session_middleware(

@@ -80,13 +80,90 @@
     if (event.target.tagName === "DIALOG" && event.target.closest("#modal")) { closeModal(); }
   }, true);
 
+  // The one-time reveal ([data-reveal-guard]) must not be lost by accident: Done waits for
+  // "I have stored the secret", and leaving another way (Escape, a close button) asks first
+  // while the box is unticked. Escape is caught at keydown, as cancelling it there keeps the
+  // browser from closing the dialog at all; "cancel" is the fallback.
+  function revealGuard(el) { return el && el.closest ? el.closest("[data-reveal-guard]") || el.querySelector("[data-reveal-guard]") : null; }
+  function acknowledged(guard) {
+    var box = guard.querySelector("[data-reveal-ack]");
+    return !box || box.checked;
+  }
+  function leaveQuestion(guard) { return guard.querySelector("[data-reveal-leave]"); }
+  function syncReveal(guard) {
+    var ok = acknowledged(guard);
+    guard.querySelectorAll("[data-reveal-done]").forEach(function (done) {
+      if (done.tagName === "BUTTON") { done.disabled = !ok; }
+      else if (ok) { done.removeAttribute("aria-disabled"); }
+      else { done.setAttribute("aria-disabled", "true"); }
+    });
+    var ask = leaveQuestion(guard);
+    if (ok && ask) { ask.hidden = true; }
+  }
+  // Whether the reveal holding `el` may be left now; if not, the question is put instead.
+  function mayLeave(el) {
+    var guard = revealGuard(el);
+    if (!guard || acknowledged(guard)) { return true; }
+    var ask = leaveQuestion(guard);
+    if (!ask) { return true; }
+    ask.hidden = false;
+    var stay = ask.querySelector("[data-leave-stay]");
+    if (stay) { stay.focus(); }
+    return false;
+  }
+  function stay(guard) {
+    var ask = leaveQuestion(guard);
+    if (ask) { ask.hidden = true; }
+    var box = guard.querySelector("[data-reveal-ack]");
+    if (box) { box.focus(); }
+  }
+  // Leaving for good: the dialog closes; the page version follows its Done link.
+  function leave(guard) {
+    if (guard.closest("dialog")) { closeModal(); return; }
+    var done = guard.querySelector("a[data-reveal-done]");
+    if (done) { window.location.assign(done.href); }
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var dialog = openDialog();
+    var guard = dialog && dialog.open ? revealGuard(dialog) : null;
+    if (!guard) { return; }
+    var ask = leaveQuestion(guard);
+    if (ask && !ask.hidden) { event.preventDefault(); stay(guard); return; }
+    if (!mayLeave(guard)) { event.preventDefault(); }
+  }, true);
+  document.addEventListener("cancel", function (event) {
+    if (event.target.tagName === "DIALOG" && !mayLeave(event.target)) { event.preventDefault(); }
+  }, true);
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("[data-reveal-ack]")) {
+      var guard = revealGuard(event.target);
+      if (guard) { syncReveal(guard); }
+    }
+  });
+
   document.addEventListener("click", function (event) {
     var el = event.target;
-    if (el.closest("[data-close-modal]")) { event.preventDefault(); closeModal(); return; }
+    if (el.closest("[data-close-modal]")) {
+      event.preventDefault();
+      if (mayLeave(el)) { closeModal(); }
+      return;
+    }
+    var done = el.closest("a[data-reveal-done]");
+    if (done) {
+      if (!mayLeave(done)) { event.preventDefault(); }
+      return;
+    }
+    if (el.closest("[data-leave-stay]")) { stay(revealGuard(el)); return; }
+    if (el.closest("[data-leave-close]")) { leave(revealGuard(el)); return; }
     var close = el.closest(".toast-close");
     if (close) { close.closest(".toast").remove(); return; }
     var copy = el.closest("[data-copy]");
     if (copy) { copyFrom(copy); return; }
+    var both = el.closest("[data-copy-env]");
+    if (both) { copyText(both, envText(revealGuard(both), false), null); return; }
+    var download = el.closest("[data-download-env]");
+    if (download) { downloadEnv(revealGuard(download)); return; }
     var all = el.closest("[data-select-all], [data-unselect-all]");
     if (all) {
       var group = all.closest("fieldset");
@@ -102,17 +179,62 @@
   function copyFrom(button) {
     var source = document.querySelector(button.getAttribute("data-copy"));
     if (!source) { return; }
-    var text = source.textContent.trim();
+    copyText(button, source.textContent.trim(), function () { selectText(source); });
+  }
+  // `fallback` when the clipboard is closed; without one, a hidden field is copied from.
+  function copyText(button, text, fallback) {
     var done = function () {
       var label = button.textContent;
       button.textContent = "Copied";
       setTimeout(function () { button.textContent = label; }, 1500);
     };
+    var otherwise = fallback || function () { if (copyViaField(button, text)) { done(); } };
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(done, function () { selectText(source); });
+      navigator.clipboard.writeText(text).then(done, otherwise);
     } else {
-      selectText(source);
+      otherwise();
     }
+  }
+  // Next to the button, so that it is inside an open modal (the rest of the page is inert).
+  function copyViaField(button, text) {
+    var field = document.createElement("textarea");
+    field.value = text;
+    field.setAttribute("readonly", "");
+    field.className = "visually-hidden";
+    button.parentNode.insertBefore(field, button);
+    field.select();
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    field.remove();
+    button.focus();
+    return ok;
+  }
+
+  // "Copy both" and "Download .env" take the values shown in the reveal: the secret never
+  // travels in a URL, and the file is made here, never fetched.
+  function envText(guard, withUrl) {
+    var value = function (selector) {
+      var el = guard.querySelector(selector);
+      return el ? el.textContent.trim() : "";
+    };
+    var lines = ["M2M_CLIENT_ID=" + value("#reveal-client-id"), "M2M_CLIENT_SECRET=" + value("#reveal-secret")];
+    if (withUrl) { lines.push("M2M_TOKEN_URL=" + (guard.getAttribute("data-token-url") || "")); }
+    return lines.join("\n") + "\n";
+  }
+  function downloadEnv(guard) {
+    // Browsers drop a leading dot from a download's name, so the file is named for the
+    // credential: "warehouse-sync.env".
+    var slug = (guard.getAttribute("data-env-name") || "").toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+    var url = URL.createObjectURL(new Blob([envText(guard, true)], { type: "text/plain" }));
+    var link = document.createElement("a");
+    link.href = url;
+    link.download = (slug || "m2m-credentials") + ".env";
+    link.hidden = true;
+    guard.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
   }
   function selectText(node) {
     var range = document.createRange();
@@ -212,7 +334,7 @@
     var dialog = openDialog();
     if (!dialog || !dialog.open) { return; }
     var focusables = Array.prototype.filter.call(
-      dialog.querySelectorAll("a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])"),
+      dialog.querySelectorAll("a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])"),
       function (el) { return el.offsetParent !== null; });
     if (focusables.length === 0) { return; }
     var first = focusables[0], last = focusables[focusables.length - 1];
@@ -220,9 +342,14 @@
     else if (!event.shiftKey && document.activeElement === last) { event.preventDefault(); first.focus(); }
   });
 
-  // The credential form: show only the chosen role's APIs, only when Fine Grained, and keep
-  // the submit button disabled until the required fields are complete and valid.
+  // A reveal: its script-only tools appear, and Done follows the box. The credential form:
+  // show only the chosen role's APIs, only when Fine Grained, and keep the submit button
+  // disabled until the required fields are complete and valid.
   function enhance(root) {
+    root.querySelectorAll("[data-reveal-guard]").forEach(function (guard) {
+      guard.querySelectorAll("[data-js-only]").forEach(function (el) { el.hidden = false; });
+      syncReveal(guard);
+    });
     root.querySelectorAll("form[data-validate-required]").forEach(function (form) {
       if (form.getAttribute("data-enhanced")) { return; }
       form.setAttribute("data-enhanced", "1");

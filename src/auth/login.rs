@@ -39,6 +39,8 @@ pub struct LoginForm {
     pub next: String,
     pub error: Option<String>,
     pub notice: Option<String>,
+    /// No one has signed up yet: say where the one-time setup link is.
+    pub first_run: bool,
 }
 
 #[derive(Deserialize)]
@@ -107,13 +109,34 @@ pub async fn login_form(
         .signed_out
         .as_ref()
         .map(|_| "You have signed out.".to_string());
+    let first_run = no_user_yet(&state).await;
     login_page(&req, &state, StatusCode::OK, |csrf_token| LoginForm {
         csrf_token,
         email: String::new(),
         next,
         error: None,
         notice,
+        first_run,
     })
+}
+
+/// Whether the database has no user at all (one `SELECT EXISTS`, nothing written). Only a
+/// hint depends on it, so a database that does not answer leaves the page as it is: signing
+/// in then reports the trouble itself.
+async fn no_user_yet(state: &AppState) -> bool {
+    let exists = match state.pool.get().await {
+        Ok(mut conn) => User::any_exists(&mut conn)
+            .await
+            .map_err(anyhow::Error::from),
+        Err(e) => Err(anyhow::Error::from(e)),
+    };
+    match exists {
+        Ok(exists) => !exists,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not tell whether any user exists");
+            false
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -147,6 +170,7 @@ fn refused(
         next,
         error: Some(error.to_string()),
         notice: None,
+        first_run: false,
     })?;
     if let Some(secs) = retry_after_secs {
         res.headers_mut()

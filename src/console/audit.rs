@@ -1,124 +1,29 @@
 //! Settings → Audit log: the organisation's events, newest first, 50 to a page, narrowed by
-//! credential, actor or action. Every staff role may read it. Filter values that make no
-//! sense (a credential id that is not a UUID, `page=abc`) are ignored rather than refused.
+//! credential (ID or name), actor, action and date, and exported as CSV or NDJSON. Every
+//! staff role may read it. Filter values that make no sense (a date that is not one,
+//! `page=abc`) are ignored with a note rather than refused.
+
+mod details;
+mod export;
+pub mod labels;
+mod query;
+mod user_agent;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
+pub use self::details::DetailItem;
+pub use self::export::{export_audit_csv, export_audit_ndjson};
+pub use self::query::AuditQuery;
+
 use crate::console::request::ConsoleRequest;
-use crate::db::ids::CredentialId;
-use crate::db::models::audit_event::{AuditEvent, AuditFilter};
+use crate::db::models::audit_event::{AuditEvent, Window};
 use crate::db::models::user::StaffRole;
 use crate::error::AppError;
-use crate::input::{self, Lines};
 use crate::paths;
 
 pub const PAGE_SIZE: i64 = 50;
-/// Far beyond any real log; keeps the offset arithmetic small.
-const MAX_PAGE: u32 = 1_000_000;
-const MAX_FILTER_CHARS: usize = 254;
-const USER_AGENT_CHARS: usize = 40;
-
-/// The query string as typed: shown back in the filter form and kept by the page links.
-#[derive(Debug, Clone, Default)]
-pub struct AuditQuery {
-    pub credential: String,
-    pub actor: String,
-    pub action: String,
-    pub page: u32,
-    /// Filters refused for holding control characters (shown as such, never searched for).
-    pub refused: Vec<&'static str>,
-}
-
-impl AuditQuery {
-    /// Reads `credential`, `actor`, `action` and `page`; the first value of each wins and
-    /// nothing here can fail.
-    pub fn parse(query: &str) -> Self {
-        let mut out = Self {
-            page: 1,
-            ..Self::default()
-        };
-        let (mut seen_credential, mut seen_actor, mut seen_action, mut seen_page) =
-            (false, false, false, false);
-        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-            let mut value = input::truncate(value.trim(), MAX_FILTER_CHARS);
-            if input::has_control(&value, Lines::Single) {
-                if let Some(field) = ["credential", "actor", "action"]
-                    .into_iter()
-                    .find(|f| *f == key)
-                    && !out.refused.contains(&field)
-                {
-                    out.refused.push(field);
-                }
-                value = String::new();
-            }
-            match key.as_ref() {
-                "credential" if !seen_credential => {
-                    (out.credential, seen_credential) = (value, true)
-                }
-                "actor" if !seen_actor => (out.actor, seen_actor) = (value, true),
-                "action" if !seen_action => (out.action, seen_action) = (value, true),
-                "page" if !seen_page => {
-                    seen_page = true;
-                    out.page = value
-                        .parse::<u32>()
-                        .ok()
-                        .filter(|p| (1..=MAX_PAGE).contains(p))
-                        .unwrap_or(1);
-                }
-                _ => {}
-            }
-        }
-        out
-    }
-
-    /// The credential filter, when it is a UUID at all.
-    pub fn credential_id(&self) -> Option<CredentialId> {
-        self.credential.parse().ok()
-    }
-
-    /// Whether the `field` filter was refused for holding control characters.
-    pub fn is_refused(&self, field: &'static str) -> bool {
-        self.refused.contains(&field)
-    }
-
-    pub fn credential_ignored(&self) -> bool {
-        !self.credential.is_empty() && self.credential_id().is_none()
-    }
-
-    pub fn filter(&self) -> AuditFilter {
-        let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
-        AuditFilter {
-            credential: self.credential_id(),
-            actor: non_empty(&self.actor),
-            action: non_empty(&self.action),
-        }
-    }
-
-    pub fn is_filtered(&self) -> bool {
-        !(self.credential.is_empty()
-            && self.actor.is_empty()
-            && self.action.is_empty()
-            && self.refused.is_empty())
-    }
-
-    /// The link to `page` with the same filters.
-    pub fn href(&self, page: u32) -> String {
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        for (key, value) in [
-            ("credential", &self.credential),
-            ("actor", &self.actor),
-            ("action", &self.action),
-        ] {
-            if !value.is_empty() {
-                query.append_pair(key, value);
-            }
-        }
-        query.append_pair("page", &page.to_string());
-        format!("{}?{}", paths::AUDIT, query.finish())
-    }
-}
 
 /// One event as the table shows it.
 pub struct AuditRow {
@@ -126,6 +31,7 @@ pub struct AuditRow {
     pub time_iso: String,
     pub actor: String,
     pub action: String,
+    pub action_label: String,
     pub target_type: String,
     pub target_label: String,
     /// For credential targets: the link that narrows the log to that credential.
@@ -133,38 +39,21 @@ pub struct AuditRow {
     pub ip: String,
     pub user_agent: String,
     pub user_agent_short: String,
-    pub details: String,
+    pub details: Vec<DetailItem>,
 }
 
 impl AuditRow {
     fn of(event: AuditEvent) -> Self {
         let user_agent = event.user_agent.unwrap_or_default();
-        let user_agent_short = if user_agent.chars().count() > USER_AGENT_CHARS {
-            format!(
-                "{}…",
-                user_agent
-                    .chars()
-                    .take(USER_AGENT_CHARS)
-                    .collect::<String>()
-            )
-        } else {
-            user_agent.clone()
-        };
         let target_filter = match (event.target_type.as_deref(), &event.target_id) {
             (Some("credential"), Some(id)) => Some(
                 AuditQuery {
                     credential: id.clone(),
-                    page: 1,
                     ..AuditQuery::default()
                 }
                 .href(1),
             ),
             _ => None,
-        };
-        let details = match &event.details {
-            serde_json::Value::Object(map) if map.is_empty() => String::new(),
-            serde_json::Value::Null => String::new(),
-            other => other.to_string(),
         };
         Self {
             time: event.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
@@ -173,16 +62,28 @@ impl AuditRow {
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             // No email: the server itself acted (a policy, a leak report).
             actor: event.actor_email.unwrap_or_else(|| "System".into()),
+            action_label: labels::label(&event.action).to_string(),
             action: event.action,
             target_type: event.target_type.unwrap_or_default(),
             target_label: event.target_label.or(event.target_id).unwrap_or_default(),
             target_filter,
             ip: event.ip.unwrap_or_default(),
+            user_agent_short: user_agent::shorten(&user_agent),
             user_agent,
-            user_agent_short,
-            details,
+            details: details::items(&event.details),
         }
     }
+
+    /// Whether the label says more than the raw action (an unknown action is its own label).
+    pub fn has_label(&self) -> bool {
+        self.action_label != self.action
+    }
+}
+
+/// One option of the action filter.
+pub struct ActionOption {
+    pub action: &'static str,
+    pub label: &'static str,
 }
 
 #[derive(Template)]
@@ -192,6 +93,24 @@ pub struct AuditSection {
     pub rows: Vec<AuditRow>,
     pub previous: Option<String>,
     pub next: Option<String>,
+    pub actions: Vec<ActionOption>,
+}
+
+impl AuditSection {
+    /// The filtered action, when it is one this build has no label for (an old row's, or
+    /// typed into the address): offered as an extra option so the filter shows it back.
+    pub fn unlisted_action(&self) -> Option<&str> {
+        let action = self.query.action.as_str();
+        (!action.is_empty() && !labels::is_known(action)).then_some(action)
+    }
+
+    pub fn export_csv_href(&self) -> String {
+        self.query.export_href(paths::AUDIT_EXPORT_CSV)
+    }
+
+    pub fn export_ndjson_href(&self) -> String {
+        self.query.export_href(paths::AUDIT_EXPORT_NDJSON)
+    }
 }
 
 #[tracing::instrument(skip_all)]
@@ -201,15 +120,15 @@ pub async fn list_audit_events(
 ) -> Result<HttpResponse, AppError> {
     rq.require(StaffRole::Viewer, "read the audit log")?;
     let query = AuditQuery::parse(req.query_string());
-    let offset = i64::from(query.page - 1) * PAGE_SIZE;
-    // One more than a page tells whether there is a next one.
+    let offset = i64::from(query.page.saturating_sub(1)) * PAGE_SIZE;
     let filter = query.filter();
+    // One more than a page tells whether there is a next one.
     let mut events = AuditEvent::search(
         &mut *rq.conn().await?,
         rq.user.org_id,
         &filter,
+        Window::Offset(offset),
         PAGE_SIZE + 1,
-        offset,
     )
     .await?;
     let has_next = events.len() as i64 > PAGE_SIZE;
@@ -218,38 +137,11 @@ pub async fn list_audit_events(
         previous: (query.page > 1).then(|| query.href(query.page - 1)),
         next: has_next.then(|| query.href(query.page + 1)),
         rows: events.into_iter().map(AuditRow::of).collect(),
+        actions: labels::by_label()
+            .into_iter()
+            .map(|(action, label)| ActionOption { action, label })
+            .collect(),
         query,
     };
     rq.settings_page(StatusCode::OK, ("Audit log", paths::AUDIT), None, content)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nonsense_query_values_fall_back_to_defaults() {
-        for raw in ["page=abc", "page=0", "page=-3", "page=99999999999", ""] {
-            assert_eq!(AuditQuery::parse(raw).page, 1, "{raw}");
-        }
-        let q = AuditQuery::parse(
-            "credential=nope&actor=+ops%40acme.test+&action=api.created&page=3&page=9",
-        );
-        assert_eq!(q.page, 3);
-        assert_eq!(q.actor, "ops@acme.test");
-        assert!(q.credential_ignored());
-        assert!(q.filter().credential.is_none());
-        assert_eq!(
-            q.href(4),
-            "/settings/audit?credential=nope&actor=ops%40acme.test&action=api.created&page=4"
-        );
-    }
-
-    #[test]
-    fn filters_with_control_characters_are_refused_not_searched() {
-        let q = AuditQuery::parse("actor=ops%00x&action=a%0Ab&credential=%01");
-        assert!(q.actor.is_empty() && q.action.is_empty() && q.credential.is_empty());
-        assert!(q.is_refused("actor") && q.is_refused("action") && q.is_refused("credential"));
-        assert!(q.filter().actor.is_none());
-    }
 }

@@ -34,6 +34,8 @@ pub struct ConsoleRequest {
     pub now: DateTime<Utc>,
     /// The path of the page htmx says the request came from (`HX-Current-URL`).
     current_path: Option<String>,
+    /// The query string of that page, e.g. the list's sort order.
+    current_query: Option<String>,
 }
 
 impl FromRequest for ConsoleRequest {
@@ -52,12 +54,15 @@ impl FromRequest for ConsoleRequest {
             let session = TypedSession::from_request(&req, &mut Payload::None)
                 .await
                 .map_err(|e| AppError::Unexpected(anyhow::anyhow!("session: {e}")))?;
-            let current_path = req
+            let current = req
                 .headers()
                 .get("HX-Current-URL")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|u| url::Url::parse(u).ok())
+                .and_then(|u| url::Url::parse(u).ok());
+            let current_path = current
+                .as_ref()
                 .map(|u| u.path().trim_end_matches('/').to_string());
+            let current_query = current.as_ref().and_then(|u| u.query().map(str::to_string));
             Ok(Self {
                 meta: RequestMeta::from_request(&req, &state.settings.trusted_proxies),
                 now: state.clock.now(),
@@ -66,6 +71,7 @@ impl FromRequest for ConsoleRequest {
                 user,
                 session,
                 current_path,
+                current_query,
             })
         })
     }
@@ -103,6 +109,11 @@ impl ConsoleRequest {
     /// updated in place).
     pub fn came_from(&self, path: &str) -> bool {
         self.current_path.as_deref() == Some(path.trim_end_matches('/'))
+    }
+
+    /// The query string of the page htmx says the request came from; empty if none.
+    pub fn current_query(&self) -> &str {
+        self.current_query.as_deref().unwrap_or_default()
     }
 
     /// The shell of a console page for the signed-in user, with any pending flash notice.

@@ -54,10 +54,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    credential_refusals (id) {
+        id -> Int8,
+        credential_id -> Uuid,
+        at -> Timestamptz,
+        reason -> Text,
+        ip -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     /// A view (see the hot_path migration): what each credential may use now.
     credential_scopes (credential_id) {
         credential_id -> Uuid,
         scopes -> Array<Text>,
+    }
+}
+
+diesel::table! {
+    credential_usage (credential_id, hour, event) {
+        credential_id -> Uuid,
+        hour -> Timestamptz,
+        event -> Text,
+        count -> Int8,
     }
 }
 
@@ -211,7 +230,9 @@ diesel::joinable!(access_tokens -> credentials (credential_id));
 diesel::joinable!(apis -> organisations (org_id));
 diesel::joinable!(credential_apis -> apis (api_id));
 diesel::joinable!(credential_apis -> credentials (credential_id));
+diesel::joinable!(credential_refusals -> credentials (credential_id));
 diesel::joinable!(credential_scopes -> credentials (credential_id));
+diesel::joinable!(credential_usage -> credentials (credential_id));
 diesel::joinable!(credentials -> organisations (org_id));
 diesel::joinable!(credentials -> roles (role_id));
 diesel::joinable!(notices -> credentials (credential_id));
@@ -228,7 +249,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     apis,
     audit_events,
     credential_apis,
+    credential_refusals,
     credential_scopes,
+    credential_usage,
     credentials,
     login_attempts,
     notices,

@@ -12,12 +12,11 @@ use crate::auth::throttle;
 use crate::db;
 
 const SWEEP_EVERY: StdDuration = StdDuration::from_secs(60);
-const FLUSH_USES_EVERY: StdDuration = StdDuration::from_secs(5);
 
 /// Starts every background task of this instance.
 pub fn spawn(state: Arc<AppState>) {
     tokio::spawn(sweep(state.clone()));
-    tokio::spawn(flush_secret_uses(state.clone()));
+    tokio::spawn(flush_counts(state.clone()));
     tokio::spawn(run_scheduled(state));
 }
 
@@ -29,23 +28,39 @@ async fn run_scheduled(state: Arc<AppState>) {
     loop {
         every.tick().await;
         let Ok(mut conn) = state.pool.get().await else {
+            state.oauth.metrics.job_ran("scheduled", false);
             continue;
         };
-        scheduled::run_once(&mut conn, state.mailer.as_deref(), &base, state.clock.now()).await;
+        let report =
+            scheduled::run_once(&mut conn, state.mailer.as_deref(), &base, state.clock.now()).await;
+        state
+            .oauth
+            .metrics
+            .job_ran("scheduled", report.failures == 0);
     }
 }
 
-/// Adds the token requests counted in memory to each secret's count (see `oauth::usage`).
-async fn flush_secret_uses(state: Arc<AppState>) {
-    let mut every = tokio::time::interval(FLUSH_USES_EVERY);
+/// Writes what was counted in memory: each secret's uses (`oauth::usage`) and each
+/// credential's usage and refusals (`usage`).
+async fn flush_counts(state: Arc<AppState>) {
+    let mut every = tokio::time::interval(state.settings.usage_flush);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
         let Ok(mut conn) = state.pool.get().await else {
+            state.oauth.metrics.job_ran("flush_counts", false);
             continue;
         };
+        let mut ok = true;
         if let Err(e) = state.oauth.secret_uses.flush(&mut conn).await {
+            ok = false;
             tracing::warn!(error = %e, "could not add the secrets' use counts; kept for next time");
         }
+        if let Err(e) = state.oauth.usage.flush(&mut conn).await {
+            ok = false;
+            tracing::warn!(error = %e, "could not write the usage counts; kept for next time");
+        }
+        state.oauth.metrics.job_ran("flush_counts", ok);
     }
 }
 
@@ -56,23 +71,35 @@ async fn sweep(state: Arc<AppState>) {
     loop {
         every.tick().await;
         let Ok(mut conn) = state.pool.get().await else {
+            state.oauth.metrics.job_ran("sweep", false);
             continue;
         };
         let now = state.clock.now();
+        let mut ok = true;
         match db::models::session::delete_expired(&mut conn, now).await {
             Ok(n) if n > 0 => tracing::debug!(removed = n, "swept expired sessions"),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not sweep expired sessions"),
+            Err(e) => {
+                ok = false;
+                tracing::warn!(error = %e, "could not sweep expired sessions");
+            }
         }
         match db::models::login_attempt::sweep(&mut conn, now, throttle::WINDOW).await {
             Ok(n) if n > 0 => tracing::debug!(removed = n, "swept sign-in counters"),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not sweep sign-in counters"),
+            Err(e) => {
+                ok = false;
+                tracing::warn!(error = %e, "could not sweep sign-in counters");
+            }
         }
         match db::models::access_token::sweep(&mut conn, now).await {
             Ok(deleted) if deleted > 0 => tracing::debug!(deleted, "swept access tokens"),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not sweep access tokens"),
+            Err(e) => {
+                ok = false;
+                tracing::warn!(error = %e, "could not sweep access tokens");
+            }
         }
+        state.oauth.metrics.job_ran("sweep", ok);
     }
 }

@@ -1,15 +1,17 @@
 //! The work each instance does at start and then every `JOB_INTERVAL_SECONDS`: queue the
 //! expiry reminders that are due, disable what the staleness policies say, and send the
-//! emails that are due. Every step is safe with several instances at once (unique notice
+//! emails that are due, and delete usage older than `usage::RETENTION_DAYS`. Every step is safe with several instances at once (unique notice
 //! keys, row locks, `SKIP LOCKED`), and a failing step does not stop the others.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use diesel_async::AsyncPgConnection;
 
 use crate::credentials::stale;
+use crate::db;
 use crate::email::Mailer;
 use crate::notices::deliver::{self, Delivered};
 use crate::notices::expiry;
+use crate::usage;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Report {
@@ -18,6 +20,17 @@ pub struct Report {
     /// Credentials disabled as stale.
     pub disabled: usize,
     pub delivered: Delivered,
+    /// Usage rows (hourly counts and refusals) past retention, deleted.
+    pub pruned: usize,
+    /// Steps that failed (each logged).
+    pub failures: usize,
+}
+
+impl Report {
+    fn failed(&mut self, e: &dyn std::fmt::Display, what: &'static str) {
+        self.failures += 1;
+        tracing::warn!(error = %e, "{what}");
+    }
 }
 
 /// One run at `now`; `base` is the console's public address for the emails' links.
@@ -30,16 +43,21 @@ pub async fn run_once(
     let mut report = Report::default();
     match expiry::enqueue_reminders(conn, now).await {
         Ok(n) => report.reminders = n,
-        Err(e) => tracing::warn!(error = %e, "could not queue the expiry reminders"),
+        Err(e) => report.failed(&e, "could not queue the expiry reminders"),
     }
     match stale::disable_stale(conn, now).await {
         Ok(n) => report.disabled = n,
-        Err(e) => tracing::warn!(error = %e, "could not disable the stale credentials"),
+        Err(e) => report.failed(&e, "could not disable the stale credentials"),
+    }
+    let cutoff = now - Duration::days(usage::RETENTION_DAYS);
+    match db::models::usage::prune(conn, cutoff).await {
+        Ok(n) => report.pruned = n,
+        Err(e) => report.failed(&e, "could not delete old usage"),
     }
     if let Some(mailer) = mailer {
         match deliver::deliver_due(conn, mailer, base, now).await {
             Ok(delivered) => report.delivered = delivered,
-            Err(e) => tracing::warn!(error = %e, "could not deliver the emails that are due"),
+            Err(e) => report.failed(&e, "could not deliver the emails that are due"),
         }
     }
     if report != Report::default() {
@@ -49,6 +67,7 @@ pub async fn run_once(
             sent = report.delivered.sent,
             failed = report.delivered.failed,
             abandoned = report.delivered.abandoned,
+            pruned = report.pruned,
             "scheduled jobs ran"
         );
     }

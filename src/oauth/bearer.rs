@@ -13,6 +13,7 @@ use crate::app_state::AppState;
 use crate::db::models::access_token::{self, ActiveToken};
 use crate::oauth::REALM;
 use crate::tokens::{self, Kind};
+use crate::usage::UsageEvent;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BearerError {
@@ -173,7 +174,11 @@ pub async fn whoami(
     let ip = state.client_ip(&req);
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
-    let token = verify(&mut conn, req.headers(), req.query_string(), ip, now).await?;
+    let verified = verify(&mut conn, req.headers(), req.query_string(), ip, now).await;
+    state.oauth.metrics.bearer_check(verified.is_ok());
+    let token = verified?;
+    let used = UsageEvent::BearerUsed;
+    state.oauth.usage.record(token.credential_id, used, now);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(serde_json::json!({

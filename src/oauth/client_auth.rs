@@ -18,6 +18,7 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::form::OAuthForm;
 use crate::oauth::state::OAuthState;
 use crate::tokens::{self, HashedSecret, Kind};
+use crate::usage::RefusalReason;
 
 /// Longest Authorization header we decode; anything longer cannot hold a valid pair.
 const MAX_BASIC_LEN: usize = 1024;
@@ -160,6 +161,11 @@ impl Attempt {
         let well_formed_id = tokens::is_client_id(&presented.client_id);
         let throttle_id = well_formed_id.then_some(presented.client_id.as_str());
         if let Some(secs) = oauth.throttle.retry_after(throttle_id, ip) {
+            if let Some(client_id) = throttle_id {
+                oauth
+                    .usage
+                    .refuse_client_id(client_id, RefusalReason::Throttled, ip, now);
+            }
             return Err(OAuthError::throttled(secs));
         }
         let secret = tokens::parse(Kind::ClientSecret, &presented.secret).map(|s| s.hash());
@@ -227,21 +233,23 @@ impl Attempt {
             .then_some(self.presented.client_id.as_str());
         let fail = |reason: &'static str| {
             oauth.throttle.record_failure(throttle_id, self.ip);
-            oauth
-                .metrics
-                .failed
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::info!(
                 reason,
                 ip = self.ip_text.as_deref().unwrap_or("-"),
                 "client authentication failed"
             );
-            OAuthError::invalid_client(basic)
+            OAuthError::invalid_client(basic).because(reason)
         };
         if !self.well_formed_id {
             return Err(fail("malformed_client_id"));
         }
         if self.secret.is_none() {
+            oauth.usage.refuse_client_id(
+                &self.presented.client_id,
+                RefusalReason::WrongSecret,
+                self.ip,
+                self.now,
+            );
             return Err(fail("malformed_secret"));
         }
         let Some(client) = found else {
@@ -249,7 +257,12 @@ impl Attempt {
         };
         match client.checks.refusal() {
             None | Some(Refusal::ScopeNotAllowed) => Ok((client, basic)),
-            Some(refusal) => Err(fail(refusal.as_str())),
+            Some(refusal) => {
+                oauth
+                    .usage
+                    .refuse(client.id, refusal.into(), self.ip, self.now);
+                Err(fail(refusal.as_str()))
+            }
         }
     }
 }

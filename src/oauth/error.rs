@@ -52,6 +52,8 @@ pub struct OAuthError {
     /// The client tried HTTP Basic: a 401 must carry `WWW-Authenticate: Basic`.
     pub basic_challenge: bool,
     pub retry_after_secs: Option<u64>,
+    /// Why, for the log and the metrics (a fixed word such as `wrong_secret`); never sent.
+    pub reason: Option<&'static str>,
 }
 
 impl OAuthError {
@@ -61,6 +63,25 @@ impl OAuthError {
             description,
             basic_challenge: false,
             retry_after_secs: None,
+            reason: None,
+        }
+    }
+
+    /// The same answer, with why for the metrics.
+    pub fn because(self, reason: &'static str) -> Self {
+        Self {
+            reason: Some(reason),
+            ..self
+        }
+    }
+
+    /// The metrics' label for this failure: its reason, else its code (bounded either way).
+    pub fn metric_reason(&self) -> &'static str {
+        match (self.reason, self.code) {
+            (Some(reason), _) => reason,
+            (None, ErrorCode::SlowDown) => "throttled",
+            (None, ErrorCode::ServerError | ErrorCode::TemporarilyUnavailable) => "unavailable",
+            (None, code) => code.as_str().unwrap_or("unavailable"),
         }
     }
 

@@ -11,6 +11,7 @@ use crate::oauth::client_auth;
 use crate::oauth::error::OAuthError;
 use crate::oauth::form::OAuthForm;
 use crate::tokens::{self, Kind};
+use crate::usage::UsageEvent;
 
 fn answer(body: serde_json::Value) -> HttpResponse {
     HttpResponse::Ok()
@@ -25,8 +26,24 @@ pub async fn introspect_token(
     state: web::Data<AppState>,
     form: OAuthForm,
 ) -> Result<HttpResponse, OAuthError> {
-    let presented = client_auth::presented(&req, &form)?;
-    let ip = state.client_ip(&req);
+    let answer = introspect(&req, &state, form).await;
+    let outcome = match &answer {
+        Ok((_, true)) => "active",
+        Ok((_, false)) => "inactive",
+        Err(_) => "refused",
+    };
+    state.oauth.metrics.introspection(outcome);
+    answer.map(|(res, _)| res)
+}
+
+/// The answer, and whether the token was active.
+async fn introspect(
+    req: &HttpRequest,
+    state: &AppState,
+    form: OAuthForm,
+) -> Result<(HttpResponse, bool), OAuthError> {
+    let presented = client_auth::presented(req, &form)?;
+    let ip = state.client_ip(req);
     let now = state.clock.now();
     let attempt = client_auth::Attempt::begin(&state.oauth, presented, ip, now)?;
     let token = form.get("token");
@@ -55,13 +72,18 @@ pub async fn introspect_token(
     }
 
     let Some(found) = found else {
-        return Ok(answer(serde_json::json!({ "active": false })));
+        return Ok((answer(serde_json::json!({ "active": false })), false));
     };
     if found.org_id != caller.org_id || !found.within_current_rights() {
-        return Ok(answer(serde_json::json!({ "active": false })));
+        return Ok((answer(serde_json::json!({ "active": false })), false));
     }
+    let introspected = UsageEvent::Introspected;
+    state
+        .oauth
+        .usage
+        .record(found.credential_id, introspected, now);
     let issuer = state.settings.issuer();
-    Ok(answer(serde_json::json!({
+    let active = answer(serde_json::json!({
         "active": true,
         "scope": found.scopes.join(" "),
         "client_id": found.client_id,
@@ -70,5 +92,6 @@ pub async fn introspect_token(
         "iat": found.issued_at.timestamp(),
         "sub": found.client_id,
         "iss": issuer,
-    })))
+    }));
+    Ok((active, true))
 }

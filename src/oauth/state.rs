@@ -1,21 +1,28 @@
-//! What the machine side keeps per instance: the failure throttle and counters.
+//! What the machine side keeps per instance: the failure throttle, the usage counters and
+//! the metrics.
 
-use std::sync::atomic::AtomicU64;
-
+use crate::metrics::Metrics;
 use crate::oauth::throttle::FailureThrottle;
 use crate::oauth::usage::SecretUses;
-
-/// Counters for a future metrics endpoint.
-#[derive(Debug, Default)]
-pub struct TokenMetrics {
-    pub issued: AtomicU64,
-    pub failed: AtomicU64,
-}
+use crate::usage::UsageCounter;
 
 /// State of the machine side shared by all requests of one instance.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct OAuthState {
     pub throttle: FailureThrottle,
     pub secret_uses: SecretUses,
-    pub metrics: TokenMetrics,
+    /// What each credential's clients did (`usage`).
+    pub usage: UsageCounter,
+    pub metrics: Metrics,
+}
+
+impl OAuthState {
+    pub fn new(metrics: Metrics) -> Self {
+        Self {
+            throttle: FailureThrottle::default(),
+            secret_uses: SecretUses::default(),
+            usage: UsageCounter::default(),
+            metrics,
+        }
+    }
 }

@@ -1,7 +1,5 @@
 //! `POST /oauth/token`: the client credentials grant (RFC 6749 §4.4).
 
-use std::sync::atomic::Ordering;
-
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -11,6 +9,7 @@ use crate::oauth::client_auth;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::form::OAuthForm;
 use crate::tokens::{self, Kind, PlainSecret};
+use crate::usage::{RefusalReason, UsageEvent};
 
 const GRANT_TYPE: &str = "client_credentials";
 /// A secret's (and its credential's) last use is written at most this often.
@@ -67,12 +66,25 @@ pub async fn issue_token(
     state: web::Data<AppState>,
     form: OAuthForm,
 ) -> Result<HttpResponse, OAuthError> {
-    let presented = client_auth::presented(&req, &form)?;
+    let answer = issue(&req, &state, form).await;
+    match &answer {
+        Ok(_) => state.oauth.metrics.token_issued(),
+        Err(e) => state.oauth.metrics.token_refused(e.metric_reason()),
+    }
+    answer
+}
+
+async fn issue(
+    req: &HttpRequest,
+    state: &AppState,
+    form: OAuthForm,
+) -> Result<HttpResponse, OAuthError> {
+    let presented = client_auth::presented(req, &form)?;
     let grant_type = form.get("grant_type").ok_or(OAuthError::invalid_request(
         "The grant_type parameter is missing.",
     ))?;
 
-    let ip = state.client_ip(&req);
+    let ip = state.client_ip(req);
     let now = state.clock.now();
     let attempt = client_auth::Attempt::begin(&state.oauth, presented, ip, now)?;
     let requested = parse_scope(form.get("scope"));
@@ -101,7 +113,9 @@ pub async fn issue_token(
     }
     let requested = requested?;
     if !client.checks.scope {
-        return Err(scope_refused(requested.as_deref()));
+        let reason = RefusalReason::ScopeNotAllowed;
+        state.oauth.usage.refuse(client.id, reason, ip, now);
+        return Err(scope_refused(requested.as_deref()).because("scope_not_allowed"));
     }
     let Some(scopes) = granted else {
         // Every check passed, so the statement stored the token: this cannot happen.
@@ -121,7 +135,8 @@ pub async fn issue_token(
         .await?;
     }
     state.oauth.secret_uses.record(client.id, secret.version);
-    state.oauth.metrics.issued.fetch_add(1, Ordering::Relaxed);
+    let issued = UsageEvent::TokenIssued;
+    state.oauth.usage.record(client.id, issued, now);
     Ok(token_response(&token, &scopes))
 }
 

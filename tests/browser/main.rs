@@ -18,3 +18,4 @@ mod driver;
 mod flows;
 mod journeys;
 mod lifecycle;
+mod reveal;

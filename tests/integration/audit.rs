@@ -6,8 +6,10 @@ use m2m_console::db::models::audit_event::NewAuditEvent;
 use m2m_console::db::models::credential::AccessLevel;
 use m2m_console::db::models::user::{StaffRole, User};
 
-use crate::fixtures::{insert_credential, insert_role, rows};
+use crate::fixtures::{insert_api, insert_credential, insert_role, rows, testid_text};
 use crate::helpers::{Page, TestApp};
+
+mod filters;
 
 /// The actions of the rows on a page, top to bottom.
 fn actions(page: &Page) -> Vec<String> {
@@ -15,6 +17,35 @@ fn actions(page: &Page) -> Vec<String> {
         .split("data-testid=\"audit-action\">")
         .skip(1)
         .map(|rest| rest.split('<').next().unwrap().to_string())
+        .collect()
+}
+
+/// The text of every detail line on a page (`"Name: A → B"`), tags removed.
+fn details(page: &Page) -> Vec<String> {
+    page.body
+        .replace("<span class=\"visually-hidden\">changed to</span>", "")
+        .split("<li data-testid=\"detail-")
+        .skip(1)
+        .map(|rest| {
+            let inner = rest
+                .split_once('>')
+                .unwrap()
+                .1
+                .split("</li>")
+                .next()
+                .unwrap();
+            let mut text = String::new();
+            let mut in_tag = false;
+            for c in inner.chars() {
+                match c {
+                    '<' => in_tag = true,
+                    '>' => in_tag = false,
+                    c if !in_tag => text.push(c),
+                    _ => {}
+                }
+            }
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
+        })
         .collect()
 }
 
@@ -151,20 +182,38 @@ async fn rows_show_time_actor_action_target_ip_agent_and_details() {
         "the target narrows the log"
     );
     assert!(page.body.contains("203.0.113.9"));
-    assert!(
-        page.body
-            .contains(">Mozilla/5.0 (X11; Linux x86_64) AppleWeb…<"),
-        "the agent is shortened"
+    assert_eq!(
+        testid_text(&page.body, "audit-agent").as_deref(),
+        Some("Chrome 131 on Linux"),
+        "the agent is shortened to browser and system"
     );
     assert!(
         page.body
             .contains("title=\"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36"),
         "in full on hover"
     );
+    assert_eq!(
+        details(&page),
+        ["N: 2", "Reason: leak"],
+        "details as a list, not JSON"
+    );
+    assert!(!page.body.contains("&#34;reason&#34;"), "no raw JSON");
+    let more = page
+        .body
+        .split("data-testid=\"audit-more\"")
+        .nth(1)
+        .unwrap();
+    let more = more.split("</details>").next().unwrap();
     assert!(
-        page.body
-            .contains("{&#34;n&#34;:2,&#34;reason&#34;:&#34;leak&#34;}"),
-        "compact JSON"
+        more.contains("203.0.113.9")
+            && more.contains("AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0<")
+            && more.contains("<code>credential.rotated</code>"),
+        "the disclosure holds the full agent, the IP and the raw action: {more}"
+    );
+    assert_eq!(
+        rows(&page, "audit-label"),
+        0,
+        "an action without a label shows as itself"
     );
 }
 
@@ -248,14 +297,23 @@ async fn the_audit_log_filters_by_action_actor_and_credential() {
         .await;
     assert_eq!(actions(&page), ["credential.created"]);
 
-    // Nonsense is ignored, never a 500.
-    let all = rows(&boss.get("/settings/audit").await, "audit-row");
+    // Nonsense is ignored, never a 500; text that is not an ID is part of a name.
     let page = boss
         .get("/settings/audit?credential=not-a-uuid&page=abc")
         .await;
     assert_eq!(page.status, 200);
-    assert_eq!(rows(&page, "audit-row"), all);
-    assert!(page.body.contains("data-testid=\"error-credential\""));
+    assert_eq!(rows(&page, "audit-row"), 0);
+    assert!(!page.body.contains("data-testid=\"error-credential\""));
+    assert!(page.body.contains(">Credential (name or ID)</label>"));
+    let page = boss.get("/settings/audit?credential=IGHTL").await;
+    assert_eq!(
+        actions(&page),
+        ["credential.rotated", "credential.created"],
+        "part of a credential's name, in any case; never another target's label"
+    );
+    assert!(page.body.contains("value=\"IGHTL\""));
+    let page = boss.get("/settings/audit?credential=%25").await;
+    assert_eq!(rows(&page, "audit-row"), 0, "wildcards are literal");
     assert_eq!(boss.get("/settings/audit?page=0").await.status, 200);
     assert_eq!(boss.get("/settings/audit?page=-1&page=2").await.status, 200);
     assert_eq!(
@@ -275,7 +333,11 @@ async fn the_audit_log_shows_fifty_events_a_page_and_the_links_keep_the_filters(
 
     let first = viewer.get("/settings/audit?action=test.event").await;
     assert_eq!(rows(&first, "audit-row"), 50);
-    assert!(first.body.contains("{&#34;n&#34;:119}"), "newest first");
+    assert_eq!(
+        details(&first).first().map(String::as_str),
+        Some("N: 119"),
+        "newest first"
+    );
     assert!(has_link(&first, "previous-page").is_none());
     let next = has_link(&first, "next-page").unwrap();
     assert_eq!(next, "/settings/audit?action=test.event&page=2");
@@ -288,9 +350,11 @@ async fn the_audit_log_shows_fifty_events_a_page_and_the_links_keep_the_filters(
             .starts_with("<section id=\"audit-section\">")
     );
     assert_eq!(rows(&second, "audit-row"), 50);
-    assert!(second.body.contains("{&#34;n&#34;:69}") && second.body.contains("{&#34;n&#34;:20}"));
+    let on_second = details(&second);
+    assert_eq!(on_second.first().map(String::as_str), Some("N: 69"));
+    assert_eq!(on_second.last().map(String::as_str), Some("N: 20"));
     assert!(
-        !second.body.contains("{&#34;n&#34;:70}"),
+        !on_second.contains(&"N: 70".to_string()),
         "no overlap with page 1"
     );
     assert_eq!(
@@ -299,7 +363,7 @@ async fn the_audit_log_shows_fifty_events_a_page_and_the_links_keep_the_filters(
     );
     let third = viewer.get(&has_link(&second, "next-page").unwrap()).await;
     assert_eq!(rows(&third, "audit-row"), 20);
-    assert!(third.body.contains("{&#34;n&#34;:0}"));
+    assert_eq!(details(&third).last().map(String::as_str), Some("N: 0"));
     assert!(
         has_link(&third, "next-page").is_none(),
         "the last page has no Next"
@@ -321,4 +385,51 @@ async fn the_audit_log_shows_fifty_events_a_page_and_the_links_keep_the_filters(
         has_link(&all_third, "previous-page").unwrap(),
         "/settings/audit?page=2"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actions_read_as_labels_and_edits_list_only_the_changed_fields() {
+    let app = TestApp::spawn().await;
+    let (me, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
+    insert_api(&app, me.org_id, "orders:read").await;
+    boss.post_form("/settings/roles", &[("name", "Order <sync>")])
+        .await;
+    let role = insert_role(&app, me.org_id, "Spare", &[]).await;
+    boss.post_form(
+        &format!("/settings/roles/{}", role.id),
+        &[("name", "Spare & extra"), ("description", "")],
+    )
+    .await;
+
+    let page = boss.get("/settings/audit?action=role.updated").await;
+    assert_eq!(
+        testid_text(&page.body, "audit-label").as_deref(),
+        Some("Role edited")
+    );
+    assert_eq!(
+        actions(&page),
+        ["role.updated"],
+        "the raw action stays visible"
+    );
+    assert_eq!(
+        details(&page),
+        ["Name: Spare → Spare &#38; extra"],
+        "only what changed, escaped"
+    );
+    assert!(!page.body.contains("&#34;before&#34;"), "no JSON blob");
+
+    let page = boss.get("/settings/audit?action=role.created").await;
+    assert_eq!(
+        testid_text(&page.body, "audit-label").as_deref(),
+        Some("Role created")
+    );
+    let lines = details(&page);
+    assert!(
+        lines.contains(&"Name: Order &#60;sync&#62;".to_string()),
+        "{lines:?}"
+    );
+    assert!(lines.contains(&"APIs: (none)".to_string()), "{lines:?}");
+
+    let page = boss.get("/settings/audit").await;
+    assert!(page.body.contains(">Signed in</span>"));
 }

@@ -133,6 +133,8 @@ pub struct TestApp {
     pub settings: Settings,
     pub setup_link: Option<String>,
     pub pool: db::DbPool,
+    /// The metrics listener, when the settings ask for one.
+    pub metrics_port: Option<u16>,
 }
 
 impl TestApp {
@@ -163,6 +165,7 @@ impl TestApp {
             .unwrap();
         let address = format!("http://127.0.0.1:{}", app.port());
         let setup_link = app.setup_link.clone();
+        let metrics_port = app.metrics_port();
         tokio::spawn(app.run_until_stopped());
         let pool = db::pool(&settings.database_url, 4).unwrap();
         Self {
@@ -171,6 +174,7 @@ impl TestApp {
             settings,
             setup_link,
             pool,
+            metrics_port,
         }
     }
 

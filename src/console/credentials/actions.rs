@@ -7,12 +7,14 @@ use actix_web::{HttpResponse, web};
 use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 
-use crate::console::credentials::{changed, form_page, load, reveal};
+use crate::console::credentials::views::SecretReveal;
+use crate::console::credentials::{changed, crumbs, form_page, load, reveal};
 use crate::console::request::ConsoleRequest;
 use crate::credentials::draft::CredentialDraft;
 use crate::credentials::lifecycle::{DisableReason, Overlap};
 use crate::credentials::{lifecycle, save};
 use crate::db::ids::CredentialId;
+use crate::db::models::credential::Credential;
 use crate::domain_error::DomainError;
 use crate::error::AppError;
 use crate::forms::FieldErrors;
@@ -48,8 +50,48 @@ pub async fn create_credential(
             let secret = created.secret.expose();
             reveal(&rq, &mut conn, &created.credential, secret, None).await
         }
+        // A plain form sent again is a browser reloading the reveal page: that page has no
+        // dialog to close, so it says plainly that the secret was already shown.
+        Err(DomainError::Conflict(message)) if !rq.hx.0 => {
+            match created_before(&mut conn, &rq, &draft).await? {
+                Some(credential) => already_shown(&rq, &credential),
+                None => {
+                    let error = DomainError::Conflict(message);
+                    refused_form(&rq, &mut conn, draft, error).await
+                }
+            }
+        }
         Err(e) => refused_form(&rq, &mut conn, draft, e).await,
     }
+}
+
+/// The credential an earlier submission of this very form created (same creation key).
+async fn created_before(
+    conn: &mut AsyncPgConnection,
+    rq: &ConsoleRequest,
+    draft: &CredentialDraft,
+) -> Result<Option<Credential>, AppError> {
+    let Ok(key) = draft.creation_key.trim().parse::<uuid::Uuid>() else {
+        return Ok(None);
+    };
+    Ok(Credential::find_by_creation_key(conn, rq.user.org_id, key).await?)
+}
+
+/// What a reloaded reveal page shows instead of the secret, with the way to a new one.
+/// 409, as for any create form submitted twice: nothing was created.
+fn already_shown(rq: &ConsoleRequest, credential: &Credential) -> Result<HttpResponse, AppError> {
+    let page = SecretReveal {
+        modal: false,
+        id: credential.id,
+        name: credential.name.clone(),
+        client_id: credential.client_id.clone(),
+        secret: None,
+        rotated: false,
+        previous_retires_at: None,
+        token_url: String::new(),
+    };
+    let crumbs = crumbs(Some(&credential.name));
+    rq.page(StatusCode::CONFLICT, "Secret already shown", crumbs, page)
 }
 
 #[tracing::instrument(skip_all, fields(credential_id = %path))]

@@ -5,11 +5,11 @@
 
 pub mod actions;
 pub mod form;
+pub mod list;
 pub mod pages;
 pub mod tokens;
+pub mod usage;
 pub mod views;
-
-use std::collections::HashMap;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
@@ -20,18 +20,19 @@ use diesel_async::AsyncPgConnection;
 
 use crate::console::request::{ConsoleRequest, render_error};
 use crate::credentials::draft::CredentialDraft;
-use crate::db::ids::{CredentialId, RoleId};
+use crate::db::ids::CredentialId;
 use crate::db::models::api_role::ApiRole;
 use crate::db::models::credential::Credential;
 use crate::db::models::user::StaffRole;
 use crate::error::AppError;
 use crate::forms::FieldErrors;
 use crate::htmx::html;
-use crate::views::{Crumb, absolute_time, relative_time};
+use crate::views::{Crumb, absolute_time};
 use crate::{paths, policy};
 
 use form::{ExpiryChoice, FormView};
-use views::{CredentialForm, CredentialRow, CredentialsSection, SecretReveal};
+use list::{ListSort, section};
+use views::{CredentialForm, CredentialRow, SecretReveal};
 
 pub use actions::{
     create_credential, delete_credential, disable_credential, enable_credential,
@@ -44,7 +45,7 @@ pub use pages::{
 pub use tokens::{generate_token, revoke_access_token, revoke_all_access_tokens};
 
 /// The list's banner names credentials that expire within this.
-const BANNER_AHEAD: chrono::Duration = chrono::Duration::days(7);
+pub(crate) const BANNER_AHEAD: chrono::Duration = chrono::Duration::days(7);
 
 /// Completes "Your role does not allow you to …" for pages only managers see.
 const MANAGE: &str = "manage API credentials";
@@ -64,62 +65,8 @@ fn crumbs(current: Option<&str>) -> Vec<Crumb> {
     crumbs
 }
 
-fn can_manage(rq: &ConsoleRequest) -> bool {
+pub(crate) fn can_manage(rq: &ConsoleRequest) -> bool {
     rq.can(StaffRole::Admin)
-}
-
-/// Rows for every credential of the organisation, with role names and API counts.
-async fn rows(
-    conn: &mut AsyncPgConnection,
-    rq: &ConsoleRequest,
-) -> Result<Vec<CredentialRow>, AppError> {
-    let org = rq.user.org_id;
-    let credentials = Credential::list_for_org(conn, org).await?;
-    let role_names: HashMap<RoleId, String> = ApiRole::list_for_org(conn, org)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r.name))
-        .collect();
-    let counts = Credential::effective_api_counts(conn, org).await?;
-    let policy = policy::load(conn, org).await?;
-    Ok(credentials
-        .into_iter()
-        .map(|c| CredentialRow {
-            role_name: role_names.get(&c.role_id).cloned().unwrap_or_default(),
-            api_count: counts.get(&c.id).copied().unwrap_or(0),
-            now: rq.now,
-            can_manage: can_manage(rq),
-            policy,
-            c,
-        })
-        .collect())
-}
-
-async fn section(
-    conn: &mut AsyncPgConnection,
-    rq: &ConsoleRequest,
-    oob: bool,
-) -> Result<CredentialsSection, AppError> {
-    let rows = rows(conn, rq).await?;
-    let mut expiring: Vec<_> = rows
-        .iter()
-        .filter(|r| r.status().is_usable())
-        .filter_map(|r| {
-            let at = r.c.expires_at.filter(|at| *at - rq.now <= BANNER_AHEAD)?;
-            Some((at, r.c.id, r.c.name.clone(), relative_time(at, rq.now)))
-        })
-        .collect();
-    expiring.sort_by_key(|(at, ..)| *at);
-    Ok(CredentialsSection {
-        expiring: expiring
-            .into_iter()
-            .map(|(_, id, name, when)| (id, name, when))
-            .collect(),
-        rows,
-        can_manage: can_manage(rq),
-        csrf_token: rq.csrf_token()?,
-        oob,
-    })
 }
 
 /// One credential's row (its page and menu), counting only its own scopes.
@@ -131,7 +78,9 @@ async fn row(
     let role_name = ApiRole::find_in_org(conn, c.org_id, c.role_id).await?.name;
     let api_count = Credential::effective_scopes(conn, &c).await?.len() as i64;
     let policy = policy::load(conn, c.org_id).await?;
+    let failing = list::is_failing(conn, &c, rq.now).await?;
     Ok(CredentialRow {
+        failing,
         c,
         role_name,
         api_count,
@@ -170,7 +119,8 @@ async fn changed(
         rq.session.set_flash(message);
         return Ok(rq.redirect(then));
     }
-    let section = section(conn, rq, true).await?;
+    let sort = ListSort::parse(rq.current_query());
+    let section = section(conn, rq, true, sort).await?;
     rq.changed(message, then, async || Ok(section)).await
 }
 
@@ -219,16 +169,19 @@ async fn reveal(
 ) -> Result<HttpResponse, AppError> {
     let reveal = SecretReveal {
         modal: rq.hx.0,
+        id: credential.id,
         name: credential.name.clone(),
         client_id: credential.client_id.clone(),
-        secret: secret.to_string(),
+        secret: Some(secret.to_string()),
         rotated: rotated.is_some(),
         previous_retires_at: rotated.flatten().map(absolute_time),
+        token_url: SecretReveal::token_url(&rq.state.settings.issuer()),
     };
     let res = if rq.hx.0 {
         let mut body = reveal.render().map_err(render_error)?;
         if rq.came_from(paths::M2M) {
-            body += &section(conn, rq, true)
+            let sort = ListSort::parse(rq.current_query());
+            body += &section(conn, rq, true, sort)
                 .await?
                 .render()
                 .map_err(render_error)?;

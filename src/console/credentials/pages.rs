@@ -2,13 +2,15 @@
 //! credential's page, its ⋮ menu, the create and edit forms, and the confirmations.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use diesel_async::AsyncPgConnection;
 
+use crate::console::credentials::list::{ListSort, section};
+use crate::console::credentials::usage::UsageSection;
 use crate::console::credentials::views::{
     Confirm, ConfirmAction, CredentialDetail, CredentialMenu, Evidence,
 };
-use crate::console::credentials::{MANAGE, crumbs, form_page, load, row, section, tokens};
+use crate::console::credentials::{MANAGE, crumbs, form_page, load, row, tokens};
 use crate::console::request::ConsoleRequest;
 use crate::credentials::draft::{self, CredentialDraft};
 use crate::credentials::lifecycle::Overlap;
@@ -20,12 +22,16 @@ use crate::db::models::credential::{AccessLevel, Credential, MAX_CREDENTIALS_PER
 use crate::db::models::user::StaffRole;
 use crate::error::AppError;
 use crate::forms::FieldErrors;
-use crate::policy;
 use crate::views::{Fragment, absolute_time, relative_time};
+use crate::{policy, usage};
 
 #[tracing::instrument(skip_all)]
-pub async fn list_credentials(rq: ConsoleRequest) -> Result<HttpResponse, AppError> {
-    let content = section(&mut *rq.conn().await?, &rq, false).await?;
+pub async fn list_credentials(
+    rq: ConsoleRequest,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let sort = ListSort::parse(req.query_string());
+    let content = section(&mut *rq.conn().await?, &rq, false, sort).await?;
     rq.page(StatusCode::OK, "Machine to Machine", crumbs(None), content)
 }
 
@@ -41,6 +47,7 @@ pub async fn show_credential(
     let events =
         AuditEvent::list_for_target(&mut conn, rq.user.org_id, "credential", &id, 20).await?;
     let tokens = tokens::section(&mut conn, &rq, &credential).await?;
+    let report = usage::report::for_credential(&mut conn, credential.id, rq.now).await?;
     let name = credential.name.clone();
     let row = row(&mut conn, &rq, credential).await?;
     let detail = CredentialDetail {
@@ -48,6 +55,7 @@ pub async fn show_credential(
         apis,
         events,
         tokens: Fragment(tokens),
+        usage: Fragment(UsageSection::new(&report, rq.now)),
     };
     rq.page(StatusCode::OK, &name, crumbs(Some(&name)), detail)
 }

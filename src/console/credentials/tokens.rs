@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::console::credentials::views::{TokenReveal, TokensSection};
 use crate::console::credentials::{can_manage, crumbs, no_store};
@@ -12,6 +12,7 @@ use crate::credentials::access_tokens;
 use crate::db::ids::{CredentialId, TokenId};
 use crate::db::models::access_token;
 use crate::db::models::credential::Credential;
+use crate::db::schema::ip_allowed;
 use crate::error::AppError;
 use crate::paths;
 use crate::views::absolute_time;
@@ -21,14 +22,43 @@ pub(super) async fn section(
     rq: &ConsoleRequest,
     credential: &Credential,
 ) -> Result<TokensSection, AppError> {
+    let can_generate = credential.status(rq.now).is_usable();
+    let outside_allow_list = if can_manage(rq) && can_generate {
+        outside_allow_list(conn, rq, credential).await?
+    } else {
+        None
+    };
     Ok(TokensSection {
         id: credential.id,
         tokens: access_token::list_live(conn, credential.id, rq.now).await?,
         can_manage: can_manage(rq),
-        can_generate: credential.status(rq.now).is_usable(),
+        can_generate,
+        outside_allow_list,
         csrf_token: rq.csrf_token()?,
         now: rq.now,
     })
+}
+
+/// The admin's own address (as the server sees it, through trusted proxies) when the
+/// credential's allowed IPs leave it out. The database judges with the token endpoint's own
+/// `ip_allowed` rule rather than a copy of it, so the hint cannot disagree with the refusal
+/// the token would then meet.
+async fn outside_allow_list(
+    conn: &mut AsyncPgConnection,
+    rq: &ConsoleRequest,
+    credential: &Credential,
+) -> Result<Option<String>, AppError> {
+    // No address: nothing useful to say. An empty list lets every address through.
+    let Some(ip) = rq.meta.ip.map(|ip| ip.to_string()) else {
+        return Ok(None);
+    };
+    if credential.allowed_ips.is_empty() {
+        return Ok(None);
+    }
+    let allowed: bool = diesel::select(ip_allowed(Some(&ip), &credential.allowed_ips))
+        .get_result(conn)
+        .await?;
+    Ok((!allowed).then_some(ip))
 }
 
 /// After revoking tokens: htmx gets the refreshed token list, a plain form the detail page.
@@ -53,6 +83,7 @@ pub async fn generate_token(
     let mut conn = rq.conn().await?;
     let issued = access_tokens::generate_token(&mut conn, &rq.actor(), path.into_inner()).await?;
     let name = issued.credential.name.clone();
+    let outside_allow_list = outside_allow_list(&mut conn, &rq, &issued.credential).await?;
     let reveal = TokenReveal {
         modal: rq.hx.0,
         name: name.clone(),
@@ -60,6 +91,8 @@ pub async fn generate_token(
         token: issued.token.expose().to_string(),
         scopes: issued.scopes,
         expires_at: absolute_time(issued.expires_at),
+        whoami_url: format!("{}/api/v1/whoami", rq.state.settings.issuer()),
+        outside_allow_list,
     };
     let res = rq.page(
         StatusCode::OK,

@@ -5,6 +5,8 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 
 use crate::console::credentials::form::FormView;
+use crate::console::credentials::list::{ListSort, SortKey};
+use crate::console::credentials::usage::UsageSection;
 use crate::credentials::lifecycle::Overlap;
 use crate::db::ids::CredentialId;
 use crate::db::models::access_token::TokenSummary;
@@ -24,6 +26,8 @@ pub struct CredentialRow {
     pub role_name: String,
     /// Effective APIs of a Fine Grained credential.
     pub api_count: i64,
+    /// Refused within the last hour and no success since (`list::rows`).
+    pub failing: bool,
     pub now: DateTime<Utc>,
     pub can_manage: bool,
     /// The organisation's policy: when "expires soon" starts and when a credential is stale.
@@ -112,9 +116,32 @@ pub struct CredentialsSection {
     pub csrf_token: String,
     /// Rendered as an out-of-band swap (after a change made in a modal).
     pub oob: bool,
+    pub sort: ListSort,
+    /// For an organisation without APIs or roles yet: what to do first.
+    pub first_run: Option<FirstRun>,
+}
+
+/// The first-run checklist: add APIs, define a role, create a credential.
+pub struct FirstRun {
+    pub has_apis: bool,
+    pub has_roles: bool,
+    /// Super Admins edit the catalog; others are told whom to ask.
+    pub can_edit_catalog: bool,
+    /// The Super Admins to ask, for those who cannot edit it.
+    pub ask: Vec<String>,
 }
 
 impl CredentialsSection {
+    /// The sortable columns: header label and key.
+    pub fn sortable(&self) -> [(&'static str, SortKey); 4] {
+        [
+            ("Name", SortKey::Name),
+            ("Status", SortKey::Status),
+            ("Last used", SortKey::LastUsed),
+            ("Expires", SortKey::Expires),
+        ]
+    }
+
     pub fn limit(&self) -> i64 {
         MAX_CREDENTIALS_PER_ORG
     }
@@ -153,12 +180,33 @@ impl CredentialForm {
 #[template(path = "partials/secret_reveal.html")]
 pub struct SecretReveal {
     pub modal: bool,
+    pub id: CredentialId,
     pub name: String,
     pub client_id: String,
-    pub secret: String,
+    /// The new secret; `None` when it was already shown (a plain create form sent again, as
+    /// a browser does on reload): the page then says so instead.
+    pub secret: Option<String>,
     pub rotated: bool,
     /// After a rotation with an overlap: when the previous secret stops working.
     pub previous_retires_at: Option<String>,
+    /// The public token endpoint (from `PUBLIC_URL`), for the `.env` file and the curl.
+    pub token_url: String,
+}
+
+impl SecretReveal {
+    /// The token endpoint under the public address `issuer` (as the server metadata says).
+    pub fn token_url(issuer: &str) -> String {
+        format!("{issuer}/oauth/token")
+    }
+
+    /// A token request that runs as pasted. Client IDs and secrets hold only URL-safe
+    /// characters, so curl's unencoded Basic credentials are what the endpoint decodes.
+    pub fn curl(&self, secret: &str) -> String {
+        format!(
+            "curl -u \"{}:{secret}\" -d grant_type=client_credentials \"{}\"",
+            self.client_id, self.token_url
+        )
+    }
 }
 
 #[derive(Template)]
@@ -237,6 +285,7 @@ pub struct CredentialDetail {
     pub apis: Vec<Api>,
     pub events: Vec<AuditEvent>,
     pub tokens: Fragment<TokensSection>,
+    pub usage: Fragment<UsageSection>,
 }
 
 /// The live access tokens of a credential, with per-token and bulk revocation.
@@ -247,6 +296,9 @@ pub struct TokensSection {
     pub tokens: Vec<TokenSummary>,
     pub can_manage: bool,
     pub can_generate: bool,
+    /// The admin's own address when the credential's allowed IPs leave it out: a token
+    /// generated here would then be refused from this machine.
+    pub outside_allow_list: Option<String>,
     pub csrf_token: String,
     pub now: DateTime<Utc>,
 }
@@ -271,6 +323,20 @@ pub struct TokenReveal {
     pub token: String,
     pub scopes: Vec<String>,
     pub expires_at: String,
+    /// `GET /api/v1/whoami` at the public address (from `PUBLIC_URL`).
+    pub whoami_url: String,
+    /// As on the tokens section: the admin's address when the allow-list leaves it out.
+    pub outside_allow_list: Option<String>,
+}
+
+impl TokenReveal {
+    /// The check integrations use, with the real token, so that it runs as pasted.
+    pub fn curl(&self) -> String {
+        format!(
+            "curl -H \"Authorization: Bearer {}\" \"{}\"",
+            self.token, self.whoami_url
+        )
+    }
 }
 
 impl CredentialDetail {

@@ -88,33 +88,65 @@ impl AuditEvent {
     }
 }
 
+/// How the audit log narrows events to one credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialFilter {
+    /// Events whose target is exactly this credential (the links in the log's rows).
+    Id(CredentialId),
+    /// Events about credentials whose recorded name contains this text (case-insensitive);
+    /// the name as it was at the time, since the log outlives renames and deletions.
+    Name(String),
+}
+
 /// What the audit log page narrows the organisation's events to; `None` means any.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
-    /// Events whose target is this credential.
-    pub credential: Option<CredentialId>,
+    pub credential: Option<CredentialFilter>,
     /// Events whose actor's email contains this text (case-insensitive).
     pub actor: Option<String>,
     /// Events with exactly this action (`api.created`).
     pub action: Option<String>,
+    /// Events at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// Events strictly before this instant.
+    pub before: Option<DateTime<Utc>>,
+}
+
+/// Where a page of events starts when reading the log from newest to oldest.
+#[derive(Debug, Clone, Copy)]
+pub enum Window {
+    /// Skip this many matches (the console's numbered pages).
+    Offset(i64),
+    /// Only events older than this one, by `(created_at, id)`: the export reads page after
+    /// page this way, so a long export costs the same per page and never skips or repeats
+    /// a row when new events arrive meanwhile.
+    After(DateTime<Utc>, AuditEventId),
 }
 
 impl AuditEvent {
-    /// One page of `org`'s events matching `filter`, newest first.
+    /// Up to `limit` of `org`'s events matching `filter`, newest first, from `window`.
     pub async fn search(
         conn: &mut AsyncPgConnection,
         org: OrgId,
         filter: &AuditFilter,
+        window: Window,
         limit: i64,
-        offset: i64,
     ) -> QueryResult<Vec<Self>> {
         let mut query = audit_events::table
             .filter(audit_events::org_id.eq(org))
             .into_boxed();
-        if let Some(credential) = filter.credential {
-            query = query
-                .filter(audit_events::target_type.eq("credential"))
-                .filter(audit_events::target_id.eq(credential.to_string()));
+        match &filter.credential {
+            Some(CredentialFilter::Id(credential)) => {
+                query = query
+                    .filter(audit_events::target_type.eq("credential"))
+                    .filter(audit_events::target_id.eq(credential.to_string()));
+            }
+            Some(CredentialFilter::Name(name)) => {
+                query = query
+                    .filter(audit_events::target_type.eq("credential"))
+                    .filter(audit_events::target_label.ilike(format!("%{}%", escape_like(name))));
+            }
+            None => {}
         }
         if let Some(actor) = &filter.actor {
             query =
@@ -123,10 +155,23 @@ impl AuditEvent {
         if let Some(action) = &filter.action {
             query = query.filter(audit_events::action.eq(action.clone()));
         }
+        if let Some(since) = filter.since {
+            query = query.filter(audit_events::created_at.ge(since));
+        }
+        if let Some(before) = filter.before {
+            query = query.filter(audit_events::created_at.lt(before));
+        }
+        query = match window {
+            Window::Offset(offset) => query.offset(offset),
+            Window::After(at, id) => query.filter(
+                audit_events::created_at
+                    .lt(at)
+                    .or(audit_events::created_at.eq(at).and(audit_events::id.lt(id))),
+            ),
+        };
         query
             .order((audit_events::created_at.desc(), audit_events::id.desc()))
             .limit(limit)
-            .offset(offset)
             .select(Self::as_select())
             .load(conn)
             .await

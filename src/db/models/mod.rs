@@ -14,4 +14,5 @@ pub mod organisation;
 pub mod server_secret;
 pub mod session;
 pub mod setup_token;
+pub mod usage;
 pub mod user;

@@ -193,9 +193,18 @@ impl User {
         conn: &mut AsyncPgConnection,
         org: OrgId,
     ) -> QueryResult<Vec<String>> {
+        Self::emails_with_roles(conn, org, &[StaffRole::Admin, StaffRole::SuperAdmin]).await
+    }
+
+    /// The addresses of the organisation's enabled users with one of `roles`, sorted.
+    pub async fn emails_with_roles(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        roles: &[StaffRole],
+    ) -> QueryResult<Vec<String>> {
         users::table
             .filter(users::org_id.eq(org))
-            .filter(users::role.eq_any([StaffRole::Admin, StaffRole::SuperAdmin]))
+            .filter(users::role.eq_any(roles))
             .filter(users::disabled.eq(false))
             .order(users::email.asc())
             .select(users::email)

@@ -1,0 +1,2 @@
+DROP TABLE credential_refusals;
+DROP TABLE credential_usage;

@@ -1,0 +1,262 @@
+//! The credentials list: its rows with the Failing flag, the sort order (server-side, plain
+//! links), the expiry banner, and the first-run checklist of an organisation that has set
+//! nothing up yet.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use diesel_async::AsyncPgConnection;
+
+use crate::console::credentials::views::{CredentialRow, CredentialsSection, FirstRun};
+use crate::console::credentials::{BANNER_AHEAD, can_manage};
+use crate::console::request::ConsoleRequest;
+use crate::db::ids::RoleId;
+use crate::db::models::api::Api;
+use crate::db::models::api_role::ApiRole;
+use crate::db::models::credential::{Credential, Status};
+use crate::db::models::usage;
+use crate::db::models::user::{StaffRole, User};
+use crate::error::AppError;
+use crate::{paths, policy};
+
+/// A credential is Failing when it was refused within this and has not succeeded since.
+const FAILING_WITHIN: chrono::Duration = chrono::Duration::hours(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    Status,
+    LastUsed,
+    Expires,
+}
+
+impl SortKey {
+    const ALL: [SortKey; 4] = [
+        SortKey::Name,
+        SortKey::Status,
+        SortKey::LastUsed,
+        SortKey::Expires,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortKey::Name => "name",
+            SortKey::Status => "status",
+            SortKey::LastUsed => "last_used",
+            SortKey::Expires => "expires",
+        }
+    }
+}
+
+/// The list's order: by creation when no key is given; anything unknown is ignored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListSort {
+    pub key: Option<SortKey>,
+    pub desc: bool,
+}
+
+impl ListSort {
+    /// Reads the first `sort` and `dir` of a query string.
+    pub fn parse(query: &str) -> Self {
+        let mut sort = Self::default();
+        let (mut seen_key, mut seen_dir) = (false, false);
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            match k.as_ref() {
+                "sort" if !seen_key => {
+                    seen_key = true;
+                    sort.key = SortKey::ALL.into_iter().find(|key| key.as_str() == v);
+                }
+                "dir" if !seen_dir => {
+                    seen_dir = true;
+                    sort.desc = v == "desc";
+                }
+                _ => {}
+            }
+        }
+        sort
+    }
+
+    /// The link a column header points to: ascending, or the other way if already sorted by it.
+    pub fn href(&self, key: &SortKey) -> String {
+        let desc = self.key == Some(*key) && !self.desc;
+        let dir = if desc { "desc" } else { "asc" };
+        format!("{}?sort={}&dir={dir}", paths::M2M, key.as_str())
+    }
+
+    /// `aria-sort` of a column header.
+    pub fn aria(&self, key: &SortKey) -> &'static str {
+        match (self.key == Some(*key), self.desc) {
+            (false, _) => "none",
+            (true, false) => "ascending",
+            (true, true) => "descending",
+        }
+    }
+
+    fn apply(&self, rows: &mut [CredentialRow]) {
+        let Some(key) = self.key else {
+            return;
+        };
+        rows.sort_by(|a, b| {
+            let order = match key {
+                SortKey::Name => a.c.name.to_lowercase().cmp(&b.c.name.to_lowercase()),
+                SortKey::Status => status_rank(a).cmp(&status_rank(b)),
+                // Never used sorts as the oldest use.
+                SortKey::LastUsed => a.c.last_used_at.cmp(&b.c.last_used_at),
+                // Never expiring sorts after every date.
+                SortKey::Expires => match (a.c.expires_at, b.c.expires_at) {
+                    (Some(x), Some(y)) => x.cmp(&y),
+                    (Some(_), None) => Ordering::Less,
+                    (None, Some(_)) => Ordering::Greater,
+                    (None, None) => Ordering::Equal,
+                },
+            };
+            let order = order.then_with(|| a.c.created_at.cmp(&b.c.created_at));
+            if self.desc { order.reverse() } else { order }
+        });
+    }
+}
+
+/// What needs attention first: failing, expired, expiring, disabled, fine, revoked.
+fn status_rank(row: &CredentialRow) -> u8 {
+    if row.failing {
+        return 0;
+    }
+    match row.status() {
+        Status::Expired => 1,
+        Status::ExpiresSoon => 2,
+        Status::Disabled => 3,
+        Status::Active => 4,
+        Status::Revoked => 5,
+    }
+}
+
+/// Whether `c` is Failing at `now` (for its own page).
+pub(super) async fn is_failing(
+    conn: &mut AsyncPgConnection,
+    c: &Credential,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, AppError> {
+    let since = now - FAILING_WITHIN;
+    if c.last_used_at.is_some_and(|t| t >= since) {
+        return Ok(false);
+    }
+    Ok(usage::refused_since(conn, &[c.id], since)
+        .await?
+        .contains(&c.id))
+}
+
+/// Rows for every credential of the organisation, with role names, API counts and flags.
+pub(super) async fn rows(
+    conn: &mut AsyncPgConnection,
+    rq: &ConsoleRequest,
+) -> Result<Vec<CredentialRow>, AppError> {
+    let org = rq.user.org_id;
+    let credentials = Credential::list_for_org(conn, org).await?;
+    let role_names: HashMap<RoleId, String> = ApiRole::list_for_org(conn, org)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.name))
+        .collect();
+    let counts = Credential::effective_api_counts(conn, org).await?;
+    let policy = policy::load(conn, org).await?;
+    let since = rq.now - FAILING_WITHIN;
+    let ids: Vec<_> = credentials.iter().map(|c| c.id).collect();
+    let refused = usage::refused_since(conn, &ids, since).await?;
+    Ok(credentials
+        .into_iter()
+        .map(|c| CredentialRow {
+            role_name: role_names.get(&c.role_id).cloned().unwrap_or_default(),
+            api_count: counts.get(&c.id).copied().unwrap_or(0),
+            failing: refused.contains(&c.id) && c.last_used_at.is_none_or(|t| t < since),
+            now: rq.now,
+            can_manage: can_manage(rq),
+            policy,
+            c,
+        })
+        .collect())
+}
+
+/// The list in `sort` order; `oob` renders it as an out-of-band swap.
+pub(super) async fn section(
+    conn: &mut AsyncPgConnection,
+    rq: &ConsoleRequest,
+    oob: bool,
+    sort: ListSort,
+) -> Result<CredentialsSection, AppError> {
+    let mut rows = rows(conn, rq).await?;
+    sort.apply(&mut rows);
+    let mut expiring: Vec<_> = rows
+        .iter()
+        .filter(|r| r.status().is_usable())
+        .filter_map(|r| {
+            let at = r.c.expires_at.filter(|at| *at - rq.now <= BANNER_AHEAD)?;
+            Some((at, r.c.id, r.c.name.clone(), r.relative(&at)))
+        })
+        .collect();
+    expiring.sort_by_key(|(at, ..)| *at);
+    let first_run = if rows.is_empty() {
+        first_run(conn, rq).await?
+    } else {
+        None
+    };
+    Ok(CredentialsSection {
+        expiring: expiring
+            .into_iter()
+            .map(|(_, id, name, when)| (id, name, when))
+            .collect(),
+        rows,
+        can_manage: can_manage(rq),
+        csrf_token: rq.csrf_token()?,
+        oob,
+        sort,
+        first_run,
+    })
+}
+
+/// The checklist for an organisation without APIs or roles (a credential needs a role, and a
+/// role is made of APIs); `None` once both exist.
+async fn first_run(
+    conn: &mut AsyncPgConnection,
+    rq: &ConsoleRequest,
+) -> Result<Option<FirstRun>, AppError> {
+    let org = rq.user.org_id;
+    let has_apis = !Api::list_for_org(conn, org).await?.is_empty();
+    let has_roles = !ApiRole::list_for_org(conn, org).await?.is_empty();
+    if has_apis && has_roles {
+        return Ok(None);
+    }
+    let can_edit_catalog = rq.can(StaffRole::SuperAdmin);
+    let ask = if can_edit_catalog {
+        Vec::new()
+    } else {
+        User::emails_with_roles(conn, org, &[StaffRole::SuperAdmin]).await?
+    };
+    Ok(Some(FirstRun {
+        has_apis,
+        has_roles,
+        can_edit_catalog,
+        ask,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_links_toggle_and_nonsense_is_ignored() {
+        let sort = ListSort::parse("sort=name&dir=asc&sort=status");
+        assert_eq!(sort.key, Some(SortKey::Name));
+        assert!(!sort.desc);
+        assert!(sort.href(&SortKey::Name).ends_with("?sort=name&dir=desc"));
+        assert!(
+            sort.href(&SortKey::Expires)
+                .ends_with("?sort=expires&dir=asc")
+        );
+        assert_eq!(sort.aria(&SortKey::Name), "ascending");
+        assert_eq!(sort.aria(&SortKey::Status), "none");
+        for nonsense in ["sort=%00", "sort=name%27--", "dir=desc", "sort=&dir=up", ""] {
+            assert_eq!(ListSort::parse(nonsense).key, None, "{nonsense}");
+        }
+    }
+}
