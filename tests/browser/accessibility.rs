@@ -171,6 +171,7 @@ async fn pages_and_modals_have_no_serious_accessibility_violations() {
     b.testid("client-secret").await;
     b.wait_for_page().await;
     b.assert_accessible("the secret reveal").await;
+    b.click_testid("reveal-ack").await;
     b.click_testid("reveal-done").await;
     b.wait_dialog_closed().await;
     b.assert_accessible("the API Access page with rows").await;

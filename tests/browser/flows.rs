@@ -118,6 +118,7 @@ pub async fn create_credential(b: &mut Browser, name: &str) -> Revealed {
     b.click(&submit).await;
     let revealed = read_reveal(b).await;
     b.assert_clean("revealing the secret").await;
+    b.click_testid("reveal-ack").await;
     b.click_testid("reveal-done").await;
     b.wait_dialog_closed().await;
     b.wait_until("the new row", async || {

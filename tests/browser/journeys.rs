@@ -61,7 +61,9 @@ async fn first_run_setup_creates_the_organisation_and_lands_on_machine_to_machin
             .await
             .contains("Super Admin")
     );
-    b.testid("empty-state").await;
+    // A new organisation has no APIs or roles yet: the checklist, not a form it cannot
+    // complete.
+    b.testid("first-run").await;
     b.screenshot("api-access-empty").await;
 
     // The link worked once.
@@ -206,6 +208,7 @@ async fn admin_creates_a_fine_grained_credential_and_sees_its_secret_once() {
             .await
             .unwrap();
     }
+    b.click_testid("reveal-ack").await;
     b.click_testid("reveal-done").await;
     b.wait_dialog_closed().await;
     let row = row(&b, "Warehouse sync").await;
@@ -265,6 +268,7 @@ async fn rotating_from_the_row_menu_replaces_the_secret_at_once() {
         rotated.secret, first.secret,
         "rotation gave the same secret"
     );
+    b.click_testid("reveal-ack").await;
     b.click_testid("reveal-done").await;
     b.wait_dialog_closed().await;
     b.assert_clean("closing the reveal").await;
@@ -493,7 +497,9 @@ async fn keyboard_alone_creates_a_credential_and_focus_is_managed() {
     read_reveal(&b).await;
     b.assert_clean("revealing by keyboard").await;
 
-    // Escape closes the reveal and focus goes back to the create button.
+    // Once the secret is stored, Escape closes the reveal and focus goes back to the create
+    // button.
+    b.click_testid("reveal-ack").await;
     b.press(Key::Escape).await;
     b.wait_dialog_closed().await;
     b.testid("credential-row").await;
@@ -611,6 +617,7 @@ async fn without_javascript_create_rotate_and_delete_work_as_plain_forms() {
     b.click_testid("submit-credential").await;
     let created = read_reveal(&b).await;
     b.assert_clean("the reveal page").await;
+    b.click_testid("reveal-ack").await;
     b.click_testid("reveal-done").await;
     b.wait_until("the list", async || b.path().await == HOME)
         .await;
@@ -641,6 +648,7 @@ async fn without_javascript_create_rotate_and_delete_work_as_plain_forms() {
     let rotated = read_reveal(&b).await;
     assert_eq!(rotated.client_id, created.client_id);
     assert_ne!(rotated.secret, created.secret);
+    b.click_testid("reveal-ack").await;
     b.click_testid("reveal-done").await;
     b.wait_until("the list", async || b.path().await == HOME)
         .await;

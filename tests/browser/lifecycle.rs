@@ -35,6 +35,7 @@ async fn rotating_with_an_overlap_keeps_both_secrets_until_the_old_one_is_retire
         notice.contains("The previous secret keeps working until"),
         "{notice}"
     );
+    b.click_testid("reveal-ack").await;
     b.click_testid("reveal-done").await;
     b.wait_dialog_closed().await;
 

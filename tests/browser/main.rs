@@ -19,3 +19,4 @@ mod flows;
 mod journeys;
 mod lifecycle;
 mod reveal;
+mod usage;
