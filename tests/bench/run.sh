@@ -5,7 +5,8 @@
 #   - read floor:   pgbench -S, one SELECT by primary key per transaction
 #   - handler floor: wrk on /readyz, an actix-web + diesel handler doing one SELECT
 # Then: token issuance, introspection and bearer whoami, each with p50/p99 and its ratio to
-# the relevant floor, the server's RSS, the sign-in timing of unknown email vs wrong
+# the relevant floor, the console's credentials list with 10 credentials (signed in, 4
+# connections: a handful of admins, not a load test), the server's RSS, the sign-in timing of unknown email vs wrong
 # password, and the server's peak RSS during a burst of sign-ins from many addresses.
 # Run from the repository root: bash tests/bench/run.sh  (about 2 minutes).
 set -euo pipefail
@@ -64,12 +65,15 @@ create() {
 }
 AUTH_TOKEN=$(create "Token bench")
 AUTH_CHECKER=$(create "Resource server")
+# Eight more, so the list holds the organisation's ten.
+for n in $(seq 1 8); do create "Console list $n" >/dev/null; done
+SESSION=$(awk '$6 ~ /m2m_session/ {print $6 "=" $7}' "$JAR")
 # The token checked by introspection and whoami belongs to the second credential, so the
 # token benchmark (which keeps evicting the first credential's oldest tokens) cannot evict it.
 ACCESS=$(curl -fs -H "Authorization: $AUTH_CHECKER" -d grant_type=client_credentials "$BASE/oauth/token" | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
 
-run_wrk() { # name method path body auth
-  WRK_METHOD=$2 WRK_BODY=$4 WRK_AUTH=$5 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s "$LUA" "$BASE$3" | grep '^RESULT' | sed 's/^RESULT //' >"$WORK/$1.json"
+run_wrk() { # name method path body auth [cookie] [connections]
+  WRK_METHOD=$2 WRK_BODY=$4 WRK_AUTH=$5 WRK_COOKIE=${6:-} wrk -t2 -c"${7:-$CONNECTIONS}" -d"$DURATION" -s "$LUA" "$BASE$3" | grep '^RESULT' | sed 's/^RESULT //' >"$WORK/$1.json"
 }
 field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$WORK/$1.json" "$2"; }
 
@@ -85,6 +89,7 @@ echo "measuring the server…"
 # autovacuum that tidy them would weigh on whatever ran next.
 run_wrk introspect POST /oauth/introspect "token=$ACCESS" "$AUTH_CHECKER"
 run_wrk whoami GET /api/v1/whoami "" "Bearer $ACCESS"
+run_wrk list GET /settings/integrations/machine-to-machine "" "" "$SESSION" 4
 run_wrk token POST /oauth/token "grant_type=client_credentials" "$AUTH_TOKEN"
 # The same during an overlap: rotate with 24 h, so two secrets are live, and keep asking with
 # the old one (its check is the second branch of the statement's secret test).
@@ -136,7 +141,7 @@ BURST_CODES=$(sort "$WORK/burst.txt" | uniq -c | awk '{printf "%s×%s ", $1, $2}
 python3 - "$WORK" "$INSERT_TPS" "$READ_TPS" "$RSS_KB" "$UNKNOWN_MS" "$WRONG_MS" "$PEAK_RSS_KB" "$BURST_CODES" <<'PY'
 import json, sys
 work, insert_tps, read_tps, rss_kb, unknown_ms, wrong_ms, peak_kb, codes = sys.argv[1:]
-r = {n: json.load(open(f"{work}/{n}.json")) for n in ["readyz", "token", "token_overlap", "introspect", "whoami"]}
+r = {n: json.load(open(f"{work}/{n}.json")) for n in ["readyz", "token", "token_overlap", "introspect", "whoami", "list"]}
 insert_tps, read_tps = float(insert_tps), float(read_tps)
 handler = r["readyz"]["rps"]
 print()
@@ -153,6 +158,7 @@ row("POST /oauth/token", "token", "INSERT+COMMIT", insert_tps)
 row("POST /oauth/token, old secret during an overlap", "token_overlap", "INSERT+COMMIT", insert_tps)
 row("POST /oauth/introspect", "introspect", "one-SELECT handler", handler)
 row("GET /api/v1/whoami", "whoami", "one-SELECT handler", handler)
+row("GET the credentials list (10, signed in, 4 connections)", "list", "one-SELECT handler", handler)
 print()
 print(f"server RSS after the runs: {int(rss_kb)/1024:.1f} MB")
 print(f"sign-in, unknown email: {unknown_ms} ms; wrong password: {wrong_ms} ms (medians of 30 alternating attempts, difference {float(wrong_ms)-float(unknown_ms):+.1f} ms)")
