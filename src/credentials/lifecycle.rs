@@ -78,6 +78,10 @@ pub struct Rotated {
     pub previous_retires_at: Option<DateTime<Utc>>,
 }
 
+/// A rotation sent again with the same key.
+pub const ALREADY_ROTATED: &str =
+    "This rotation was already made: its new secret was shown once. If it was lost, rotate again.";
+
 /// Replaces the secret. With `Overlap::Now`, the old one and every token issued under it stop
 /// working at once; otherwise both secrets work until the overlap ends (at most two live: a
 /// secret still overlapping from an earlier rotation retires at once).
@@ -86,8 +90,11 @@ pub async fn rotate_secret(
     actor: &Actor,
     id: CredentialId,
     overlap: Overlap,
+    key: Option<uuid::Uuid>,
 ) -> Result<Rotated, DomainError> {
     require_manager(actor)?;
+    // Without a key from the caller, a fresh one: such a request is never a replay.
+    let rotation_key = key.unwrap_or_else(uuid::Uuid::new_v4);
     let secret = tokens::generate(Kind::ClientSecret)?;
     let secret_hash = secret.hash();
     let last_four = secret.last_four();
@@ -96,15 +103,25 @@ pub async fn rotate_secret(
         .transaction(async |conn| {
             let current = find(conn, actor, id).await?;
             refuse_if_revoked(&current)?;
+            if current.rotation_key == Some(rotation_key) {
+                return Err(DomainError::Conflict(ALREADY_ROTATED.into()));
+            }
             let replaced_overlap = current.previous_secret_live(now);
             let previous_retires_at = overlap.retires_at(&current, now);
             let rotation = Rotation {
                 secret_hash: secret_hash.as_bytes(),
                 last_four: &last_four,
                 previous_retires_at,
+                key: rotation_key,
                 now,
             };
-            let rotated = Credential::rotate_secret(conn, actor.org_id(), id, &rotation).await?;
+            let rotated = match Credential::rotate_secret(conn, actor.org_id(), id, &rotation).await
+            {
+                Err(diesel::result::Error::NotFound) if key.is_some() => {
+                    return Err(DomainError::Conflict(ALREADY_ROTATED.into()));
+                }
+                other => other?,
+            };
             // Without an overlap, tokens of the old secret die with it, in the same commit.
             let revoked = match previous_retires_at {
                 None => access_token::revoke_all(conn, id, now).await?,

@@ -116,6 +116,7 @@ diesel::table! {
         previous_secret_uses -> Int8,
         disabled_at -> Nullable<Timestamptz>,
         enabled_at -> Nullable<Timestamptz>,
+        rotation_key -> Nullable<Uuid>,
     }
 }
 

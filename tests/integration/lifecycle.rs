@@ -303,3 +303,53 @@ async fn during_an_overlap_a_credential_still_keeps_at_most_ten_live_tokens() {
     assert_eq!(whoami(&s.app, &tokens[0]).await.status, 401);
     assert_eq!(whoami(&s.app, &tokens[1]).await.status, 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_sent_twice_rotates_once_and_never_shows_a_secret_again() {
+    let mut s = setup().await;
+    let rotate = format!("{M2M}/{}/rotate", s.client.id);
+    let dialog = s.admin.get(&rotate).await;
+    let key = dialog
+        .body
+        .split("name=\"rotation_key\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the confirmation carries a rotation key")
+        .to_string();
+    let fields = [("overlap", "now"), ("rotation_key", key.as_str())];
+
+    let first = s.admin.post_form(&rotate, &fields).await;
+    assert_eq!(first.status, 200);
+    let secret = testid_text(&first.body, "client-secret").unwrap();
+    let version = credential(&s).await.secret_version;
+
+    // The browser reloads the reveal page: the same form again, without JavaScript.
+    let again = s.admin.post_form(&rotate, &fields).await;
+    assert_eq!(again.status, 409);
+    assert!(again.body.contains("This secret was already shown"));
+    assert!(again.body.contains("This rotation was already made"));
+    assert!(!again.body.contains("data-testid=\"client-secret\""));
+    assert_eq!(
+        credential(&s).await.secret_version,
+        version,
+        "not rotated twice"
+    );
+    let new = with_secret(&s.client, &secret);
+    assert_eq!(
+        token(&s.app, &new, "").await.status,
+        200,
+        "the shown secret works"
+    );
+
+    // With htmx, the same replay is a conflict toast; a fresh dialog rotates again.
+    let replay = s.admin.hx_post(&rotate, &fields).await;
+    assert_eq!(replay.status, 409);
+    let fresh = s.admin.get(&rotate).await;
+    assert!(!fresh.body.contains(&key), "each dialog has its own key");
+    let page = s.admin.post_form(&rotate, &[("overlap", "now")]).await;
+    assert_eq!(
+        page.status, 200,
+        "a rotation without a key is never a replay"
+    );
+    assert_eq!(credential(&s).await.secret_version, version + 1);
+}

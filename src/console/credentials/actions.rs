@@ -54,7 +54,7 @@ pub async fn create_credential(
         // dialog to close, so it says plainly that the secret was already shown.
         Err(DomainError::Conflict(message)) if !rq.hx.0 => {
             match created_before(&mut conn, &rq, &draft).await? {
-                Some(credential) => already_shown(&rq, &credential),
+                Some(credential) => already_shown(&rq, &credential, false),
                 None => {
                     let error = DomainError::Conflict(message);
                     refused_form(&rq, &mut conn, draft, error).await
@@ -78,15 +78,19 @@ async fn created_before(
 }
 
 /// What a reloaded reveal page shows instead of the secret, with the way to a new one.
-/// 409, as for any create form submitted twice: nothing was created.
-fn already_shown(rq: &ConsoleRequest, credential: &Credential) -> Result<HttpResponse, AppError> {
+/// 409, as for any form submitted twice: nothing was created or rotated again.
+fn already_shown(
+    rq: &ConsoleRequest,
+    credential: &Credential,
+    rotated: bool,
+) -> Result<HttpResponse, AppError> {
     let page = SecretReveal {
         modal: false,
         id: credential.id,
         name: credential.name.clone(),
         client_id: credential.client_id.clone(),
         secret: None,
-        rotated: false,
+        rotated,
         previous_retires_at: None,
         token_url: String::new(),
     };
@@ -130,6 +134,9 @@ pub async fn update_credential(
 pub struct RotateForm {
     #[serde(default)]
     overlap: String,
+    /// From the confirmation form; anything but a UUID is ignored (no replay check).
+    #[serde(default)]
+    rotation_key: String,
 }
 
 #[tracing::instrument(skip_all, fields(credential_id = %path))]
@@ -145,9 +152,20 @@ pub async fn rotate_credential_secret(
             AppError::BadRequest("Choose when the current secret stops working.".into())
         })?,
     };
+    let key = form.rotation_key.trim().parse::<uuid::Uuid>().ok();
+    let id = path.into_inner();
     let mut conn = rq.conn().await?;
-    let rotated =
-        lifecycle::rotate_secret(&mut conn, &rq.actor(), path.into_inner(), overlap).await?;
+    let rotated = match lifecycle::rotate_secret(&mut conn, &rq.actor(), id, overlap, key).await {
+        Ok(rotated) => rotated,
+        // A plain form sent again is a browser reloading the reveal page (see create).
+        Err(DomainError::Conflict(message))
+            if !rq.hx.0 && message == lifecycle::ALREADY_ROTATED =>
+        {
+            let credential = Credential::find_in_org(&mut conn, rq.user.org_id, id).await?;
+            return already_shown(&rq, &credential, true);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let secret = rotated.secret.expose();
     let retires = Some(rotated.previous_retires_at);
     reveal(&rq, &mut conn, &rotated.credential, secret, retires).await

@@ -179,6 +179,7 @@ pub async fn confirm_form(
         id: c.id,
         name: c.name.clone(),
         csrf_token: rq.csrf_token()?,
+        rotation_key: uuid::Uuid::new_v4(),
         evidence,
     };
     rq.page(

@@ -264,6 +264,8 @@ pub struct ConfirmAction {
     pub id: CredentialId,
     pub name: String,
     pub csrf_token: String,
+    /// Sent back with a rotation, so that the form sent twice rotates once.
+    pub rotation_key: uuid::Uuid,
     /// What a careful admin checks before rotating, retiring or disabling.
     pub evidence: Evidence,
 }

@@ -132,6 +132,8 @@ pub struct Credential {
     pub disabled_at: Option<DateTime<Utc>>,
     /// When it was last enabled again after being disabled.
     pub enabled_at: Option<DateTime<Utc>>,
+    /// The key of the rotation that put the current secret in place (see `rotate_secret`).
+    pub rotation_key: Option<uuid::Uuid>,
 }
 
 impl fmt::Debug for Credential {

@@ -24,6 +24,8 @@ pub struct Rotation<'a> {
     pub secret_hash: &'a [u8],
     pub last_four: &'a str,
     pub previous_retires_at: Option<DateTime<Utc>>,
+    /// Recorded, so that the same request sent again is recognised as a replay.
+    pub key: uuid::Uuid,
     pub now: DateTime<Utc>,
 }
 
@@ -38,10 +40,13 @@ impl Credential {
         id: CredentialId,
         rotation: &Rotation<'_>,
     ) -> QueryResult<Self> {
+        // A request replayed while the first one commits waits for its row lock, then finds
+        // its own key in place and changes nothing (NotFound).
         let target = credentials::table
             .filter(credentials::org_id.eq(org))
             .filter(credentials::id.eq(id))
-            .filter(credentials::revoked_at.is_null());
+            .filter(credentials::revoked_at.is_null())
+            .filter(credentials::rotation_key.is_distinct_from(rotation.key));
         let new_secret = (
             credentials::secret_hash.eq(rotation.secret_hash),
             credentials::secret_last_four.eq(rotation.last_four),
@@ -51,6 +56,7 @@ impl Credential {
             credentials::secret_version.eq(credentials::secret_version + 1),
             credentials::secret_rotated_at.eq(rotation.now),
             credentials::updated_at.eq(rotation.now),
+            credentials::rotation_key.eq(rotation.key),
         );
         match rotation.previous_retires_at {
             Some(retires_at) => {
