@@ -72,15 +72,6 @@ pub struct UsageReport {
     pub refusals: Vec<RecentRefusal>,
 }
 
-impl UsageReport {
-    pub fn is_empty(&self) -> bool {
-        self.days
-            .iter()
-            .all(|d| d.issued == 0 && d.refused_total() == 0)
-            && self.refusals.is_empty()
-    }
-}
-
 fn truncate(at: DateTime<Utc>, unit: Duration) -> DateTime<Utc> {
     at.duration_trunc(unit).unwrap_or(at)
 }
