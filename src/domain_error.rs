@@ -23,6 +23,10 @@ pub enum DomainError {
     /// The state of things does not allow it (revoked, in use, changed meanwhile).
     #[error("{0}")]
     Conflict(String),
+    /// The same request (same form or idempotency key) was already carried out; nothing was
+    /// done again, and a secret it revealed is not shown again.
+    #[error("{0}")]
+    Replayed(String),
     /// An organisation limit is reached (10 credentials).
     #[error("{0}")]
     LimitReached(String),

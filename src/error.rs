@@ -133,9 +133,9 @@ impl From<DomainError> for AppError {
             DomainError::NotFound => AppError::NotFound,
             DomainError::Forbidden(what) => AppError::Forbidden(what),
             DomainError::Invalid(errors) => AppError::Validation(errors),
-            DomainError::Conflict(message) | DomainError::LimitReached(message) => {
-                AppError::Conflict(message)
-            }
+            DomainError::Conflict(message)
+            | DomainError::LimitReached(message)
+            | DomainError::Replayed(message) => AppError::Conflict(message),
             DomainError::Unavailable(reason) => AppError::Unavailable(reason),
             DomainError::Unexpected(e) => AppError::Unexpected(e),
         }

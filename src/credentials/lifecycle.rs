@@ -79,7 +79,7 @@ pub struct Rotated {
 }
 
 /// A rotation sent again with the same key.
-pub const ALREADY_ROTATED: &str =
+const ALREADY_ROTATED: &str =
     "This rotation was already made: its new secret was shown once. If it was lost, rotate again.";
 
 /// Replaces the secret. With `Overlap::Now`, the old one and every token issued under it stop
@@ -104,7 +104,7 @@ pub async fn rotate_secret(
             let current = find(conn, actor, id).await?;
             refuse_if_revoked(&current)?;
             if current.rotation_key == Some(rotation_key) {
-                return Err(DomainError::Conflict(ALREADY_ROTATED.into()));
+                return Err(DomainError::Replayed(ALREADY_ROTATED.into()));
             }
             let replaced_overlap = current.previous_secret_live(now);
             let previous_retires_at = overlap.retires_at(&current, now);
@@ -118,7 +118,7 @@ pub async fn rotate_secret(
             let rotated = match Credential::rotate_secret(conn, actor.org_id(), id, &rotation).await
             {
                 Err(diesel::result::Error::NotFound) if key.is_some() => {
-                    return Err(DomainError::Conflict(ALREADY_ROTATED.into()));
+                    return Err(DomainError::Replayed(ALREADY_ROTATED.into()));
                 }
                 other => other?,
             };

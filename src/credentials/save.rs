@@ -69,7 +69,7 @@ pub async fn create_credential(
                     .await?
                     .is_some()
             {
-                return Err(DomainError::Conflict(ALREADY_SUBMITTED.into()));
+                return Err(DomainError::Replayed(ALREADY_SUBMITTED.into()));
             }
             if count >= MAX_CREDENTIALS_PER_ORG {
                 return Err(DomainError::LimitReached(limit_message()));

@@ -31,7 +31,9 @@ async fn refused_form(
 ) -> Result<HttpResponse, AppError> {
     let (status, errors, message) = match error {
         DomainError::Invalid(errors) => (StatusCode::UNPROCESSABLE_ENTITY, errors, None),
-        DomainError::Conflict(message) | DomainError::LimitReached(message) => {
+        DomainError::Conflict(message)
+        | DomainError::LimitReached(message)
+        | DomainError::Replayed(message) => {
             (StatusCode::CONFLICT, FieldErrors::default(), Some(message))
         }
         other => return Err(other.into()),
@@ -52,11 +54,11 @@ pub async fn create_credential(
         }
         // A plain form sent again is a browser reloading the reveal page: that page has no
         // dialog to close, so it says plainly that the secret was already shown.
-        Err(DomainError::Conflict(message)) if !rq.hx.0 => {
+        Err(DomainError::Replayed(message)) if !rq.hx.0 => {
             match created_before(&mut conn, &rq, &draft).await? {
                 Some(credential) => already_shown(&rq, &credential, false),
                 None => {
-                    let error = DomainError::Conflict(message);
+                    let error = DomainError::Replayed(message);
                     refused_form(&rq, &mut conn, draft, error).await
                 }
             }
@@ -158,9 +160,7 @@ pub async fn rotate_credential_secret(
     let rotated = match lifecycle::rotate_secret(&mut conn, &rq.actor(), id, overlap, key).await {
         Ok(rotated) => rotated,
         // A plain form sent again is a browser reloading the reveal page (see create).
-        Err(DomainError::Conflict(message))
-            if !rq.hx.0 && message == lifecycle::ALREADY_ROTATED =>
-        {
+        Err(DomainError::Replayed(_)) if !rq.hx.0 => {
             let credential = Credential::find_in_org(&mut conn, rq.user.org_id, id).await?;
             return already_shown(&rq, &credential, true);
         }
