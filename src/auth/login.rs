@@ -152,8 +152,9 @@ fn empty_secret() -> SecretString {
     SecretString::from("")
 }
 
-/// The sign-in form again, with `error`, the email as typed (cut to a valid length) and
-/// `Retry-After` when given.
+/// The sign-in form again, with `error`, the email as typed (cut to a valid length),
+/// `Retry-After` when given, and the setup hint when no one has signed up yet.
+#[allow(clippy::too_many_arguments)]
 fn refused(
     req: &HttpRequest,
     state: &AppState,
@@ -162,6 +163,7 @@ fn refused(
     next: String,
     error: &str,
     retry_after_secs: Option<i64>,
+    first_run: bool,
 ) -> Result<HttpResponse, AppError> {
     let email = input::truncate(email, MAX_EMAIL_BYTES);
     let mut res = login_page(req, state, status, |csrf_token| LoginForm {
@@ -170,7 +172,7 @@ fn refused(
         next,
         error: Some(error.to_string()),
         notice: None,
-        first_run: false,
+        first_run,
     })?;
     if let Some(secs) = retry_after_secs {
         res.headers_mut()
@@ -195,8 +197,17 @@ pub async fn login(
         now: state.clock.now(),
     };
     let email = attempt.normalised_email();
-    let page = |status, error: &str, retry| {
-        refused(&req, &state, status, &email, next.clone(), error, retry)
+    let page = |status, error: &str, retry, first_run| {
+        refused(
+            &req,
+            &state,
+            status,
+            &email,
+            next.clone(),
+            error,
+            retry,
+            first_run,
+        )
     };
     match sign_in(&state.pool, &state.argon2, attempt).await? {
         Outcome::SignedIn(user) => {
@@ -214,13 +225,18 @@ pub async fn login(
             next.clone(),
             BAD_EMAIL,
             None,
+            false,
         ),
-        Outcome::BadEmail => page(StatusCode::UNPROCESSABLE_ENTITY, BAD_EMAIL, None),
-        Outcome::Failed => page(StatusCode::UNAUTHORIZED, FAILED, None),
-        Outcome::Busy => page(StatusCode::SERVICE_UNAVAILABLE, BUSY, Some(1)),
+        Outcome::BadEmail => page(StatusCode::UNPROCESSABLE_ENTITY, BAD_EMAIL, None, false),
+        // Someone trying to sign in to an empty console needs the setup link, not a password.
+        Outcome::Failed => {
+            let first_run = no_user_yet(&state).await;
+            page(StatusCode::UNAUTHORIZED, FAILED, None, first_run)
+        }
+        Outcome::Busy => page(StatusCode::SERVICE_UNAVAILABLE, BUSY, Some(1), false),
         Outcome::Throttled(secs) => {
             let error = format!("Too many failed attempts. Try again in {secs} seconds.");
-            page(StatusCode::TOO_MANY_REQUESTS, &error, Some(secs))
+            page(StatusCode::TOO_MANY_REQUESTS, &error, Some(secs), false)
         }
     }
 }

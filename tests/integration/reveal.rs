@@ -350,6 +350,12 @@ async fn the_sign_in_page_points_to_the_setup_link_until_someone_signs_up() {
         !page.body.contains("token="),
         "the link itself stays in the log"
     );
+    // Trying to sign in anyway gets the same pointer with the refusal.
+    let refused = browser
+        .login("owner@acme.test", "a guess at a password")
+        .await;
+    assert_eq!(refused.status, 401);
+    assert!(refused.body.contains("data-testid=\"setup-hint\""));
 
     app.create_user("Acme", "first@acme.test", StaffRole::SuperAdmin)
         .await;
