@@ -218,3 +218,28 @@ async fn a_credential_refused_without_success_for_an_hour_is_failing() {
     let (_, mut admin) = s.app.login_as(StaffRole::Admin).await;
     assert!(!failing_row(&admin.get(M2M).await.body));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_is_stored_whatever_time_zone_the_database_session_is_in() {
+    use diesel_async::RunQueryDsl;
+    let s = stage().await;
+    let mut conn = s.app.conn().await;
+    // Half an hour off UTC: a whole UTC hour is not a whole local hour there.
+    diesel::sql_query("SET timezone = 'Asia/Kolkata'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let now = s.app.clock.now().timestamp();
+    let hour = chrono::DateTime::from_timestamp(now - now.rem_euclid(3600), 0).unwrap();
+    let row = usage::CountRow {
+        credential_id: s.client.id,
+        hour,
+        event: "token_issued",
+        count: 2,
+    };
+    usage::add_counts(&mut conn, &[row]).await.unwrap();
+    let stored = usage::hourly_since(&mut conn, s.client.id, hour)
+        .await
+        .unwrap();
+    assert_eq!(stored, [(hour, "token_issued".to_string(), 2)]);
+}
