@@ -3,14 +3,14 @@
 //! nothing up yet.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use diesel_async::AsyncPgConnection;
 
 use crate::console::credentials::views::{CredentialRow, CredentialsSection, FirstRun};
 use crate::console::credentials::{BANNER_AHEAD, can_manage};
 use crate::console::request::ConsoleRequest;
-use crate::db::ids::RoleId;
+use crate::db::ids::{CredentialId, RoleId};
 use crate::db::models::api::Api;
 use crate::db::models::api_role::ApiRole;
 use crate::db::models::credential::{Credential, Status};
@@ -130,19 +130,30 @@ fn status_rank(row: &CredentialRow) -> u8 {
     }
 }
 
+/// Which of `credentials` are Failing at `now`: refused within `FAILING_WITHIN` and not used
+/// since. Only those not used lately are looked up.
+async fn failing(
+    conn: &mut AsyncPgConnection,
+    credentials: &[Credential],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<HashSet<CredentialId>, AppError> {
+    let since = now - FAILING_WITHIN;
+    let idle: Vec<_> = credentials
+        .iter()
+        .filter(|c| c.last_used_at.is_none_or(|t| t < since))
+        .map(|c| c.id)
+        .collect();
+    Ok(usage::refused_since(conn, &idle, since).await?)
+}
+
 /// Whether `c` is Failing at `now` (for its own page).
 pub(super) async fn is_failing(
     conn: &mut AsyncPgConnection,
     c: &Credential,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, AppError> {
-    let since = now - FAILING_WITHIN;
-    if c.last_used_at.is_some_and(|t| t >= since) {
-        return Ok(false);
-    }
-    Ok(usage::refused_since(conn, &[c.id], since)
-        .await?
-        .contains(&c.id))
+    let failing = failing(conn, std::slice::from_ref(c), now).await?;
+    Ok(failing.contains(&c.id))
 }
 
 /// Rows for every credential of the organisation, with role names, API counts and flags.
@@ -159,15 +170,13 @@ pub(super) async fn rows(
         .collect();
     let counts = Credential::effective_api_counts(conn, org).await?;
     let policy = policy::load(conn, org).await?;
-    let since = rq.now - FAILING_WITHIN;
-    let ids: Vec<_> = credentials.iter().map(|c| c.id).collect();
-    let refused = usage::refused_since(conn, &ids, since).await?;
+    let failing = failing(conn, &credentials, rq.now).await?;
     Ok(credentials
         .into_iter()
         .map(|c| CredentialRow {
             role_name: role_names.get(&c.role_id).cloned().unwrap_or_default(),
             api_count: counts.get(&c.id).copied().unwrap_or(0),
-            failing: refused.contains(&c.id) && c.last_used_at.is_none_or(|t| t < since),
+            failing: failing.contains(&c.id),
             now: rq.now,
             can_manage: can_manage(rq),
             policy,
