@@ -12,6 +12,7 @@ use crate::db::DbPool;
 use crate::email::Mailer;
 use crate::oauth::state::OAuthState;
 use crate::rate_limit::WindowLimiter;
+use crate::sealed::Sealer;
 
 /// Shared by every handler.
 pub struct AppState {
@@ -26,6 +27,10 @@ pub struct AppState {
     pub mailer: Option<Arc<Mailer>>,
     /// Leak reports allowed per address and minute (`api::leaks`).
     pub leak_reports: WindowLimiter,
+    /// Management API requests allowed per calling credential and minute (`api::v1`).
+    pub api_calls: WindowLimiter<crate::db::ids::CredentialId>,
+    /// Seals and opens secrets kept at rest (webhook signing secrets).
+    pub sealer: Sealer,
 }
 
 impl AppState {

@@ -8,6 +8,8 @@ use chrono::Duration;
 use ipnet::IpNet;
 use url::Url;
 
+use crate::sealed::DataKey;
+
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/m2m_console";
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
 
@@ -34,6 +36,25 @@ pub struct Settings {
     /// How often counted usage is written (`USAGE_FLUSH_SECONDS`, default 5): what a crash
     /// can lose.
     pub usage_flush: std::time::Duration,
+    /// Management API requests each calling credential may make per minute and instance
+    /// (`API_RATE_LIMIT_PER_MINUTE`, default 600).
+    pub api_rate_limit: u32,
+    /// The key that seals secrets kept at rest (`DATA_KEY`); `None`: a key kept in the
+    /// database (see `sealed`).
+    pub data_key: Option<DataKey>,
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhooks are registered and delivered.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// `http://` endpoints are accepted (`WEBHOOK_ALLOW_INSECURE`; for local testing).
+    pub allow_insecure: bool,
+    /// Endpoints may resolve to loopback, private, link-local and other internal addresses
+    /// (`WEBHOOK_ALLOW_PRIVATE`; for local testing). Off, the server refuses to reach them.
+    pub allow_private: bool,
+    /// How often each instance looks for deliveries that are due (`WEBHOOK_POLL_MILLISECONDS`).
+    pub poll: std::time::Duration,
 }
 
 /// The SMTP server and the sender of every email. The URL may carry a password: it is only
@@ -184,6 +205,30 @@ impl Settings {
         };
         let usage_flush = positive_number(var("USAGE_FLUSH_SECONDS"), "USAGE_FLUSH_SECONDS", 5)
             .map(|s| std::time::Duration::from_secs(s.unsigned_abs()))?;
+        let api_rate_limit = positive_number(
+            var("API_RATE_LIMIT_PER_MINUTE"),
+            "API_RATE_LIMIT_PER_MINUTE",
+            600,
+        )
+        .map(|n| u32::try_from(n).unwrap_or(u32::MAX))?;
+
+        let data_key = match var("DATA_KEY") {
+            None => None,
+            Some(raw) => Some(DataKey::from_base64(&raw).map_err(|message| ConfigError {
+                var: "DATA_KEY",
+                message,
+            })?),
+        };
+        let webhooks = WebhookSettings {
+            allow_insecure: flag(var("WEBHOOK_ALLOW_INSECURE"), "WEBHOOK_ALLOW_INSECURE")?,
+            allow_private: flag(var("WEBHOOK_ALLOW_PRIVATE"), "WEBHOOK_ALLOW_PRIVATE")?,
+            poll: positive_number(
+                var("WEBHOOK_POLL_MILLISECONDS"),
+                "WEBHOOK_POLL_MILLISECONDS",
+                1000,
+            )
+            .map(|ms| std::time::Duration::from_millis(ms.unsigned_abs()))?,
+        };
 
         Ok(Self {
             database_url,
@@ -198,6 +243,9 @@ impl Settings {
             smtp,
             job_interval,
             usage_flush,
+            api_rate_limit,
+            data_key,
+            webhooks,
         })
     }
 
@@ -238,6 +286,19 @@ fn positive_number(
         _ => Err(ConfigError {
             var,
             message: format!("expected a whole number from 1 to 1000000, got {raw:?}"),
+        }),
+    }
+}
+
+/// `true` or `false` (also `1`/`0`, `yes`/`no`); unset is `false`.
+fn flag(raw: Option<String>, var: &'static str) -> Result<bool, ConfigError> {
+    let Some(raw) = raw else { return Ok(false) };
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(ConfigError {
+            var,
+            message: format!("expected true or false, got {raw:?}"),
         }),
     }
 }
@@ -353,6 +414,9 @@ mod tests {
             ("SMTP_URL", "http://mail.example.com"),
             ("SMTP_URL", "smtp://"),
             ("JOB_INTERVAL_SECONDS", "0"),
+            ("DATA_KEY", "c2hvcnQ="),
+            ("WEBHOOK_ALLOW_PRIVATE", "maybe"),
+            ("WEBHOOK_POLL_MILLISECONDS", "0"),
         ] {
             let err = settings(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);
@@ -393,6 +457,34 @@ mod tests {
         assert_eq!(smtp.server(), "mail.example.com:587");
         assert!(!format!("{smtp:?}").contains("hunter2"));
         assert_eq!(smtp.from.email.to_string(), "noreply@example.com");
+    }
+
+    #[test]
+    fn the_data_key_is_read_and_never_shown() {
+        use base64::Engine;
+        assert!(settings(&[]).unwrap().data_key.is_none());
+        let raw = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
+        let s = settings(&[("DATA_KEY", &raw)]).unwrap();
+        assert_eq!(s.data_key.as_ref().unwrap().as_bytes(), &[9u8; 32]);
+        assert!(!format!("{s:?}").contains(&raw));
+        let err = settings(&[("DATA_KEY", "not base64")]).unwrap_err();
+        assert!(!err.to_string().contains('\n'), "one line: {err}");
+    }
+
+    #[test]
+    fn webhook_settings_default_to_safe() {
+        let w = settings(&[]).unwrap().webhooks;
+        assert!(!w.allow_insecure && !w.allow_private);
+        assert_eq!(w.poll, std::time::Duration::from_secs(1));
+        let w = settings(&[
+            ("WEBHOOK_ALLOW_INSECURE", "true"),
+            ("WEBHOOK_ALLOW_PRIVATE", "1"),
+            ("WEBHOOK_POLL_MILLISECONDS", "50"),
+        ])
+        .unwrap()
+        .webhooks;
+        assert!(w.allow_insecure && w.allow_private);
+        assert_eq!(w.poll, std::time::Duration::from_millis(50));
     }
 
     #[test]

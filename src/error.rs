@@ -32,6 +32,10 @@ pub enum AppError {
     /// Not signed in (or the session ended): go to the sign-in page.
     #[error("sign-in required")]
     Unauthorized,
+    /// Signed in, but the organisation requires two-factor sign-in and it is not set up:
+    /// go to Account security.
+    #[error("two-factor enrolment required")]
+    EnrolmentRequired,
     /// Signed in, but the role does not allow this.
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
@@ -60,6 +64,9 @@ impl AppError {
         match self {
             AppError::NotFound => "That page or item does not exist.".into(),
             AppError::Unauthorized => "Please sign in to continue.".into(),
+            AppError::EnrolmentRequired => {
+                "Your organisation requires two-factor sign-in. Set it up to continue.".into()
+            }
             AppError::Forbidden(what) => format!("Your role does not allow you to {what}."),
             AppError::Csrf => {
                 "This form has expired or did not come from this site. Reload the page and try again.".into()
@@ -100,7 +107,9 @@ impl ResponseError for AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::Csrf | AppError::EnrolmentRequired => {
+                StatusCode::FORBIDDEN
+            }
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -233,6 +242,18 @@ fn render_error(
         });
     }
 
+    if matches!(error, AppError::EnrolmentRequired) {
+        return Some(if htmx {
+            HttpResponse::Forbidden()
+                .insert_header(("HX-Redirect", paths::ACCOUNT_SECURITY))
+                .finish()
+        } else {
+            HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, paths::ACCOUNT_SECURITY))
+                .finish()
+        });
+    }
+
     let mut builder = HttpResponse::build(status);
     builder.insert_header((header::VARY, HX_REQUEST));
     if let Some(retry) = original.headers().get(header::RETRY_AFTER) {
@@ -286,6 +307,7 @@ mod tests {
             (AppError::Unauthorized, 401),
             (AppError::Forbidden("manage users"), 403),
             (AppError::Csrf, 403),
+            (AppError::EnrolmentRequired, 403),
             (AppError::Conflict("x".into()), 409),
             (AppError::BadRequest("x".into()), 400),
             (AppError::Validation(FieldErrors::default()), 422),

@@ -6,6 +6,10 @@ use std::fmt::Display;
 pub const LOGIN: &str = "/login";
 pub const LOGOUT: &str = "/logout";
 pub const SETUP: &str = "/setup";
+/// The second step of signing in: the two-factor code.
+pub const LOGIN_CODE: &str = "/login/code";
+/// Settings → Account security: the signed-in user's two-factor sign-in.
+pub const ACCOUNT_SECURITY: &str = "/settings/account/security";
 pub const SETTINGS: &str = "/settings";
 pub const INTEGRATIONS: &str = "/settings/integrations";
 /// Settings → Integrations → Machine to Machine: the credentials, and home after sign-in.
@@ -18,6 +22,11 @@ pub const AUDIT: &str = "/settings/audit";
 pub const AUDIT_EXPORT_CSV: &str = "/settings/audit/export.csv";
 pub const AUDIT_EXPORT_NDJSON: &str = "/settings/audit/export.ndjson";
 pub const POLICY: &str = "/settings/policy";
+/// The management API: its OpenAPI document and the reference page drawn from it.
+pub const API_OPENAPI: &str = "/api/v1/openapi.json";
+pub const API_REFERENCE: &str = "/api/v1/docs";
+/// Settings → Webhooks (Super Admin).
+pub const WEBHOOKS: &str = "/settings/webhooks";
 
 /// The create form (a page, or a modal for htmx).
 pub const NEW_CREDENTIAL: &str = "/settings/integrations/machine-to-machine/new";
@@ -59,4 +68,24 @@ pub fn role_action(id: impl Display, action: &str) -> String {
 /// One of a user's actions: `role`, `disable`, `enable`.
 pub fn user_action(id: impl Display, action: &str) -> String {
     format!("{USERS}/{id}/{action}")
+}
+
+/// One of Account security's actions: `setup`, `confirm`, `recovery-codes`, `disable`.
+pub fn account_security_action(action: &str) -> String {
+    format!("{ACCOUNT_SECURITY}/{action}")
+}
+
+/// A webhook endpoint's page (and its save address).
+pub fn webhook(id: impl Display) -> String {
+    format!("{WEBHOOKS}/{id}")
+}
+
+/// One of a webhook endpoint's actions: `edit`, `delete`, `rotate`.
+pub fn webhook_action(id: impl Display, action: &str) -> String {
+    format!("{WEBHOOKS}/{id}/{action}")
+}
+
+/// Sending one of an endpoint's deliveries again.
+pub fn webhook_redeliver(id: impl Display, delivery: impl Display) -> String {
+    format!("{WEBHOOKS}/{id}/deliveries/{delivery}/redeliver")
 }

@@ -66,6 +66,8 @@ pub struct Policy {
     pub expires_soon_days: i32,
     pub stale_after_days: i32,
     pub stale_action: StaleAction,
+    /// Super Admins and Admins must have two-factor sign-in on before they can do anything.
+    pub require_two_factor: bool,
 }
 
 impl Default for Policy {
@@ -76,6 +78,7 @@ impl Default for Policy {
             expires_soon_days: 30,
             stale_after_days: 90,
             stale_action: StaleAction::Warn,
+            require_two_factor: false,
         }
     }
 }
@@ -88,6 +91,7 @@ impl Policy {
             expires_soon_days: row.expires_soon_days,
             stale_after_days: row.stale_after_days,
             stale_action: StaleAction::parse(&row.stale_action).unwrap_or(StaleAction::Warn),
+            require_two_factor: row.require_two_factor,
         }
     }
 
@@ -114,6 +118,7 @@ impl Policy {
             stale_after_days: self.stale_after_days,
             stale_action: self.stale_action.as_str().into(),
             updated_at: now,
+            require_two_factor: self.require_two_factor,
         }
     }
 
@@ -124,6 +129,7 @@ impl Policy {
             "expires_soon_days": self.expires_soon_days,
             "stale_after_days": self.stale_after_days,
             "stale_action": self.stale_action.as_str(),
+            "require_two_factor": self.require_two_factor,
         })
     }
 }
@@ -148,6 +154,9 @@ pub struct PolicyDraft {
     pub stale_after_days: String,
     #[serde(default)]
     pub stale_action: String,
+    /// The checkbox: present ("on") when ticked.
+    #[serde(default)]
+    pub require_two_factor: Option<String>,
 }
 
 impl PolicyDraft {
@@ -159,6 +168,7 @@ impl PolicyDraft {
             expires_soon_days: policy.expires_soon_days.to_string(),
             stale_after_days: policy.stale_after_days.to_string(),
             stale_action: policy.stale_action.as_str().into(),
+            require_two_factor: policy.require_two_factor.then(|| "on".to_string()),
         }
     }
 
@@ -217,6 +227,7 @@ impl PolicyDraft {
                     expires_soon_days,
                     stale_after_days,
                     stale_action,
+                    require_two_factor: self.require_two_factor.is_some(),
                 })
             }
             _ => Err(errors),

@@ -2,8 +2,8 @@
 
 use actix_web::web;
 
-use crate::auth::{login, setup};
-use crate::console::{apis, audit, credentials, policy, roles, settings, users};
+use crate::auth::{login, setup, two_factor_login};
+use crate::console::{account, apis, audit, credentials, policy, roles, settings, users, webhooks};
 use crate::{api, assets, health, oauth, paths};
 
 /// Routes that need no session: probes and static files (and later the OAuth endpoints).
@@ -37,6 +37,7 @@ pub fn machine_routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(api::leaks::report_leaks))
             .default_service(web::to(oauth::token::method_not_allowed)),
     )
+    .configure(api::v1::routes)
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
     .route("/static/{file}", web::get().to(assets::serve_static));
@@ -47,10 +48,29 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
         .route(paths::LOGIN, web::get().to(login::login_form))
         .route(paths::LOGIN, web::post().to(login::login))
+        .route(
+            paths::LOGIN_CODE,
+            web::get().to(two_factor_login::code_form),
+        )
+        .route(
+            paths::LOGIN_CODE,
+            web::post().to(two_factor_login::submit_code),
+        )
         .route(paths::LOGOUT, web::post().to(login::logout))
         .route(paths::SETUP, web::get().to(setup::setup_form))
         .route(paths::SETUP, web::post().to(setup::complete_setup))
         .route(paths::SETTINGS, web::get().to(settings::settings_index))
+        .service(
+            web::scope(paths::ACCOUNT_SECURITY)
+                .route("", web::get().to(account::show_account_security))
+                .route("/setup", web::post().to(account::start_two_factor_setup))
+                .route("/confirm", web::post().to(account::confirm_two_factor))
+                .route(
+                    "/recovery-codes",
+                    web::post().to(account::regenerate_recovery_codes),
+                )
+                .route("/disable", web::post().to(account::disable_two_factor)),
+        )
         .route(
             paths::INTEGRATIONS,
             web::get().to(settings::integrations_index),
@@ -112,7 +132,11 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                 .route("", web::post().to(users::create_user))
                 .route("/{id}/role", web::post().to(users::change_user_role))
                 .route("/{id}/disable", web::post().to(users::disable_user))
-                .route("/{id}/enable", web::post().to(users::enable_user)),
+                .route("/{id}/enable", web::post().to(users::enable_user))
+                .route(
+                    "/{id}/two-factor/reset",
+                    web::post().to(users::reset_user_two_factor),
+                ),
         )
         .service(
             web::scope(paths::APIS)
@@ -142,7 +166,28 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
             web::get().to(audit::export_audit_ndjson),
         )
         .route(paths::POLICY, web::get().to(policy::show_policy))
-        .route(paths::POLICY, web::post().to(policy::update_policy));
+        .route(paths::POLICY, web::post().to(policy::update_policy))
+        .service(
+            web::scope(paths::WEBHOOKS)
+                .route("", web::get().to(webhooks::list_webhooks))
+                .route("", web::post().to(webhooks::create_webhook))
+                .route("/{id}", web::get().to(webhooks::show_webhook))
+                .route("/{id}", web::post().to(webhooks::update_webhook))
+                .route("/{id}/edit", web::get().to(webhooks::edit_webhook_form))
+                .route(
+                    "/{id}/{action:delete|rotate}",
+                    web::get().to(webhooks::confirm_webhook_action),
+                )
+                .route("/{id}/delete", web::post().to(webhooks::delete_webhook))
+                .route(
+                    "/{id}/rotate",
+                    web::post().to(webhooks::rotate_webhook_secret),
+                )
+                .route(
+                    "/{id}/deliveries/{delivery}/redeliver",
+                    web::post().to(webhooks::redeliver_webhook),
+                ),
+        );
 }
 
 async fn home() -> actix_web::HttpResponse {

@@ -11,6 +11,18 @@ use crate::session_store::USER_ID_KEY;
 
 const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";
+const PENDING_KEY: &str = "two_factor_pending";
+
+/// A sign-in halfway: the password was right, the second factor is still to come. Nobody is
+/// signed in by it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PendingSignIn {
+    pub user_id: UserId,
+    /// When the password step passed (Unix seconds).
+    pub at: i64,
+    /// Where to go once signed in (already checked by `safe_next`).
+    pub next: String,
+}
 
 pub struct TypedSession(Session);
 
@@ -23,6 +35,7 @@ impl TypedSession {
     /// attacker may have planted before sign-in (session fixation) survives it.
     pub fn log_in(&self, user: UserId) -> Result<(), anyhow::Error> {
         self.0.renew();
+        self.0.remove(PENDING_KEY);
         self.0
             .insert(USER_ID_KEY, user)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -30,6 +43,25 @@ impl TypedSession {
             .insert(CSRF_KEY, random::token_256()?)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(())
+    }
+
+    /// Remembers a correct password of `pending.user_id` under a new session key, without
+    /// signing anyone in.
+    pub fn begin_second_factor(&self, pending: &PendingSignIn) -> Result<(), anyhow::Error> {
+        self.0.renew();
+        self.0.remove(USER_ID_KEY);
+        self.0
+            .insert(PENDING_KEY, pending)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// The sign-in waiting for its second factor, if any.
+    pub fn pending_sign_in(&self) -> Option<PendingSignIn> {
+        self.0.get::<PendingSignIn>(PENDING_KEY).ok().flatten()
+    }
+
+    pub fn clear_pending_sign_in(&self) {
+        self.0.remove(PENDING_KEY);
     }
 
     /// Ends this session: its row is deleted and the cookie removed.

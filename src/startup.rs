@@ -23,6 +23,7 @@ use crate::metrics::{self, Metrics};
 use crate::oauth::state::OAuthState;
 use crate::random;
 use crate::rate_limit::WindowLimiter;
+use crate::sealed::{self, DataKey, Sealer};
 use crate::security_headers::security_headers;
 use crate::session_store::PgSessionStore;
 use crate::telemetry::RequestSpan;
@@ -63,6 +64,7 @@ impl Application {
         let pool = db::pool(&settings.database_url, POOL_SIZE)
             .map_err(|e| StartupError::Other(e.to_string()))?;
         let cookie_key = cookie_key(&pool).await?;
+        let sealer = sealer(&pool, &settings).await?;
         password::warm_up().await;
         let setup_link = setup::issue_link_if_needed(&pool, &settings.public_url, clock.now())
             .await
@@ -88,6 +90,7 @@ impl Application {
             }
             Some(smtp) => Some(Arc::new(Mailer::new(smtp).map_err(StartupError::Other)?)),
         };
+        let settings_api_rate_limit = settings.api_rate_limit;
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             clock: clock.clone(),
@@ -102,6 +105,11 @@ impl Application {
                 LEAK_REPORTS_PER_MINUTE,
                 std::time::Duration::from_secs(60),
             ),
+            api_calls: WindowLimiter::new(
+                settings_api_rate_limit,
+                std::time::Duration::from_secs(60),
+            ),
+            sealer,
         });
         jobs::spawn(state.clone().into_inner());
         let metrics = match state.settings.metrics_addr {
@@ -233,4 +241,39 @@ async fn cookie_key(pool: &DbPool) -> Result<Key, StartupError> {
         .await
         .map_err(|e| StartupError::Other(format!("database: {e}")))?;
     Key::try_from(bytes.as_slice()).map_err(|e| StartupError::Other(format!("cookie key: {e}")))
+}
+
+/// The key that seals secrets at rest: `DATA_KEY`, or else one created once and kept in the
+/// database. With `DATA_KEY` set, a key kept earlier still opens what it sealed.
+async fn sealer(pool: &DbPool, settings: &Settings) -> Result<Sealer, StartupError> {
+    let db_error = |e: &dyn std::fmt::Display| StartupError::Other(format!("database: {e}"));
+    let mut conn = pool.get().await.map_err(|e| db_error(&e))?;
+    let stored = db::models::server_secret::find(&mut conn, sealed::FALLBACK_KEY_NAME)
+        .await
+        .map_err(|e| db_error(&e))?
+        .and_then(|bytes| DataKey::from_bytes(&bytes));
+    if let Some(key) = &settings.data_key {
+        return Ok(Sealer::new(key.clone(), stored.into_iter().collect()));
+    }
+    let key = match stored {
+        Some(key) => key,
+        None => {
+            let candidate = DataKey::random().map_err(|e| StartupError::Other(e.to_string()))?;
+            let bytes = db::models::server_secret::get_or_init(
+                &mut conn,
+                sealed::FALLBACK_KEY_NAME,
+                candidate.as_bytes(),
+            )
+            .await
+            .map_err(|e| db_error(&e))?;
+            DataKey::from_bytes(&bytes)
+                .ok_or_else(|| StartupError::Other("the stored data key is not 32 bytes".into()))?
+        }
+    };
+    tracing::warn!(
+        "DATA_KEY is not set: secrets kept at rest (webhook signing secrets) are sealed with a \
+         key stored in the database, so they are only as safe as the database and its backups; \
+         see README, \"Secrets at rest\""
+    );
+    Ok(Sealer::new(key, Vec::new()))
 }

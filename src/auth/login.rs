@@ -22,7 +22,7 @@ use crate::html_form::HtmlForm;
 use crate::input::{self, Lines};
 use crate::paths;
 use crate::render::render_template;
-use crate::session::TypedSession;
+use crate::session::{PendingSignIn, TypedSession};
 use crate::views::PublicPage;
 
 const FAILED: &str = "Incorrect email or password.";
@@ -214,6 +214,16 @@ pub async fn login(
             session.log_in(user.id)?;
             Ok(HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, next.clone()))
+                .finish())
+        }
+        Outcome::CodeNeeded(user) => {
+            session.begin_second_factor(&PendingSignIn {
+                user_id: user.id,
+                at: state.clock.now().timestamp(),
+                next: next.clone(),
+            })?;
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, paths::LOGIN_CODE))
                 .finish())
         }
         // Never echo back a value holding control characters.

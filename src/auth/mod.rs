@@ -8,3 +8,5 @@ pub mod password;
 pub mod setup;
 pub mod sign_in;
 pub mod throttle;
+pub mod totp;
+pub mod two_factor_login;

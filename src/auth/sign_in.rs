@@ -15,11 +15,15 @@ use crate::db::models::user::{User, normalise_email};
 use crate::domain_error::DomainError;
 use crate::forms::MAX_EMAIL_BYTES;
 use crate::input::{self, Lines};
+use crate::staff::two_factor;
 
 /// How an attempt ended.
 pub enum Outcome {
     /// The right password of an active account.
     SignedIn(User),
+    /// The right password of an active account with two-factor on: a code must follow
+    /// (`auth::two_factor_login`) before anyone is signed in.
+    CodeNeeded(User),
     /// The email cannot be one (too long, or holding control characters).
     BadEmail,
     /// Wrong password, unknown email, disabled account, or a password no account can have.
@@ -85,6 +89,9 @@ pub async fn sign_in(
     match user {
         Some(user) if password_ok && !user.disabled => {
             throttle::record_success(&mut conn, &keys).await?;
+            if two_factor::is_enabled(&mut conn, user.id).await? {
+                return Ok(Outcome::CodeNeeded(user));
+            }
             NewAuditEvent::new("user.login", meta, now)
                 .by(&user)
                 .insert(&mut conn)

@@ -66,6 +66,21 @@ impl ThrottleKeys {
         }
     }
 
+    /// The keys of second-factor codes for `user`: counted apart from passwords, so the
+    /// code step has its own allowance (per user at an address, and per address).
+    pub fn two_factor(user: crate::db::ids::UserId, ip: Option<IpAddr>) -> Self {
+        let block = ip.map_or_else(
+            || "unknown".to_string(),
+            |ip| throttle_block(ip).to_string(),
+        );
+        Self {
+            account_at_address: random::sha256(
+                format!("two-factor-at-address\n{user}\n{block}").as_bytes(),
+            ),
+            address: random::sha256(format!("two-factor-address\n{block}").as_bytes()),
+        }
+    }
+
     fn with_allowances(&self) -> [(Vec<u8>, i32, Scope); 2] {
         [
             (

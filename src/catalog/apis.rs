@@ -48,6 +48,11 @@ impl ApiDraft {
             errors.add("scope", "This field is required.");
         } else if scope.chars().count() > MAX_SCOPE {
             errors.add("scope", format!("Use at most {MAX_SCOPE} characters."));
+        } else if scope.starts_with(crate::credentials::management::RESERVED_PREFIX) {
+            errors.add(
+                "scope",
+                "Scopes starting with m2m. are kept for management access, which a Super Admin gives on the credential itself.",
+            );
         } else if !api::is_valid_scope(&scope) {
             errors.add(
                 "scope",

@@ -60,8 +60,13 @@ impl AuditRow {
             time_iso: event
                 .created_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            // No email: the server itself acted (a policy, a leak report).
-            actor: event.actor_email.unwrap_or_else(|| "System".into()),
+            // A person, a credential calling the management API, or else the server itself
+            // (a policy, a leak report).
+            actor: match (event.actor_email, event.actor_client_id) {
+                (Some(email), _) => email,
+                (None, Some(client_id)) => format!("API: {client_id}"),
+                (None, None) => "System".into(),
+            },
             action_label: labels::label(&event.action).to_string(),
             action: event.action,
             target_type: event.target_type.unwrap_or_default(),

@@ -1,5 +1,6 @@
 //! Handlers of the admin console pages.
 
+pub mod account;
 pub mod apis;
 pub mod audit;
 pub mod credentials;
@@ -8,6 +9,7 @@ pub mod request;
 pub mod roles;
 pub mod settings;
 pub mod users;
+pub mod webhooks;
 
 use crate::error::AppError;
 

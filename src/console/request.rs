@@ -17,6 +17,7 @@ use crate::app_state::AppState;
 use crate::auth::guard::CurrentUser;
 use crate::client_ip::RequestMeta;
 use crate::db::DbConn;
+use crate::db::models::two_factor::TwoFactor;
 use crate::db::models::user::{StaffRole, User};
 use crate::error::AppError;
 use crate::htmx::{HxRequest, html, is_htmx, see_other};
@@ -51,6 +52,7 @@ impl FromRequest for ConsoleRequest {
                 .app_data::<web::Data<AppState>>()
                 .cloned()
                 .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("no app state")))?;
+            enrolment_guard(&state, &req, &user).await?;
             let session = TypedSession::from_request(&req, &mut Payload::None)
                 .await
                 .map_err(|e| AppError::Unexpected(anyhow::anyhow!("session: {e}")))?;
@@ -75,6 +77,23 @@ impl FromRequest for ConsoleRequest {
             })
         })
     }
+}
+
+/// Refuses every console page but Account security to a Super Admin or Admin whose
+/// organisation requires two-factor sign-in and who has not set it up (one query).
+async fn enrolment_guard(state: &AppState, req: &HttpRequest, user: &User) -> Result<(), AppError> {
+    let enrolling = req
+        .path()
+        .strip_prefix(paths::ACCOUNT_SECURITY)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    if enrolling || user.role < StaffRole::Admin {
+        return Ok(());
+    }
+    let mut conn = state.pool.get().await?;
+    if TwoFactor::enrolment_required(&mut conn, user.org_id, user.id).await? {
+        return Err(AppError::EnrolmentRequired);
+    }
+    Ok(())
 }
 
 impl ConsoleRequest {

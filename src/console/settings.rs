@@ -45,7 +45,17 @@ pub async fn settings_index(rq: ConsoleRequest) -> Result<HttpResponse, AppError
             href: paths::AUDIT,
             description: "Who did what, when and from where.",
         },
+        Section {
+            title: "Management API reference",
+            href: paths::API_REFERENCE,
+            description: "Manage credentials from code: operations, scopes, errors (OpenAPI 3.1).",
+        },
     ];
+    sections.push(Section {
+        title: "Account security",
+        href: paths::ACCOUNT_SECURITY,
+        description: "Your own sign-in: two-factor codes and recovery codes.",
+    });
     if rq.user.role == StaffRole::SuperAdmin {
         sections.push(Section {
             title: "Users",
@@ -56,6 +66,11 @@ pub async fn settings_index(rq: ConsoleRequest) -> Result<HttpResponse, AppError
             title: "Credential policy",
             href: paths::POLICY,
             description: "How long credentials live, and what happens to those nobody uses.",
+        });
+        sections.push(Section {
+            title: "Webhooks",
+            href: paths::WEBHOOKS,
+            description: "Signed events sent to your systems when credentials change or expire.",
         });
     }
     let crumbs = vec![Crumb::here("Settings")];

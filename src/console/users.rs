@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::console::request::ConsoleRequest;
 use crate::db::ids::UserId;
+use crate::db::models::two_factor::TwoFactor;
 use crate::db::models::user::{StaffRole, User, normalise_email};
 use crate::domain_error::DomainError;
 use crate::error::AppError;
@@ -19,10 +20,21 @@ use crate::staff::{self, NewUserDraft};
 
 const ACTION: &str = "manage users";
 
+/// Who has two-factor on, for the template.
+pub struct TwoFactorUsers(Vec<UserId>);
+
+impl TwoFactorUsers {
+    pub fn contains(&self, id: &UserId) -> bool {
+        self.0.contains(id)
+    }
+}
+
 #[derive(Template)]
 #[template(path = "partials/users_section.html")]
 pub struct UsersSection {
     pub users: Vec<User>,
+    /// The users with two-factor sign-in on (they get a "Reset two-factor" button).
+    pub two_factor: TwoFactorUsers,
     pub me: UserId,
     pub roles: [StaffRole; 3],
     pub form_email: String,
@@ -37,6 +49,7 @@ async fn section(
 ) -> Result<UsersSection, AppError> {
     Ok(UsersSection {
         users: User::list_in_org(conn, rq.user.org_id).await?,
+        two_factor: TwoFactorUsers(TwoFactor::enabled_in_org(conn, rq.user.org_id).await?),
         me: rq.user.id,
         roles: StaffRole::ALL,
         form_email: String::new(),
@@ -147,4 +160,24 @@ pub async fn enable_user(
     path: web::Path<UserId>,
 ) -> Result<HttpResponse, AppError> {
     set_disabled(rq, path.into_inner(), false).await
+}
+
+#[tracing::instrument(skip_all, fields(target_user = %path))]
+pub async fn reset_user_two_factor(
+    rq: ConsoleRequest,
+    path: web::Path<UserId>,
+) -> Result<HttpResponse, AppError> {
+    let target = path.into_inner();
+    let mut conn = rq.conn().await?;
+    let updated = staff::two_factor::reset(&mut conn, &rq.actor(), target).await?;
+    if target == rq.user.id {
+        // Our own sessions were just ended.
+        return Ok(rq.redirect(paths::LOGIN));
+    }
+    changed(
+        &rq,
+        &mut conn,
+        &format!("Two-factor sign-in of {} was reset.", updated.email),
+    )
+    .await
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::Actor;
-use crate::credentials::{find, require_manager};
+use crate::credentials::{find, management, require_manager};
 use crate::db::ids::{CredentialId, TokenId};
 use crate::db::models::access_token::{self, TOKEN_LIFETIME};
 use crate::db::models::credential::Credential;
@@ -28,11 +28,12 @@ pub async fn generate_token(
     actor: &Actor,
     id: CredentialId,
 ) -> Result<Issued, DomainError> {
-    require_manager(actor)?;
+    require_manager(actor, management::CREDENTIALS_WRITE)?;
     let token = tokens::generate(Kind::AccessToken)?;
     let now = actor.now;
     conn.transaction(async |conn| {
         let credential = find(conn, actor, id).await?;
+        management::may_handle(actor, &credential)?;
         if !credential.status(now).is_usable() {
             return Err(DomainError::Conflict(format!(
                 "“{}” is revoked or expired: it cannot get tokens.",
@@ -85,7 +86,7 @@ pub async fn revoke_token(
     id: CredentialId,
     token: TokenId,
 ) -> Result<Credential, DomainError> {
-    require_manager(actor)?;
+    require_manager(actor, management::TOKENS_REVOKE)?;
     conn.transaction(async |conn| {
         let credential = find(conn, actor, id).await?;
         if !access_token::revoke_by_id(conn, credential.id, token, actor.now).await? {
@@ -108,7 +109,7 @@ pub async fn revoke_all_tokens(
     actor: &Actor,
     id: CredentialId,
 ) -> Result<(Credential, usize), DomainError> {
-    require_manager(actor)?;
+    require_manager(actor, management::TOKENS_REVOKE)?;
     conn.transaction(async |conn| {
         let credential = find(conn, actor, id).await?;
         let count = access_token::revoke_all(conn, credential.id, actor.now).await?;

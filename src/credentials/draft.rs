@@ -52,6 +52,9 @@ pub struct CredentialDraft {
     /// Hidden: minted when the create form is shown, so a double submit creates one credential.
     #[serde(default)]
     pub creation_key: String,
+    /// Management access: only a Super Admin's form shows it.
+    #[serde(default)]
+    pub management_scopes: Vec<String>,
 }
 
 impl CredentialDraft {
@@ -76,6 +79,7 @@ impl CredentialDraft {
                 .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
                 .unwrap_or_default(),
             creation_key: String::new(),
+            management_scopes: c.management_scopes.clone(),
         }
     }
 }
@@ -92,6 +96,7 @@ pub struct ValidCredential {
     pub api_ids: Vec<ApiId>,
     pub allowed_ips: Vec<String>,
     pub expires_at: Option<DateTime<Utc>>,
+    pub management_scopes: Vec<String>,
 }
 
 /// Checks every field; the role and APIs against this organisation's data.
@@ -106,6 +111,7 @@ impl ValidCredential {
             access_level: self.access_level,
             allowed_ips: &self.allowed_ips,
             expires_at: self.expires_at,
+            management_scopes: &self.management_scopes,
             updated_at: now,
         }
     }
@@ -156,6 +162,11 @@ pub async fn validate(
     });
     let policy = crate::policy::load(conn, org).await?;
     let expires_at = chosen_expiry(&mut errors, data, now, &policy);
+    let management_scopes = crate::credentials::management::parse(&data.management_scopes)
+        .unwrap_or_else(|message| {
+            errors.add("management_scopes", message);
+            Vec::new()
+        });
 
     Ok(match (role, access_level, errors.is_empty()) {
         (Some(role), Some(access_level), true) => Ok(ValidCredential {
@@ -167,6 +178,7 @@ pub async fn validate(
             api_ids,
             allowed_ips,
             expires_at,
+            management_scopes,
         }),
         _ => Err(errors),
     })

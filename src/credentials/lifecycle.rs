@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::Actor;
-use crate::credentials::{find, refuse_if_revoked, require_manager};
+use crate::credentials::{find, management, refuse_if_revoked, require_manager};
 use crate::db::ids::CredentialId;
 use crate::db::models::access_token;
 use crate::db::models::credential::Credential;
@@ -92,7 +92,7 @@ pub async fn rotate_secret(
     overlap: Overlap,
     key: Option<uuid::Uuid>,
 ) -> Result<Rotated, DomainError> {
-    require_manager(actor)?;
+    require_manager(actor, management::CREDENTIALS_ROTATE)?;
     // Without a key from the caller, a fresh one: such a request is never a replay.
     let rotation_key = key.unwrap_or_else(uuid::Uuid::new_v4);
     let secret = tokens::generate(Kind::ClientSecret)?;
@@ -103,6 +103,11 @@ pub async fn rotate_secret(
         .transaction(async |conn| {
             let current = find(conn, actor, id).await?;
             refuse_if_revoked(&current)?;
+            management::may_handle(actor, &current)?;
+            if actor.caller().is_some() {
+                let scopes = Credential::effective_scopes(conn, &current).await?;
+                management::may_obtain_secret(actor, &current, &scopes)?;
+            }
             if current.rotation_key == Some(rotation_key) {
                 return Err(DomainError::Replayed(ALREADY_ROTATED.into()));
             }
@@ -155,7 +160,7 @@ pub async fn retire_previous_secret(
     actor: &Actor,
     id: CredentialId,
 ) -> Result<Credential, DomainError> {
-    require_manager(actor)?;
+    require_manager(actor, management::CREDENTIALS_ROTATE)?;
     conn.transaction(async |conn| {
         let current = find(conn, actor, id).await?;
         if !current.previous_secret_live(actor.now) {
@@ -214,7 +219,7 @@ pub async fn disable_credential(
     id: CredentialId,
     reason: DisableReason,
 ) -> Result<Credential, DomainError> {
-    require_manager(actor)?;
+    require_manager(actor, management::CREDENTIALS_WRITE)?;
     conn.transaction(async |conn| {
         let current = Credential::lock_in_org(conn, actor.org_id(), id).await?;
         refuse_if_revoked(&current)?;
@@ -260,7 +265,7 @@ pub async fn enable_credential(
     actor: &Actor,
     id: CredentialId,
 ) -> Result<Credential, DomainError> {
-    require_manager(actor)?;
+    require_manager(actor, management::CREDENTIALS_WRITE)?;
     conn.transaction(async |conn| {
         let current = Credential::lock_in_org(conn, actor.org_id(), id).await?;
         refuse_if_revoked(&current)?;
@@ -287,7 +292,7 @@ pub async fn revoke_credential(
     actor: &Actor,
     id: CredentialId,
 ) -> Result<Credential, DomainError> {
-    require_manager(actor)?;
+    require_manager(actor, management::CREDENTIALS_WRITE)?;
     let revoked = conn
         .transaction(async |conn| {
             refuse_if_revoked(&find(conn, actor, id).await?)?;
@@ -312,7 +317,7 @@ pub async fn delete_credential(
     actor: &Actor,
     id: CredentialId,
 ) -> Result<Credential, DomainError> {
-    require_manager(actor)?;
+    require_manager(actor, management::CREDENTIALS_WRITE)?;
     let deleted = conn
         .transaction(async |conn| {
             let current = find(conn, actor, id).await?;

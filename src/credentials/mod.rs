@@ -1,12 +1,13 @@
 //! Machine-to-machine credentials: every operation on them (create, edit, rotate, revoke,
 //! delete; generate and revoke their tokens) as one function that checks the actor's
 //! permission, enforces the limits, takes its locks and writes its audit row in the same
-//! transaction. The console calls these; the JSON API and background jobs will too.
+//! transaction. The console, the JSON management API and the background jobs call these.
 
 pub mod access_tokens;
 pub mod draft;
 pub mod leaks;
 pub mod lifecycle;
+pub mod management;
 pub mod save;
 pub mod stale;
 
@@ -15,15 +16,11 @@ use diesel_async::AsyncPgConnection;
 use crate::actor::Actor;
 use crate::db::ids::CredentialId;
 use crate::db::models::credential::{Credential, MAX_CREDENTIALS_PER_ORG};
-use crate::db::models::user::StaffRole;
 use crate::domain_error::DomainError;
 
-/// Completes "Your role does not allow you to …".
-const MANAGE: &str = "manage API credentials";
-
-/// Admins and Super Admins manage credentials.
-fn require_manager(actor: &Actor) -> Result<(), DomainError> {
-    actor.require(StaffRole::Admin, MANAGE)
+/// Admins and Super Admins manage credentials; a calling credential needs `scope`.
+fn require_manager(actor: &Actor, scope: &'static str) -> Result<(), DomainError> {
+    management::require(actor, scope)
 }
 
 /// What an organisation at its limit is told.

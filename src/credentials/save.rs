@@ -4,7 +4,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::Actor;
 use crate::credentials::draft::{self, CredentialDraft, ValidCredential};
-use crate::credentials::{find, limit_message, refuse_if_revoked, require_manager};
+use crate::credentials::{find, limit_message, management, refuse_if_revoked, require_manager};
 use crate::db::ids::{CredentialId, RoleId};
 use crate::db::models::api_role::ApiRole;
 use crate::db::models::credential::{Credential, MAX_CREDENTIALS_PER_ORG, NewCredential};
@@ -30,6 +30,7 @@ fn snapshot(valid: &ValidCredential, scopes: &[String]) -> serde_json::Value {
         "apis": scopes,
         "allowed_ips": valid.allowed_ips,
         "expires_at": valid.expires_at.map(|t| t.to_rfc3339()),
+        "management_scopes": valid.management_scopes,
     })
 }
 
@@ -53,7 +54,7 @@ pub async fn create_credential(
     actor: &Actor,
     draft: &CredentialDraft,
 ) -> Result<Created, DomainError> {
-    require_manager(actor)?;
+    require_manager(actor, management::CREDENTIALS_WRITE)?;
     let secret = tokens::generate(Kind::ClientSecret)?;
     let client_id = tokens::new_client_id()?;
     let creation_key = draft.creation_key.trim().parse::<uuid::Uuid>().ok();
@@ -64,6 +65,7 @@ pub async fn create_credential(
             let org = actor.org_id();
             let count = Credential::lock_org_and_count(conn, org).await?;
             let valid = checked(conn, actor, draft).await?;
+            management::may_set(actor, &[], &valid.management_scopes)?;
             if let Some(key) = creation_key
                 && Credential::find_by_creation_key(conn, org, key)
                     .await?
@@ -89,6 +91,7 @@ pub async fn create_credential(
             let credential = Credential::insert(conn, &new).await?;
             Credential::set_apis(conn, credential.id, &valid.api_ids).await?;
             let scopes = Credential::effective_scopes(conn, &credential).await?;
+            management::may_grant(actor, &[], &scopes)?;
             actor
                 .audit("credential.created")
                 .target("credential", credential.id, &credential.name)
@@ -121,25 +124,30 @@ pub async fn update_credential(
     id: CredentialId,
     draft: &CredentialDraft,
 ) -> Result<Credential, DomainError> {
-    require_manager(actor)?;
+    require_manager(actor, management::CREDENTIALS_WRITE)?;
     conn.transaction(async |conn| {
         Organisation::lock(conn, actor.org_id()).await?;
         let before = find(conn, actor, id).await?;
         refuse_if_revoked(&before)?;
+        management::may_handle(actor, &before)?;
         let valid = checked(conn, actor, draft).await?;
+        management::may_set(actor, &before.management_scopes, &valid.management_scopes)?;
+        let before_scopes = Credential::effective_scopes(conn, &before).await?;
         let before_snapshot = serde_json::json!({
             "name": before.name,
             "owner_email": before.owner_email,
             "role": role_name(conn, actor, before.role_id).await?,
             "access_level": before.access_level.as_str(),
-            "apis": Credential::effective_scopes(conn, &before).await?,
+            "apis": before_scopes,
             "allowed_ips": before.allowed_ips,
             "expires_at": before.expires_at.map(|t| t.to_rfc3339()),
+            "management_scopes": before.management_scopes,
         });
         let settings = valid.settings(actor.now);
         let updated = Credential::update(conn, actor.org_id(), id, &settings).await?;
         Credential::set_apis(conn, id, &valid.api_ids).await?;
         let scopes = Credential::effective_scopes(conn, &updated).await?;
+        management::may_grant(actor, &before_scopes, &scopes)?;
         actor
             .audit("credential.updated")
             .target("credential", id, &updated.name)

@@ -71,6 +71,10 @@ uuid_ids! {
     CredentialId;
     /// An email owed to one recipient.
     NoticeId;
+    /// A webhook endpoint of an organisation.
+    WebhookEndpointId;
+    /// One event owed to one webhook endpoint; also its message id (`msg_…`).
+    WebhookDeliveryId;
 }
 
 typed_id!(

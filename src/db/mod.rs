@@ -211,3 +211,26 @@ pub async fn ping(conn: &mut AsyncPgConnection) -> QueryResult<()> {
         .await
         .map(|_| ())
 }
+
+/// Runs `work` in a transaction (a savepoint inside one): committed when it succeeds,
+/// rolled back when it fails. As `AsyncConnection::transaction`, without asking `work` to
+/// be `Send`, which a generic async closure cannot promise.
+pub async fn transaction<R, E, F>(conn: &mut AsyncPgConnection, work: F) -> Result<R, E>
+where
+    F: AsyncFnOnce(&mut AsyncPgConnection) -> Result<R, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel_async::TransactionManager;
+    type Manager = <AsyncPgConnection as AsyncConnection>::TransactionManager;
+    Manager::begin_transaction(conn).await?;
+    match work(&mut *conn).await {
+        Ok(value) => {
+            Manager::commit_transaction(conn).await?;
+            Ok(value)
+        }
+        Err(error) => match Manager::rollback_transaction(conn).await {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
+}

@@ -18,6 +18,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_idempotency_keys (caller_id, key) {
+        caller_id -> Uuid,
+        key -> Text,
+        request_digest -> Bytea,
+        status -> Int4,
+        body -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     apis (id) {
         id -> Uuid,
         org_id -> Uuid,
@@ -43,6 +54,7 @@ diesel::table! {
         user_agent -> Nullable<Text>,
         details -> Jsonb,
         created_at -> Timestamptz,
+        actor_client_id -> Nullable<Text>,
     }
 }
 
@@ -117,6 +129,7 @@ diesel::table! {
         disabled_at -> Nullable<Timestamptz>,
         enabled_at -> Nullable<Timestamptz>,
         rotation_key -> Nullable<Uuid>,
+        management_scopes -> Array<Text>,
     }
 }
 
@@ -159,6 +172,7 @@ diesel::table! {
         stale_after_days -> Int4,
         stale_action -> Text,
         updated_at -> Timestamptz,
+        require_two_factor -> Bool,
     }
 }
 
@@ -167,6 +181,14 @@ diesel::table! {
         id -> Uuid,
         name -> Text,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, code_hash) {
+        user_id -> Uuid,
+        code_hash -> Bytea,
+        used_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -226,6 +248,65 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_two_factor (user_id) {
+        user_id -> Uuid,
+        sealed_key -> Bytea,
+        enabled_at -> Nullable<Timestamptz>,
+        last_used_step -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Int8,
+        delivery_id -> Uuid,
+        attempted_at -> Timestamptz,
+        status_code -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        duration_ms -> Int4,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        endpoint_id -> Uuid,
+        org_id -> Uuid,
+        event -> Text,
+        credential_id -> Nullable<Uuid>,
+        payload -> Jsonb,
+        dedup_key -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        claim -> Nullable<Uuid>,
+        first_attempt_at -> Nullable<Timestamptz>,
+        last_attempt_at -> Nullable<Timestamptz>,
+        last_status_code -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamptz>,
+        failed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        url -> Text,
+        // Never NULL elements (checked by the migration).
+        events -> Array<Text>,
+        enabled -> Bool,
+        secret_sealed -> Bytea,
+        secret_rotated_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 // No foreign key any more (lock_free_issuance migration), but still the join of every lookup.
 diesel::joinable!(access_tokens -> credentials (credential_id));
 diesel::joinable!(apis -> organisations (org_id));
@@ -239,14 +320,21 @@ diesel::joinable!(credentials -> roles (role_id));
 diesel::joinable!(notices -> credentials (credential_id));
 diesel::joinable!(notices -> organisations (org_id));
 diesel::joinable!(org_policies -> organisations (org_id));
+diesel::joinable!(recovery_codes -> user_two_factor (user_id));
 diesel::joinable!(role_apis -> apis (api_id));
 diesel::joinable!(role_apis -> roles (role_id));
 diesel::joinable!(roles -> organisations (org_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(user_two_factor -> users (user_id));
 diesel::joinable!(users -> organisations (org_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::joinable!(webhook_deliveries -> organisations (org_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_endpoints -> organisations (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     access_tokens,
+    api_idempotency_keys,
     apis,
     audit_events,
     credential_apis,
@@ -258,12 +346,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     notices,
     org_policies,
     organisations,
+    recovery_codes,
     role_apis,
     roles,
     server_secrets,
     sessions,
     setup_tokens,
+    user_two_factor,
     users,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_endpoints,
 );
 
 diesel::define_sql_function! {

@@ -1,6 +1,7 @@
 //! Background work every instance runs: housekeeping once a minute, adding the secrets' use
-//! counts every few seconds, and the scheduled jobs (reminders, stale credentials, email)
-//! every `JOB_INTERVAL_SECONDS`. Each task takes a pooled connection only while it works.
+//! counts every few seconds, the scheduled jobs (reminders, stale credentials, email) every
+//! `JOB_INTERVAL_SECONDS`, and webhook delivery every `WEBHOOK_POLL_MILLISECONDS`. Each task
+//! takes a pooled connection only while it works.
 
 pub mod scheduled;
 
@@ -10,6 +11,7 @@ use std::time::Duration as StdDuration;
 use crate::app_state::AppState;
 use crate::auth::throttle;
 use crate::db;
+use crate::webhooks;
 
 const SWEEP_EVERY: StdDuration = StdDuration::from_secs(60);
 
@@ -17,7 +19,40 @@ const SWEEP_EVERY: StdDuration = StdDuration::from_secs(60);
 pub fn spawn(state: Arc<AppState>) {
     tokio::spawn(sweep(state.clone()));
     tokio::spawn(flush_counts(state.clone()));
+    tokio::spawn(deliver_webhooks(state.clone()));
     tokio::spawn(run_scheduled(state));
+}
+
+/// Sends the webhook deliveries that are due, batch after batch while batches come full.
+async fn deliver_webhooks(state: Arc<AppState>) {
+    let mut every = tokio::time::interval(state.settings.webhooks.poll);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        loop {
+            let run = webhooks::deliver::deliver_due(
+                &state.pool,
+                &state.sealer,
+                &state.settings.webhooks,
+                state.clock.now(),
+            )
+            .await;
+            match run {
+                Ok(report) if report.claimed == 0 => break,
+                Ok(report) => {
+                    state.oauth.metrics.job_ran("webhooks", true);
+                    if report.claimed < usize::try_from(webhooks::deliver::BATCH).unwrap_or(0) {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    state.oauth.metrics.job_ran("webhooks", false);
+                    tracing::warn!(error = %e, "could not deliver the webhooks that are due");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// The scheduled jobs: at start, then every `JOB_INTERVAL_SECONDS`.
@@ -90,6 +125,15 @@ async fn sweep(state: Arc<AppState>) {
             Err(e) => {
                 ok = false;
                 tracing::warn!(error = %e, "could not sweep sign-in counters");
+            }
+        }
+        let kept_since = now - crate::api::v1::idempotency::KEPT_FOR;
+        match db::models::idempotency_key::sweep(&mut conn, kept_since).await {
+            Ok(n) if n > 0 => tracing::debug!(removed = n, "swept idempotency keys"),
+            Ok(_) => {}
+            Err(e) => {
+                ok = false;
+                tracing::warn!(error = %e, "could not sweep idempotency keys");
             }
         }
         match db::models::access_token::sweep(&mut conn, now).await {

@@ -1,6 +1,7 @@
 //! The work each instance does at start and then every `JOB_INTERVAL_SECONDS`: queue the
-//! expiry reminders that are due, disable what the staleness policies say, and send the
-//! emails that are due, and delete usage older than `usage::RETENTION_DAYS`. Every step is safe with several instances at once (unique notice
+//! expiry reminders that are due (with their `credential.expiring` webhooks), disable what the
+//! staleness policies say, queue the `credential.expired` webhooks, send the emails that are
+//! due, and delete usage older than `usage::RETENTION_DAYS`. Every step is safe with several instances at once (unique notice
 //! keys, row locks, `SKIP LOCKED`), and a failing step does not stop the others.
 
 use chrono::{DateTime, Duration, Utc};
@@ -12,6 +13,7 @@ use crate::email::Mailer;
 use crate::notices::deliver::{self, Delivered};
 use crate::notices::expiry;
 use crate::usage;
+use crate::webhooks;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Report {
@@ -19,6 +21,8 @@ pub struct Report {
     pub reminders: usize,
     /// Credentials disabled as stale.
     pub disabled: usize,
+    /// `credential.expired` webhook deliveries queued.
+    pub expired_events: usize,
     pub delivered: Delivered,
     /// Usage rows (hourly counts and refusals) past retention, deleted.
     pub pruned: usize,
@@ -49,6 +53,10 @@ pub async fn run_once(
         Ok(n) => report.disabled = n,
         Err(e) => report.failed(&e, "could not disable the stale credentials"),
     }
+    match webhooks::expiry::enqueue_expired(conn, now).await {
+        Ok(n) => report.expired_events = n,
+        Err(e) => report.failed(&e, "could not queue the credential.expired webhooks"),
+    }
     let cutoff = now - Duration::days(usage::RETENTION_DAYS);
     match db::models::usage::prune(conn, cutoff).await {
         Ok(n) => report.pruned = n,
@@ -64,6 +72,7 @@ pub async fn run_once(
         tracing::info!(
             reminders = report.reminders,
             disabled = report.disabled,
+            expired_events = report.expired_events,
             sent = report.delivered.sent,
             failed = report.delivered.failed,
             abandoned = report.delivered.abandoned,

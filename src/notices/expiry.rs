@@ -10,6 +10,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use crate::db::models::credential::Credential;
 use crate::db::models::notice::{Notice, NoticeKind};
 use crate::notices::{self, Draft};
+use crate::webhooks;
 
 /// The thresholds, nearest first.
 const THRESHOLDS: [(i64, NoticeKind); 3] = [
@@ -32,6 +33,14 @@ pub fn reminder_due(
         .into_iter()
         .find(|(days, _)| expires_at - now <= Duration::days(*days))?;
     (expires_at - Duration::days(days) > created_at).then_some(kind)
+}
+
+/// How many days before the expiry the reminder `kind` goes out.
+fn days_before(kind: NoticeKind) -> i64 {
+    THRESHOLDS
+        .into_iter()
+        .find(|(_, k)| *k == kind)
+        .map_or(0, |(days, _)| days)
 }
 
 /// "in 7 days", "in 1 day", "in 5 hours", rounded to the nearest (a job runs a little after
@@ -97,10 +106,13 @@ pub async fn enqueue_reminders(
         if queued.contains(&(credential.id, kind, expires_at)) {
             continue;
         }
-        // All recipients or none: a crash halfway must not leave some never told.
+        // All recipients (and webhooks) or none: a crash halfway must not leave some never told.
         added += conn
             .transaction(async |conn| {
                 let draft = reminder(conn, &credential, kind, expires_at, now).await?;
+                let days = days_before(kind);
+                webhooks::expiry::enqueue_expiring(conn, &credential, days, expires_at, now)
+                    .await?;
                 notices::enqueue(conn, &credential, &draft, now).await
             })
             .await?;

@@ -20,5 +20,6 @@ mod input;
 mod journeys;
 mod journeys_forms;
 mod lifecycle;
+mod management;
 mod reveal;
 mod usage;

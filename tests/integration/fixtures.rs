@@ -16,6 +16,9 @@ use serde_json::Value;
 
 use crate::helpers::{Browser, Page, TestApp};
 
+mod two_factor;
+pub use two_factor::*;
+
 pub async fn insert_api(app: &TestApp, org: OrgId, scope: &str) -> Api {
     let now = app.clock.now();
     let api = Api {
@@ -76,6 +79,7 @@ pub async fn insert_credential(
                 access_level,
                 allowed_ips: &[],
                 expires_at: None,
+                management_scopes: &[],
                 updated_at: now,
             },
             created_by: None,
@@ -373,4 +377,113 @@ pub async fn rotate_with_overlap(s: &mut Setup, overlap: &str) -> Client {
         client_id: s.client.client_id.clone(),
         secret: testid_text(&page.body, "client-secret").unwrap(),
     }
+}
+
+/// A credential with management access, created by a Super Admin in the console (role
+/// Orders, Full), with `scopes` ticked.
+pub async fn management_client(
+    app: &TestApp,
+    super_admin: &mut Browser,
+    catalog: &Catalog,
+    name: &str,
+    scopes: &[&str],
+) -> Client {
+    let mut form = with(valid_form(catalog), "name", name);
+    for scope in scopes {
+        form.push(("management_scopes", scope.to_string()));
+    }
+    let (id, client_id, secret) = create_credential(app, super_admin, &form).await;
+    Client {
+        id,
+        client_id,
+        secret,
+    }
+}
+
+/// A management API call with a bearer token, a JSON body and extra headers.
+pub async fn api_call(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> Answer {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = reqwest::Client::new()
+        .request(method, app.url(path))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    answer(req.send().await.unwrap()).await
+}
+
+/// A new credential's JSON for `POST /api/v1/credentials` (role Orders, Full).
+pub fn new_credential_json(catalog: &Catalog, name: &str) -> Value {
+    serde_json::json!({
+        "name": name,
+        "description": "Made by the pipeline",
+        "owner_email": "ops@acme.test",
+        "role_id": catalog.role.to_string(),
+        "access_level": "full",
+    })
+}
+
+/// Settings for webhooks to the receiver on 127.0.0.1 over plain http, polled every 50 ms.
+pub fn local_webhooks(s: &mut m2m_console::config::Settings) {
+    s.webhooks.allow_private = true;
+    s.webhooks.allow_insecure = true;
+    s.webhooks.poll = std::time::Duration::from_millis(50);
+}
+
+/// Registers an endpoint for `events` through the console as `browser` (a Super Admin): its
+/// id and its signing secret, as the one-time page shows it.
+pub async fn register_webhook(
+    app: &TestApp,
+    browser: &mut Browser,
+    url: &str,
+    events: &[&str],
+) -> (m2m_console::db::ids::WebhookEndpointId, String) {
+    use m2m_console::db::schema::webhook_endpoints;
+    let mut form = vec![("url", url), ("enabled", "on")];
+    form.extend(events.iter().map(|e| ("events", *e)));
+    let page = browser.hx_post(m2m_console::paths::WEBHOOKS, &form).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let secret = testid_text(&page.body, "webhook-secret").unwrap();
+    let id = webhook_endpoints::table
+        .filter(webhook_endpoints::url.eq(url))
+        .order(webhook_endpoints::created_at.desc())
+        .select(webhook_endpoints::id)
+        .first(&mut *app.conn().await)
+        .await
+        .unwrap();
+    (id, secret)
+}
+
+/// Every webhook event there is.
+pub fn all_webhook_events() -> Vec<&'static str> {
+    m2m_console::db::models::webhook_endpoint::WebhookEvent::ALL
+        .iter()
+        .map(|e| e.as_str())
+        .collect()
+}
+
+/// `(status, attempts, last status code, last error)` of each delivery to `endpoint`, oldest
+/// first.
+pub async fn deliveries(
+    app: &TestApp,
+    endpoint: m2m_console::db::ids::WebhookEndpointId,
+) -> Vec<(String, i32, Option<i32>, Option<String>)> {
+    use m2m_console::db::schema::webhook_deliveries as d;
+    d::table
+        .filter(d::endpoint_id.eq(endpoint))
+        .order((d::created_at.asc(), d::id.asc()))
+        .select((d::status, d::attempts, d::last_status_code, d::last_error))
+        .load(&mut *app.conn().await)
+        .await
+        .unwrap()
 }

@@ -43,7 +43,14 @@ fn fields(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// Every field the server reads from a person or a machine.
-fn targets(credential: &str, role: &str, api: &str, user: &str, read: &str) -> Vec<Target> {
+fn targets(
+    credential: &str,
+    role: &str,
+    api: &str,
+    user: &str,
+    read: &str,
+    webhook: &str,
+) -> Vec<Target> {
     let credential_form: Vec<(String, String)> = vec![
         ("name".into(), "Fuzzed".into()),
         ("description".into(), "".into()),
@@ -132,6 +139,24 @@ fn targets(credential: &str, role: &str, api: &str, user: &str, read: &str) -> V
         &format!("/settings/users/{user}/role"),
         fields(&[("role", "viewer")]),
         &["role"],
+    );
+    // An IP literal: no field of the base form sends the server to DNS.
+    let webhook_form = fields(&[
+        ("url", "https://127.0.0.1/hook"),
+        ("events", "credential.revoked"),
+        ("enabled", "on"),
+    ]);
+    add(
+        Via::Console,
+        "/settings/webhooks",
+        webhook_form.clone(),
+        &["url", "events", "enabled"],
+    );
+    add(
+        Via::Console,
+        &format!("/settings/webhooks/{webhook}"),
+        webhook_form,
+        &["url", "events", "enabled"],
     );
     add(
         Via::AuditQuery,
@@ -222,6 +247,30 @@ async fn world() -> World {
         .create_user("Acme", "fuzzed@acme.test", StaffRole::Viewer)
         .await;
     let api = crate::fixtures::insert_api(&app, boss_user.org_id, "fuzz:target").await;
+    let webhook = {
+        use m2m_console::webhooks::endpoints::{EndpointDraft, create_endpoint};
+        let mut rules = app.settings.webhooks.clone();
+        rules.allow_private = true;
+        let sealer = m2m_console::sealed::Sealer::new(
+            m2m_console::sealed::DataKey::random().unwrap(),
+            Vec::new(),
+        );
+        let draft = EndpointDraft {
+            url: "https://127.0.0.1/hook".into(),
+            events: vec!["credential.revoked".into()],
+            enabled: Some("on".into()),
+        };
+        let actor = m2m_console::actor::Actor::staff(
+            boss_user.clone(),
+            Default::default(),
+            app.clock.now(),
+        );
+        create_endpoint(&mut *app.conn().await, &actor, &sealer, &rules, &draft)
+            .await
+            .unwrap()
+            .endpoint
+            .id
+    };
     let mut anonymous = app.client();
     anonymous.get("/login").await;
     let targets = targets(
@@ -230,6 +279,7 @@ async fn world() -> World {
         &api.id.to_string(),
         &user.id.to_string(),
         &catalog.read.to_string(),
+        &webhook.to_string(),
     );
     World {
         app,

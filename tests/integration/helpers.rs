@@ -159,6 +159,14 @@ impl TestApp {
         Self::start(settings, self.clock.clone()).await
     }
 
+    /// Another instance on the same database and clock, with its settings adjusted by `tweak`.
+    pub async fn second_instance_with(&self, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = self.settings.clone();
+        settings.bind_addr = "127.0.0.1:0".parse().unwrap();
+        tweak(&mut settings);
+        Self::start(settings, self.clock.clone()).await
+    }
+
     async fn start(settings: Settings, clock: Clock) -> Self {
         let app = Application::build(settings.clone(), clock.clone())
             .await

@@ -101,7 +101,10 @@ impl<'a> Record<'a> {
             time: event
                 .created_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            actor: event.actor_email.as_deref(),
+            actor: event
+                .actor_email
+                .as_deref()
+                .or(event.actor_client_id.as_deref()),
             action: &event.action,
             action_label: labels::label(&event.action),
             target_type: event.target_type.as_deref(),

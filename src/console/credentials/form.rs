@@ -20,6 +20,8 @@ pub struct FormView {
     pub expiry_choices: Vec<ExpiryChoice>,
     /// The organisation's maximum lifetime, when it has one.
     pub max_lifetime_days: Option<i32>,
+    /// Whether the form offers management access (a Super Admin's form only).
+    pub offer_management: bool,
 }
 
 /// One expiry preset: its form value, its label and the moment it means (UTC for people,
@@ -81,6 +83,18 @@ impl FormView {
             "" => value == CUSTOM,
             chosen => chosen == value,
         }
+    }
+
+    /// The management scopes with what each allows, for the checkboxes.
+    pub fn management_scopes(&self) -> &'static [(&'static str, &'static str)] {
+        &crate::credentials::management::SCOPES
+    }
+
+    pub fn has_management_scope(&self, scope: &str) -> bool {
+        self.data
+            .management_scopes
+            .iter()
+            .any(|s| s.trim() == scope)
     }
 
     pub fn is_fine_grained(&self) -> bool {

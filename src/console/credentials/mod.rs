@@ -151,6 +151,7 @@ async fn form_page(
             roles: ApiRole::list_with_apis(conn, rq.user.org_id).await?,
             expiry_choices: ExpiryChoice::all(rq.now, max_lifetime_days),
             max_lifetime_days,
+            offer_management: rq.user.role >= crate::db::models::user::StaffRole::SuperAdmin,
         },
         csrf_token: rq.csrf_token()?,
     };

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{AuditEventId, CredentialId, OrgId, UserId};
+use crate::db::models::webhook_delivery;
 use crate::db::schema::audit_events;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -23,6 +24,8 @@ pub struct AuditEvent {
     pub user_agent: Option<String>,
     pub details: serde_json::Value,
     pub created_at: DateTime<Utc>,
+    /// The calling credential, when the management API acted.
+    pub actor_client_id: Option<String>,
 }
 
 /// One event to append. Callers must never put a secret, token, hash or password in it.
@@ -40,15 +43,21 @@ pub struct NewAuditEvent {
     pub user_agent: Option<String>,
     pub details: serde_json::Value,
     pub created_at: DateTime<Utc>,
+    /// The calling credential, when the management API acted.
+    pub actor_client_id: Option<String>,
 }
 
 impl NewAuditEvent {
+    /// Appends the event, and queues the webhook deliveries it stands for in the same
+    /// transaction (the outbox: `webhook_delivery::enqueue_for_audit`).
     pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<()> {
-        diesel::insert_into(audit_events::table)
+        let id: i64 = diesel::insert_into(audit_events::table)
             .values(self)
-            .execute(conn)
-            .await
-            .map(|_| ())
+            .returning(audit_events::id)
+            .get_result(conn)
+            .await?;
+        webhook_delivery::enqueue_for_audit(conn, self, id).await?;
+        Ok(())
     }
 }
 
@@ -149,8 +158,12 @@ impl AuditEvent {
             None => {}
         }
         if let Some(actor) = &filter.actor {
-            query =
-                query.filter(audit_events::actor_email.ilike(format!("%{}%", escape_like(actor))));
+            let pattern = format!("%{}%", escape_like(actor));
+            query = query.filter(
+                audit_events::actor_email
+                    .ilike(pattern.clone())
+                    .or(audit_events::actor_client_id.ilike(pattern)),
+            );
         }
         if let Some(action) = &filter.action {
             query = query.filter(audit_events::action.eq(action.clone()));
@@ -205,6 +218,7 @@ impl NewAuditEvent {
             user_agent: meta.user_agent.clone(),
             details: serde_json::json!({}),
             created_at: now,
+            actor_client_id: None,
         }
     }
 
@@ -213,6 +227,13 @@ impl NewAuditEvent {
         self.org_id = Some(user.org_id);
         self.actor_user_id = Some(user.id);
         self.actor_email = Some(user.email.clone());
+        self
+    }
+
+    /// Done through the management API by the credential `client_id` of `org`.
+    pub fn by_client(mut self, org: OrgId, client_id: &str) -> Self {
+        self.org_id = Some(org);
+        self.actor_client_id = Some(client_id.into());
         self
     }
 

@@ -134,6 +134,8 @@ pub struct Credential {
     pub enabled_at: Option<DateTime<Utc>>,
     /// The key of the rotation that put the current secret in place (see `rotate_secret`).
     pub rotation_key: Option<uuid::Uuid>,
+    /// The built-in management scopes it holds (see `credentials::management`).
+    pub management_scopes: Vec<String>,
 }
 
 impl fmt::Debug for Credential {
@@ -176,6 +178,7 @@ pub struct CredentialSettings<'a> {
     pub allowed_ips: &'a [String],
     #[diesel(treat_none_as_null = true)]
     pub expires_at: Option<DateTime<Utc>>,
+    pub management_scopes: &'a [String],
     pub updated_at: DateTime<Utc>,
 }
 

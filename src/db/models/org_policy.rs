@@ -17,6 +17,8 @@ pub struct OrgPolicy {
     pub stale_after_days: i32,
     pub stale_action: String,
     pub updated_at: DateTime<Utc>,
+    /// Super Admins and Admins must sign in with a second factor (issue 14).
+    pub require_two_factor: bool,
 }
 
 impl OrgPolicy {

@@ -26,3 +26,13 @@ pub async fn get_or_init(
         .first(conn)
         .await
 }
+
+/// The stored value for `name`, if any.
+pub async fn find(conn: &mut AsyncPgConnection, name: &str) -> QueryResult<Option<Vec<u8>>> {
+    server_secrets::table
+        .find(name)
+        .select(server_secrets::value)
+        .first(conn)
+        .await
+        .optional()
+}

@@ -1,0 +1,309 @@
+//! An organisation's webhook endpoints (Super Admin only): register one (its signing secret
+//! is returned once), edit, delete, rotate the secret (returned once again), and send one of
+//! its deliveries again.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::Deserialize;
+use serde_json::json;
+use url::Url;
+
+use crate::actor::Actor;
+use crate::catalog::Saved;
+use crate::config::WebhookSettings;
+use crate::db::ids::{WebhookDeliveryId, WebhookEndpointId};
+use crate::db::models::organisation::Organisation;
+use crate::db::models::webhook_delivery::WebhookDelivery;
+use crate::db::models::webhook_endpoint::{MAX_ENDPOINTS_PER_ORG, WebhookEndpoint, WebhookEvent};
+use crate::domain_error::DomainError;
+use crate::forms::FieldErrors;
+use crate::sealed::Sealer;
+use crate::webhooks::destination;
+use crate::webhooks::require_super_admin;
+use crate::webhooks::signature::SigningSecret;
+
+/// An endpoint as the form sends it: the ticked events, and `enabled` when its box is ticked.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EndpointDraft {
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub events: Vec<String>,
+    #[serde(default)]
+    pub enabled: Option<String>,
+}
+
+impl EndpointDraft {
+    /// The empty form: on, nothing chosen yet.
+    pub fn blank() -> Self {
+        Self {
+            enabled: Some("on".into()),
+            ..Self::default()
+        }
+    }
+
+    pub fn of(endpoint: &WebhookEndpoint) -> Self {
+        Self {
+            url: endpoint.url.clone(),
+            events: endpoint.events.clone(),
+            enabled: endpoint.enabled.then(|| "on".into()),
+        }
+    }
+
+    pub fn checked(&self, event: &WebhookEvent) -> bool {
+        self.events.iter().any(|e| e == event.as_str())
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.is_some()
+    }
+
+    /// What a form shows again after a refusal.
+    pub fn trimmed(&self) -> Self {
+        Self {
+            url: self.url.trim().to_string(),
+            ..self.clone()
+        }
+    }
+}
+
+/// A draft that passed every check.
+struct Checked {
+    url: String,
+    events: Vec<String>,
+    enabled: bool,
+}
+
+impl Checked {
+    fn summary(&self) -> serde_json::Value {
+        json!({ "url": self.url, "events": self.events, "enabled": self.enabled })
+    }
+}
+
+fn summary(endpoint: &WebhookEndpoint) -> serde_json::Value {
+    json!({ "url": endpoint.url, "events": endpoint.events, "enabled": endpoint.enabled })
+}
+
+/// Checks the draft; the URL's addresses too unless it is `unchanged` from what is saved.
+async fn check(
+    draft: &EndpointDraft,
+    rules: &WebhookSettings,
+    unchanged: Option<&str>,
+) -> Result<Checked, DomainError> {
+    let mut errors = FieldErrors::default();
+    let url = match destination::check_url(&draft.url, rules.allow_insecure) {
+        Ok(url) => Some(url),
+        Err(message) => {
+            errors.add("url", message);
+            None
+        }
+    };
+    if let Some(url) = &url
+        && unchanged != Some(url.as_str())
+        && let Err(e) = destination::resolve(url, rules.allow_private).await
+    {
+        errors.add("url", e.field_message());
+    }
+    let mut unknown = false;
+    let chosen: Vec<WebhookEvent> = draft
+        .events
+        .iter()
+        .filter_map(|raw| {
+            let event = WebhookEvent::parse(raw.trim());
+            unknown |= event.is_none();
+            event
+        })
+        .collect();
+    if unknown {
+        errors.add("events", "Choose events from the list.");
+    } else if chosen.is_empty() {
+        errors.add("events", "Choose at least one event.");
+    }
+    errors.into_result().map_err(DomainError::Invalid)?;
+    let events = WebhookEvent::ALL
+        .into_iter()
+        .filter(|e| chosen.contains(e))
+        .map(|e| e.as_str().to_string())
+        .collect();
+    Ok(Checked {
+        url: url.as_ref().map(Url::to_string).unwrap_or_default(),
+        events,
+        enabled: draft.is_enabled(),
+    })
+}
+
+fn limit_message() -> String {
+    format!(
+        "Your organisation already has {MAX_ENDPOINTS_PER_ORG} webhook endpoints, the most it may have. Delete one to add another."
+    )
+}
+
+/// An endpoint with its signing secret in clear, to be shown once.
+pub struct WithSecret {
+    pub endpoint: WebhookEndpoint,
+    pub secret: SigningSecret,
+}
+
+fn sealed_secret(
+    sealer: &Sealer,
+    id: WebhookEndpointId,
+) -> Result<(SigningSecret, Vec<u8>), DomainError> {
+    let secret = SigningSecret::generate()?;
+    let sealed = sealer
+        .seal(&WebhookEndpoint::seal_label(id), secret.expose().as_bytes())
+        .map_err(|e| anyhow::anyhow!("cannot seal the signing secret: {e}"))?;
+    Ok((secret, sealed))
+}
+
+/// Registers an endpoint (at most 10 per organisation) with a new signing secret.
+pub async fn create_endpoint(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    sealer: &Sealer,
+    rules: &WebhookSettings,
+    draft: &EndpointDraft,
+) -> Result<WithSecret, DomainError> {
+    require_super_admin(actor)?;
+    let checked = check(draft, rules, None).await?;
+    let id = WebhookEndpointId::new_random();
+    let (secret, sealed) = sealed_secret(sealer, id)?;
+    let endpoint = conn
+        .transaction(async |conn| {
+            Organisation::lock(conn, actor.org_id()).await?;
+            if WebhookEndpoint::count_in_org(conn, actor.org_id()).await? >= MAX_ENDPOINTS_PER_ORG {
+                return Err(DomainError::LimitReached(limit_message()));
+            }
+            let endpoint = WebhookEndpoint {
+                id,
+                org_id: actor.org_id(),
+                url: checked.url.clone(),
+                events: checked.events.clone(),
+                enabled: checked.enabled,
+                secret_sealed: sealed,
+                secret_rotated_at: None,
+                created_at: actor.now,
+                updated_at: actor.now,
+            };
+            endpoint.insert(conn).await?;
+            actor
+                .audit("webhook.created")
+                .target("webhook", id, &endpoint.url)
+                .details(checked.summary())
+                .insert(conn)
+                .await?;
+            Ok(endpoint)
+        })
+        .await?;
+    tracing::info!(webhook_endpoint_id = %id, "webhook endpoint registered");
+    Ok(WithSecret { endpoint, secret })
+}
+
+/// Changes an endpoint's URL, events or whether it is on.
+pub async fn update_endpoint(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    rules: &WebhookSettings,
+    id: WebhookEndpointId,
+    draft: &EndpointDraft,
+) -> Result<(WebhookEndpoint, Saved), DomainError> {
+    require_super_admin(actor)?;
+    let saved = WebhookEndpoint::find_in_org(conn, actor.org_id(), id).await?;
+    let checked = check(draft, rules, Some(&saved.url)).await?;
+    conn.transaction(async |conn| {
+        Organisation::lock(conn, actor.org_id()).await?;
+        let before = WebhookEndpoint::find_in_org(conn, actor.org_id(), id).await?;
+        if before.url == checked.url
+            && before.events == checked.events
+            && before.enabled == checked.enabled
+        {
+            return Ok((before, Saved::Unchanged));
+        }
+        let after = WebhookEndpoint::update(
+            conn,
+            actor.org_id(),
+            id,
+            (&checked.url, &checked.events, checked.enabled),
+            actor.now,
+        )
+        .await?;
+        actor
+            .audit("webhook.updated")
+            .target("webhook", id, &after.url)
+            .details(json!({ "before": summary(&before), "after": checked.summary() }))
+            .insert(conn)
+            .await?;
+        Ok((after, Saved::Changed))
+    })
+    .await
+}
+
+/// Deletes an endpoint and its deliveries (the audit log keeps the record).
+pub async fn delete_endpoint(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: WebhookEndpointId,
+) -> Result<WebhookEndpoint, DomainError> {
+    require_super_admin(actor)?;
+    conn.transaction(async |conn| {
+        Organisation::lock(conn, actor.org_id()).await?;
+        let endpoint = WebhookEndpoint::find_in_org(conn, actor.org_id(), id).await?;
+        if WebhookEndpoint::delete(conn, actor.org_id(), id).await? == 0 {
+            return Err(DomainError::NotFound);
+        }
+        actor
+            .audit("webhook.deleted")
+            .target("webhook", id, &endpoint.url)
+            .details(summary(&endpoint))
+            .insert(conn)
+            .await?;
+        Ok(endpoint)
+    })
+    .await
+}
+
+/// Replaces the signing secret: every attempt from now on is signed with the new one.
+pub async fn rotate_secret(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    sealer: &Sealer,
+    id: WebhookEndpointId,
+) -> Result<WithSecret, DomainError> {
+    require_super_admin(actor)?;
+    let (secret, sealed) = sealed_secret(sealer, id)?;
+    let endpoint = conn
+        .transaction(async |conn| {
+            let endpoint =
+                WebhookEndpoint::set_secret(conn, actor.org_id(), id, &sealed, actor.now).await?;
+            actor
+                .audit("webhook.secret_rotated")
+                .target("webhook", id, &endpoint.url)
+                .insert(conn)
+                .await?;
+            Ok::<_, DomainError>(endpoint)
+        })
+        .await?;
+    tracing::info!(webhook_endpoint_id = %id, "webhook signing secret rotated");
+    Ok(WithSecret { endpoint, secret })
+}
+
+/// Sends one of the endpoint's deliveries again: the same message id, a new attempt now.
+pub async fn redeliver(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    endpoint: WebhookEndpointId,
+    delivery: WebhookDeliveryId,
+) -> Result<WebhookDelivery, DomainError> {
+    require_super_admin(actor)?;
+    conn.transaction(async |conn| {
+        let found = WebhookEndpoint::find_in_org(conn, actor.org_id(), endpoint).await?;
+        let again =
+            WebhookDelivery::redeliver(conn, actor.org_id(), endpoint, delivery, actor.now).await?;
+        actor
+            .audit("webhook.redelivered")
+            .target("webhook", endpoint, &found.url)
+            .details(json!({ "message_id": again.message_id(), "event": again.event }))
+            .insert(conn)
+            .await?;
+        Ok(again)
+    })
+    .await
+}

@@ -1,0 +1,48 @@
+//! Schemathesis (from PyPI) against a live server with a management token: every operation
+//! of the OpenAPI document fuzzed, no 5xx, every answer conforming to the document.
+//! `.ci/run` installs Schemathesis and runs this with `SCHEMATHESIS=<path to the CLI>`;
+//! without it the test is skipped (it is `#[ignore]`d in the plain `cargo test`).
+
+use m2m_console::db::models::user::StaffRole;
+
+use crate::fixtures::*;
+use crate::helpers::TestApp;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Schemathesis: .ci/run runs it"]
+async fn schemathesis_finds_no_server_error_and_no_answer_off_the_document() {
+    let cli = std::env::var("SCHEMATHESIS").expect("SCHEMATHESIS names the schemathesis CLI");
+    let app = TestApp::spawn_with(|s| s.api_rate_limit = 1_000_000).await;
+    let s = setup_on(app, |f| f).await;
+    let (_, mut super_admin) = s.app.login_as(StaffRole::SuperAdmin).await;
+    let scopes = [
+        "m2m.credentials:read",
+        "m2m.credentials:write",
+        "m2m.credentials:rotate",
+        "m2m.tokens:revoke",
+        "m2m.audit:read",
+    ];
+    let manager = management_client(&s.app, &mut super_admin, &s.catalog, "Fuzzer", &scopes).await;
+    let token = access_token(&s.app, &manager).await;
+    let url = s.app.url("/api/v1/openapi.json");
+    let base = s.app.url("/");
+    let cli_run = tokio::process::Command::new(cli)
+        .args([
+            "--config-file",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/schemathesis.toml"),
+        ])
+        .args(["run", &url, "--url", base.trim_end_matches('/')])
+        .args(["--header", &format!("Authorization: Bearer {token}")])
+        .args(["--checks", "all", "--max-examples", "30", "--workers", "1"])
+        .args(["--phases", "examples,coverage,fuzzing"])
+        // The token would otherwise be printed with every failing case.
+        .env("SCHEMATHESIS_HOOKS", "")
+        .kill_on_drop(true)
+        .status()
+        .await
+        .expect("schemathesis runs");
+    assert!(
+        cli_run.success(),
+        "schemathesis found failures (see its report above)"
+    );
+}
