@@ -5,6 +5,9 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use std::future::{Ready, ready};
 
+use chrono::{DateTime, Utc};
+
+use crate::client_ip::RequestMeta;
 use crate::db::ids::UserId;
 use crate::random;
 use crate::session_store::USER_ID_KEY;
@@ -12,6 +15,41 @@ use crate::session_store::USER_ID_KEY;
 const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";
 const PENDING_KEY: &str = "two_factor_pending";
+/// When the user last proved who they are (Unix seconds): at sign-in, or "Confirm it's you".
+const AUTHENTICATED_AT_KEY: &str = "authenticated_at";
+/// Where and how this session was signed in (`SignInOrigin`), for the sessions page.
+pub const ORIGIN_KEY: &str = "origin";
+/// How many characters of a user agent a session keeps.
+const MAX_USER_AGENT_CHARS: usize = 300;
+
+/// What the sessions page says about a session: a public id (not the key), the user agent
+/// and address it was signed in from, and when.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SignInOrigin {
+    pub id: String,
+    pub user_agent: String,
+    pub ip: Option<String>,
+    pub at: i64,
+}
+
+impl SignInOrigin {
+    pub fn new(meta: &RequestMeta, now: DateTime<Utc>) -> Result<Self, anyhow::Error> {
+        let user_agent = meta
+            .user_agent
+            .as_deref()
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_USER_AGENT_CHARS)
+            .collect();
+        Ok(Self {
+            id: hex::encode(random::os_random::<16>()?),
+            user_agent,
+            ip: meta.ip.map(|ip| ip.to_string()),
+            at: now.timestamp(),
+        })
+    }
+}
 
 /// A sign-in halfway: the password was right, the second factor is still to come. Nobody is
 /// signed in by it.
@@ -32,8 +70,9 @@ impl TypedSession {
     }
 
     /// Signs `user` in under a brand-new session key and a new CSRF token, so nothing an
-    /// attacker may have planted before sign-in (session fixation) survives it.
-    pub fn log_in(&self, user: UserId) -> Result<(), anyhow::Error> {
+    /// attacker may have planted before sign-in (session fixation) survives it. Signing in
+    /// counts as a fresh authentication.
+    pub fn log_in(&self, user: UserId, origin: &SignInOrigin) -> Result<(), anyhow::Error> {
         self.0.renew();
         self.0.remove(PENDING_KEY);
         self.0
@@ -42,7 +81,30 @@ impl TypedSession {
         self.0
             .insert(CSRF_KEY, random::token_256()?)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.0
+            .insert(ORIGIN_KEY, origin)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.0
+            .insert(AUTHENTICATED_AT_KEY, origin.at)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(())
+    }
+
+    /// Where this session was signed in, if it was signed in since sessions kept that.
+    pub fn origin(&self) -> Option<SignInOrigin> {
+        self.0.get::<SignInOrigin>(ORIGIN_KEY).ok().flatten()
+    }
+
+    /// When the user last proved who they are in this session.
+    pub fn authenticated_at(&self) -> Option<i64> {
+        self.0.get::<i64>(AUTHENTICATED_AT_KEY).ok().flatten()
+    }
+
+    /// Records a fresh authentication ("Confirm it's you" passed).
+    pub fn reauthenticated(&self, now: DateTime<Utc>) -> Result<(), anyhow::Error> {
+        self.0
+            .insert(AUTHENTICATED_AT_KEY, now.timestamp())
+            .map_err(|e| anyhow::anyhow!("{e}"))
     }
 
     /// Remembers a correct password of `pending.user_id` under a new session key, without

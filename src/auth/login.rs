@@ -22,7 +22,7 @@ use crate::html_form::HtmlForm;
 use crate::input::{self, Lines};
 use crate::paths;
 use crate::render::render_template;
-use crate::session::{PendingSignIn, TypedSession};
+use crate::session::{PendingSignIn, SignInOrigin, TypedSession};
 use crate::views::PublicPage;
 
 const FAILED: &str = "Incorrect email or password.";
@@ -211,7 +211,7 @@ pub async fn login(
     };
     match sign_in(&state.pool, &state.argon2, attempt).await? {
         Outcome::SignedIn(user) => {
-            session.log_in(user.id)?;
+            session.log_in(user.id, &SignInOrigin::new(&meta, state.clock.now())?)?;
             Ok(HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, next.clone()))
                 .finish())

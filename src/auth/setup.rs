@@ -20,7 +20,7 @@ use crate::html_form::HtmlForm;
 use crate::paths;
 use crate::random;
 use crate::render::render_template;
-use crate::session::TypedSession;
+use crate::session::{SignInOrigin, TypedSession};
 use crate::staff::first_run::{self, SetupDraft};
 use crate::views::{PublicPage, error_page};
 
@@ -140,7 +140,7 @@ pub async fn complete_setup(
     let Some(user) = created else {
         return invalid_link();
     };
-    session.log_in(user.id)?;
+    session.log_in(user.id, &SignInOrigin::new(&meta, now)?)?;
     tracing::info!(user_id = %user.id, "first-run setup completed");
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, paths::M2M))

@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::html_form::HtmlForm;
 use crate::paths;
 use crate::render::render_template;
-use crate::session::{PendingSignIn, TypedSession};
+use crate::session::{PendingSignIn, SignInOrigin, TypedSession};
 use crate::staff::two_factor::{self, Check};
 use crate::views::PublicPage;
 
@@ -119,7 +119,7 @@ pub async fn submit_code(
             .await?;
     match check {
         Check::Passed(_) => {
-            session.log_in(user.id)?;
+            session.log_in(user.id, &SignInOrigin::new(&meta, now)?)?;
             Ok(HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, pending.next))
                 .finish())
