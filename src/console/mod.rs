@@ -8,6 +8,7 @@ pub mod policy;
 pub mod request;
 pub mod roles;
 pub mod settings;
+pub mod step_up;
 pub mod users;
 pub mod webhooks;
 

@@ -6,11 +6,11 @@ use actix_web::http::StatusCode;
 use askama::Template;
 
 use crate::console::request::ConsoleRequest;
+use crate::console::step_up::{Confirmable, Sensitive};
 use crate::db::models::user::StaffRole;
 use crate::domain_error::DomainError;
 use crate::error::AppError;
 use crate::forms::FieldErrors;
-use crate::html_form::HtmlForm;
 use crate::paths;
 use crate::policy::{self, PolicyDraft, StaleAction};
 
@@ -55,8 +55,18 @@ pub async fn show_policy(rq: ConsoleRequest) -> Result<HttpResponse, AppError> {
 #[tracing::instrument(skip_all)]
 pub async fn update_policy(
     rq: ConsoleRequest,
-    HtmlForm(draft): HtmlForm<PolicyDraft>,
+    mut form: Confirmable<PolicyDraft>,
 ) -> Result<HttpResponse, AppError> {
+    rq.require(StaffRole::SuperAdmin, ACTION)?;
+    let sensitive = Sensitive {
+        what: "change the organisation's policy",
+        action: paths::POLICY,
+        cancel: paths::POLICY,
+    };
+    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
+        return Ok(dialog);
+    }
+    let draft = form.form;
     let mut conn = rq.conn().await?;
     match policy::update_policy(&mut conn, &rq.actor(), &draft).await {
         Ok(saved) => {

@@ -8,6 +8,7 @@ use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 
 use crate::console::request::ConsoleRequest;
+use crate::console::step_up::{Confirmable, NoFields, Sensitive};
 use crate::db::ids::UserId;
 use crate::db::models::two_factor::TwoFactor;
 use crate::db::models::user::{StaffRole, User, normalise_email};
@@ -115,9 +116,18 @@ pub struct RoleData {
 pub async fn change_user_role(
     rq: ConsoleRequest,
     path: web::Path<UserId>,
-    HtmlForm(form): HtmlForm<RoleData>,
+    mut form: Confirmable<RoleData>,
 ) -> Result<HttpResponse, AppError> {
     rq.require(StaffRole::SuperAdmin, ACTION)?;
+    let sensitive = Sensitive {
+        what: "change this user's role",
+        action: &paths::user_action(*path, "role"),
+        cancel: paths::USERS,
+    };
+    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
+        return Ok(dialog);
+    }
+    let form = form.form;
     let role = StaffRole::parse(&form.role)
         .ok_or_else(|| AppError::BadRequest("Choose a valid role.".into()))?;
     let target = path.into_inner();
@@ -150,7 +160,17 @@ async fn set_disabled(
 pub async fn disable_user(
     rq: ConsoleRequest,
     path: web::Path<UserId>,
+    mut form: Confirmable<NoFields>,
 ) -> Result<HttpResponse, AppError> {
+    rq.require(StaffRole::SuperAdmin, ACTION)?;
+    let sensitive = Sensitive {
+        what: "disable this user",
+        action: &paths::user_action(*path, "disable"),
+        cancel: paths::USERS,
+    };
+    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
+        return Ok(dialog);
+    }
     set_disabled(rq, path.into_inner(), true).await
 }
 
@@ -166,7 +186,17 @@ pub async fn enable_user(
 pub async fn reset_user_two_factor(
     rq: ConsoleRequest,
     path: web::Path<UserId>,
+    mut form: Confirmable<NoFields>,
 ) -> Result<HttpResponse, AppError> {
+    rq.require(StaffRole::SuperAdmin, ACTION)?;
+    let sensitive = Sensitive {
+        what: "reset this user's two-factor sign-in",
+        action: &paths::user_action(*path, "two-factor/reset"),
+        cancel: paths::USERS,
+    };
+    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
+        return Ok(dialog);
+    }
     let target = path.into_inner();
     let mut conn = rq.conn().await?;
     let updated = staff::two_factor::reset(&mut conn, &rq.actor(), target).await?;

@@ -3,6 +3,7 @@
 //! same transaction, and the organisation always keeps one active Super Admin.
 
 pub mod first_run;
+pub mod reauth;
 pub mod two_factor;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};

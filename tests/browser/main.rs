@@ -22,4 +22,5 @@ mod journeys_forms;
 mod lifecycle;
 mod management;
 mod reveal;
+mod two_factor;
 mod usage;

@@ -47,6 +47,7 @@ mod setup;
 mod shell;
 mod snapshots;
 mod stale;
+mod step_up;
 mod two_factor;
 mod two_factor_policy;
 mod usage;

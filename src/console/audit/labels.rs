@@ -34,6 +34,11 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("user.login_failed", "Sign-in failed"),
     ("user.login_throttled", "Sign-ins locked out"),
     ("user.logout", "Signed out"),
+    ("user.reauthenticated", "Identity confirmed"),
+    (
+        "user.reauthentication_failed",
+        "Identity confirmation failed",
+    ),
     ("user.recovery_code_used", "Recovery code used"),
     (
         "user.recovery_codes_regenerated",

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::console::credentials::views::SecretReveal;
 use crate::console::credentials::{changed, crumbs, form_page, load, reveal};
 use crate::console::request::ConsoleRequest;
+use crate::console::step_up::{Confirmable, NoFields, Sensitive};
 use crate::credentials::draft::CredentialDraft;
 use crate::credentials::lifecycle::{DisableReason, Overlap};
 use crate::credentials::{lifecycle, save};
@@ -18,7 +19,6 @@ use crate::db::models::credential::Credential;
 use crate::domain_error::DomainError;
 use crate::error::AppError;
 use crate::forms::FieldErrors;
-use crate::html_form::HtmlForm;
 use crate::paths;
 
 /// The create form again after a refusal: field messages (422) or one about the whole form
@@ -44,8 +44,17 @@ async fn refused_form(
 #[tracing::instrument(skip_all)]
 pub async fn create_credential(
     rq: ConsoleRequest,
-    HtmlForm(draft): HtmlForm<CredentialDraft>,
+    mut form: Confirmable<CredentialDraft>,
 ) -> Result<HttpResponse, AppError> {
+    let sensitive = Sensitive {
+        what: "create credentials and see their secret",
+        action: paths::M2M,
+        cancel: paths::M2M,
+    };
+    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
+        return Ok(dialog);
+    }
+    let draft = form.form;
     let mut conn = rq.conn().await?;
     match save::create_credential(&mut conn, &rq.actor(), &draft).await {
         Ok(created) => {
@@ -104,10 +113,22 @@ fn already_shown(
 pub async fn update_credential(
     rq: ConsoleRequest,
     path: web::Path<CredentialId>,
-    HtmlForm(draft): HtmlForm<CredentialDraft>,
+    mut form: Confirmable<CredentialDraft>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let mut conn = rq.conn().await?;
+    if gives_management_scopes(&mut conn, &rq, id, &form.form).await? {
+        let action = paths::credential(id);
+        let sensitive = Sensitive {
+            what: "give this credential management access",
+            action: &action,
+            cancel: &action,
+        };
+        if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
+            return Ok(dialog);
+        }
+    }
+    let draft = form.form;
     match save::update_credential(&mut conn, &rq.actor(), id, &draft).await {
         Ok(updated) => {
             let message = format!("Saved “{}”.", updated.name);
@@ -131,6 +152,23 @@ pub async fn update_credential(
     }
 }
 
+/// Whether saving `draft` would give the credential a management scope it lacks.
+async fn gives_management_scopes(
+    conn: &mut AsyncPgConnection,
+    rq: &ConsoleRequest,
+    id: CredentialId,
+    draft: &CredentialDraft,
+) -> Result<bool, AppError> {
+    if draft.management_scopes.iter().all(|s| s.trim().is_empty()) {
+        return Ok(false);
+    }
+    let before = load(conn, rq, id).await?;
+    Ok(draft
+        .management_scopes
+        .iter()
+        .any(|s| !s.trim().is_empty() && !before.management_scopes.iter().any(|b| b == s.trim())))
+}
+
 /// The rotate form: when the current secret stops working.
 #[derive(Deserialize)]
 pub struct RotateForm {
@@ -145,8 +183,19 @@ pub struct RotateForm {
 pub async fn rotate_credential_secret(
     rq: ConsoleRequest,
     path: web::Path<CredentialId>,
-    HtmlForm(form): HtmlForm<RotateForm>,
+    mut form: Confirmable<RotateForm>,
 ) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let action = paths::credential_action(id, "rotate");
+    let sensitive = Sensitive {
+        what: "rotate this credential's secret",
+        action: &action,
+        cancel: &paths::credential(id),
+    };
+    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
+        return Ok(dialog);
+    }
+    let form = form.form;
     // Absent means Now: the rule before overlaps existed, and the safe reading.
     let overlap = match form.overlap.trim() {
         "" => Overlap::Now,
@@ -155,7 +204,6 @@ pub async fn rotate_credential_secret(
         })?,
     };
     let key = form.rotation_key.trim().parse::<uuid::Uuid>().ok();
-    let id = path.into_inner();
     let mut conn = rq.conn().await?;
     let rotated = match lifecycle::rotate_secret(&mut conn, &rq.actor(), id, overlap, key).await {
         Ok(rotated) => rotated,
@@ -186,9 +234,19 @@ pub async fn retire_previous_secret(
 pub async fn disable_credential(
     rq: ConsoleRequest,
     path: web::Path<CredentialId>,
+    mut form: Confirmable<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = rq.conn().await?;
     let id = path.into_inner();
+    let action = paths::credential_action(id, "disable");
+    let sensitive = Sensitive {
+        what: "disable this credential",
+        action: &action,
+        cancel: &paths::credential(id),
+    };
+    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
+        return Ok(dialog);
+    }
+    let mut conn = rq.conn().await?;
     let c =
         lifecycle::disable_credential(&mut conn, &rq.actor(), id, DisableReason::Manual).await?;
     let message = format!("Disabled “{}”.", c.name);
@@ -210,9 +268,20 @@ pub async fn enable_credential(
 pub async fn revoke_credential(
     rq: ConsoleRequest,
     path: web::Path<CredentialId>,
+    mut form: Confirmable<NoFields>,
 ) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let action = paths::credential_action(id, "revoke");
+    let sensitive = Sensitive {
+        what: "revoke this credential",
+        action: &action,
+        cancel: &paths::credential(id),
+    };
+    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
+        return Ok(dialog);
+    }
     let mut conn = rq.conn().await?;
-    let revoked = lifecycle::revoke_credential(&mut conn, &rq.actor(), path.into_inner()).await?;
+    let revoked = lifecycle::revoke_credential(&mut conn, &rq.actor(), id).await?;
     let message = format!("Revoked “{}”.", revoked.name);
     changed(&rq, &mut conn, &message, &paths::credential(revoked.id)).await
 }
@@ -222,9 +291,20 @@ pub async fn revoke_credential(
 pub async fn delete_credential(
     rq: ConsoleRequest,
     path: web::Path<CredentialId>,
+    mut form: Confirmable<NoFields>,
 ) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let action = paths::credential_action(id, "delete");
+    let sensitive = Sensitive {
+        what: "delete this credential",
+        action: &action,
+        cancel: &paths::credential(id),
+    };
+    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
+        return Ok(dialog);
+    }
     let mut conn = rq.conn().await?;
-    let deleted = lifecycle::delete_credential(&mut conn, &rq.actor(), path.into_inner()).await?;
+    let deleted = lifecycle::delete_credential(&mut conn, &rq.actor(), id).await?;
     let message = format!("Deleted “{}”.", deleted.name);
     changed(&rq, &mut conn, &message, paths::M2M).await
 }

@@ -1,0 +1,221 @@
+//! Step-up before sensitive actions: unless the user authenticated within `WINDOW`, the
+//! action answers with "Confirm it's you" instead of acting. That dialog (a page without
+//! JavaScript) carries the submitted form in hidden fields and posts it, with the password
+//! and code, to the same action, which then goes on as if it had not been interrupted: one
+//! request, so nothing is lost and nothing is done twice.
+
+use actix_web::dev::Payload;
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use askama::Template;
+use chrono::Duration;
+use secrecy::SecretString;
+use serde::de::DeserializeOwned;
+
+use crate::console::request::ConsoleRequest;
+use crate::error::AppError;
+use crate::staff::reauth::{self, Proof, Reauth};
+use crate::staff::two_factor;
+use crate::views::Crumb;
+
+/// How long an authentication lets sensitive actions through without asking again.
+pub const WINDOW: Duration = Duration::minutes(10);
+const PASSWORD_FIELD: &str = "confirm_password";
+const CODE_FIELD: &str = "confirm_code";
+/// Fields never carried into the dialog: the CSRF token is the dialog's own, and nothing
+/// secret is ever written back into a page.
+const NOT_CARRIED: [&str; 3] = ["csrf_token", PASSWORD_FIELD, CODE_FIELD];
+
+/// A sensitive action's form: `T` as `HtmlForm` gives it, plus what the dialog needs to
+/// send it again (its fields) and what the user typed into the dialog, if anything.
+pub struct Confirmable<T> {
+    pub form: T,
+    fields: Vec<(String, String)>,
+    proof: Option<Proof>,
+    /// htmx's target of the interrupted request (`HX-Target`).
+    hx_target: Option<String>,
+}
+
+/// A form with nothing in it but the CSRF token (delete, disable, reset…).
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Confirmable<T> {
+    type Error = AppError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = web::Bytes::from_request(req, payload);
+        let hx_target = req
+            .headers()
+            .get("HX-Target")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Box::pin(async move {
+            let bytes = bytes
+                .await
+                .map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
+            let form = serde_html_form::from_bytes::<T>(&bytes)
+                .map_err(|_| AppError::BadRequest("The form is malformed.".into()))?;
+            let mut fields = Vec::new();
+            let (mut password, mut code) = (None, None);
+            for (name, value) in url::form_urlencoded::parse(&bytes) {
+                match name.as_ref() {
+                    PASSWORD_FIELD => password = Some(SecretString::from(value.into_owned())),
+                    CODE_FIELD => code = Some(value.into_owned()),
+                    name if NOT_CARRIED.contains(&name) => {}
+                    _ => fields.push((name.into_owned(), value.into_owned())),
+                }
+            }
+            let proof = password.map(|password| Proof {
+                password,
+                code: code.unwrap_or_default(),
+            });
+            Ok(Self {
+                form,
+                fields,
+                proof,
+                hx_target,
+            })
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "partials/step_up.html")]
+struct StepUpDialog<'a> {
+    modal: bool,
+    /// Posts back into the modal with htmx (the interrupted request targeted it).
+    hx_modal: bool,
+    what: &'a str,
+    action: &'a str,
+    cancel: &'a str,
+    fields: &'a [(String, String)],
+    needs_code: bool,
+    error: Option<String>,
+    csrf_token: String,
+}
+
+/// What the dialog says the action is, where its form goes and where Cancel leads.
+pub struct Sensitive<'a> {
+    /// Completes "To …, enter your password": e.g. "rotate the secret of “CI”".
+    pub what: &'a str,
+    /// The action's plain-form path (a `DELETE` sent by htmx continues as its `POST`).
+    pub action: &'a str,
+    pub cancel: &'a str,
+}
+
+impl ConsoleRequest {
+    /// Whether the user authenticated within `WINDOW`.
+    pub fn recently_authenticated(&self) -> bool {
+        let Some(at) = self.session.authenticated_at() else {
+            return false;
+        };
+        let age = self.now.timestamp() - at;
+        (0..WINDOW.num_seconds()).contains(&age)
+    }
+
+    /// `None` when the action may go on (a recent authentication, or the dialog's proof
+    /// just passed); otherwise the "Confirm it's you" answer to send instead of acting.
+    pub async fn step_up<T>(
+        &self,
+        form: &mut Confirmable<T>,
+        sensitive: Sensitive<'_>,
+    ) -> Result<Option<HttpResponse>, AppError> {
+        if self.recently_authenticated() {
+            return Ok(None);
+        }
+        let needs_code = {
+            let mut conn = self.conn().await?;
+            two_factor::is_enabled(&mut conn, self.user.id).await?
+        };
+        let Some(proof) = form.proof.take() else {
+            return self.dialog(form, &sensitive, needs_code, StatusCode::OK, None);
+        };
+        let state = &self.state;
+        let outcome = reauth::confirm(
+            &state.pool,
+            &state.argon2,
+            &state.sealer,
+            &self.user,
+            proof,
+            &self.meta,
+            self.now,
+        )
+        .await?;
+        let (status, error) = match outcome {
+            Reauth::Passed => {
+                self.session.reauthenticated(self.now)?;
+                return Ok(None);
+            }
+            Reauth::WrongPassword | Reauth::WrongCode if needs_code => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "The password or the code is not right.".to_string(),
+            ),
+            Reauth::WrongPassword | Reauth::WrongCode => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "That password is not right.".to_string(),
+            ),
+            Reauth::Throttled(secs) => {
+                let message = format!("Too many wrong attempts. Try again in {secs} seconds.");
+                let mut res = self.dialog(
+                    form,
+                    &sensitive,
+                    needs_code,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Some(message),
+                )?;
+                if let Some(res) = res.as_mut() {
+                    res.headers_mut()
+                        .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+                }
+                return Ok(res);
+            }
+            Reauth::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server is busy. Try again in a moment.".to_string(),
+            ),
+        };
+        self.dialog(form, &sensitive, needs_code, status, Some(error))
+    }
+
+    fn dialog<T>(
+        &self,
+        form: &Confirmable<T>,
+        sensitive: &Sensitive<'_>,
+        needs_code: bool,
+        status: StatusCode,
+        error: Option<String>,
+    ) -> Result<Option<HttpResponse>, AppError> {
+        let dialog = StepUpDialog {
+            modal: self.hx.0,
+            hx_modal: self.hx.0 && form.hx_target.as_deref() == Some("modal"),
+            what: sensitive.what,
+            action: sensitive.action,
+            cancel: sensitive.cancel,
+            fields: &form.fields,
+            needs_code,
+            error,
+            csrf_token: self.csrf_token()?,
+        };
+        let title = "Confirm it's you";
+        let mut res = self.page(status, title, vec![Crumb::here(title)], dialog)?;
+        let headers = res.headers_mut();
+        headers.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+        if self.hx.0 {
+            // Whatever the interrupted request aimed at, the dialog opens as a modal.
+            headers.insert(
+                header::HeaderName::from_static("hx-retarget"),
+                header::HeaderValue::from_static("#modal"),
+            );
+            headers.insert(
+                header::HeaderName::from_static("hx-reswap"),
+                header::HeaderValue::from_static("innerHTML"),
+            );
+        }
+        Ok(Some(res))
+    }
+}
