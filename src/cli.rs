@@ -41,7 +41,12 @@ pub async fn create_user(
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     let password = SecretString::from(line.trim_end_matches(['\r', '\n']).to_string());
-    password::validate_new_password(&password).map_err(|m| anyhow::anyhow!("password: {m}"))?;
+    let context = password::PasswordContext {
+        email: &email,
+        org_name: &org,
+    };
+    password::validate_new_password(&password, context)
+        .map_err(|m| anyhow::anyhow!("password: {m}"))?;
 
     db::prepare(&settings.database_url).await?;
     let pool = db::pool(&settings.database_url, 1)?;

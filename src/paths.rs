@@ -10,6 +10,10 @@ pub const SETUP: &str = "/setup";
 pub const LOGIN_CODE: &str = "/login/code";
 /// Settings → Account security: the signed-in user's two-factor sign-in.
 pub const ACCOUNT_SECURITY: &str = "/settings/account/security";
+/// Settings → Account security → Sessions: where the signed-in user is signed in, and signing out the rest.
+pub const ACCOUNT_SESSIONS: &str = "/settings/account/sessions";
+/// Ends every session of the signed-in user but the current one.
+pub const ACCOUNT_SESSIONS_END_OTHERS: &str = "/settings/account/sessions/end-others";
 pub const SETTINGS: &str = "/settings";
 pub const INTEGRATIONS: &str = "/settings/integrations";
 /// Settings → Integrations → Machine to Machine: the credentials, and home after sign-in.
@@ -65,12 +69,14 @@ pub fn role_action(id: impl Display, action: &str) -> String {
     format!("{ROLES}/{id}/{action}")
 }
 
-/// One of a user's actions: `role`, `disable`, `enable`.
+/// One of a user's actions: `role`, `disable`, `enable`, `two-factor/reset`,
+/// `sessions/end` (sign out everywhere).
 pub fn user_action(id: impl Display, action: &str) -> String {
     format!("{USERS}/{id}/{action}")
 }
 
-/// One of Account security's actions: `setup`, `confirm`, `recovery-codes`, `disable`.
+/// One of Account security's actions: `setup`, `confirm`, `recovery-codes`, `disable`,
+/// `password`.
 pub fn account_security_action(action: &str) -> String {
     format!("{ACCOUNT_SECURITY}/{action}")
 }

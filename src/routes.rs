@@ -3,7 +3,9 @@
 use actix_web::web;
 
 use crate::auth::{login, setup, two_factor_login};
-use crate::console::{account, apis, audit, credentials, policy, roles, settings, users, webhooks};
+use crate::console::{
+    account, apis, audit, credentials, policy, roles, sessions, settings, users, webhooks,
+};
 use crate::{api, assets, health, oauth, paths};
 
 /// Routes that need no session: probes and static files (and later the OAuth endpoints).
@@ -69,7 +71,16 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                     "/recovery-codes",
                     web::post().to(account::regenerate_recovery_codes),
                 )
-                .route("/disable", web::post().to(account::disable_two_factor)),
+                .route("/disable", web::post().to(account::disable_two_factor))
+                .route("/password", web::post().to(account::change_password)),
+        )
+        .route(
+            paths::ACCOUNT_SESSIONS,
+            web::get().to(sessions::list_account_sessions),
+        )
+        .route(
+            paths::ACCOUNT_SESSIONS_END_OTHERS,
+            web::post().to(sessions::end_other_sessions),
         )
         .route(
             paths::INTEGRATIONS,
@@ -136,6 +147,10 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/{id}/two-factor/reset",
                     web::post().to(users::reset_user_two_factor),
+                )
+                .route(
+                    "/{id}/sessions/end",
+                    web::post().to(users::end_user_sessions),
                 ),
         )
         .service(

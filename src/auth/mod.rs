@@ -1,6 +1,7 @@
 //! Staff authentication and authorisation: passwords, sign-in and its throttle, the
 //! first-run setup, the role guard and CSRF protection.
 
+pub mod common_passwords;
 pub mod csrf;
 pub mod guard;
 pub mod login;

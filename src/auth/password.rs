@@ -7,6 +7,7 @@ use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Versio
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::auth::common_passwords;
 use crate::input::{self, Lines};
 
 /// OWASP's first recommended argon2id setting: m=19456 KiB, t=2, p=1.
@@ -17,25 +18,106 @@ fn argon2() -> Result<Argon2<'static>, anyhow::Error> {
 }
 
 pub const MIN_PASSWORD_LEN: usize = 12;
-/// In bytes, so that sign-in can refuse a longer one before any work.
+/// In characters: a long passphrase fits, and zxcvbn's work stays small.
+pub const MAX_PASSWORD_CHARS: usize = 128;
+/// In bytes, so that sign-in can refuse a longer one before any work. Above what a new
+/// password can be (128 characters of at most 4 bytes), so every password ever set, under
+/// this rule or an older one, can still be typed at sign-in.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// zxcvbn's score out of 4 that a new password must reach ("safely unguessable": at least
+/// 10^8 guesses, out of reach online and slow offline against argon2id).
+const MIN_SCORE: u8 = 3;
+/// User inputs handed to zxcvbn at most (the words of an email and an organisation name).
+const MAX_USER_INPUTS: usize = 16;
 
-/// Checked before hashing: long passphrases welcome, absurd lengths and control characters
-/// refused (sign-in refuses the same, so every password set here can be typed there).
-pub fn validate_new_password(password: &SecretString) -> Result<(), String> {
+/// What is known of the account a new password is for: a password built from the user's
+/// email or organisation name is easy to guess for anyone who knows them. Empty when not
+/// known (yet).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PasswordContext<'a> {
+    pub email: &'a str,
+    pub org_name: &'a str,
+}
+
+impl PasswordContext<'_> {
+    /// The email, its parts and the organisation name and its words, lower case: zxcvbn
+    /// matches each as a dictionary word.
+    fn user_inputs(&self) -> Vec<String> {
+        let mut inputs: Vec<String> = Vec::new();
+        let whole = [self.email, self.org_name];
+        let words = whole
+            .into_iter()
+            .flat_map(|s| s.split(|c: char| !c.is_alphanumeric()));
+        for input in whole.into_iter().chain(words) {
+            let input = input.trim().to_lowercase();
+            if input.chars().count() >= 3 && !inputs.contains(&input) {
+                inputs.push(input);
+            }
+        }
+        inputs.truncate(MAX_USER_INPUTS);
+        inputs
+    }
+}
+
+/// The one rule for a new staff password (first-run setup, `create-user`, adding a user,
+/// changing one's own), checked before hashing: 12 to 128 characters, no control
+/// characters, not on the list of the most common passwords, and hard to guess by zxcvbn
+/// (score 3 or more) knowing the user's email and organisation. The message says what to
+/// do. Sign-in does not apply it: older passwords keep working.
+pub fn validate_new_password(
+    password: &SecretString,
+    context: PasswordContext<'_>,
+) -> Result<(), String> {
     let password = password.expose_secret();
-    if password.chars().count() < MIN_PASSWORD_LEN {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_LEN {
         return Err(format!("Use at least {MIN_PASSWORD_LEN} characters."));
     }
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(format!(
-            "Use a shorter password (at most {MAX_PASSWORD_BYTES} bytes)."
-        ));
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(format!("Use at most {MAX_PASSWORD_CHARS} characters."));
     }
     if input::has_control(password, Lines::Single) {
         return Err("Remove the control characters (such as tab) from the password.".into());
     }
-    Ok(())
+    if common_passwords::is_common(password) {
+        return Err(
+            "This password is among the most common ones, so it is one of the first that attackers try. Choose another."
+                .into(),
+        );
+    }
+    strength(password, context)
+}
+
+/// zxcvbn's verdict, with its own warning and suggestions when it has them.
+fn strength(password: &str, context: PasswordContext<'_>) -> Result<(), String> {
+    let inputs = context.user_inputs();
+    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    // A panic inside the estimator must not take the request with it; a password it cannot
+    // judge is refused, with a way forward.
+    let Ok(estimate) = std::panic::catch_unwind(|| zxcvbn::zxcvbn(password, &inputs)) else {
+        return Err(
+            "This password could not be checked. Choose another, for example a few unrelated words."
+                .into(),
+        );
+    };
+    if u8::from(estimate.score()) >= MIN_SCORE {
+        return Ok(());
+    }
+    let mut message = String::from("This password is too easy to guess.");
+    let feedback = estimate.feedback();
+    if let Some(warning) = feedback.and_then(zxcvbn::feedback::Feedback::warning) {
+        message.push_str(&format!(" {warning}"));
+    }
+    let suggestions = feedback.map(zxcvbn::feedback::Feedback::suggestions);
+    match suggestions {
+        Some(suggestions) if !suggestions.is_empty() => {
+            for suggestion in suggestions {
+                message.push_str(&format!(" {suggestion}"));
+            }
+        }
+        _ => message.push_str(" Make it longer, for example with a few unrelated words."),
+    }
+    Err(message)
 }
 
 fn hash_blocking(password: &str) -> Result<String, anyhow::Error> {
@@ -137,6 +219,106 @@ pub async fn verify_password(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn check(password: &str) -> Result<(), String> {
+        validate_new_password(&SecretString::from(password), PasswordContext::default())
+    }
+
+    /// A strong passphrase cut or padded to exactly `n` characters, most of them two-byte.
+    fn strong_of(n: usize) -> String {
+        "émeraude vélo château ŝtono ĵaŭdo ĥoro ŭato ĉielo ğüzel şarkı ñandú ørret "
+            .repeat(3)
+            .chars()
+            .take(n)
+            .collect()
+    }
+
+    #[test]
+    fn length_is_counted_in_characters_from_12_to_128() {
+        assert_eq!(strong_of(11).chars().count(), 11);
+        assert!(strong_of(11).len() > 12, "more bytes than characters");
+        assert_eq!(
+            check(&strong_of(11)),
+            Err("Use at least 12 characters.".into())
+        );
+        assert_eq!(check(&strong_of(12)), Ok(()));
+        assert_eq!(check(&strong_of(128)), Ok(()));
+        assert!(strong_of(128).len() > 128);
+        assert_eq!(
+            check(&strong_of(129)),
+            Err("Use at most 128 characters.".into())
+        );
+        // Four-byte characters: 128 of them pass (512 bytes, under sign-in's byte limit).
+        let emoji: String = "🦀🌋🎻🧭🪐🦉🍋🧊".repeat(16);
+        assert_eq!(emoji.chars().count(), 128);
+        assert!(emoji.len() <= MAX_PASSWORD_BYTES);
+        assert_eq!(check(&emoji), Ok(()));
+        assert!(check(&format!("{emoji}🦀")).is_err());
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        let message = check("violet\tquarry lantern sideways").unwrap_err();
+        assert!(message.contains("control characters"), "{message}");
+    }
+
+    #[test]
+    fn common_passwords_are_refused_whatever_their_case() {
+        for common in ["unbelievable", "Scandinavian", "MOTHERFUCKER"] {
+            let message = check(common).unwrap_err();
+            assert!(message.contains("most common"), "{common}: {message}");
+        }
+    }
+
+    #[test]
+    fn weak_passwords_are_refused_with_zxcvbn_feedback() {
+        let message = check("aaaaaaaaaaaaaaaa").unwrap_err();
+        assert!(message.starts_with("This password is too easy to guess."));
+        assert!(message.contains("Repeats like"), "{message}");
+        let message = check("qwertyuiopasdfgh").unwrap_err();
+        assert!(message.contains("similar to a commonly used"), "{message}");
+        assert!(check("Password2024!").is_err());
+    }
+
+    #[test]
+    fn the_email_and_organisation_name_count_against_a_password() {
+        let context = PasswordContext {
+            email: "bill.lumbergh@initech.test",
+            org_name: "Initech Hollister",
+        };
+        for built_from_them in [
+            "bill.lumbergh@initech.test",
+            "lumberghinitech",
+            "Initech Hollister!",
+        ] {
+            let password = SecretString::from(built_from_them);
+            assert_eq!(
+                validate_new_password(&password, PasswordContext::default()),
+                Ok(()),
+                "{built_from_them} alone"
+            );
+            let message = validate_new_password(&password, context).unwrap_err();
+            assert!(message.starts_with("This password is too easy to guess."));
+        }
+    }
+
+    #[test]
+    fn strong_passwords_pass() {
+        for strong in [
+            "violet quarry lantern sideways",
+            "correct horse battery staple",
+            "T7#kq!Vz2@pLm9xR",
+        ] {
+            assert_eq!(check(strong), Ok(()), "{strong}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_input_gets_an_answer_not_a_panic(password in "\\PC{0,140}") {
+            let _ = check(&password);
+        }
+    }
 
     #[tokio::test]
     async fn hashes_verify_and_use_the_agreed_parameters() {

@@ -1,7 +1,8 @@
-//! Settings → Account security: the signed-in user's own two-factor sign-in (set up with a
-//! QR code and a confirming code, recovery codes shown once, regenerate, turn off). Open to
-//! every role, and the one console page the enrolment guard always lets through. The
-//! changes are `staff::two_factor` operations.
+//! Settings → Account security: the signed-in user's own password (change it) and two-factor
+//! sign-in (set up with a QR code and a confirming code, recovery codes shown once,
+//! regenerate, turn off), with a link to their sessions. Open to every role, and the one
+//! console page the enrolment guard always lets through. The changes are
+//! `staff::password_change` and `staff::two_factor` operations.
 
 use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
@@ -16,6 +17,7 @@ use crate::error::AppError;
 use crate::forms::FieldErrors;
 use crate::html_form::HtmlForm;
 use crate::paths;
+use crate::staff::password_change::{self, Outcome, PasswordChange};
 use crate::staff::two_factor::{self, RecoveryCodes};
 
 #[derive(Template)]
@@ -163,4 +165,39 @@ pub async fn disable_two_factor(
     let result = two_factor::disable(&mut conn, &rq.state.sealer, &rq.actor(), &form.code).await;
     drop(conn);
     outcome(&rq, result.map(|()| None)).await
+}
+
+/// Changes the user's own password; the other sessions end, this one stays. The typed
+/// passwords are never put back into the form.
+#[tracing::instrument(skip_all)]
+pub async fn change_password(
+    rq: ConsoleRequest,
+    HtmlForm(form): HtmlForm<PasswordChange>,
+) -> Result<HttpResponse, AppError> {
+    let current = rq.session.origin().map(|o| o.id);
+    let (pool, argon2) = (&rq.state.pool, &rq.state.argon2);
+    let result =
+        password_change::change_password(pool, argon2, &rq.actor(), current.as_deref(), form).await;
+    match result {
+        Ok(Outcome::Changed(ended)) if ended.current_ended => {
+            // This session predates sessions knowing their origin: it ended with the rest.
+            rq.session.log_out();
+            Ok(rq.redirect(paths::LOGIN))
+        }
+        Ok(Outcome::Changed(ended)) => {
+            let message = match ended.count {
+                0 => "Password changed.".to_string(),
+                1 => "Password changed. 1 other session was signed out.".to_string(),
+                n => format!("Password changed. {n} other sessions were signed out."),
+            };
+            rq.changed(&message, paths::ACCOUNT_SECURITY, async || {
+                section(&rq, None, FieldErrors::default()).await
+            })
+            .await
+        }
+        Ok(Outcome::Throttled(secs)) => Err(AppError::TooManyRequests {
+            retry_after_secs: secs,
+        }),
+        Err(e) => outcome(&rq, Err(e)).await,
+    }
 }

@@ -7,7 +7,7 @@ mod details;
 mod export;
 pub mod labels;
 mod query;
-mod user_agent;
+pub mod user_agent;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};

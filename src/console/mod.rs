@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod policy;
 pub mod request;
 pub mod roles;
+pub mod sessions;
 pub mod settings;
 pub mod step_up;
 pub mod users;

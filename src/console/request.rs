@@ -79,14 +79,20 @@ impl FromRequest for ConsoleRequest {
     }
 }
 
-/// Refuses every console page but Account security to a Super Admin or Admin whose
-/// organisation requires two-factor sign-in and who has not set it up (one query).
+/// Refuses every console page but the user's own (Account security, Sessions) to a Super
+/// Admin or Admin whose organisation requires two-factor sign-in and who has not set it up
+/// (one query).
 async fn enrolment_guard(state: &AppState, req: &HttpRequest, user: &User) -> Result<(), AppError> {
-    let enrolling = req
-        .path()
-        .strip_prefix(paths::ACCOUNT_SECURITY)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
-    if enrolling || user.role < StaffRole::Admin {
+    // The user's own account pages stay open: setting up two-factor, and signing out
+    // sessions one does not recognise, must never be blocked.
+    let own_account = [paths::ACCOUNT_SECURITY, paths::ACCOUNT_SESSIONS]
+        .iter()
+        .any(|page| {
+            req.path()
+                .strip_prefix(page)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        });
+    if own_account || user.role < StaffRole::Admin {
         return Ok(());
     }
     let mut conn = state.pool.get().await?;

@@ -54,7 +54,12 @@ pub async fn settings_index(rq: ConsoleRequest) -> Result<HttpResponse, AppError
     sections.push(Section {
         title: "Account security",
         href: paths::ACCOUNT_SECURITY,
-        description: "Your own sign-in: two-factor codes and recovery codes.",
+        description: "Your own sign-in: password, two-factor codes and recovery codes.",
+    });
+    sections.push(Section {
+        title: "Sessions",
+        href: paths::ACCOUNT_SESSIONS,
+        description: "Where you are signed in; sign out the other browsers and devices.",
     });
     if rq.user.role == StaffRole::SuperAdmin {
         sections.push(Section {

@@ -211,3 +211,29 @@ pub async fn reset_user_two_factor(
     )
     .await
 }
+
+/// "Sign out everywhere": ends every session of a user of the organisation (Super Admin).
+#[tracing::instrument(skip_all, fields(target_user = %path))]
+pub async fn end_user_sessions(
+    rq: ConsoleRequest,
+    path: web::Path<UserId>,
+) -> Result<HttpResponse, AppError> {
+    let target = path.into_inner();
+    let mut conn = rq.conn().await?;
+    let (user, count) =
+        staff::sessions::end_all_sessions_of(&mut conn, &rq.actor(), target).await?;
+    if target == rq.user.id {
+        // Our own sessions were just ended, this one included.
+        return Ok(rq.redirect(paths::LOGIN));
+    }
+    let plural = if count == 1 { "" } else { "s" };
+    changed(
+        &rq,
+        &mut conn,
+        &format!(
+            "Signed {} out everywhere ({count} session{plural}).",
+            user.email
+        ),
+    )
+    .await
+}

@@ -51,7 +51,11 @@ pub fn check(draft: &SetupDraft) -> (String, String, FieldErrors) {
         Lines::Single,
     );
     let email = forms::email(&mut errors, "email", &draft.email);
-    if let Err(message) = password::validate_new_password(&draft.password) {
+    let context = password::PasswordContext {
+        email: &email,
+        org_name: &org_name,
+    };
+    if let Err(message) = password::validate_new_password(&draft.password, context) {
         errors.add("password", message);
     } else if draft.password.expose_secret() != draft.password_confirm.expose_secret() {
         errors.add("password_confirm", "The passwords do not match.");

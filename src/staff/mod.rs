@@ -3,7 +3,9 @@
 //! same transaction, and the organisation always keeps one active Super Admin.
 
 pub mod first_run;
+pub mod password_change;
 pub mod reauth;
+pub mod sessions;
 pub mod two_factor;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -13,7 +15,8 @@ use serde::Deserialize;
 use crate::actor::Actor;
 use crate::auth::password::{self, Argon2Pool};
 use crate::db::ids::UserId;
-use crate::db::models::session as sessions;
+use crate::db::models::organisation::Organisation;
+use crate::db::models::session as session_rows;
 use crate::db::models::user::{NewUser, StaffRole, User, UserChanges};
 use crate::domain_error::DomainError;
 use crate::forms::{self, FieldErrors};
@@ -36,10 +39,12 @@ fn empty() -> SecretString {
     SecretString::from("")
 }
 
-/// Checks the draft; the email comes back normalised and the role parsed, for the form.
+/// Checks the draft for the organisation named `org_name`; the email comes back normalised
+/// and the role parsed, for the form.
 pub async fn check_new_user(
     conn: &mut AsyncPgConnection,
     draft: &NewUserDraft,
+    org_name: &str,
 ) -> Result<(String, Option<StaffRole>, FieldErrors), DomainError> {
     let mut errors = FieldErrors::default();
     let email = forms::email(&mut errors, "email", &draft.email);
@@ -47,7 +52,11 @@ pub async fn check_new_user(
     if role.is_none() {
         errors.add("role", "Choose a role.");
     }
-    if let Err(message) = password::validate_new_password(&draft.password) {
+    let context = password::PasswordContext {
+        email: &email,
+        org_name,
+    };
+    if let Err(message) = password::validate_new_password(&draft.password, context) {
         errors.add("password", message);
     }
     if errors.is_empty() && User::find_by_email(conn, &email).await?.is_some() {
@@ -65,7 +74,8 @@ pub async fn create_user(
     draft: NewUserDraft,
 ) -> Result<User, DomainError> {
     actor.require(StaffRole::SuperAdmin, MANAGE_USERS)?;
-    let (email, role, errors) = check_new_user(conn, &draft).await?;
+    let org = Organisation::find(conn, actor.org_id()).await?;
+    let (email, role, errors) = check_new_user(conn, &draft, &org.name).await?;
     errors.into_result().map_err(DomainError::Invalid)?;
     let role = role.ok_or_else(|| DomainError::invalid("role", "Choose a role."))?;
     let hash = password::hash_password(argon2.slot().await?, draft.password).await?;
@@ -136,7 +146,7 @@ pub async fn change_role(
             updated_at: actor.now,
         };
         let updated = User::update(conn, actor.org_id(), target, &changes).await?;
-        sessions::delete_for_user(conn, target).await?;
+        session_rows::delete_for_user(conn, target).await?;
         actor
             .audit("user.role_changed")
             .target("user", target, &before.email)
@@ -170,7 +180,7 @@ pub async fn set_disabled(
             updated_at: actor.now,
         };
         let updated = User::update(conn, actor.org_id(), target, &changes).await?;
-        sessions::delete_for_user(conn, target).await?;
+        session_rows::delete_for_user(conn, target).await?;
         let action = if disabled {
             "user.disabled"
         } else {

@@ -27,10 +27,11 @@ async fn first_run_setup_creates_the_organisation_and_lands_on_machine_to_machin
     b.fill("Your email", "owner@acme.test").await;
     b.fill(
         "Password (at least 12 characters)",
-        "a long enough passphrase",
+        "violet quarry lantern sideways",
     )
     .await;
-    b.fill("Repeat password", "a long enough passphrase").await;
+    b.fill("Repeat password", "violet quarry lantern sideways")
+        .await;
     b.click_testid("setup-submit").await;
 
     b.wait_until("the Machine to Machine page", async || {

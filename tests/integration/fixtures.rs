@@ -16,7 +16,9 @@ use serde_json::Value;
 
 use crate::helpers::{Browser, Page, TestApp};
 
+mod sessions;
 mod two_factor;
+pub use sessions::*;
 pub use two_factor::*;
 
 pub async fn insert_api(app: &TestApp, org: OrgId, scope: &str) -> Api {

@@ -130,7 +130,7 @@ fn targets(
         fields(&[
             ("email", "fuzz@acme.test"),
             ("role", "viewer"),
-            ("password", "a long enough password"),
+            ("password", "violet quarry lantern sideways"),
         ]),
         &["email", "role", "password"],
     );
@@ -181,8 +181,8 @@ fn targets(
             ("token", "nope"),
             ("org_name", "Acme"),
             ("email", "a@acme.test"),
-            ("password", "a long enough password"),
-            ("password_confirm", "a long enough password"),
+            ("password", "violet quarry lantern sideways"),
+            ("password_confirm", "violet quarry lantern sideways"),
         ]),
         &["token", "org_name", "email", "password", "password_confirm"],
     );

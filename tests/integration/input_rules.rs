@@ -56,7 +56,7 @@ async fn nul_bytes_get_a_field_message_or_invalid_request_never_a_500() {
             vec![
                 ("email", "new\0@acme.test"),
                 ("role", "viewer"),
-                ("password", "a long enough password"),
+                ("password", "violet quarry lantern sideways"),
             ],
         ),
         (

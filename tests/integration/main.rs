@@ -11,6 +11,7 @@
 mod fixtures;
 mod helpers;
 
+mod account_sessions;
 mod apis;
 mod apis_access;
 mod audit;
@@ -35,6 +36,7 @@ mod oauth_endpoints;
 mod oauth_hardening;
 mod oauth_liveness;
 mod oauth_queries;
+mod passwords;
 mod policy;
 mod reminders;
 mod reveal;

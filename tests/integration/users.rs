@@ -81,7 +81,7 @@ async fn a_super_admin_adds_a_user_who_can_then_sign_in() {
             &[
                 ("email", "New.Person@Acme.test"),
                 ("role", "admin"),
-                ("password", "a long enough passphrase"),
+                ("password", "violet quarry lantern sideways"),
             ],
         )
         .await;
@@ -104,7 +104,7 @@ async fn a_super_admin_adds_a_user_who_can_then_sign_in() {
     let mut newcomer = app.client();
     assert_eq!(
         newcomer
-            .login("new.person@acme.test", "a long enough passphrase")
+            .login("new.person@acme.test", "violet quarry lantern sideways")
             .await
             .status,
         303

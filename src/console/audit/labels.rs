@@ -34,6 +34,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("user.login_failed", "Sign-in failed"),
     ("user.login_throttled", "Sign-ins locked out"),
     ("user.logout", "Signed out"),
+    ("user.password_changed", "Password changed"),
     ("user.reauthenticated", "Identity confirmed"),
     (
         "user.reauthentication_failed",
@@ -45,6 +46,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "Recovery codes regenerated",
     ),
     ("user.role_changed", "User role changed"),
+    ("user.sessions_ended", "Sessions signed out"),
     ("user.two_factor_disabled", "Two-factor turned off"),
     ("user.two_factor_enabled", "Two-factor turned on"),
     ("user.two_factor_failed", "Two-factor code refused"),

@@ -71,6 +71,20 @@ pub fn shorten(user_agent: &str) -> String {
     }
 }
 
+/// The browser (or tool) and the operating system `user_agent` names, each `None` when not
+/// recognised: the sessions page shows them in columns of their own.
+pub fn browser_and_os(user_agent: &str) -> (Option<String>, Option<&'static str>) {
+    let ua = user_agent.trim();
+    if let Some(tool) = tool(ua) {
+        return (Some(tool), None);
+    }
+    let os = SYSTEMS
+        .iter()
+        .find(|(telltale, _)| ua.contains(telltale))
+        .map(|(_, os)| *os);
+    (browser(ua), os)
+}
+
 /// "curl 8.5" for an agent whose first product token is a known tool.
 fn tool(ua: &str) -> Option<String> {
     let first = ua.split_whitespace().next()?;
@@ -170,6 +184,32 @@ mod tests {
         ] {
             assert_eq!(shorten(ua), expected, "{ua}");
         }
+    }
+
+    #[test]
+    fn browser_and_os_are_told_apart_when_known() {
+        assert_eq!(
+            browser_and_os(
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+            ),
+            (Some("Firefox 133".into()), Some("Windows"))
+        );
+        assert_eq!(
+            browser_and_os(
+                "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"
+            ),
+            (Some("Chrome 131".into()), Some("Android"))
+        );
+        assert_eq!(
+            browser_and_os("curl/8.5.0"),
+            (Some("curl 8.5".into()), None)
+        );
+        assert_eq!(browser_and_os("my-sync-job/1.0"), (None, None));
+        assert_eq!(browser_and_os(""), (None, None));
+        assert_eq!(
+            browser_and_os("Mozilla/5.0 (X11; Linux x86_64)"),
+            (None, Some("Linux"))
+        );
     }
 
     #[test]

@@ -107,3 +107,68 @@ pub async fn delete_expired(
     .execute(conn)
     .await
 }
+
+/// One of a user's sessions, as the sessions page and "sign out other sessions" see it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct UserSession {
+    pub key_hash: Vec<u8>,
+    pub state: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub idle_expires_at: DateTime<Utc>,
+    pub absolute_expires_at: DateTime<Utc>,
+}
+
+impl UserSession {
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.idle_expires_at > now && self.absolute_expires_at > now
+    }
+}
+
+/// How many of a user's sessions are read at most: each sign-in makes one, and a page
+/// listing thousands helps nobody.
+pub const MAX_LISTED: i64 = 200;
+
+/// The user's live sessions, most recently active first (at most `MAX_LISTED`).
+pub async fn list_live_for_user(
+    conn: &mut AsyncPgConnection,
+    user_id: UserId,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<UserSession>> {
+    sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::idle_expires_at.gt(now))
+        .filter(sessions::absolute_expires_at.gt(now))
+        .order(sessions::idle_expires_at.desc())
+        .limit(MAX_LISTED)
+        .select(UserSession::as_select())
+        .load(conn)
+        .await
+}
+
+/// Every session row of the user, locked until the transaction ends (ending them all but one
+/// needs all of them, not a page).
+pub async fn lock_all_for_user(
+    conn: &mut AsyncPgConnection,
+    user_id: UserId,
+) -> QueryResult<Vec<UserSession>> {
+    sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .select(UserSession::as_select())
+        .for_update()
+        .load(conn)
+        .await
+}
+
+/// Deletes the sessions with these key digests.
+pub async fn delete_keys(
+    conn: &mut AsyncPgConnection,
+    key_hashes: &[Vec<u8>],
+) -> QueryResult<usize> {
+    if key_hashes.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(sessions::table.filter(sessions::key_hash.eq_any(key_hashes)))
+        .execute(conn)
+        .await
+}

@@ -1,0 +1,140 @@
+//! Staff sessions as their owner sees them (where and when each was signed in), ending all
+//! of one's sessions but the current one, and a Super Admin ending every session of a user
+//! of their organisation ("Sign out everywhere"). Each ending is audited in the transaction
+//! that deletes the rows (`user.sessions_ended`, with how many live sessions ended).
+
+use chrono::{DateTime, Duration, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use crate::actor::Actor;
+use crate::db::ids::UserId;
+use crate::db::models::session::{self as rows, UserSession};
+use crate::db::models::user::{StaffRole, User};
+use crate::domain_error::DomainError;
+use crate::session::SignInOrigin;
+use crate::session_store::origin_in;
+
+const SIGN_USERS_OUT: &str = "sign other users out";
+const END_OWN_SESSIONS: &str = "end sessions";
+
+/// One live session of a user, for the sessions page.
+pub struct LiveSession {
+    /// Where it was signed in; `None` for a session from before sessions kept it.
+    pub origin: Option<SignInOrigin>,
+    pub signed_in_at: DateTime<Utc>,
+    /// The idle deadline is pushed forward on every request, so it tells the last one.
+    pub last_active_at: DateTime<Utc>,
+    /// The session of the request that asks.
+    pub current: bool,
+}
+
+/// `user`'s live sessions: the one whose origin id is `current` first, then the most
+/// recently active. `idle` is the idle timeout the deadlines were set with.
+pub async fn list_own(
+    conn: &mut AsyncPgConnection,
+    user: &User,
+    current: Option<&str>,
+    idle: Duration,
+    now: DateTime<Utc>,
+) -> Result<Vec<LiveSession>, DomainError> {
+    let mut sessions: Vec<LiveSession> = rows::list_live_for_user(conn, user.id, now)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let origin = origin_in(&row.state);
+            let signed_in_at = origin
+                .as_ref()
+                .and_then(|o| DateTime::from_timestamp(o.at, 0))
+                .unwrap_or(row.created_at);
+            LiveSession {
+                current: is_current(origin.as_ref(), current),
+                origin,
+                signed_in_at,
+                last_active_at: (row.idle_expires_at - idle).min(now),
+            }
+        })
+        .collect();
+    sessions.sort_by_key(|s| (!s.current, std::cmp::Reverse(s.last_active_at)));
+    Ok(sessions)
+}
+
+fn is_current(origin: Option<&SignInOrigin>, current: Option<&str>) -> bool {
+    matches!((origin, current), (Some(o), Some(c)) if o.id == c)
+}
+
+/// What ending one's other sessions did.
+pub struct Ended {
+    /// Live sessions ended.
+    pub count: usize,
+    /// The current session ended too: it was signed in before sessions kept their origin,
+    /// so it cannot be told apart from the others.
+    pub current_ended: bool,
+}
+
+/// Ends every session of the actor except the current one (origin id `current`), in one
+/// transaction with its audit row. Also the second half of a password change.
+pub async fn end_other_sessions(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    current: Option<&str>,
+) -> Result<Ended, DomainError> {
+    let user = actor
+        .staff_user()
+        .ok_or(DomainError::Forbidden(END_OWN_SESSIONS))?;
+    conn.transaction(async |conn| {
+        let ended = end_others_inner(conn, user.id, current, actor.now).await?;
+        actor
+            .audit("user.sessions_ended")
+            .target("user", user.id, &user.email)
+            .details(serde_json::json!({ "sessions_ended": ended.count, "kept": "this session" }))
+            .insert(conn)
+            .await?;
+        Ok(ended)
+    })
+    .await
+}
+
+/// Deletes `user`'s sessions but the one whose origin id is `current`, inside the caller's
+/// transaction (a password change runs it in its own).
+pub(crate) async fn end_others_inner(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    current: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Ended, DomainError> {
+    let (kept, ended): (Vec<UserSession>, Vec<UserSession>) = rows::lock_all_for_user(conn, user)
+        .await?
+        .into_iter()
+        .partition(|row| is_current(origin_in(&row.state).as_ref(), current));
+    let count = ended.iter().filter(|row| row.is_live(now)).count();
+    let keys: Vec<Vec<u8>> = ended.into_iter().map(|row| row.key_hash).collect();
+    rows::delete_keys(conn, &keys).await?;
+    Ok(Ended {
+        count,
+        current_ended: kept.is_empty(),
+    })
+}
+
+/// A Super Admin ends every session of `target`, a user of their organisation (a user of
+/// another is not found). Returns the user and how many live sessions ended.
+pub async fn end_all_sessions_of(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    target: UserId,
+) -> Result<(User, usize), DomainError> {
+    actor.require(StaffRole::SuperAdmin, SIGN_USERS_OUT)?;
+    conn.transaction(async |conn| {
+        let user = User::find_in_org(conn, actor.org_id(), target).await?;
+        let all = rows::lock_all_for_user(conn, target).await?;
+        let count = all.iter().filter(|row| row.is_live(actor.now)).count();
+        rows::delete_for_user(conn, target).await?;
+        actor
+            .audit("user.sessions_ended")
+            .target("user", user.id, &user.email)
+            .details(serde_json::json!({ "sessions_ended": count, "kept": "none" }))
+            .insert(conn)
+            .await?;
+        Ok((user, count))
+    })
+    .await
+}
