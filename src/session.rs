@@ -51,11 +51,17 @@ impl SignInOrigin {
     }
 }
 
-/// A sign-in halfway: the password was right, the second factor is still to come. Nobody is
-/// signed in by it.
+/// A sign-in halfway: the password step is done and the code step is still to come. Nobody
+/// is signed in by it. A wrong password leads here too (`user_id` is then `None`), so that
+/// the code step appears whether or not the password was right and someone without the code
+/// never learns which. The session's state stays on the server: the client cannot read it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PendingSignIn {
-    pub user_id: UserId,
+    /// The account whose right password was given; `None` after a wrong one.
+    pub user_id: Option<UserId>,
+    /// The email as looked up (normalised), for the code step's throttle.
+    #[serde(default)]
+    pub email: String,
     /// When the password step passed (Unix seconds).
     pub at: i64,
     /// Where to go once signed in (already checked by `safe_next`).

@@ -218,7 +218,8 @@ pub async fn login(
         }
         Outcome::CodeNeeded(user) => {
             session.begin_second_factor(&PendingSignIn {
-                user_id: user.id,
+                user_id: Some(user.id),
+                email: email.clone(),
                 at: state.clock.now().timestamp(),
                 next: next.clone(),
             })?;
@@ -239,9 +240,21 @@ pub async fn login(
         ),
         Outcome::BadEmail => page(StatusCode::UNPROCESSABLE_ENTITY, BAD_EMAIL, None, false),
         // Someone trying to sign in to an empty console needs the setup link, not a password.
+        // Otherwise the code step, as after a right password of an account with two-factor
+        // on: it refuses every code, then says the email, password or code was wrong.
         Outcome::Failed => {
-            let first_run = no_user_yet(&state).await;
-            page(StatusCode::UNAUTHORIZED, FAILED, None, first_run)
+            if no_user_yet(&state).await {
+                return page(StatusCode::UNAUTHORIZED, FAILED, None, true);
+            }
+            session.begin_second_factor(&PendingSignIn {
+                user_id: None,
+                email: email.clone(),
+                at: state.clock.now().timestamp(),
+                next: next.clone(),
+            })?;
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, paths::LOGIN_CODE))
+                .finish())
         }
         Outcome::Busy => page(StatusCode::SERVICE_UNAVAILABLE, BUSY, Some(1), false),
         Outcome::Throttled(secs) => {

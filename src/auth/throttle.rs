@@ -81,6 +81,22 @@ impl ThrottleKeys {
         }
     }
 
+    /// The keys of the code step after a wrong password (no account to key on): the same
+    /// allowances as `two_factor`, and the same per-address counter, so that step answers
+    /// as a real one does.
+    pub fn two_factor_without_account(email: &str, ip: Option<IpAddr>) -> Self {
+        let block = ip.map_or_else(
+            || "unknown".to_string(),
+            |ip| throttle_block(ip).to_string(),
+        );
+        Self {
+            account_at_address: random::sha256(
+                format!("two-factor-email-at-address\n{email}\n{block}").as_bytes(),
+            ),
+            address: random::sha256(format!("two-factor-address\n{block}").as_bytes()),
+        }
+    }
+
     fn with_allowances(&self) -> [(Vec<u8>, i32, Scope); 2] {
         [
             (

@@ -22,8 +22,9 @@ use crate::views::PublicPage;
 
 /// How long a correct password waits for its code.
 pub const PENDING_LIFETIME: Duration = Duration::minutes(5);
-const WRONG: &str =
-    "That code is not right. Enter the current code from your app, or a recovery code.";
+/// The same whichever was wrong, so that someone without the code never learns whether the
+/// password was right.
+const WRONG: &str = "The email, password or code is not right. Check the code in your app (or use a recovery code), or start again.";
 
 #[derive(Template)]
 #[template(path = "pages/login_code.html")]
@@ -104,7 +105,11 @@ pub async fn submit_code(
     let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
-    let Some(user) = User::find_any(&mut conn, pending.user_id)
+    let Some(user_id) = pending.user_id else {
+        let check = two_factor::refuse_code(&mut conn, &pending.email, &meta, now).await?;
+        return refused(&session, check);
+    };
+    let Some(user) = User::find_any(&mut conn, user_id)
         .await?
         .filter(|u| !u.disabled)
     else {
@@ -124,14 +129,21 @@ pub async fn submit_code(
                 .insert_header((header::LOCATION, pending.next))
                 .finish())
         }
-        Check::Wrong => code_page(&session, StatusCode::UNAUTHORIZED, Some(WRONG.into()), None),
+        refusal => refused(&session, refusal),
+    }
+}
+
+/// The code page again after a refused code, alike for a wrong password and a wrong code.
+fn refused(session: &TypedSession, check: Check) -> Result<HttpResponse, AppError> {
+    match check {
         Check::Throttled(secs) => code_page(
-            &session,
+            session,
             StatusCode::TOO_MANY_REQUESTS,
             Some(format!(
                 "Too many wrong codes. Try again in {secs} seconds."
             )),
             Some(secs),
         ),
+        _ => code_page(session, StatusCode::UNAUTHORIZED, Some(WRONG.into()), None),
     }
 }

@@ -206,6 +206,23 @@ pub async fn check_code(
     Ok(Check::Wrong)
 }
 
+/// The code step after a wrong password: no code passes, but each attempt is reserved and
+/// counted with the allowance of a real code step, so the answers (wrong, then throttled)
+/// are those someone with the right password would get.
+pub async fn refuse_code(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+    meta: &RequestMeta,
+    now: DateTime<Utc>,
+) -> Result<Check, DomainError> {
+    let keys = ThrottleKeys::two_factor_without_account(email, meta.ip);
+    if let Some(secs) = throttle::reserve(conn, &keys, now).await? {
+        return Ok(Check::Throttled(secs));
+    }
+    throttle::record_failure(conn, &keys, now).await?;
+    Ok(Check::Wrong)
+}
+
 /// The code step of signing in: `check_code` with recovery codes allowed, and on a pass the
 /// `user.login` row (saying which factor was used).
 pub async fn complete_sign_in(

@@ -14,6 +14,7 @@
 mod helpers;
 
 mod accessibility;
+mod account;
 mod driver;
 mod flows;
 mod input;

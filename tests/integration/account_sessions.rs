@@ -45,10 +45,12 @@ async fn a_wrong_current_password_is_refused_next_to_its_field() {
             .await
             .is_empty()
     );
-    assert_eq!(app.client().login(&user.email, PASSWORD).await.status, 303);
-    assert_eq!(
-        app.client().login(&user.email, NEW_PASSWORD).await.status,
-        401
+    assert!(app.client().login(&user.email, PASSWORD).await.signed_in());
+    assert!(
+        app.client()
+            .login(&user.email, NEW_PASSWORD)
+            .await
+            .to_code_step()
     );
 }
 
@@ -98,7 +100,7 @@ async fn a_changed_password_ends_the_other_sessions_but_not_this_one() {
     let app = TestApp::spawn().await;
     let (user, mut here) = app.login_as(StaffRole::Admin).await;
     let mut elsewhere = app.client();
-    assert_eq!(elsewhere.login(&user.email, PASSWORD).await.status, 303);
+    assert!(elsewhere.login(&user.email, PASSWORD).await.signed_in());
 
     let page = here
         .post_form(
@@ -134,10 +136,17 @@ async fn a_changed_password_ends_the_other_sessions_but_not_this_one() {
     let logs = captured_logs();
     assert!(!logs.contains(NEW_PASSWORD));
 
-    assert_eq!(app.client().login(&user.email, PASSWORD).await.status, 401);
-    assert_eq!(
-        app.client().login(&user.email, NEW_PASSWORD).await.status,
-        303
+    assert!(
+        app.client()
+            .login(&user.email, PASSWORD)
+            .await
+            .to_code_step()
+    );
+    assert!(
+        app.client()
+            .login(&user.email, NEW_PASSWORD)
+            .await
+            .signed_in()
     );
 }
 
@@ -148,10 +157,10 @@ async fn the_sessions_page_lists_each_sign_in_this_one_first() {
         .create_user("Acme", "ops@acme.test", StaffRole::Viewer)
         .await;
     let mut phone = device(&app, CHROME_ON_ANDROID, "198.51.100.7");
-    assert_eq!(phone.login(&user.email, PASSWORD).await.status, 303);
+    assert!(phone.login(&user.email, PASSWORD).await.signed_in());
     app.clock.advance(Duration::minutes(5));
     let mut laptop = device(&app, FIREFOX_ON_WINDOWS, "203.0.113.5");
-    assert_eq!(laptop.login(&user.email, PASSWORD).await.status, 303);
+    assert!(laptop.login(&user.email, PASSWORD).await.signed_in());
     // A session signed in before sessions kept where they came from.
     let now = app.clock.now();
     session::insert(
@@ -208,9 +217,9 @@ async fn sign_out_other_sessions_keeps_this_one_with_or_without_htmx() {
     let app = TestApp::spawn_with(trusting_localhost).await;
     let (user, mut here) = app.login_as(StaffRole::Admin).await;
     let mut phone = device(&app, CHROME_ON_ANDROID, "198.51.100.7");
-    assert_eq!(phone.login(&user.email, PASSWORD).await.status, 303);
+    assert!(phone.login(&user.email, PASSWORD).await.signed_in());
     let mut tablet = app.client();
-    assert_eq!(tablet.login(&user.email, PASSWORD).await.status, 303);
+    assert!(tablet.login(&user.email, PASSWORD).await.signed_in());
 
     // Without JavaScript: a redirect and a flash.
     let res = here.post_form(END_OTHERS, &[]).await;
@@ -227,7 +236,7 @@ async fn sign_out_other_sessions_keeps_this_one_with_or_without_htmx() {
     assert_eq!(rows[0].actor_user_id, Some(user.id));
 
     // With htmx: the section and a toast; the CSRF token is required either way.
-    assert_eq!(phone.login(&user.email, PASSWORD).await.status, 303);
+    assert!(phone.login(&user.email, PASSWORD).await.signed_in());
     let res = here.hx_post(END_OTHERS, &[]).await;
     assert_eq!(res.status, 200);
     assert!(res.body.contains("id=\"account-sessions\""));
@@ -329,8 +338,10 @@ async fn an_admin_still_to_enrol_in_two_factor_may_still_manage_their_own_sign_i
         )
         .await;
     assert_eq!(page.status, 303);
-    assert_eq!(
-        app.client().login(&user.email, NEW_PASSWORD).await.status,
-        303
+    assert!(
+        app.client()
+            .login(&user.email, NEW_PASSWORD)
+            .await
+            .signed_in()
     );
 }

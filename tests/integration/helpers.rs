@@ -245,6 +245,11 @@ impl TestApp {
         let mut browser = self.client();
         let res = browser.login(&email, PASSWORD).await;
         assert_eq!(res.status, 303, "sign-in of {email} failed");
+        assert_ne!(
+            res.location(),
+            Some("/login/code"),
+            "sign-in of {email} failed"
+        );
         (user, browser)
     }
 }
@@ -317,6 +322,16 @@ impl Page {
     pub fn location(&self) -> Option<&str> {
         self.headers.get("location").and_then(|v| v.to_str().ok())
     }
+    /// A sign-in answer that signed someone in (not the code step).
+    pub fn signed_in(&self) -> bool {
+        self.status == 303 && self.location() != Some("/login/code")
+    }
+
+    /// A sign-in answer that went on to the code step, as every wrong password does.
+    pub fn to_code_step(&self) -> bool {
+        self.status == 303 && self.location() == Some("/login/code")
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }

@@ -74,13 +74,14 @@ async fn oversized_or_control_character_input_is_refused_before_any_work() {
         assert_eq!(browser.login(email, "wrong").await.status, 422);
     }
     let huge_password = "p".repeat(1025);
+    // Wrong, as far as anyone can tell: on to the code step like any wrong password.
     assert_eq!(
         browser.login("ops@acme.test", &huge_password).await.status,
-        401
+        303
     );
     assert_eq!(
         browser.login("ops@acme.test", "pass\0word").await.status,
-        401
+        303
     );
     assert_eq!(
         count_rows(&app, "login_attempts").await,
@@ -89,7 +90,9 @@ async fn oversized_or_control_character_input_is_refused_before_any_work() {
     );
     assert!(!captured_logs().contains(&huge_email));
     // The owner is not slowed by any of it.
-    assert_eq!(browser.login("ops@acme.test", PASSWORD).await.status, 303);
+    let res = browser.login("ops@acme.test", PASSWORD).await;
+    assert_eq!(res.status, 303);
+    assert_ne!(res.location(), Some("/login/code"), "signed in");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,9 +122,10 @@ async fn concurrent_wrong_passwords_never_get_more_tries_than_the_allowance() {
         .status
     });
     let statuses = futures::future::join_all(attempts).await;
-    let verified = statuses.iter().filter(|s| **s == 401).count();
+    // A verified wrong password goes on to the code step (303); a refused one is 429.
+    let verified = statuses.iter().filter(|s| **s == 303).count();
     assert!(
-        statuses.iter().all(|s| [401, 429].contains(s)),
+        statuses.iter().all(|s| [303, 429].contains(s)),
         "{statuses:?}"
     );
     assert!(
@@ -180,7 +184,7 @@ async fn a_stranger_failing_from_elsewhere_never_locks_the_owner_out() {
         // Several addresses, as a botnet would.
         let ip = format!("198.51.100.{}", i % 4);
         let res = login_from(&mut attacker, &ip, "ops@acme.test", "guess").await;
-        assert!([401, 429].contains(&res.status), "{}", res.status);
+        assert!([303, 429].contains(&res.status), "{}", res.status);
     }
     assert_eq!(
         login_from(&mut attacker, "198.51.100.0", "ops@acme.test", PASSWORD)
@@ -192,6 +196,7 @@ async fn a_stranger_failing_from_elsewhere_never_locks_the_owner_out() {
     let mut owner = app.client();
     let res = login_from(&mut owner, "203.0.113.7", "ops@acme.test", PASSWORD).await;
     assert_eq!(res.status, 303, "the owner's address never failed");
+    assert_ne!(res.location(), Some("/login/code"), "signed in");
     // An IPv6 attacker cannot dodge by walking through its /64.
     let mut v6 = app.client();
     for i in 0..5 {
@@ -212,7 +217,7 @@ async fn throttling_is_audited_once_per_lock_out_not_per_attempt() {
         .await;
     let mut browser = app.client();
     for _ in 0..5 {
-        assert_eq!(browser.login("ops@acme.test", "wrong").await.status, 401);
+        assert_eq!(browser.login("ops@acme.test", "wrong").await.status, 303);
     }
     let before = count_rows(&app, "audit_events").await;
     for _ in 0..25 {
@@ -248,9 +253,12 @@ async fn anonymous_pages_store_nothing_on_the_server() {
         let res = app.client().get(path).await;
         assert!(res.status < 500, "{path}: {}", res.status);
     }
+    assert_eq!(count_rows(&app, "sessions").await, 0);
+    // A wrong password leads to the code step, which keeps its pending state (nobody signed
+    // in) on the server like a right one: one row, within the sign-in throttle's allowance.
     let mut browser = app.client();
     browser.login("ops@acme.test", "wrong").await;
-    assert_eq!(count_rows(&app, "sessions").await, 0);
+    assert_eq!(count_rows(&app, "sessions").await, 1);
     // The form keeps its CSRF protection: a token without its cookie is refused.
     let mut stranger = app.client();
     let token = browser.csrf().await;
