@@ -60,7 +60,6 @@ pub async fn update_policy(
     rq.require(StaffRole::SuperAdmin, ACTION)?;
     let sensitive = Sensitive {
         what: "change the organisation's policy",
-        action: paths::POLICY,
         cancel: paths::POLICY,
     };
     if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {

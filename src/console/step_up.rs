@@ -34,6 +34,9 @@ pub struct Confirmable<T> {
     proof: Option<Proof>,
     /// htmx's target of the interrupted request (`HX-Target`).
     hx_target: Option<String>,
+    /// Where the dialog posts: the interrupted request's own path, where a `DELETE` sent by
+    /// htmx continues as its plain-form `POST …/delete`.
+    action: String,
 }
 
 /// A form with nothing in it but the CSRF token (delete, disable, reset…).
@@ -51,6 +54,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for Confirmable<T> {
             .get("HX-Target")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let action = if req.method() == actix_web::http::Method::DELETE {
+            format!("{}/delete", req.path())
+        } else {
+            req.path().to_string()
+        };
         Box::pin(async move {
             let bytes = bytes
                 .await
@@ -76,6 +84,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Confirmable<T> {
                 fields,
                 proof,
                 hx_target,
+                action,
             })
         })
     }
@@ -96,12 +105,10 @@ struct StepUpDialog<'a> {
     csrf_token: String,
 }
 
-/// What the dialog says the action is, where its form goes and where Cancel leads.
+/// What the dialog says the action is, and where Cancel leads.
 pub struct Sensitive<'a> {
-    /// Completes "To …, enter your password": e.g. "rotate the secret of “CI”".
+    /// Completes "To …, enter your password": e.g. "rotate this credential's secret".
     pub what: &'a str,
-    /// The action's plain-form path (a `DELETE` sent by htmx continues as its `POST`).
-    pub action: &'a str,
     pub cancel: &'a str,
 }
 
@@ -191,7 +198,7 @@ impl ConsoleRequest {
             modal: self.hx.0,
             hx_modal: self.hx.0 && form.hx_target.as_deref() == Some("modal"),
             what: sensitive.what,
-            action: sensitive.action,
+            action: &form.action,
             cancel: sensitive.cancel,
             fields: &form.fields,
             needs_code,

@@ -121,7 +121,6 @@ pub async fn change_user_role(
     rq.require(StaffRole::SuperAdmin, ACTION)?;
     let sensitive = Sensitive {
         what: "change this user's role",
-        action: &paths::user_action(*path, "role"),
         cancel: paths::USERS,
     };
     if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
@@ -165,7 +164,6 @@ pub async fn disable_user(
     rq.require(StaffRole::SuperAdmin, ACTION)?;
     let sensitive = Sensitive {
         what: "disable this user",
-        action: &paths::user_action(*path, "disable"),
         cancel: paths::USERS,
     };
     if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
@@ -191,7 +189,6 @@ pub async fn reset_user_two_factor(
     rq.require(StaffRole::SuperAdmin, ACTION)?;
     let sensitive = Sensitive {
         what: "reset this user's two-factor sign-in",
-        action: &paths::user_action(*path, "two-factor/reset"),
         cancel: paths::USERS,
     };
     if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {

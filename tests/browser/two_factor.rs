@@ -74,9 +74,16 @@ async fn a_user_enrols_signs_in_with_a_code_and_confirms_a_rotation() {
     b.click_testid("confirm-rotate").await;
     b.testid("step-up-form").await;
     b.assert_accessible("Confirm it's you, in the modal").await;
-    b.fill("Password", PASSWORD).await;
-    b.fill("Code", &code(&app, &key, 0)).await;
-    b.click_testid("step-up-submit").await;
+    // Keyboard only: the password field has focus, Tab reaches the code, Enter confirms.
+    let focused = b.focused().await;
+    assert_eq!(
+        focused.attr("data-testid").await.unwrap().as_deref(),
+        Some("step-up-password")
+    );
+    b.type_text(PASSWORD).await;
+    b.press(thirtyfour::Key::Tab).await;
+    b.type_text(&code(&app, &key, 0)).await;
+    b.press(thirtyfour::Key::Enter).await;
     let rotated = read_reveal(&b).await;
     assert_eq!(
         flows::token_request(&app, &rotated.client_id, &rotated.secret)

@@ -403,3 +403,36 @@ async fn wrong_passwords_in_the_dialog_are_throttled_like_sign_in() {
         "not disabled"
     );
 }
+
+#[tokio::test]
+async fn an_htmx_delete_continues_as_the_plain_form_post() {
+    let mut s = setup().await;
+    s.app.clock.advance(STALE);
+    let csrf = s.admin.csrf().await;
+    let res = s
+        .admin
+        .http
+        .delete(s.app.url(&paths::credential(s.client.id)))
+        .header("HX-Request", "true")
+        .header("X-CSRF-Token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body = res.text().await.unwrap();
+    let delete = paths::credential_action(s.client.id, "delete");
+    assert!(body.contains(&format!("action=\"{delete}\"")), "{body}");
+    let done = confirm(
+        &mut s.admin,
+        &delete,
+        &Page {
+            status: 200,
+            headers: Default::default(),
+            body,
+        },
+        &[("confirm_password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(token(&s.app, &s.client, "").await.status, 401, "deleted");
+}

@@ -48,7 +48,6 @@ pub async fn create_credential(
 ) -> Result<HttpResponse, AppError> {
     let sensitive = Sensitive {
         what: "create credentials and see their secret",
-        action: paths::M2M,
         cancel: paths::M2M,
     };
     if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
@@ -118,11 +117,9 @@ pub async fn update_credential(
     let id = path.into_inner();
     let mut conn = rq.conn().await?;
     if gives_management_scopes(&mut conn, &rq, id, &form.form).await? {
-        let action = paths::credential(id);
         let sensitive = Sensitive {
             what: "give this credential management access",
-            action: &action,
-            cancel: &action,
+            cancel: &paths::credential(id),
         };
         if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
             return Ok(dialog);
@@ -186,10 +183,8 @@ pub async fn rotate_credential_secret(
     mut form: Confirmable<RotateForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let action = paths::credential_action(id, "rotate");
     let sensitive = Sensitive {
         what: "rotate this credential's secret",
-        action: &action,
         cancel: &paths::credential(id),
     };
     if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
@@ -237,10 +232,8 @@ pub async fn disable_credential(
     mut form: Confirmable<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let action = paths::credential_action(id, "disable");
     let sensitive = Sensitive {
         what: "disable this credential",
-        action: &action,
         cancel: &paths::credential(id),
     };
     if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
@@ -271,10 +264,8 @@ pub async fn revoke_credential(
     mut form: Confirmable<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let action = paths::credential_action(id, "revoke");
     let sensitive = Sensitive {
         what: "revoke this credential",
-        action: &action,
         cancel: &paths::credential(id),
     };
     if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
@@ -294,10 +285,8 @@ pub async fn delete_credential(
     mut form: Confirmable<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let action = paths::credential_action(id, "delete");
     let sensitive = Sensitive {
         what: "delete this credential",
-        action: &action,
         cancel: &paths::credential(id),
     };
     if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {

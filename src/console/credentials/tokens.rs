@@ -83,10 +83,8 @@ pub async fn generate_token(
     mut form: Confirmable<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let action = paths::credential_action(id, "token");
     let sensitive = Sensitive {
         what: "generate a test access token",
-        action: &action,
         cancel: &paths::credential(id),
     };
     if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
