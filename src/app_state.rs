@@ -28,7 +28,7 @@ pub struct AppState {
     /// Leak reports allowed per address and minute (`api::leaks`).
     pub leak_reports: WindowLimiter,
     /// Management API requests allowed per calling credential and minute (`api::v1`).
-    pub api_calls: WindowLimiter<crate::db::ids::CredentialId>,
+    pub api_calls: WindowLimiter,
     /// Seals and opens secrets kept at rest (webhook signing secrets).
     pub sealer: Sealer,
 }

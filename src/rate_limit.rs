@@ -1,19 +1,18 @@
-//! A request allowance per address (or per calling credential) over a fixed window, kept per instance in memory: each
-//! request reserves its place before any work is done, so a burst cannot slip past it, and
-//! a window ends on its own, so no one can hold an address locked out for longer.
+//! Request allowances over fixed windows (per address block, per calling credential), shared
+//! by every instance through PostgreSQL (`limit_window`), so that an allowance means what it
+//! says however many instances serve. Each request reserves its place before any work is done,
+//! so a burst cannot slip past it, and a window ends on its own, so no one can hold a key
+//! locked out for longer.
 
-use std::collections::HashMap;
-use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Duration, Utc};
+use diesel::QueryResult;
+use diesel_async::AsyncPgConnection;
 use ipnet::IpNet;
 
 use crate::client_ip::throttle_block;
-
-/// Memory bound: beyond this many tracked keys, expired windows are swept.
-const MAX_KEYS: usize = 50_000;
+use crate::db::models::limit_window::{self, LimitKind, WindowKey};
 
 /// What is left of a key's allowance after a request took its place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,20 +22,20 @@ pub struct Left {
     pub reset_after: u64,
 }
 
-/// An allowance per key (an address block, a calling credential) and window.
-#[derive(Debug)]
-pub struct WindowLimiter<K = Option<IpNet>> {
+/// An allowance per key and window, for one kind of limit.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowLimiter {
+    kind: LimitKind,
     allowance: u32,
     window: Duration,
-    counts: Mutex<HashMap<K, (u32, Instant)>>,
 }
 
-impl<K: Hash + Eq> WindowLimiter<K> {
-    pub fn new(allowance: u32, window: Duration) -> Self {
+impl WindowLimiter {
+    pub fn new(kind: LimitKind, allowance: u32, window: std::time::Duration) -> Self {
         Self {
+            kind,
             allowance,
-            window,
-            counts: Mutex::new(HashMap::new()),
+            window: Duration::from_std(window).unwrap_or(Duration::seconds(60)),
         }
     }
 
@@ -44,82 +43,64 @@ impl<K: Hash + Eq> WindowLimiter<K> {
         self.allowance
     }
 
-    pub fn window(&self) -> Duration {
-        self.window
+    /// The window's length in whole seconds.
+    pub fn window_secs(&self) -> u64 {
+        u64::try_from(self.window.num_seconds()).unwrap_or(0)
     }
 
-    fn counts(&self) -> MutexGuard<'_, HashMap<K, (u32, Instant)>> {
-        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Takes `n` places for `subject` (a calling credential's id, say) counted from anywhere;
+    /// `Ok(Err(seconds))` when that would go over the allowance.
+    pub async fn take(
+        &self,
+        conn: &mut AsyncPgConnection,
+        subject: &str,
+        n: u32,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Result<Left, u64>> {
+        self.take_key(conn, subject, limit_window::any_network(), n, now)
+            .await
     }
 
-    /// Takes one place for `key`, or says in how many seconds the next one frees up.
-    pub fn take(&self, key: K) -> Result<Left, u64> {
-        let mut counts = self.counts();
-        let now = Instant::now();
-        if counts.len() > MAX_KEYS {
-            counts.retain(|_, (_, started)| now.duration_since(*started) < self.window);
+    /// Takes `n` places for the caller at `ip` (an IPv6 caller counts by its /64).
+    pub async fn take_for_address(
+        &self,
+        conn: &mut AsyncPgConnection,
+        ip: Option<IpAddr>,
+        n: u32,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Result<Left, u64>> {
+        let network = ip
+            .map(throttle_block)
+            .unwrap_or_else(limit_window::any_network);
+        self.take_key(conn, "", network, n, now).await
+    }
+
+    async fn take_key(
+        &self,
+        conn: &mut AsyncPgConnection,
+        subject: &str,
+        network: IpNet,
+        n: u32,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Result<Left, u64>> {
+        let key = WindowKey {
+            kind: self.kind,
+            subject,
+            network,
+        };
+        let n = i32::try_from(n).unwrap_or(i32::MAX);
+        let windows = limit_window::hit(conn, &[key], n, self.window, now).await?;
+        let Some(window) = windows.first() else {
+            return Ok(Err(self.window_secs().max(1)));
+        };
+        let reset_after = window.seconds_left(self.window, now);
+        let hits = u32::try_from(window.hits).unwrap_or(u32::MAX);
+        if hits > self.allowance {
+            return Ok(Err(reset_after));
         }
-        let entry = counts.entry(key).or_insert((0, now));
-        if now.duration_since(entry.1) >= self.window {
-            *entry = (0, now);
-        }
-        let left = self.window.saturating_sub(now.duration_since(entry.1));
-        let reset_after = left.as_secs().max(1);
-        if entry.0 >= self.allowance {
-            return Err(reset_after);
-        }
-        entry.0 += 1;
-        Ok(Left {
-            remaining: self.allowance - entry.0,
+        Ok(Ok(Left {
+            remaining: self.allowance - hits,
             reset_after,
-        })
-    }
-}
-
-impl WindowLimiter<Option<IpNet>> {
-    /// Takes one place for `ip` (an IPv6 caller counts by its /64), or says in how many
-    /// seconds the next one frees up.
-    pub fn reserve(&self, ip: Option<IpAddr>) -> Result<(), u64> {
-        self.take(ip.map(throttle_block)).map(|_| ())
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    fn ip(s: &str) -> Option<IpAddr> {
-        s.parse().ok()
-    }
-
-    #[test]
-    fn each_address_gets_its_allowance_per_window() {
-        let limiter = WindowLimiter::new(3, Duration::from_secs(60));
-        for _ in 0..3 {
-            assert_eq!(limiter.reserve(ip("192.0.2.1")), Ok(()));
-        }
-        let retry = limiter.reserve(ip("192.0.2.1")).unwrap_err();
-        assert!((1..=60).contains(&retry), "{retry}");
-        assert_eq!(limiter.reserve(ip("192.0.2.2")), Ok(()), "another address");
-        assert!(limiter.reserve(ip("2001:db8::1")).is_ok());
-    }
-
-    #[test]
-    fn take_says_what_is_left() {
-        let limiter = WindowLimiter::new(2, Duration::from_secs(60));
-        assert_eq!(limiter.take(7).unwrap().remaining, 1);
-        assert_eq!(limiter.take(7).unwrap().remaining, 0);
-        assert!(limiter.take(7).is_err());
-        assert_eq!(limiter.take(8).unwrap().remaining, 1);
-    }
-
-    #[test]
-    fn a_window_ends_on_its_own() {
-        let limiter = WindowLimiter::new(1, Duration::from_millis(50));
-        assert!(limiter.reserve(ip("192.0.2.1")).is_ok());
-        assert!(limiter.reserve(ip("192.0.2.1")).is_err());
-        std::thread::sleep(Duration::from_millis(60));
-        assert!(limiter.reserve(ip("192.0.2.1")).is_ok());
+        }))
     }
 }

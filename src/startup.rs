@@ -16,6 +16,7 @@ use crate::app_state::AppState;
 use crate::auth::{csrf, password, setup};
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::db::models::limit_window::LimitKind;
 use crate::db::{self, DbPool};
 use crate::email::Mailer;
 use crate::error::error_pages;
@@ -52,6 +53,7 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    state: web::Data<AppState>,
     /// The metrics listener and its port, when `METRICS_ADDR` is set.
     metrics: Option<(u16, Server)>,
     /// The first-run link, when the database has no users yet.
@@ -102,10 +104,12 @@ impl Application {
             cookie_key: cookie_key.clone(),
             mailer,
             leak_reports: WindowLimiter::new(
+                LimitKind::LeakReports,
                 LEAK_REPORTS_PER_MINUTE,
                 std::time::Duration::from_secs(60),
             ),
             api_calls: WindowLimiter::new(
+                LimitKind::ApiCalls,
                 settings_api_rate_limit,
                 std::time::Duration::from_secs(60),
             ),
@@ -120,6 +124,7 @@ impl Application {
             ),
         };
         let settings = state.settings.clone();
+        let app_state = state.clone();
         let server = HttpServer::new(move || {
             let store = PgSessionStore::new(
                 pool.clone(),
@@ -152,6 +157,7 @@ impl Application {
         Ok(Self {
             port,
             server,
+            state: app_state,
             metrics,
             setup_link,
         })
@@ -159,6 +165,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// What every handler shares: tests flush its usage counter and run its jobs' steps.
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
     }
 
     /// The metrics listener's port, when there is one.

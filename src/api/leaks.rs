@@ -15,6 +15,13 @@ const MAX_ITEMS: usize = 1000;
 /// Body bound (1000 items with long URLs).
 pub const BODY_LIMIT: usize = 512 * 1024;
 
+fn unavailable() -> HttpResponse {
+    problem(
+        actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+        "Try again shortly.",
+    )
+}
+
 fn problem(status: actix_web::http::StatusCode, description: &str) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -28,7 +35,19 @@ pub async fn report_leaks(
     body: web::Bytes,
 ) -> HttpResponse {
     use actix_web::http::StatusCode;
-    if let Err(retry_after) = state.leak_reports.reserve(state.client_ip(&req)) {
+    let Ok(mut conn) = state.pool.get().await else {
+        return unavailable();
+    };
+    let now = state.clock.now();
+    let ip = state.client_ip(&req);
+    let taken = state
+        .leak_reports
+        .take_for_address(&mut conn, ip, 1, now)
+        .await;
+    let Ok(taken) = taken else {
+        return unavailable();
+    };
+    if let Err(retry_after) = taken {
         let mut res = problem(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many reports; retry later.",
@@ -60,10 +79,6 @@ pub async fn report_leaks(
         })
         .collect();
     if !recognised.is_empty() {
-        let Ok(mut conn) = state.pool.get().await else {
-            return problem(StatusCode::SERVICE_UNAVAILABLE, "Try again shortly.");
-        };
-        let now = state.clock.now();
         let mut acted = 0;
         for (leaked, url) in &recognised {
             match leaks::act_on_leak(&mut conn, leaked, url, now).await {

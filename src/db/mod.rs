@@ -33,6 +33,7 @@ macro_rules! text_enum_sql {
 pub mod ids;
 pub mod models;
 pub mod schema;
+pub mod statements;
 
 use std::time::Duration;
 
@@ -79,6 +80,13 @@ pub enum StartupDbError {
 pub fn pool(url: &DatabaseUrl, max_size: usize) -> Result<DbPool, anyhow::Error> {
     let mut config = ManagerConfig::default();
     config.recycling_method = RecyclingMethod::Fast;
+    config.custom_setup = Box::new(|url| {
+        Box::pin(async move {
+            let mut conn = AsyncPgConnection::establish(url).await?;
+            conn.set_instrumentation(statements::CountStatements);
+            Ok(conn)
+        })
+    });
     let manager =
         AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url.expose(), config);
     Pool::builder(manager)

@@ -134,6 +134,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    limit_windows (kind, subject, network) {
+        kind -> Text,
+        subject -> Text,
+        network -> Cidr,
+        started_at -> Timestamptz,
+        hits -> Int4,
+    }
+}
+
+diesel::table! {
     login_attempts (key) {
         key -> Bytea,
         attempts -> Int4,
@@ -249,6 +259,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    token_sweep_progress (id) {
+        id -> Bool,
+        swept_up_to -> Int8,
+    }
+}
+
+diesel::table! {
     user_two_factor (user_id) {
         user_id -> Uuid,
         sealed_key -> Bytea,
@@ -342,6 +359,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     credential_scopes,
     credential_usage,
     credentials,
+    limit_windows,
     login_attempts,
     notices,
     org_policies,
@@ -352,6 +370,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     server_secrets,
     sessions,
     setup_tokens,
+    token_sweep_progress,
     user_two_factor,
     users,
     webhook_attempts,

@@ -14,10 +14,15 @@ use crate::db;
 use crate::webhooks;
 
 const SWEEP_EVERY: StdDuration = StdDuration::from_secs(60);
+/// How often pushed-out tokens are deleted (`token_sweep`).
+const TOKEN_SWEEP_EVERY: StdDuration = StdDuration::from_secs(2);
+/// Token ids looked at per run of the token sweep: bounds one transaction's work.
+const TOKEN_SWEEP_BATCH: i64 = 50_000;
 
 /// Starts every background task of this instance.
 pub fn spawn(state: Arc<AppState>) {
     tokio::spawn(sweep(state.clone()));
+    tokio::spawn(sweep_pushed_out_tokens(state.clone()));
     tokio::spawn(flush_counts(state.clone()));
     tokio::spawn(deliver_webhooks(state.clone()));
     tokio::spawn(run_scheduled(state));
@@ -75,8 +80,7 @@ async fn run_scheduled(state: Arc<AppState>) {
     }
 }
 
-/// Writes what was counted in memory: each secret's uses (`oauth::usage`) and each
-/// credential's usage and refusals (`usage`).
+/// Writes what was counted in memory (`usage`): usage, refusals and last uses.
 async fn flush_counts(state: Arc<AppState>) {
     let mut every = tokio::time::interval(state.settings.usage_flush);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -87,15 +91,44 @@ async fn flush_counts(state: Arc<AppState>) {
             continue;
         };
         let mut ok = true;
-        if let Err(e) = state.oauth.secret_uses.flush(&mut conn).await {
-            ok = false;
-            tracing::warn!(error = %e, "could not add the secrets' use counts; kept for next time");
-        }
         if let Err(e) = state.oauth.usage.flush(&mut conn).await {
             ok = false;
             tracing::warn!(error = %e, "could not write the usage counts; kept for next time");
         }
         state.oauth.metrics.job_ran("flush_counts", ok);
+    }
+}
+
+/// Deletes pushed-out tokens every few seconds, batch after batch while batches come full
+/// (see `token_sweep`).
+async fn sweep_pushed_out_tokens(state: Arc<AppState>) {
+    let mut every = tokio::time::interval(TOKEN_SWEEP_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let Ok(mut conn) = state.pool.get().await else {
+            state.oauth.metrics.job_ran("token_sweep", false);
+            continue;
+        };
+        loop {
+            match db::models::token_sweep::sweep_pushed_out(&mut conn, TOKEN_SWEEP_BATCH).await {
+                Ok(Some(run)) => {
+                    state.oauth.metrics.job_ran("token_sweep", true);
+                    if run.deleted > 0 {
+                        tracing::debug!(deleted = run.deleted, "swept pushed-out tokens");
+                    }
+                    if !run.more {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    state.oauth.metrics.job_ran("token_sweep", false);
+                    tracing::warn!(error = %e, "could not sweep pushed-out tokens");
+                    break;
+                }
+            }
+        }
     }
 }
 
@@ -134,6 +167,15 @@ async fn sweep(state: Arc<AppState>) {
             Err(e) => {
                 ok = false;
                 tracing::warn!(error = %e, "could not sweep idempotency keys");
+            }
+        }
+        let longest_window = chrono::Duration::hours(1);
+        match db::models::limit_window::sweep(&mut conn, now, longest_window).await {
+            Ok(n) if n > 0 => tracing::debug!(removed = n, "swept limit windows"),
+            Ok(_) => {}
+            Err(e) => {
+                ok = false;
+                tracing::warn!(error = %e, "could not sweep limit windows");
             }
         }
         match db::models::access_token::sweep(&mut conn, now).await {

@@ -1,6 +1,7 @@
-//! Request latency by route: a middleware around the whole app that observes each request's
-//! duration under its route pattern (`/settings/integrations/machine-to-machine/{id}`, never
-//! the path itself, so the label values stay bounded).
+//! Request latency and database statements by route: a middleware around the whole app that
+//! observes each request's duration and counts the statements it sent (`db::statements`)
+//! under its route pattern (`/settings/integrations/machine-to-machine/{id}`, never the path
+//! itself, so the label values stay bounded).
 
 use std::time::Instant;
 
@@ -29,13 +30,14 @@ fn method_label(method: &Method) -> &'static str {
     .unwrap_or("other")
 }
 
-fn status_label(status: u16) -> &'static str {
+/// The status class: its index (1xx is 0) and its label.
+fn status_class(status: u16) -> (usize, &'static str) {
     match status {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
+        100..=199 => (0, "1xx"),
+        200..=299 => (1, "2xx"),
+        300..=399 => (2, "3xx"),
+        400..=499 => (3, "4xx"),
+        _ => (4, "5xx"),
     }
 }
 
@@ -46,17 +48,19 @@ pub async fn observe_latency(
     let started = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = method_label(req.method());
-    let res = next.call(req).await?;
+    let (res, statements) = crate::db::statements::counted(next.call(req)).await;
+    let res = res?;
     if let Some(state) = state {
-        let route = res.request().match_pattern();
-        let route = route.as_deref().unwrap_or("unmatched");
-        let status = status_label(res.status().as_u16());
-        state
-            .oauth
-            .metrics
-            .request_seconds
-            .with_label_values(&[route, method, status])
-            .observe(started.elapsed().as_secs_f64());
+        let metrics = &state.oauth.metrics;
+        let (class, status) = status_class(res.status().as_u16());
+        let seconds = started.elapsed().as_secs_f64();
+        if let Some(hot) = metrics.hot_route(res.request().path(), method) {
+            hot.observe(class, seconds, statements);
+        } else {
+            let route = res.request().match_pattern();
+            let route = route.as_deref().unwrap_or("unmatched");
+            metrics.observe(route, method, status, seconds, statements);
+        }
     }
     Ok(res)
 }
@@ -72,7 +76,8 @@ mod tests {
             method_label(&Method::from_bytes(b"BREW").unwrap_or(Method::GET)),
             "other"
         );
-        assert_eq!(status_label(503), "5xx");
-        assert_eq!(status_label(99), "5xx");
+        assert_eq!(status_class(503), (4, "5xx"));
+        assert_eq!(status_class(99), (4, "5xx"));
+        assert_eq!(status_class(204), (1, "2xx"));
     }
 }

@@ -7,8 +7,8 @@
 pub mod http;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 use crate::db::DbPool;
@@ -29,16 +29,57 @@ const TOKEN_REASONS: [&str; 12] = [
     "unsupported_grant_type",
 ];
 
+/// A hot route's metrics, resolved at start.
+pub(crate) struct HotRoute {
+    route: &'static str,
+    method: &'static str,
+    /// The latency histogram by status class (1xx first).
+    seconds: [Histogram; 5],
+    statements: IntCounter,
+}
+
+impl HotRoute {
+    pub(crate) fn observe(&self, status_class: usize, seconds: f64, statements: u32) {
+        if let Some(histogram) = self.seconds.get(status_class) {
+            histogram.observe(seconds);
+        }
+        self.statements.inc_by(u64::from(statements));
+    }
+}
+
+/// How an introspection was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Introspection {
+    Active,
+    Inactive,
+    Refused,
+}
+
 /// The background jobs, as labels.
-pub const JOBS: [&str; 3] = ["scheduled", "sweep", "flush_counts"];
+pub const JOBS: [&str; 4] = ["scheduled", "sweep", "flush_counts", "token_sweep"];
+
+/// The machine-side routes, whose latency histograms are resolved at start (no label lookup,
+/// no route-pattern string per request): their paths are their patterns.
+const HOT_ROUTES: [(&str, &str); 4] = [
+    ("/oauth/token", "POST"),
+    ("/oauth/introspect", "POST"),
+    ("/oauth/revoke", "POST"),
+    ("/api/v1/whoami", "GET"),
+];
+const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
 pub struct Metrics {
     registry: Registry,
     token_issued: IntCounter,
     token_refused: IntCounterVec,
-    introspections: IntCounterVec,
-    bearer_checks: IntCounterVec,
-    pub(crate) request_seconds: HistogramVec,
+    /// Introspections answered active, inactive, refused.
+    introspections: [IntCounter; 3],
+    /// Bearer checks ok, invalid.
+    bearer_checks: [IntCounter; 2],
+    request_seconds: HistogramVec,
+    statements: IntCounterVec,
+    /// Each hot route's (`HOT_ROUTES`) metrics, resolved.
+    hot_routes: Vec<HotRoute>,
     pool: IntGaugeVec,
     job_runs: IntCounterVec,
     job_failures: IntCounterVec,
@@ -117,12 +158,31 @@ impl Metrics {
                 &["state"],
             )?,
         );
+        let statements = counter_vec(
+            "db_statements_total",
+            "Statements sent to PostgreSQL by requests, by route pattern.",
+            &["route"],
+        )?;
+        let hot_routes = HOT_ROUTES
+            .iter()
+            .map(|&(route, method)| HotRoute {
+                route,
+                method,
+                seconds: STATUS_CLASSES
+                    .map(|class| request_seconds.with_label_values(&[route, method, class])),
+                statements: statements.with_label_values(&[route]),
+            })
+            .collect();
         Ok(Self {
             token_issued: token_requests.with_label_values(&["issued", ""]),
             token_refused: token_requests,
-            introspections,
-            bearer_checks,
+            introspections: ["active", "inactive", "refused"]
+                .map(|outcome| introspections.with_label_values(&[outcome])),
+            bearer_checks: ["ok", "invalid"]
+                .map(|outcome| bearer_checks.with_label_values(&[outcome])),
             request_seconds,
+            statements,
+            hot_routes,
             pool,
             job_runs,
             job_failures,
@@ -141,13 +201,44 @@ impl Metrics {
             .inc();
     }
 
-    pub fn introspection(&self, outcome: &'static str) {
-        self.introspections.with_label_values(&[outcome]).inc();
+    pub fn introspection(&self, outcome: Introspection) {
+        let [active, inactive, refused] = &self.introspections;
+        match outcome {
+            Introspection::Active => active.inc(),
+            Introspection::Inactive => inactive.inc(),
+            Introspection::Refused => refused.inc(),
+        }
     }
 
     pub fn bearer_check(&self, ok: bool) {
-        let outcome = if ok { "ok" } else { "invalid" };
-        self.bearer_checks.with_label_values(&[outcome]).inc();
+        let [valid, invalid] = &self.bearer_checks;
+        if ok { valid.inc() } else { invalid.inc() }
+    }
+
+    /// The resolved metrics of a hot route, when `path` and `method` name one.
+    pub(crate) fn hot_route(&self, path: &str, method: &str) -> Option<&HotRoute> {
+        self.hot_routes
+            .iter()
+            .find(|r| r.route == path && r.method == method)
+    }
+
+    /// A request of any other route: its latency and statements under its pattern.
+    pub(crate) fn observe(
+        &self,
+        route: &str,
+        method: &str,
+        status: &str,
+        seconds: f64,
+        statements: u32,
+    ) {
+        self.request_seconds
+            .with_label_values(&[route, method, status])
+            .observe(seconds);
+        if statements > 0 {
+            self.statements
+                .with_label_values(&[route])
+                .inc_by(u64::from(statements));
+        }
     }
 
     pub fn job_ran(&self, job: &'static str, ok: bool) {

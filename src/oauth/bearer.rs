@@ -13,7 +13,6 @@ use crate::app_state::AppState;
 use crate::db::models::access_token::{self, ActiveToken};
 use crate::oauth::REALM;
 use crate::tokens::{self, Kind};
-use crate::usage::UsageEvent;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BearerError {
@@ -129,9 +128,10 @@ fn bearer_token<'a>(headers: &'a HeaderMap, query: &str) -> Result<&'a str, Bear
 }
 
 /// Checks a bearer token for a request from `ip`: live, within its credential's current
-/// rights, and from an allowed address. Records use at most once a minute.
+/// rights, and from an allowed address. One statement, with no write: the caller records the
+/// use in the usage counter, which writes it with the next flush.
 pub async fn verify(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     headers: &HeaderMap,
     query: &str,
     ip: Option<IpAddr>,
@@ -156,13 +156,6 @@ pub async fn verify(
             "The access token may not be used from this address.",
         ));
     }
-    let minute_ago = now - chrono::Duration::minutes(1);
-    if found.last_used_at.is_none_or(|t| t < minute_ago) {
-        access_token::touch(conn, found.token_id, now).await?;
-    }
-    if found.credential_last_used_at.is_none_or(|t| t < minute_ago) {
-        access_token::touch_credential(conn, found.credential_id, ip_text.as_deref(), now).await?;
-    }
     Ok(found)
 }
 
@@ -173,12 +166,13 @@ pub async fn whoami(
 ) -> Result<HttpResponse, BearerError> {
     let ip = state.client_ip(&req);
     let now = state.clock.now();
-    let mut conn = state.pool.get().await?;
-    let verified = verify(&mut conn, req.headers(), req.query_string(), ip, now).await;
+    let conn = state.pool.get().await?;
+    let verified = verify(&conn, req.headers(), req.query_string(), ip, now).await;
+    drop(conn);
     state.oauth.metrics.bearer_check(verified.is_ok());
     let token = verified?;
-    let used = UsageEvent::BearerUsed;
-    state.oauth.usage.record(token.credential_id, used, now);
+    let usage = &state.oauth.usage;
+    usage.bearer_used(token.credential_id, token.token_id, ip, now);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(serde_json::json!({

@@ -13,10 +13,13 @@ use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 
-use crate::db::models::issuance::{self, ClientRecord, IssueOutcome, Refusal, TokenRequest};
+use crate::db::models::issuance::{
+    self, ClientRecord, IssueOutcome, Lookup, Refusal, ThrottleCheck, TokenRequest,
+};
 use crate::oauth::error::OAuthError;
 use crate::oauth::form::OAuthForm;
 use crate::oauth::state::OAuthState;
+use crate::oauth::throttle;
 use crate::tokens::{self, HashedSecret, Kind};
 use crate::usage::RefusalReason;
 
@@ -123,15 +126,15 @@ fn hex_digit(b: u8) -> Option<u8> {
 /// from an allowed address, and not throttled. Failures are counted and logged (never the
 /// secret) and all answer the same `invalid_client`.
 pub async fn authenticate(
-    conn: &AsyncPgConnection,
+    conn: &mut AsyncPgConnection,
     oauth: &OAuthState,
     presented: Option<Presented>,
     ip: Option<IpAddr>,
     now: DateTime<Utc>,
 ) -> Result<(ClientRecord, bool), OAuthError> {
-    let attempt = Attempt::begin(oauth, presented, ip, now)?;
-    let found = attempt.lookup(conn).await?;
-    attempt.finish(oauth, found)
+    let attempt = Attempt::begin(presented, ip, now)?;
+    let found = attempt.lookup(&*conn).await?;
+    attempt.finish(conn, oauth, found).await
 }
 
 /// A client authentication in two halves around the database work, so that an endpoint can
@@ -145,12 +148,12 @@ pub struct Attempt {
     ip: Option<IpAddr>,
     ip_text: Option<String>,
     now: DateTime<Utc>,
+    throttle: ThrottleCheck,
 }
 
 impl Attempt {
-    /// Refuses a throttled caller before any database work.
+    /// Reads what the caller presented; a caller that presented nothing is refused here.
     pub fn begin(
-        oauth: &OAuthState,
         presented: Option<Presented>,
         ip: Option<IpAddr>,
         now: DateTime<Utc>,
@@ -159,15 +162,6 @@ impl Attempt {
             return Err(OAuthError::invalid_client(false));
         };
         let well_formed_id = tokens::is_client_id(&presented.client_id);
-        let throttle_id = well_formed_id.then_some(presented.client_id.as_str());
-        if let Some(secs) = oauth.throttle.retry_after(throttle_id, ip) {
-            if let Some(client_id) = throttle_id {
-                oauth
-                    .usage
-                    .refuse_client_id(client_id, RefusalReason::Throttled, ip, now);
-            }
-            return Err(OAuthError::throttled(secs));
-        }
         let secret = tokens::parse(Kind::ClientSecret, &presented.secret).map(|s| s.hash());
         Ok(Self {
             presented,
@@ -176,15 +170,16 @@ impl Attempt {
             ip,
             ip_text: ip.map(|ip| ip.to_string()),
             now,
+            throttle: throttle::check(ip, now),
         })
     }
 
-    /// The presented client's credential with its checks. A client ID that is not one of
-    /// ours, or a secret with a bad prefix or checksum, is already a "no" and costs no
-    /// database work.
-    pub async fn lookup(&self, conn: &AsyncPgConnection) -> QueryResult<Option<ClientRecord>> {
+    /// Whether the caller is throttled, and the presented client's credential with its
+    /// checks. A client ID that is not one of ours, or a secret with a bad prefix or checksum,
+    /// is already a "no" and is not looked up (`None`).
+    pub async fn lookup(&self, conn: &AsyncPgConnection) -> QueryResult<Option<Lookup>> {
         match self.checkable() {
-            Some(presented) => issuance::find_client(conn, presented).await,
+            Some(presented) => issuance::find_client(conn, presented).await.map(Some),
             None => Ok(None),
         }
     }
@@ -196,7 +191,7 @@ impl Attempt {
         conn: &mut AsyncPgConnection,
         token_hash: &[u8],
         scopes: Option<&[String]>,
-    ) -> QueryResult<IssueOutcome> {
+    ) -> QueryResult<Option<IssueOutcome>> {
         let Some(presented) = self.checkable() else {
             return Ok(None);
         };
@@ -205,7 +200,7 @@ impl Attempt {
             token_hash,
             scopes,
         };
-        issuance::issue_for_client(conn, request).await
+        issuance::issue_for_client(conn, request).await.map(Some)
     }
 
     /// What to check a credential against, unless the presented pair is already a "no".
@@ -216,54 +211,73 @@ impl Attempt {
             secret_hash: secret.as_bytes(),
             ip: self.ip_text.as_deref(),
             now: self.now,
+            throttle: self.throttle,
         })
     }
 
     /// Names the outcome of the lookup: the credential when it authenticated (its scope check
-    /// is the token endpoint's to answer), `invalid_client` otherwise, counted and logged
-    /// with the failing check.
-    pub fn finish(
+    /// is the token endpoint's to answer), `slow_down` when the caller is throttled, and
+    /// `invalid_client` otherwise, counted (the one write of a failure) and logged with the
+    /// failing check.
+    pub async fn finish(
         self,
+        conn: &mut AsyncPgConnection,
         oauth: &OAuthState,
-        found: Option<ClientRecord>,
+        found: Option<Lookup>,
     ) -> Result<(ClientRecord, bool), OAuthError> {
-        let basic = self.presented.basic;
         let throttle_id = self
             .well_formed_id
             .then_some(self.presented.client_id.as_str());
-        let fail = |reason: &'static str| {
-            oauth.throttle.record_failure(throttle_id, self.ip);
-            tracing::info!(
-                reason,
-                ip = self.ip_text.as_deref().unwrap_or("-"),
-                "client authentication failed"
-            );
-            OAuthError::invalid_client(basic).because(reason)
-        };
-        if !self.well_formed_id {
-            return Err(fail("malformed_client_id"));
+        if let Some(lookup) = &found
+            && lookup.retry_after > 0
+        {
+            return Err(self.throttled(oauth, lookup.retry_after));
         }
-        if self.secret.is_none() {
-            oauth.usage.refuse_client_id(
-                &self.presented.client_id,
-                RefusalReason::WrongSecret,
-                self.ip,
-                self.now,
-            );
-            return Err(fail("malformed_secret"));
-        }
-        let Some(client) = found else {
-            return Err(fail("unknown_client"));
-        };
-        match client.checks.refusal() {
-            None | Some(Refusal::ScopeNotAllowed) => Ok((client, basic)),
-            Some(refusal) => {
-                oauth
-                    .usage
-                    .refuse(client.id, refusal.into(), self.ip, self.now);
-                Err(fail(refusal.as_str()))
+        let looked_up = found.is_some();
+        let client = found.and_then(|lookup| lookup.client);
+        let reason = match client {
+            _ if !self.well_formed_id => "malformed_client_id",
+            _ if self.secret.is_none() => {
+                oauth.usage.refuse_client_id(
+                    &self.presented.client_id,
+                    RefusalReason::WrongSecret,
+                    self.ip,
+                    self.now,
+                );
+                "malformed_secret"
             }
+            None => "unknown_client",
+            Some(client) => match client.checks.refusal() {
+                None | Some(Refusal::ScopeNotAllowed) => return Ok((client, self.presented.basic)),
+                Some(refusal) => {
+                    oauth
+                        .usage
+                        .refuse(client.id, refusal.into(), self.ip, self.now);
+                    refusal.as_str()
+                }
+            },
+        };
+        let already = throttle::record_failure(conn, throttle_id, self.ip, self.now).await?;
+        if let Some(secs) = already.filter(|_| !looked_up) {
+            // Not checked by a lookup (malformed), and over its allowance before this one.
+            return Err(self.throttled(oauth, secs));
         }
+        tracing::info!(
+            reason,
+            ip = self.ip_text.as_deref().unwrap_or("-"),
+            "client authentication failed"
+        );
+        Err(OAuthError::invalid_client(self.presented.basic).because(reason))
+    }
+
+    /// `slow_down`, counted for the credential (by client ID) when the ID has our shape.
+    fn throttled(&self, oauth: &OAuthState, secs: u64) -> OAuthError {
+        if self.well_formed_id {
+            let reason = RefusalReason::Throttled;
+            let id = &self.presented.client_id;
+            oauth.usage.refuse_client_id(id, reason, self.ip, self.now);
+        }
+        OAuthError::throttled(secs)
     }
 }
 

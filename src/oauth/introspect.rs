@@ -7,11 +7,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::app_state::AppState;
 use crate::db::models::access_token;
+use crate::metrics::Introspection;
 use crate::oauth::client_auth;
 use crate::oauth::error::OAuthError;
 use crate::oauth::form::OAuthForm;
 use crate::tokens::{self, Kind};
-use crate::usage::UsageEvent;
 
 fn answer(body: serde_json::Value) -> HttpResponse {
     HttpResponse::Ok()
@@ -28,9 +28,9 @@ pub async fn introspect_token(
 ) -> Result<HttpResponse, OAuthError> {
     let answer = introspect(&req, &state, form).await;
     let outcome = match &answer {
-        Ok((_, true)) => "active",
-        Ok((_, false)) => "inactive",
-        Err(_) => "refused",
+        Ok((_, true)) => Introspection::Active,
+        Ok((_, false)) => Introspection::Inactive,
+        Err(_) => Introspection::Refused,
     };
     state.oauth.metrics.introspection(outcome);
     answer.map(|(res, _)| res)
@@ -45,7 +45,7 @@ async fn introspect(
     let presented = client_auth::presented(req, &form)?;
     let ip = state.client_ip(req);
     let now = state.clock.now();
-    let attempt = client_auth::Attempt::begin(&state.oauth, presented, ip, now)?;
+    let attempt = client_auth::Attempt::begin(presented, ip, now)?;
     let token = form.get("token");
     let token_hash = token
         .and_then(|t| tokens::parse(Kind::AccessToken, t))
@@ -53,7 +53,7 @@ async fn introspect(
 
     // The caller's credential and the token are looked up together, in one round trip; the
     // token's answer is used only once the caller has authenticated.
-    let conn = state.pool.get().await?;
+    let mut conn = state.pool.get().await?;
     let caller_lookup = attempt.lookup(&conn);
     let token_lookup = async {
         match &token_hash {
@@ -63,8 +63,8 @@ async fn introspect(
         }
     };
     let (caller, found) = tokio::try_join!(caller_lookup, token_lookup)?;
+    let (caller, _) = attempt.finish(&mut conn, &state.oauth, caller).await?;
     drop(conn);
-    let (caller, _) = attempt.finish(&state.oauth, caller)?;
     if token.is_none() {
         return Err(OAuthError::invalid_request(
             "The token parameter is missing.",
@@ -77,11 +77,7 @@ async fn introspect(
     if found.org_id != caller.org_id || !found.within_current_rights() {
         return Ok((answer(serde_json::json!({ "active": false })), false));
     }
-    let introspected = UsageEvent::Introspected;
-    state
-        .oauth
-        .usage
-        .record(found.credential_id, introspected, now);
+    state.oauth.usage.introspected(found.credential_id, now);
     let issuer = state.settings.issuer();
     let active = answer(serde_json::json!({
         "active": true,

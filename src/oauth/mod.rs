@@ -14,7 +14,6 @@ pub mod revoke;
 pub mod state;
 pub mod throttle;
 pub mod token;
-pub mod usage;
 
 /// The `realm` of our `WWW-Authenticate` challenges.
 pub const REALM: &str = "m2m-console";

@@ -21,7 +21,8 @@ pub async fn revoke_token(
     let ip = state.client_ip(&req);
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
-    let (caller, _) = client_auth::authenticate(&conn, &state.oauth, presented, ip, now).await?;
+    let (caller, _) =
+        client_auth::authenticate(&mut conn, &state.oauth, presented, ip, now).await?;
     let token = form.get("token").ok_or(OAuthError::invalid_request(
         "The token parameter is missing.",
     ))?;

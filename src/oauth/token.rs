@@ -4,16 +4,14 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::app_state::AppState;
-use crate::db::models::access_token::{self, TOKEN_LIFETIME};
+use crate::db::models::access_token::TOKEN_LIFETIME;
 use crate::oauth::client_auth;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::form::OAuthForm;
 use crate::tokens::{self, Kind, PlainSecret};
-use crate::usage::{RefusalReason, UsageEvent};
+use crate::usage::RefusalReason;
 
 const GRANT_TYPE: &str = "client_credentials";
-/// A secret's (and its credential's) last use is written at most this often.
-const TOUCH_EVERY: chrono::Duration = chrono::Duration::minutes(1);
 
 /// RFC 6749 appendix A.4: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 fn is_scope_token(s: &str) -> bool {
@@ -86,13 +84,14 @@ async fn issue(
 
     let ip = state.client_ip(req);
     let now = state.clock.now();
-    let attempt = client_auth::Attempt::begin(&state.oauth, presented, ip, now)?;
+    let attempt = client_auth::Attempt::begin(presented, ip, now)?;
     let requested = parse_scope(form.get("scope"));
     let token = tokens::generate(Kind::AccessToken)?;
 
-    // One statement looks the client up and, when every check passes, stores the token. A
-    // request that cannot get a token anyway only looks the client up, to answer in the
-    // order the checks go: client authentication, grant type, scope.
+    // One statement reads the caller's throttle, looks the client up and, when every check
+    // passes, stores the token. A request that cannot get a token anyway only looks the
+    // client up, to answer in the order the checks go: client authentication, grant type,
+    // scope.
     let mut conn = state.pool.get().await?;
     let (found, granted) = match &requested {
         Ok(scopes) if grant_type == GRANT_TYPE => {
@@ -100,11 +99,12 @@ async fn issue(
             attempt
                 .lookup_and_issue(&mut conn, hash.as_bytes(), scopes.as_deref())
                 .await?
-                .map_or((None, None), |(client, granted)| (Some(client), granted))
+                .map_or((None, None), |(lookup, granted)| (Some(lookup), granted))
         }
         _ => (attempt.lookup(&conn).await?, None),
     };
-    let (client, basic) = attempt.finish(&state.oauth, found)?;
+    let (client, basic) = attempt.finish(&mut conn, &state.oauth, found).await?;
+    drop(conn);
     if grant_type != GRANT_TYPE {
         return Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
@@ -122,21 +122,10 @@ async fn issue(
         tracing::error!("a token request passed every check but no token was stored");
         return Err(OAuthError::invalid_client(basic));
     };
-    let secret = client.secret;
-    if secret.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY) {
-        let ip_text = ip.map(|ip| ip.to_string());
-        access_token::touch_secret(
-            &mut conn,
-            client.id,
-            secret.version,
-            ip_text.as_deref(),
-            now,
-        )
-        .await?;
-    }
-    state.oauth.secret_uses.record(client.id, secret.version);
-    let issued = UsageEvent::TokenIssued;
-    state.oauth.usage.record(client.id, issued, now);
+    state
+        .oauth
+        .usage
+        .token_issued(client.id, client.secret_version, ip, now);
     Ok(token_response(&token, &scopes))
 }
 

@@ -1,49 +1,93 @@
-//! Usage counted in memory on the hot path (one map increment under a mutex, no write) and
-//! added to the database every few seconds by `flush`, in one transaction. A crash loses at
-//! most the counts since the last flush (`USAGE_FLUSH_SECONDS`, default 5); with several
-//! instances, each adds its own. Refusals seen before the credential was looked up (a
-//! throttled caller, a malformed secret) are held by client ID and matched at flush; client
-//! IDs that are not ours are dropped then, and at most `MAX_PENDING_CLIENT_IDS` are held.
+//! Everything the hot path counts, in memory, with no write and no lock shared between worker
+//! threads: each thread records into a shard of its own (an uncontended mutex), and `flush`
+//! merges the shards every few seconds and writes them in one transaction: hourly counts per
+//! credential and event, the latest refusals, each secret's uses, and the last use (time and
+//! address) of each credential, secret and token. So a token request writes nothing but its
+//! token, and a bearer check nothing at all. A crash loses at most the counts since the last
+//! flush (`USAGE_FLUSH_SECONDS`, default 5; a graceful stop flushes first); with several
+//! instances, each adds its own, and a last use only ever moves forward. Refusals seen before
+//! the credential was looked up (a throttled caller, a malformed secret) are held by client ID
+//! and matched at flush; client IDs that are not ours are dropped then, and at most
+//! `MAX_PENDING_CLIENT_IDS` are held.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use crate::db::ids::CredentialId;
-use crate::db::models::usage::{self, CountRow, RefusalRow};
+use crate::db::ids::{CredentialId, TokenId};
+use crate::usage::flush;
 use crate::usage::{RECENT_REFUSALS, RefusalReason, UsageEvent};
 
+/// Shards of the counter: more than the worker threads of any instance we run, so that
+/// threads rarely share one.
+const SHARDS: usize = 8;
 /// Bounds what strangers can make this instance hold between flushes.
 const MAX_PENDING_CLIENT_IDS: usize = 1_000;
+/// Bounds the tokens whose last use is held between flushes (a token's last use is shown on
+/// its credential's page; beyond this many, further tokens' uses wait for a later flush).
+const MAX_PENDING_TOKENS: usize = 20_000;
 
 /// Whose usage: a credential, or (not looked up yet) whatever credential has this client ID.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Subject {
+pub(crate) enum Subject {
     Credential(CredentialId),
     ClientId(Box<str>),
 }
 
 #[derive(Debug, Clone)]
-struct Refused {
-    at: DateTime<Utc>,
-    reason: RefusalReason,
-    ip: Option<IpAddr>,
+pub(crate) struct Refused {
+    pub at: DateTime<Utc>,
+    pub reason: RefusalReason,
+    pub ip: Option<IpAddr>,
+}
+
+/// When something was last used, and from where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LastUse {
+    pub at: DateTime<Utc>,
+    pub ip: Option<IpAddr>,
+}
+
+impl LastUse {
+    fn merge(&mut self, other: LastUse) {
+        if other.at >= self.at {
+            *self = other;
+        }
+    }
+}
+
+/// Token requests authenticated with one secret version: how many, and the latest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SecretUse {
+    pub uses: i64,
+    pub last: LastUse,
 }
 
 #[derive(Debug, Default)]
-struct Pending {
+pub(crate) struct Pending {
     /// (subject, hour as whole hours since the epoch, event) → count.
-    counts: HashMap<(Subject, i64, UsageEvent), i64>,
+    pub counts: HashMap<(Subject, i64, UsageEvent), i64>,
     /// The latest refusals per subject, oldest first.
-    refusals: HashMap<Subject, VecDeque<Refused>>,
+    pub refusals: HashMap<Subject, VecDeque<Refused>>,
+    /// Token requests per (credential, secret version).
+    pub secrets: HashMap<(CredentialId, i32), SecretUse>,
+    /// The latest bearer use of each credential's tokens.
+    pub bearer: HashMap<CredentialId, LastUse>,
+    /// The latest use of each token presented as a bearer token.
+    pub tokens: HashMap<TokenId, DateTime<Utc>>,
 }
 
 impl Pending {
     fn is_empty(&self) -> bool {
-        self.counts.is_empty() && self.refusals.is_empty()
+        self.counts.is_empty()
+            && self.refusals.is_empty()
+            && self.secrets.is_empty()
+            && self.bearer.is_empty()
+            && self.tokens.is_empty()
     }
 
     fn count(&mut self, subject: Subject, hour: i64, event: UsageEvent, n: i64) {
@@ -58,6 +102,34 @@ impl Pending {
         list.push_back(refused);
     }
 
+    fn secret_used(&mut self, key: (CredentialId, i32), uses: i64, last: LastUse) {
+        self.secrets
+            .entry(key)
+            .and_modify(|s| {
+                s.uses += uses;
+                s.last.merge(last);
+            })
+            .or_insert(SecretUse { uses, last });
+    }
+
+    fn bearer_used(&mut self, credential: CredentialId, last: LastUse) {
+        self.bearer
+            .entry(credential)
+            .and_modify(|l| l.merge(last))
+            .or_insert(last);
+    }
+
+    fn token_used(&mut self, token: TokenId, at: DateTime<Utc>) {
+        let held = self.tokens.len();
+        match self.tokens.get_mut(&token) {
+            Some(t) => *t = (*t).max(at),
+            None if held < MAX_PENDING_TOKENS / SHARDS => {
+                self.tokens.insert(token, at);
+            }
+            None => {}
+        }
+    }
+
     fn holds_client_id(&self, client_id: &str) -> bool {
         self.refusals
             .contains_key(&Subject::ClientId(client_id.into()))
@@ -69,27 +141,96 @@ impl Pending {
             .filter(|s| matches!(s, Subject::ClientId(_)))
             .count()
     }
+
+    /// Adds `older` (counted before what is here) into this.
+    fn absorb(&mut self, older: Pending) {
+        for ((subject, hour, event), n) in older.counts {
+            self.count(subject, hour, event, n);
+        }
+        for (subject, list) in older.refusals {
+            // What is here is newer and stays last.
+            let newer = self.refusals.remove(&subject).unwrap_or_default();
+            for refused in list.into_iter().chain(newer) {
+                self.keep_refusal(subject.clone(), refused);
+            }
+        }
+        for (key, s) in older.secrets {
+            self.secret_used(key, s.uses, s.last);
+        }
+        for (credential, last) in older.bearer {
+            self.bearer_used(credential, last);
+        }
+        for (token, at) in older.tokens {
+            self.tokens
+                .entry(token)
+                .and_modify(|t| *t = (*t).max(at))
+                .or_insert(at);
+        }
+    }
 }
 
 fn hour_of(at: DateTime<Utc>) -> i64 {
     at.timestamp().div_euclid(3600)
 }
 
+/// The shard of the calling thread, given out in turn as threads first count.
+fn my_shard() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+    }
+    SHARD.with(|s| *s)
+}
+
 /// Usage of this instance since the last flush.
 #[derive(Debug, Default)]
 pub struct UsageCounter {
-    pending: Mutex<Pending>,
+    shards: [Mutex<Pending>; SHARDS],
 }
 
 impl UsageCounter {
+    /// The calling thread's shard, even after a panic elsewhere poisoned it: counts have no
+    /// invariant a half-finished update could break.
     fn pending(&self) -> MutexGuard<'_, Pending> {
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+        let shard = self.shards.get(my_shard()).unwrap_or(&self.shards[0]);
+        shard.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A token issued, introspected or used for `credential` at `at`.
-    pub fn record(&self, credential: CredentialId, event: UsageEvent, at: DateTime<Utc>) {
-        self.pending()
-            .count(Subject::Credential(credential), hour_of(at), event, 1);
+    /// A token issued to `credential`, whose caller authenticated with the secret of
+    /// `secret_version`, from `ip` at `at`.
+    pub fn token_issued(
+        &self,
+        credential: CredentialId,
+        secret_version: i32,
+        ip: Option<IpAddr>,
+        at: DateTime<Utc>,
+    ) {
+        let mut pending = self.pending();
+        let subject = Subject::Credential(credential);
+        pending.count(subject, hour_of(at), UsageEvent::TokenIssued, 1);
+        pending.secret_used((credential, secret_version), 1, LastUse { at, ip });
+    }
+
+    /// A token of `credential` introspected (by any client of its organisation) at `at`.
+    pub fn introspected(&self, credential: CredentialId, at: DateTime<Utc>) {
+        let subject = Subject::Credential(credential);
+        let event = UsageEvent::Introspected;
+        self.pending().count(subject, hour_of(at), event, 1);
+    }
+
+    /// `token` of `credential` accepted as a bearer token from `ip` at `at`.
+    pub fn bearer_used(
+        &self,
+        credential: CredentialId,
+        token: TokenId,
+        ip: Option<IpAddr>,
+        at: DateTime<Utc>,
+    ) {
+        let mut pending = self.pending();
+        let subject = Subject::Credential(credential);
+        pending.count(subject, hour_of(at), UsageEvent::BearerUsed, 1);
+        pending.bearer_used(credential, LastUse { at, ip });
+        pending.token_used(token, at);
     }
 
     /// A token request of `credential` refused for `reason`.
@@ -115,7 +256,9 @@ impl UsageCounter {
         at: DateTime<Utc>,
     ) {
         let mut pending = self.pending();
-        if !pending.holds_client_id(client_id) && pending.client_ids() >= MAX_PENDING_CLIENT_IDS {
+        if !pending.holds_client_id(client_id)
+            && pending.client_ids() >= MAX_PENDING_CLIENT_IDS / SHARDS
+        {
             return;
         }
         let subject = Subject::ClientId(client_id.into());
@@ -123,14 +266,24 @@ impl UsageCounter {
         pending.keep_refusal(subject, Refused { at, reason, ip });
     }
 
+    /// Everything counted so far, every shard's, merged; the shards start again empty.
+    fn take_all(&self) -> Pending {
+        let mut all = Pending::default();
+        for shard in &self.shards {
+            let taken = std::mem::take(&mut *shard.lock().unwrap_or_else(PoisonError::into_inner));
+            all.absorb(taken);
+        }
+        all
+    }
+
     /// Writes what was counted; on failure it is kept for the next flush.
     pub async fn flush(&self, conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
-        let pending = std::mem::take(&mut *self.pending());
+        let pending = self.take_all();
         if pending.is_empty() {
             return Ok(());
         }
         let written = conn
-            .transaction(async |conn| write(conn, &pending).await)
+            .transaction(async |conn| flush::write(conn, &pending).await)
             .await;
         if written.is_err() {
             self.put_back(pending);
@@ -139,69 +292,8 @@ impl UsageCounter {
     }
 
     fn put_back(&self, old: Pending) {
-        let mut pending = self.pending();
-        for ((subject, hour, event), n) in old.counts {
-            pending.count(subject, hour, event, n);
-        }
-        for (subject, list) in old.refusals {
-            // Newer refusals (already in `pending`) stay last.
-            let newer = pending.refusals.remove(&subject).unwrap_or_default();
-            for refused in list.into_iter().chain(newer) {
-                pending.keep_refusal(subject.clone(), refused);
-            }
-        }
+        self.pending().absorb(old);
     }
-}
-
-async fn write(conn: &mut AsyncPgConnection, pending: &Pending) -> diesel::QueryResult<()> {
-    let client_ids: Vec<&str> = pending
-        .refusals
-        .keys()
-        .chain(pending.counts.keys().map(|(s, ..)| s))
-        .filter_map(|s| match s {
-            Subject::ClientId(id) => Some(&**id),
-            Subject::Credential(_) => None,
-        })
-        .collect();
-    let known = usage::credentials_by_client_id(conn, &client_ids).await?;
-    let resolve = |subject: &Subject| match subject {
-        Subject::Credential(id) => Some(*id),
-        Subject::ClientId(client_id) => known.get(&**client_id).copied(),
-    };
-
-    // One row per key: a client ID that resolves to a counted credential merges into it.
-    let mut counts: HashMap<(CredentialId, i64, UsageEvent), i64> = HashMap::new();
-    for ((subject, hour, event), n) in &pending.counts {
-        if let Some(id) = resolve(subject) {
-            *counts.entry((id, *hour, *event)).or_default() += n;
-        }
-    }
-    let rows: Vec<CountRow> = counts
-        .into_iter()
-        .filter_map(|((credential_id, hour, event), count)| {
-            Some(CountRow {
-                credential_id,
-                hour: DateTime::from_timestamp(hour.checked_mul(3600)?, 0)?,
-                event: event.as_str(),
-                count,
-            })
-        })
-        .collect();
-    usage::add_counts(conn, &rows).await?;
-
-    let mut refusals = Vec::new();
-    for (subject, list) in &pending.refusals {
-        let Some(credential_id) = resolve(subject) else {
-            continue;
-        };
-        refusals.extend(list.iter().map(|r| RefusalRow {
-            credential_id,
-            at: r.at,
-            reason: r.reason.as_str(),
-            ip: r.ip.map(|ip| ip.to_string()),
-        }));
-    }
-    usage::add_refusals(conn, &refusals).await
 }
 
 #[cfg(test)]
@@ -216,7 +308,7 @@ mod tests {
         for _ in 0..RECENT_REFUSALS + 7 {
             counter.refuse(id, RefusalReason::WrongSecret, None, now);
         }
-        let pending = counter.pending();
+        let pending = counter.take_all();
         let subject = Subject::Credential(id);
         assert_eq!(
             pending.refusals.get(&subject).map(VecDeque::len),
@@ -239,8 +331,8 @@ mod tests {
         }
         // A client ID already held is still counted.
         counter.refuse_client_id("m2m_ci_0", RefusalReason::Throttled, None, now);
-        let pending = counter.pending();
-        assert_eq!(pending.client_ids(), MAX_PENDING_CLIENT_IDS);
+        let pending = counter.take_all();
+        assert_eq!(pending.client_ids(), MAX_PENDING_CLIENT_IDS / SHARDS);
         let key = (
             Subject::ClientId("m2m_ci_0".into()),
             hour_of(now),
@@ -269,5 +361,52 @@ mod tests {
             .collect();
         assert_eq!(list, [RefusalReason::Expired, RefusalReason::WrongSecret]);
         assert_eq!(pending.counts.len(), 2);
+    }
+
+    #[test]
+    fn counts_from_every_thread_are_merged_and_the_latest_use_wins() {
+        let counter = std::sync::Arc::new(UsageCounter::default());
+        let id = CredentialId::new_random();
+        let t0 = Utc::now();
+        let threads: Vec<_> = (0..SHARDS as i64 * 2)
+            .map(|i| {
+                let counter = counter.clone();
+                std::thread::spawn(move || {
+                    let at = t0 + chrono::Duration::seconds(i);
+                    let ip = format!("10.0.0.{i}").parse().ok();
+                    counter.token_issued(id, 3, ip, at);
+                    counter.token_issued(id, 2, ip, at);
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let all = counter.take_all();
+        let issued = (
+            Subject::Credential(id),
+            hour_of(t0),
+            UsageEvent::TokenIssued,
+        );
+        let counted = all.counts.get(&issued).copied().unwrap_or(0);
+        let later = all
+            .counts
+            .iter()
+            .filter(|((s, h, e), _)| *s == issued.0 && *h != issued.1 && *e == issued.2)
+            .map(|(_, n)| n)
+            .sum::<i64>();
+        assert_eq!(counted + later, SHARDS as i64 * 4);
+        let current = all.secrets.get(&(id, 3)).unwrap();
+        assert_eq!(current.uses, SHARDS as i64 * 2);
+        let last = t0 + chrono::Duration::seconds(SHARDS as i64 * 2 - 1);
+        assert_eq!(current.last.at, last);
+        assert_eq!(
+            current.last.ip,
+            format!("10.0.0.{}", SHARDS * 2 - 1).parse().ok()
+        );
+        assert!(
+            counter.take_all().is_empty(),
+            "the shards start again empty"
+        );
     }
 }

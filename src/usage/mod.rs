@@ -4,6 +4,7 @@
 //! ever gets one `invalid_client`.
 
 pub mod counter;
+mod flush;
 pub mod report;
 
 pub use counter::UsageCounter;
@@ -13,7 +14,7 @@ use crate::db::models::issuance::Refusal;
 /// How long hourly counts and refusals are kept.
 pub const RETENTION_DAYS: i64 = 90;
 /// How many refusals are kept per credential.
-pub const RECENT_REFUSALS: usize = 50;
+pub use crate::db::models::usage::RECENT_REFUSALS;
 
 /// Why a token request of a known credential was refused, as admins see it. Revoked and
 /// disabled are one reason: either way the credential was switched off.

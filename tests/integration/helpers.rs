@@ -135,6 +135,8 @@ pub struct TestApp {
     pub pool: db::DbPool,
     /// The metrics listener, when the settings ask for one.
     pub metrics_port: Option<u16>,
+    /// The running application's shared state (its usage counter, its settings).
+    pub state: actix_web::web::Data<m2m_console::app_state::AppState>,
 }
 
 impl TestApp {
@@ -174,6 +176,7 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         let setup_link = app.setup_link.clone();
         let metrics_port = app.metrics_port();
+        let state = app.state();
         tokio::spawn(app.run_until_stopped());
         let pool = db::pool(&settings.database_url, 4).unwrap();
         Self {
@@ -183,7 +186,18 @@ impl TestApp {
             setup_link,
             pool,
             metrics_port,
+            state,
         }
+    }
+
+    /// Writes the usage this instance counted in memory now, as its flush job would.
+    pub async fn flush_usage(&self) {
+        self.state
+            .oauth
+            .usage
+            .flush(&mut *self.conn().await)
+            .await
+            .unwrap();
     }
 
     pub fn url(&self, path: &str) -> String {

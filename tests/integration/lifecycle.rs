@@ -163,15 +163,9 @@ async fn the_credential_page_shows_each_secrets_evidence() {
         access_token(&s.app, &old).await;
     }
     access_token(&s.app, &new).await;
-    // The counts reach the database within a few seconds (they are added in the background).
-    let mut page = s.admin.get(&format!("{M2M}/{}", s.client.id)).await;
-    for _ in 0..40 {
-        if testid_text(&page.body, "secret-previous-uses").as_deref() == Some("2") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-        page = s.admin.get(&format!("{M2M}/{}", s.client.id)).await;
-    }
+    // The counts and last uses reach the database with the usage flush.
+    s.app.flush_usage().await;
+    let page = s.admin.get(&format!("{M2M}/{}", s.client.id)).await;
     assert_eq!(
         testid_text(&page.body, "secret-previous-uses").as_deref(),
         Some("2")
@@ -199,6 +193,7 @@ async fn the_credential_page_shows_each_secrets_evidence() {
 async fn the_rotate_dialog_shows_what_to_check_first_and_defaults_to_now() {
     let s = setup_with(|f| f).await;
     access_token(&s.app, &s.client).await;
+    s.app.flush_usage().await;
     let mut admin = s.admin;
     let dialog = admin.hx_get(&format!("{M2M}/{}/rotate", s.client.id)).await;
     assert_eq!(

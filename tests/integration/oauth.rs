@@ -41,7 +41,8 @@ async fn basic_auth_gets_a_bearer_token_for_every_allowed_scope() {
     );
     assert!(me["expires_in"].as_i64().unwrap() > 3500);
 
-    // Usage is recorded on the credential.
+    // Usage is recorded on the credential, by the usage flush.
+    s.app.flush_usage().await;
     let c = Credential::find_in_org(&mut *s.app.conn().await, s.org, s.client.id)
         .await
         .unwrap();

@@ -25,19 +25,16 @@ async fn the_issuing_statement_is_prepared_once_per_connection() {
                 secret_hash: &[attempt; 32],
                 ip: Some("127.0.0.1"),
                 now: s.app.clock.now(),
+                throttle: m2m_console::oauth::throttle::check(None, s.app.clock.now()),
             },
             token_hash: &[attempt; 32],
             scopes: None,
         };
-        assert!(
-            issue_for_client(&mut conn, request)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        let (lookup, granted) = issue_for_client(&mut conn, request).await.unwrap();
+        assert!(lookup.client.is_none() && granted.is_none());
     }
     let prepared: Count = diesel::sql_query(
-        "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE 'WITH c AS%'",
+        "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE 'WITH t AS%'",
     )
     .get_result(&mut *conn)
     .await

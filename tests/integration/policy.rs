@@ -263,6 +263,7 @@ async fn an_unused_credential_is_flagged_as_the_policy_says() {
     assert!(stale(&boss.get(M2M).await.body).is_some());
 
     assert_eq!(token(&s.app, &s.client, "").await.status, 200);
+    s.app.flush_usage().await;
     assert_eq!(stale(&boss.get(M2M).await.body), None, "used again");
 }
 

@@ -100,6 +100,7 @@ fn udt(diesel_type: &str) -> &str {
         "Int8" => "int8",
         "Bytea" => "bytea",
         "Jsonb" => "jsonb",
+        "Cidr" => "cidr",
         "Array<Text>" => "_text",
         other => other,
     }

@@ -91,6 +91,7 @@ async fn the_disable_policy_disables_what_nobody_used_and_tells_the_owner_and_th
 
     st.s.app.clock.advance(Duration::days(20));
     assert_eq!(token(&st.s.app, &billing_client, "").await.status, 200);
+    st.s.app.flush_usage().await;
     st.s.app.clock.advance(Duration::days(11));
     let report = run(&st).await;
     assert_eq!(report.disabled, 1, "only the one unused for 31 days");

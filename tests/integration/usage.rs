@@ -200,6 +200,7 @@ async fn a_credential_refused_without_success_for_an_hour_is_failing() {
 
     // A success clears it.
     assert_eq!(token_from(&s.app, &s.client, "10.0.0.7", "").await, 200);
+    s.app.flush_usage().await;
     let list = s.admin.get(M2M).await;
     assert!(!failing_row(&list.body), "it succeeded since");
     assert!(

@@ -15,7 +15,6 @@ use crate::app_state::AppState;
 use crate::client_ip::RequestMeta;
 use crate::oauth::bearer::{self, BearerError};
 use crate::rate_limit::Left;
-use crate::usage::UsageEvent;
 
 /// The name of the one allowance every calling credential has (RateLimit-Policy).
 const POLICY: &str = "per-credential";
@@ -137,14 +136,15 @@ async fn authenticate(
 ) -> Result<(ApiCall, Left), (Problem, Option<Left>)> {
     let ip = state.client_ip(req);
     let now = state.clock.now();
-    let verified = bearer::verify(conn, req.headers(), req.query_string(), ip, now).await;
+    let verified = bearer::verify(&*conn, req.headers(), req.query_string(), ip, now).await;
     state.oauth.metrics.bearer_check(verified.is_ok());
     let token = verified.map_err(|e| (bearer_problem(e), None))?;
-    state
-        .oauth
-        .usage
-        .record(token.credential_id, UsageEvent::BearerUsed, now);
-    let left = state.api_calls.take(token.credential_id).map_err(|retry| {
+    let usage = &state.oauth.usage;
+    usage.bearer_used(token.credential_id, token.token_id, ip, now);
+    let subject = token.credential_id.to_string();
+    let taken = state.api_calls.take(conn, &subject, 1, now).await;
+    let taken = taken.map_err(|e| (Problem::from(e), None))?;
+    let left = taken.map_err(|retry| {
         let problem = Problem::new(
             Kind::RateLimited,
             format!(
@@ -176,7 +176,7 @@ async fn authenticate(
 
 /// The IETF RateLimit headers (draft-ietf-httpapi-ratelimit-headers).
 fn rate_headers(state: &AppState, res: &mut HttpResponse, left: Left) {
-    let window = state.api_calls.window().as_secs();
+    let window = state.api_calls.window_secs();
     let policy = format!("\"{POLICY}\";q={};w={window}", state.api_calls.allowance());
     let now = format!("\"{POLICY}\";r={};t={}", left.remaining, left.reset_after);
     for (name, value) in [("ratelimit-policy", policy), ("ratelimit", now)] {

@@ -9,8 +9,10 @@
 //! migration for why and what that keeps).
 
 use chrono::{DateTime, Duration, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Bytea, Nullable, Text, Timestamptz};
+use diesel::query_builder::{Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Bool, Bytea, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{CredentialId, OrgId, TokenId};
@@ -78,7 +80,6 @@ pub struct ActiveToken {
     pub scopes: Vec<String>,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
     pub credential_id: CredentialId,
     pub org_id: OrgId,
     pub client_id: String,
@@ -87,8 +88,22 @@ pub struct ActiveToken {
     /// Whether the caller's address is in the credential's allow-list.
     pub ip_allowed: bool,
     pub effective_scopes: Vec<String>,
-    pub credential_last_used_at: Option<DateTime<Utc>>,
 }
+
+/// The SQL type of an `ActiveToken` row.
+pub type ActiveTokenSql = (
+    BigInt,
+    Array<Text>,
+    Timestamptz,
+    Timestamptz,
+    diesel::sql_types::Uuid,
+    diesel::sql_types::Uuid,
+    Text,
+    Text,
+    Text,
+    Bool,
+    Array<Text>,
+);
 
 impl ActiveToken {
     /// A token never carries more than its credential may do now: once a role or catalog
@@ -103,25 +118,38 @@ impl ActiveToken {
 /// The token with this digest if it, and its credential, are live at `now`: unrevoked,
 /// unexpired, issued under a live secret of the credential (the current one, or the previous
 /// one while it overlaps; `secret_version_live`), the credential neither revoked, disabled
-/// nor expired, and the token not pushed out: fewer than `MAX_LIVE_TOKENS` unexpired tokens
-/// of its credential, revoked or not, are newer. Revoked ones count, so revoking a token never brings an older one back (see the
-/// hardening migration). `ip` is the caller's address, checked against the credential's
-/// allow-list.
+/// nor expired, and the token not pushed out: it is among the `MAX_LIVE_TOKENS` newest tokens
+/// of its credential, revoked, expired or not. Counting every newer token means nothing can
+/// bring an older token back (revoking or expiring a newer one), and it bounds the check: it
+/// reads at most `MAX_LIVE_TOKENS` entries of the credential's index, from its newest end,
+/// however many tokens the credential has, so a pushed-out token costs what a live one does.
+/// `ip` is the caller's address, checked against the credential's allow-list.
 pub async fn find_active(
     mut conn: &AsyncPgConnection,
     token_hash: &[u8],
     now: DateTime<Utc>,
     ip: Option<&str>,
 ) -> QueryResult<Option<ActiveToken>> {
+    find_active_query(token_hash, now, ip)
+        .get_result(&mut conn)
+        .await
+        .optional()
+}
+
+/// The statement of `find_active`, for tests that look at its plan.
+pub fn find_active_query<'a>(
+    token_hash: &'a [u8],
+    now: DateTime<Utc>,
+    ip: Option<&'a str>,
+) -> impl Query<SqlType = ActiveTokenSql> + QueryFragment<Pg> + QueryId + Send + 'a {
     let newer = diesel::alias!(access_tokens as newer);
-    let newer_live = newer
+    let tenth_newer = newer
         .filter(
             newer
                 .field(access_tokens::credential_id)
                 .eq(access_tokens::credential_id),
         )
         .filter(newer.field(access_tokens::id).gt(access_tokens::id))
-        .filter(newer.field(access_tokens::expires_at).gt(now))
         .select(newer.field(access_tokens::id))
         .offset((MAX_LIVE_TOKENS - 1).into());
     access_tokens::table
@@ -142,13 +170,12 @@ pub async fn find_active(
                 .is_null()
                 .or(credentials::expires_at.gt(now)),
         )
-        .filter(diesel::dsl::not(diesel::dsl::exists(newer_live)))
+        .filter(diesel::dsl::not(diesel::dsl::exists(tenth_newer)))
         .select((
             access_tokens::id,
             access_tokens::scopes,
             access_tokens::issued_at,
             access_tokens::expires_at,
-            access_tokens::last_used_at,
             credentials::id,
             credentials::org_id,
             credentials::client_id,
@@ -156,11 +183,8 @@ pub async fn find_active(
             organisations::name,
             ip_allowed(ip, credentials::allowed_ips),
             credentials::scopes,
-            credentials::last_used_at,
         ))
-        .first(&mut conn)
-        .await
-        .optional()
+        .limit(1)
 }
 
 /// Who a token (live or not) belongs to, for RFC 7009 revocation.
@@ -255,7 +279,7 @@ pub struct TokenSummary {
 }
 
 /// Live tokens of a credential, newest first (never their values: those are not stored):
-/// the unrevoked ones of a live secret among its newest `MAX_LIVE_TOKENS` unexpired tokens,
+/// the unrevoked, unexpired ones of a live secret among its newest `MAX_LIVE_TOKENS` tokens,
 /// by the same rule as `find_active`.
 pub async fn list_live(
     conn: &mut AsyncPgConnection,
@@ -265,7 +289,6 @@ pub async fn list_live(
     let recent = diesel::alias!(access_tokens as recent);
     let newest = recent
         .filter(recent.field(access_tokens::credential_id).eq(credential))
-        .filter(recent.field(access_tokens::expires_at).gt(now))
         .order(recent.field(access_tokens::id).desc())
         .limit(MAX_LIVE_TOKENS.into())
         .select(recent.field(access_tokens::id));
@@ -273,6 +296,7 @@ pub async fn list_live(
         .inner_join(credentials::table)
         .filter(access_tokens::id.eq_any(newest))
         .filter(access_tokens::revoked_at.is_null())
+        .filter(access_tokens::expires_at.gt(now))
         .filter(secret_version_live(
             access_tokens::secret_version,
             credentials::secret_version,
@@ -283,106 +307,6 @@ pub async fn list_live(
         .select(TokenSummary::as_select())
         .load(conn)
         .await
-}
-
-pub async fn touch(
-    conn: &mut AsyncPgConnection,
-    id: TokenId,
-    now: DateTime<Utc>,
-) -> QueryResult<()> {
-    diesel::update(access_tokens::table.find(id))
-        .set(access_tokens::last_used_at.eq(now))
-        .execute(conn)
-        .await
-        .map(|_| ())
-}
-
-/// Records use of a credential, skipping the write when it was recorded within the last minute.
-pub async fn touch_credential(
-    conn: &mut AsyncPgConnection,
-    credential: CredentialId,
-    ip: Option<&str>,
-    now: DateTime<Utc>,
-) -> QueryResult<()> {
-    diesel::update(
-        credentials::table
-            .filter(credentials::id.eq(credential))
-            .filter(
-                credentials::last_used_at
-                    .is_null()
-                    .or(credentials::last_used_at.lt(now - Duration::minutes(1))),
-            ),
-    )
-    .set((
-        credentials::last_used_at.eq(now),
-        credentials::last_used_ip.eq(ip),
-    ))
-    .execute(conn)
-    .await
-    .map(|_| ())
-}
-
-/// Records a token request authenticated with the secret of `version`: the credential's and
-/// that secret's last use and address (the current secret's, or the previous one's when the
-/// version is the one before). The caller writes it at most once a minute per secret.
-pub async fn touch_secret(
-    conn: &mut AsyncPgConnection,
-    credential: CredentialId,
-    version: i32,
-    ip: Option<&str>,
-    now: DateTime<Utc>,
-) -> QueryResult<()> {
-    use diesel::dsl::case_when;
-    use diesel::sql_types::{Nullable as N, Text as T, Timestamptz as Tz};
-    let current = credentials::secret_version.eq(version);
-    let previous = credentials::secret_version.eq(version + 1);
-    diesel::update(credentials::table.filter(credentials::id.eq(credential)))
-        .set((
-            credentials::last_used_at.eq(now),
-            credentials::last_used_ip.eq(ip),
-            credentials::secret_last_used_at
-                .eq(case_when::<_, _, N<Tz>>(current, now)
-                    .otherwise(credentials::secret_last_used_at)),
-            credentials::secret_last_used_ip
-                .eq(case_when::<_, _, N<T>>(current, ip)
-                    .otherwise(credentials::secret_last_used_ip)),
-            credentials::previous_secret_last_used_at.eq(case_when::<_, _, N<Tz>>(previous, now)
-                .otherwise(credentials::previous_secret_last_used_at)),
-            credentials::previous_secret_last_used_ip.eq(case_when::<_, _, N<T>>(previous, ip)
-                .otherwise(credentials::previous_secret_last_used_ip)),
-        ))
-        .execute(conn)
-        .await
-        .map(|_| ())
-}
-
-/// Adds `uses` token requests to the count of the secret of `version` (see `touch_secret`).
-pub async fn count_secret_uses(
-    conn: &mut AsyncPgConnection,
-    credential: CredentialId,
-    version: i32,
-    uses: i64,
-) -> QueryResult<()> {
-    use diesel::dsl::case_when;
-    use diesel::sql_types::BigInt;
-    let current = credentials::secret_version.eq(version);
-    let previous = credentials::secret_version.eq(version + 1);
-    diesel::update(credentials::table.filter(credentials::id.eq(credential)))
-        .set((
-            credentials::secret_uses.eq(case_when::<_, _, BigInt>(
-                current,
-                credentials::secret_uses + uses,
-            )
-            .otherwise(credentials::secret_uses)),
-            credentials::previous_secret_uses.eq(case_when::<_, _, BigInt>(
-                previous,
-                credentials::previous_secret_uses + uses,
-            )
-            .otherwise(credentials::previous_secret_uses)),
-        ))
-        .execute(conn)
-        .await
-        .map(|_| ())
 }
 
 /// How long expired tokens are kept before `sweep` deletes them.

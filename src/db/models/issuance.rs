@@ -13,11 +13,13 @@ use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, Bool, Bytea, Nullable, Text, Timestamptz, Uuid};
+use diesel::sql_types::{Array, Bool, Bytea, Cidr, Integer, Nullable, Text, Timestamptz, Uuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use ipnet::IpNet;
 
 use crate::db::ids::{CredentialId, OrgId};
 use crate::db::models::access_token::TOKEN_LIFETIME;
+use crate::db::models::limit_window::LimitKind;
 
 /// One column per check of a credential against what the caller presented, in the order a
 /// refusal is named.
@@ -79,44 +81,160 @@ impl ClientChecks {
 }
 
 /// A credential as client authentication sees it.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone)]
 pub struct ClientRecord {
     pub id: CredentialId,
     pub org_id: OrgId,
     /// What the credential may use now (role, narrowed by a Fine Grained selection).
     pub scopes: Vec<String>,
-    pub last_used_at: Option<DateTime<Utc>>,
-    /// Which secret the caller presented (meaningful when `checks.secret`).
-    pub secret: SecretUsed,
+    /// The version of the secret the caller presented: the current one, or the one before
+    /// during an overlap (meaningful when `checks.secret`).
+    pub secret_version: i32,
     pub checks: ClientChecks,
 }
 
-/// The secret a caller authenticated with: its version (the current one, or the one before
-/// during an overlap) and when it was last used.
-#[derive(Debug, Clone, Copy, Queryable)]
-pub struct SecretUsed {
-    pub version: i32,
-    pub last_used_at: Option<DateTime<Utc>>,
+/// What a lookup statement found: whether the caller is throttled, and its credential.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    /// Seconds until the failure throttle lets this caller try again; 0 when it may.
+    pub retry_after: u64,
+    /// The credential with the presented client ID, if there is one.
+    pub client: Option<ClientRecord>,
 }
 
-type ClientRecordSql = (
-    Uuid,
-    Uuid,
-    Array<Text>,
-    Nullable<Timestamptz>,
-    (diesel::sql_types::Integer, Nullable<Timestamptz>),
-    (Bool, Bool, Bool, Bool, Bool, Bool),
+/// One row of a lookup statement: the throttle, then the credential's columns (all NULL when
+/// no credential has the client ID), then the scopes granted when a token was stored.
+#[derive(Debug, Clone, Queryable)]
+struct LookupRow {
+    retry_after: i32,
+    id: Option<CredentialId>,
+    org_id: Option<OrgId>,
+    scopes: Option<Vec<String>>,
+    matched_version: Option<i32>,
+    checks: NullableChecks,
+}
+
+/// `ClientChecks` as a lookup row holds them: all NULL when no credential was found.
+type NullableChecks = (
+    Option<bool>,
+    Option<bool>,
+    Option<bool>,
+    Option<bool>,
+    Option<bool>,
+    Option<bool>,
 );
+
+type LookupRowSql = (
+    Integer,
+    Nullable<Uuid>,
+    Nullable<Uuid>,
+    Nullable<Array<Text>>,
+    Nullable<Integer>,
+    (
+        Nullable<Bool>,
+        Nullable<Bool>,
+        Nullable<Bool>,
+        Nullable<Bool>,
+        Nullable<Bool>,
+        Nullable<Bool>,
+    ),
+);
+
+impl LookupRow {
+    fn into_lookup(self) -> Lookup {
+        let (secret, not_revoked, enabled, unexpired, address, scope) = self.checks;
+        let client = (|| {
+            Some(ClientRecord {
+                id: self.id?,
+                org_id: self.org_id?,
+                scopes: self.scopes?,
+                secret_version: self.matched_version?,
+                checks: ClientChecks {
+                    secret: secret?,
+                    not_revoked: not_revoked?,
+                    enabled: enabled?,
+                    unexpired: unexpired?,
+                    address: address?,
+                    scope: scope?,
+                },
+            })
+        })();
+        Lookup {
+            retry_after: u64::try_from(self.retry_after).unwrap_or(0),
+            client,
+        }
+    }
+}
+
+/// The failure throttle as the lookup statements check it: the caller's windows in
+/// `limit_windows` (see `limit_window`), read in the same statement as the credential, so a
+/// caller that authenticates pays no round trip for it.
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottleCheck {
+    /// The caller's address block (`limit_window::any_network()` when unknown).
+    pub network: IpNet,
+    /// Windows that started at or before this are over.
+    pub since: DateTime<Utc>,
+    /// Failures allowed per window for one client ID from one address block.
+    pub per_client_at_address: i32,
+    /// Failures allowed per window from one address block.
+    pub per_address: i32,
+}
 
 /// What a caller presented, to check a credential against.
 #[derive(Debug, Clone, Copy)]
 pub struct Presented<'a> {
+    /// A client ID of our shape (`tokens::is_client_id`), or '' when the caller's is not:
+    /// then only the address is throttled and no credential is found.
     pub client_id: &'a str,
-    /// Digest of the secret the caller presented.
+    /// Digest of the secret the caller presented (empty when it was malformed: no
+    /// credential's secret then matches).
     pub secret_hash: &'a [u8],
     /// The caller's address (`None`: unknown).
     pub ip: Option<&'a str>,
     pub now: DateTime<Utc>,
+    pub throttle: ThrottleCheck,
+}
+
+/// `retry_after`: the seconds until the longer of the caller's two throttle windows that are
+/// over their allowance ends, or 0.
+fn throttle_column<'b>(
+    out: &mut AstPass<'_, 'b, Pg>,
+    presented: &'b Presented<'b>,
+) -> QueryResult<()> {
+    let t = &presented.throttle;
+    let window = |out: &mut AstPass<'_, 'b, Pg>,
+                  kind: &'static str,
+                  subject: &'b str,
+                  allowance: &'b i32|
+     -> QueryResult<()> {
+        out.push_sql("(SELECT ceil(extract(epoch FROM started_at - ");
+        out.push_bind_param::<Timestamptz, _>(&t.since)?;
+        out.push_sql("))::int4 FROM limit_windows WHERE kind = ");
+        out.push_bind_param::<Text, _>(kind)?;
+        out.push_sql(" AND subject = ");
+        out.push_bind_param::<Text, _>(subject)?;
+        out.push_sql(" AND network = ");
+        out.push_bind_param::<Cidr, _>(&t.network)?;
+        out.push_sql(" AND started_at > ");
+        out.push_bind_param::<Timestamptz, _>(&t.since)?;
+        out.push_sql(" AND hits >= ");
+        out.push_bind_param::<Integer, _>(allowance)?;
+        out.push_sql(")");
+        Ok(())
+    };
+    out.push_sql("coalesce(greatest(");
+    window(out, LimitKind::OAuthAddress.as_str(), "", &t.per_address)?;
+    out.push_sql(", ");
+    let client_kind = LimitKind::OAuthClientAtAddress.as_str();
+    window(
+        out,
+        client_kind,
+        presented.client_id,
+        &t.per_client_at_address,
+    )?;
+    out.push_sql("), 0) AS retry_after");
+    Ok(())
 }
 
 /// The columns of `ClientRecord` over a `credentials` row, ending with the checks. The one
@@ -132,13 +250,10 @@ fn record_columns<'b>(
     // of a SHA-256 digest of the caller's own guess matches, which says nothing about the
     // secret (whose digest alone is stored).
     let secret = presented.secret_hash;
-    out.push_sql("id, org_id, scopes, last_used_at, CASE WHEN secret_hash = ");
-    out.push_bind_param::<Bytea, _>(secret)?;
-    out.push_sql(" THEN secret_version ELSE secret_version - 1 END AS matched_version, CASE WHEN secret_hash = ");
+    out.push_sql("id, org_id, scopes, CASE WHEN secret_hash = ");
     out.push_bind_param::<Bytea, _>(secret)?;
     out.push_sql(
-        " THEN secret_last_used_at ELSE previous_secret_last_used_at END AS secret_last_used_at, \
-         (secret_hash = ",
+        " THEN secret_version ELSE secret_version - 1 END AS matched_version, (secret_hash = ",
     );
     out.push_bind_param::<Bytea, _>(secret)?;
     out.push_sql(" OR coalesce(previous_secret_hash = ");
@@ -167,16 +282,21 @@ fn record_columns<'b>(
     Ok(())
 }
 
-/// The credential with this client ID, checked against what the caller presented (no scope
-/// asked for). Takes a shared connection, so that it can be pipelined with another query.
+/// The columns a lookup statement ends with, from `t` (the throttle) and `c` (the credential).
+const LOOKUP_COLUMNS: &str = "t.retry_after, c.id, c.org_id, c.scopes, c.matched_version, \
+     c.secret_ok, c.not_revoked, c.enabled, c.unexpired, c.ip_ok, c.scope_ok";
+
+/// Whether the caller is throttled, and the credential with this client ID checked against
+/// what the caller presented (no scope asked for). Takes a shared connection, so that it can
+/// be pipelined with another query.
 pub async fn find_client(
     mut conn: &AsyncPgConnection,
     presented: Presented<'_>,
-) -> QueryResult<Option<ClientRecord>> {
+) -> QueryResult<Lookup> {
     FindClient { presented }
-        .get_result(&mut conn)
+        .get_result::<LookupRow>(&mut conn)
         .await
-        .optional()
+        .map(LookupRow::into_lookup)
 }
 
 struct FindClient<'a> {
@@ -189,15 +309,21 @@ impl QueryId for FindClient<'_> {
 }
 
 impl Query for FindClient<'_> {
-    type SqlType = ClientRecordSql;
+    type SqlType = LookupRowSql;
 }
 
 impl QueryFragment<Pg> for FindClient<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("SELECT ");
+        out.push_sql(LOOKUP_COLUMNS);
+        out.push_sql(" FROM (SELECT ");
+        throttle_column(&mut out, &self.presented)?;
+        out.push_sql(") t LEFT JOIN (SELECT ");
         record_columns(&mut out, &self.presented, None)?;
         out.push_sql(" FROM credentials WHERE client_id = ");
-        out.push_bind_param::<Text, _>(self.presented.client_id)
+        out.push_bind_param::<Text, _>(self.presented.client_id)?;
+        out.push_sql(") c ON true");
+        Ok(())
     }
 }
 
@@ -210,14 +336,15 @@ pub struct TokenRequest<'a> {
     pub scopes: Option<&'a [String]>,
 }
 
-/// What `issue_for_client` saw and did: the caller's credential with its checks, if the
-/// client ID exists, and the granted scopes if a token was stored.
-pub type IssueOutcome = Option<(ClientRecord, Option<Vec<String>>)>;
+/// What `issue_for_client` saw and did: the lookup, and the granted scopes if a token was
+/// stored.
+pub type IssueOutcome = (Lookup, Option<Vec<String>>);
 
-/// The token endpoint's whole database work in one statement: looks the client up with its
-/// checks and, only when every check passes at this instant, stores the token under the
-/// credential's current secret version. The credential comes back either way, so a refusal
-/// can be named without a second query.
+/// The token endpoint's whole database work in one statement: reads the caller's throttle
+/// windows, looks the client up with its checks and, only when the caller is not throttled
+/// and every check passes at this instant, stores the token under the secret version the
+/// caller presented. The credential comes back either way, so a refusal can be named without
+/// a second query.
 ///
 /// The oldest live token is pushed out by this insert's commit, with no write to it: a token
 /// is live only while fewer than `MAX_LIVE_TOKENS` tokens of its credential are newer (see
@@ -226,13 +353,13 @@ pub async fn issue_for_client(
     conn: &mut AsyncPgConnection,
     request: TokenRequest<'_>,
 ) -> QueryResult<IssueOutcome> {
-    IssueForClient {
+    let (row, granted): (LookupRow, Option<Vec<String>>) = IssueForClient {
         expires_at: request.presented.now + TOKEN_LIFETIME,
         request,
     }
     .get_result(conn)
-    .await
-    .optional()
+    .await?;
+    Ok((row.into_lookup(), granted))
 }
 
 struct IssueForClient<'a> {
@@ -246,13 +373,15 @@ impl QueryId for IssueForClient<'_> {
 }
 
 impl Query for IssueForClient<'_> {
-    type SqlType = (ClientRecordSql, Nullable<Array<Text>>);
+    type SqlType = (LookupRowSql, Nullable<Array<Text>>);
 }
 
 impl QueryFragment<Pg> for IssueForClient<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         let r = &self.request;
-        out.push_sql("WITH c AS (SELECT ");
+        out.push_sql("WITH t AS (SELECT ");
+        throttle_column(&mut out, &r.presented)?;
+        out.push_sql("), c AS (SELECT ");
         record_columns(&mut out, &r.presented, Some(&r.scopes))?;
         out.push_sql(" FROM credentials WHERE client_id = ");
         out.push_bind_param::<Text, _>(r.presented.client_id)?;
@@ -270,12 +399,11 @@ impl QueryFragment<Pg> for IssueForClient<'_> {
         out.push_sql(", ");
         out.push_bind_param::<Nullable<Text>, _>(&r.presented.ip)?;
         out.push_sql(
-            " FROM c WHERE c.secret_ok AND c.not_revoked AND c.enabled AND c.unexpired \
-             AND c.ip_ok AND c.scope_ok RETURNING scopes) \
-             SELECT c.id, c.org_id, c.scopes, c.last_used_at, c.matched_version, \
-             c.secret_last_used_at, c.secret_ok, c.not_revoked, c.enabled, c.unexpired, c.ip_ok, \
-             c.scope_ok, issued.scopes FROM c LEFT JOIN issued ON true",
+            " FROM c, t WHERE t.retry_after = 0 AND c.secret_ok AND c.not_revoked AND c.enabled \
+             AND c.unexpired AND c.ip_ok AND c.scope_ok RETURNING scopes) SELECT ",
         );
+        out.push_sql(LOOKUP_COLUMNS);
+        out.push_sql(", issued.scopes FROM t LEFT JOIN c ON true LEFT JOIN issued ON true");
         Ok(())
     }
 }

@@ -1,16 +1,19 @@
-//! The usage tables (see the usage migration): hourly counts per credential and event, and
-//! the latest refusals per credential. Written only by `usage::UsageCounter::flush`.
+//! The usage tables (see the usage migration): hourly counts per credential and event, the
+//! latest refusals per credential, and the last-use columns of credentials and tokens. Written
+//! only by `usage::UsageCounter::flush`.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid};
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz, Uuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::ids::CredentialId;
+use crate::db::ids::{CredentialId, TokenId};
 use crate::db::schema::{credential_refusals, credential_usage, credentials};
-use crate::usage::RECENT_REFUSALS;
+
+/// How many refusals are kept per credential.
+pub const RECENT_REFUSALS: usize = 50;
 
 /// Counts to add to one (credential, hour, event); keys are unique within a batch.
 #[derive(Debug, Clone)]
@@ -26,6 +29,18 @@ pub struct RefusalRow {
     pub credential_id: CredentialId,
     pub at: DateTime<Utc>,
     pub reason: &'static str,
+    pub ip: Option<String>,
+}
+
+/// Uses of a credential since the last flush: token requests with the secret of
+/// `secret_version` (how many, the latest, from where), or bearer uses (`secret_version` and
+/// `uses` unset: only the credential's last use moves).
+#[derive(Debug, Clone)]
+pub struct UseRow {
+    pub credential_id: CredentialId,
+    pub secret_version: Option<i32>,
+    pub uses: i64,
+    pub at: DateTime<Utc>,
     pub ip: Option<String>,
 }
 
@@ -110,6 +125,82 @@ pub async fn add_refusals(conn: &mut AsyncPgConnection, rows: &[RefusalRow]) -> 
     )
     .bind::<Array<Uuid>, _>(&ids)
     .bind::<BigInt, _>(RECENT_REFUSALS as i64)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Adds secrets' uses and moves last uses forward (never back: another instance may have
+/// written a later one), in one statement. The credentials' rows are locked in id order first,
+/// so the secret a version names is the one it names when the row is written, and two
+/// instances flushing at once cannot deadlock. A version that is neither the current secret's
+/// nor the previous one's (rotated twice since) only moves the credential's last use.
+pub async fn record_uses(conn: &mut AsyncPgConnection, rows: &[UseRow]) -> QueryResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<CredentialId> = rows.iter().map(|r| r.credential_id).collect();
+    let versions: Vec<Option<i32>> = rows.iter().map(|r| r.secret_version).collect();
+    let uses: Vec<i64> = rows.iter().map(|r| r.uses).collect();
+    let times: Vec<DateTime<Utc>> = rows.iter().map(|r| r.at).collect();
+    let ips: Vec<Option<&str>> = rows.iter().map(|r| r.ip.as_deref()).collect();
+    diesel::sql_query(
+        "WITH u AS (SELECT * FROM unnest($1, $2, $3, $4, $5) AS u (id, version, uses, at, ip)), \
+         locked AS (SELECT id, secret_version FROM credentials \
+                    WHERE id IN (SELECT id FROM u) ORDER BY id FOR UPDATE), \
+         a AS (SELECT l.id, \
+           sum(u.uses) FILTER (WHERE u.version = l.secret_version) AS cur_uses, \
+           max(u.at) FILTER (WHERE u.version = l.secret_version) AS cur_at, \
+           (array_agg(u.ip ORDER BY u.at DESC) \
+              FILTER (WHERE u.version = l.secret_version))[1] AS cur_ip, \
+           sum(u.uses) FILTER (WHERE u.version = l.secret_version - 1) AS prev_uses, \
+           max(u.at) FILTER (WHERE u.version = l.secret_version - 1) AS prev_at, \
+           (array_agg(u.ip ORDER BY u.at DESC) \
+              FILTER (WHERE u.version = l.secret_version - 1))[1] AS prev_ip, \
+           max(u.at) AS any_at, (array_agg(u.ip ORDER BY u.at DESC))[1] AS any_ip \
+           FROM locked l JOIN u ON u.id = l.id GROUP BY l.id) \
+         UPDATE credentials c SET \
+           secret_uses = c.secret_uses + coalesce(a.cur_uses, 0), \
+           previous_secret_uses = c.previous_secret_uses + coalesce(a.prev_uses, 0), \
+           secret_last_used_ip = CASE WHEN a.cur_at > coalesce(c.secret_last_used_at, '-infinity') \
+             THEN a.cur_ip ELSE c.secret_last_used_ip END, \
+           secret_last_used_at = greatest(c.secret_last_used_at, a.cur_at), \
+           previous_secret_last_used_ip = \
+             CASE WHEN a.prev_at > coalesce(c.previous_secret_last_used_at, '-infinity') \
+             THEN a.prev_ip ELSE c.previous_secret_last_used_ip END, \
+           previous_secret_last_used_at = greatest(c.previous_secret_last_used_at, a.prev_at), \
+           last_used_ip = CASE WHEN a.any_at > coalesce(c.last_used_at, '-infinity') \
+             THEN a.any_ip ELSE c.last_used_ip END, \
+           last_used_at = greatest(c.last_used_at, a.any_at) \
+         FROM a WHERE c.id = a.id",
+    )
+    .bind::<Array<Uuid>, _>(ids)
+    .bind::<Array<Nullable<Integer>>, _>(versions)
+    .bind::<Array<BigInt>, _>(uses)
+    .bind::<Array<Timestamptz>, _>(times)
+    .bind::<Array<Nullable<Text>>, _>(ips)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Moves tokens' last use forward.
+pub async fn record_token_uses(
+    conn: &mut AsyncPgConnection,
+    tokens: &[(TokenId, DateTime<Utc>)],
+) -> QueryResult<()> {
+    if tokens.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<TokenId> = tokens.iter().map(|(id, _)| *id).collect();
+    let times: Vec<DateTime<Utc>> = tokens.iter().map(|(_, at)| *at).collect();
+    diesel::sql_query(
+        "UPDATE access_tokens t SET last_used_at = u.at \
+         FROM unnest($1, $2) AS u (id, at) \
+         WHERE t.id = u.id AND (t.last_used_at IS NULL OR t.last_used_at < u.at)",
+    )
+    .bind::<Array<BigInt>, _>(ids)
+    .bind::<Array<Timestamptz>, _>(times)
     .execute(conn)
     .await
     .map(|_| ())
