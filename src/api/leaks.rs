@@ -1,7 +1,9 @@
 //! `POST /api/v1/leaks`: secret scanners report strings found in public, in GitHub's secret
 //! scanning partner format (`[{"token": "…", "type": "…", "url": "…"}]`). No session; limited
-//! per address; the answer is 202 whatever matched, so it tells a caller nothing about our
-//! secrets. What is done about each is `credentials::leaks`.
+//! per address in recognised reports; the answer is 202 whatever matched, so it tells a
+//! caller nothing about our secrets. What is done about each is `credentials::leaks`.
+
+use std::collections::HashSet;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -21,6 +23,32 @@ fn problem(status: actix_web::http::StatusCode, description: &str) -> HttpRespon
         .json(json!({ "error": "invalid_request", "error_description": description }))
 }
 
+/// Takes up to `wanted` places of the caller's allowance, which counts recognised reports
+/// (a request that recognises none still costs one: it was read and checked): how many it
+/// got, and when that is fewer, in how many seconds the next place frees up. The one place
+/// the leak-report limiter is called.
+fn take_allowance(state: &AppState, req: &HttpRequest, wanted: usize) -> (usize, Option<u64>) {
+    let ip = state.client_ip(req);
+    for taken in 0..wanted.max(1) {
+        if let Err(retry_after) = state.leak_reports.reserve(ip) {
+            return (taken, Some(retry_after));
+        }
+    }
+    (wanted, None)
+}
+
+fn too_many(retry_after: u64) -> HttpResponse {
+    use actix_web::http::StatusCode;
+    let mut res = problem(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many reports; retry later.",
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&retry_after.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    res
+}
+
 #[tracing::instrument(skip_all)]
 pub async fn report_leaks(
     req: HttpRequest,
@@ -28,16 +56,6 @@ pub async fn report_leaks(
     body: web::Bytes,
 ) -> HttpResponse {
     use actix_web::http::StatusCode;
-    if let Err(retry_after) = state.leak_reports.reserve(state.client_ip(&req)) {
-        let mut res = problem(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many reports; retry later.",
-        );
-        if let Ok(value) = header::HeaderValue::from_str(&retry_after.to_string()) {
-            res.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        return res;
-    }
     let Ok(items) = serde_json::from_slice::<Vec<serde_json::Value>>(&body) else {
         return problem(
             StatusCode::BAD_REQUEST,
@@ -51,6 +69,8 @@ pub async fn report_leaks(
         );
     }
     // Only strings with our prefix and a valid checksum go further: no query for the rest.
+    // Copies of one string are one report.
+    let mut seen = HashSet::new();
     let recognised: Vec<(Leaked, String)> = items
         .iter()
         .filter_map(|item| {
@@ -58,16 +78,23 @@ pub async fn report_leaks(
             let url = item.get("url").and_then(|u| u.as_str()).unwrap_or_default();
             Some((leaked, leaks::clean_url(url)))
         })
+        .filter(|(leaked, _)| seen.insert(leaked.key()))
         .collect();
+    let (granted, short) = take_allowance(&state, &req, recognised.len());
+    if let (0, Some(retry_after)) = (granted, short) {
+        return too_many(retry_after);
+    }
     if !recognised.is_empty() {
         let Ok(mut conn) = state.pool.get().await else {
             return problem(StatusCode::SERVICE_UNAVAILABLE, "Try again shortly.");
         };
         let now = state.clock.now();
         let mut acted = 0;
-        for (leaked, url) in &recognised {
+        // Beyond the allowance nothing is done: the scanner sends the batch again later, and
+        // what was done now is then recognised as done.
+        for (leaked, url) in recognised.iter().take(granted) {
             match leaks::act_on_leak(&mut conn, leaked, url, now).await {
-                Ok(Outcome::NothingLive) => {}
+                Ok(Outcome::NothingLive | Outcome::Repeated) => {}
                 Ok(_) => acted += 1,
                 Err(e) => {
                     tracing::error!(error = %e, "could not act on a leak report");
@@ -75,7 +102,15 @@ pub async fn report_leaks(
                 }
             }
         }
-        tracing::warn!(reported = items.len(), acted, "leak report received");
+        tracing::warn!(
+            reported = items.len(),
+            recognised = recognised.len(),
+            acted,
+            "leak report received"
+        );
+    }
+    if let Some(retry_after) = short {
+        return too_many(retry_after);
     }
     HttpResponse::Accepted()
         .insert_header((header::CACHE_CONTROL, "no-store"))
