@@ -25,6 +25,13 @@ impl FieldErrors {
         self.0.iter()
     }
 
+    /// Adds `other`'s messages for the fields that have none yet.
+    pub fn merge(&mut self, other: FieldErrors) {
+        for (field, message) in other.0 {
+            self.add(field, message);
+        }
+    }
+
     /// `Ok(())` when nothing was added.
     pub fn into_result(self) -> Result<(), FieldErrors> {
         if self.is_empty() { Ok(()) } else { Err(self) }

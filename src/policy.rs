@@ -9,7 +9,9 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Deserialize;
 
 use crate::actor::Actor;
+use crate::credentials::stale::{self, StaleCandidate};
 use crate::db::ids::OrgId;
+use crate::db::models::credential::{Credential, Status};
 use crate::db::models::org_policy::OrgPolicy;
 use crate::db::models::organisation::Organisation;
 use crate::db::models::user::StaffRole;
@@ -99,6 +101,12 @@ impl Policy {
         Duration::days(self.expires_soon_days.into())
     }
 
+    /// The status of `c` at `now`, "Expires soon" within this organisation's window: the one
+    /// rule the console, the management API and the expiry reminders use.
+    pub fn status(&self, c: &Credential, now: DateTime<Utc>) -> Status {
+        c.status_within(now, self.expires_soon())
+    }
+
     pub fn stale_after(&self) -> Duration {
         Duration::days(self.stale_after_days.into())
     }
@@ -157,6 +165,10 @@ pub struct PolicyDraft {
     /// The checkbox: present ("on") when ticked.
     #[serde(default)]
     pub require_two_factor: Option<String>,
+    /// The credentials the person saw that a "disable" policy disables at once, and agreed to
+    /// (see `update_policy`).
+    #[serde(default)]
+    pub confirm_disable: Vec<String>,
 }
 
 impl PolicyDraft {
@@ -169,6 +181,7 @@ impl PolicyDraft {
             stale_after_days: policy.stale_after_days.to_string(),
             stale_action: policy.stale_action.as_str().into(),
             require_two_factor: policy.require_two_factor.then(|| "on".to_string()),
+            confirm_disable: Vec::new(),
         }
     }
 
@@ -235,25 +248,54 @@ impl PolicyDraft {
     }
 }
 
+/// What saving a policy did.
+#[derive(Debug)]
+pub enum PolicySaved {
+    Changed(Policy),
+    /// The policy was already so: nothing recorded.
+    Unchanged(Policy),
+    /// Not saved: it would disable these credentials at once (beyond what the policy in force
+    /// disables), and the person has not confirmed them all yet.
+    Confirm(Policy, Vec<StaleCandidate>),
+}
+
 /// Saves the organisation's policy (Super Admin only). Expiries already set are left as they
-/// are; a maximum applies to the next save of each credential.
+/// are; a maximum applies to each credential's expiry when it is next changed. A policy that
+/// newly disables credentials at once is saved only when `draft.confirm_disable` names each
+/// of them: the person saw the list first.
 pub async fn update_policy(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
     draft: &PolicyDraft,
-) -> Result<Policy, DomainError> {
+) -> Result<PolicySaved, DomainError> {
     actor.require(StaffRole::SuperAdmin, CHANGE_POLICY)?;
     let policy = draft.check().map_err(DomainError::Invalid)?;
     conn.transaction(async |conn| {
-        Organisation::lock(conn, actor.org_id()).await?;
-        let before = load(conn, actor.org_id()).await?;
-        policy.to_row(actor.org_id(), actor.now).save(conn).await?;
+        let org = actor.org_id();
+        Organisation::lock(conn, org).await?;
+        let before = load(conn, org).await?;
+        if before == policy {
+            return Ok(PolicySaved::Unchanged(policy));
+        }
+        let already = stale::would_disable(conn, org, &before, actor.now).await?;
+        let mut newly = stale::would_disable(conn, org, &policy, actor.now).await?;
+        newly.retain(|c| !already.contains(c));
+        let confirmed = |c: &StaleCandidate| {
+            draft
+                .confirm_disable
+                .iter()
+                .any(|id| id.trim() == c.id.to_string())
+        };
+        if !newly.iter().all(confirmed) {
+            return Ok(PolicySaved::Confirm(policy, newly));
+        }
+        policy.to_row(org, actor.now).save(conn).await?;
         actor
             .audit("policy.updated")
             .details(serde_json::json!({ "before": before.audit(), "after": policy.audit() }))
             .insert(conn)
             .await?;
-        Ok(policy)
+        Ok(PolicySaved::Changed(policy))
     })
     .await
 }

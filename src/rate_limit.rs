@@ -12,7 +12,7 @@ use diesel_async::AsyncPgConnection;
 use ipnet::IpNet;
 
 use crate::client_ip::throttle_block;
-use crate::db::models::limit_window::{self, LimitKind, WindowKey};
+use crate::db::models::limit_window::{self, LimitKind, Window, WindowKey};
 
 /// What is left of a key's allowance after a request took its place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,10 +69,26 @@ impl WindowLimiter {
         n: u32,
         now: DateTime<Utc>,
     ) -> QueryResult<Result<Left, u64>> {
-        let network = ip
-            .map(throttle_block)
-            .unwrap_or_else(limit_window::any_network);
-        self.take_key(conn, "", network, n, now).await
+        self.take_key(conn, "", address_block(ip), n, now).await
+    }
+
+    /// Takes up to `n` places for the caller at `ip`: how many it got and, when that is
+    /// fewer than `n`, the seconds until the window frees up. The window is charged all `n`.
+    pub async fn take_up_to_for_address(
+        &self,
+        conn: &mut AsyncPgConnection,
+        ip: Option<IpAddr>,
+        n: u32,
+        now: DateTime<Utc>,
+    ) -> QueryResult<(u32, Option<u64>)> {
+        let Some(window) = self.hit(conn, "", address_block(ip), n, now).await? else {
+            return Ok((0, Some(self.window_secs().max(1))));
+        };
+        let hits = u32::try_from(window.hits).unwrap_or(u32::MAX);
+        let before = hits.saturating_sub(n);
+        let granted = self.allowance.saturating_sub(before).min(n);
+        let short = (granted < n).then(|| window.seconds_left(self.window, now));
+        Ok((granted, short))
     }
 
     async fn take_key(
@@ -83,14 +99,7 @@ impl WindowLimiter {
         n: u32,
         now: DateTime<Utc>,
     ) -> QueryResult<Result<Left, u64>> {
-        let key = WindowKey {
-            kind: self.kind,
-            subject,
-            network,
-        };
-        let n = i32::try_from(n).unwrap_or(i32::MAX);
-        let windows = limit_window::hit(conn, &[key], n, self.window, now).await?;
-        let Some(window) = windows.first() else {
+        let Some(window) = self.hit(conn, subject, network, n, now).await? else {
             return Ok(Err(self.window_secs().max(1)));
         };
         let reset_after = window.seconds_left(self.window, now);
@@ -103,4 +112,28 @@ impl WindowLimiter {
             reset_after,
         }))
     }
+
+    async fn hit(
+        &self,
+        conn: &mut AsyncPgConnection,
+        subject: &str,
+        network: IpNet,
+        n: u32,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Option<Window>> {
+        let key = WindowKey {
+            kind: self.kind,
+            subject,
+            network,
+        };
+        let n = i32::try_from(n).unwrap_or(i32::MAX);
+        let windows = limit_window::hit(conn, &[key], n, self.window, now).await?;
+        Ok(windows.first().copied())
+    }
+}
+
+/// The block a caller counts in (an IPv6 caller by its /64).
+fn address_block(ip: Option<IpAddr>) -> IpNet {
+    ip.map(throttle_block)
+        .unwrap_or_else(limit_window::any_network)
 }

@@ -129,6 +129,10 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/{id}/token", web::post().to(credentials::generate_token))
                 .route(
+                    "/{id}/stale-exemption",
+                    web::post().to(credentials::set_stale_exemption),
+                )
+                .route(
                     "/{id}/tokens/revoke",
                     web::post().to(credentials::revoke_all_access_tokens),
                 )

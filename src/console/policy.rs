@@ -7,12 +7,13 @@ use askama::Template;
 
 use crate::console::request::ConsoleRequest;
 use crate::console::step_up::{Confirmable, Sensitive};
+use crate::credentials::stale::StaleCandidate;
 use crate::db::models::user::StaffRole;
 use crate::domain_error::DomainError;
 use crate::error::AppError;
 use crate::forms::FieldErrors;
 use crate::paths;
-use crate::policy::{self, PolicyDraft, StaleAction};
+use crate::policy::{self, PolicyDraft, PolicySaved, StaleAction};
 
 const ACTION: &str = "change the organisation's policy";
 
@@ -23,20 +24,43 @@ pub struct PolicySection {
     pub errors: FieldErrors,
     pub actions: [StaleAction; 3],
     pub csrf_token: String,
+    /// What the policy as typed would disable at once: shown, to be confirmed, before saving.
+    pub preview: Vec<StaleCandidate>,
+}
+
+impl PolicySection {
+    fn new(rq: &ConsoleRequest, form: PolicyDraft, errors: FieldErrors) -> Result<Self, AppError> {
+        Ok(Self {
+            form,
+            errors,
+            actions: StaleAction::ALL,
+            csrf_token: rq.csrf_token()?,
+            preview: Vec::new(),
+        })
+    }
+
+    /// The hidden fields that send the policy as typed again with the confirmation.
+    pub fn typed_fields(&self) -> Vec<(&'static str, &str)> {
+        let f = &self.form;
+        let mut fields = vec![
+            ("default_lifetime_days", f.default_lifetime_days.as_str()),
+            ("max_lifetime_days", f.max_lifetime_days.as_str()),
+            ("expires_soon_days", f.expires_soon_days.as_str()),
+            ("stale_after_days", f.stale_after_days.as_str()),
+            ("stale_action", f.stale_action.as_str()),
+        ];
+        if let Some(on) = &f.require_two_factor {
+            fields.push(("require_two_factor", on.as_str()));
+        }
+        fields
+    }
 }
 
 fn page(
     rq: &ConsoleRequest,
     status: StatusCode,
-    form: PolicyDraft,
-    errors: FieldErrors,
+    content: PolicySection,
 ) -> Result<HttpResponse, AppError> {
-    let content = PolicySection {
-        form,
-        errors,
-        actions: StaleAction::ALL,
-        csrf_token: rq.csrf_token()?,
-    };
     rq.settings_page(status, ("Credential policy", paths::POLICY), None, content)
 }
 
@@ -44,12 +68,8 @@ fn page(
 pub async fn show_policy(rq: ConsoleRequest) -> Result<HttpResponse, AppError> {
     rq.require(StaffRole::SuperAdmin, ACTION)?;
     let policy = policy::load(&mut *rq.conn().await?, rq.user.org_id).await?;
-    page(
-        &rq,
-        StatusCode::OK,
-        PolicyDraft::of(&policy),
-        FieldErrors::default(),
-    )
+    let content = PolicySection::new(&rq, PolicyDraft::of(&policy), FieldErrors::default())?;
+    page(&rq, StatusCode::OK, content)
 }
 
 #[tracing::instrument(skip_all)]
@@ -67,22 +87,23 @@ pub async fn update_policy(
     }
     let draft = form.form;
     let mut conn = rq.conn().await?;
-    match policy::update_policy(&mut conn, &rq.actor(), &draft).await {
-        Ok(saved) => {
-            let form = PolicyDraft::of(&saved);
-            rq.changed("Saved the credential policy.", paths::POLICY, async || {
-                Ok(PolicySection {
-                    form,
-                    errors: FieldErrors::default(),
-                    actions: StaleAction::ALL,
-                    csrf_token: rq.csrf_token()?,
-                })
-            })
-            .await
+    let (saved, message) = match policy::update_policy(&mut conn, &rq.actor(), &draft).await {
+        Ok(PolicySaved::Changed(saved)) => (saved, "Saved the credential policy."),
+        Ok(PolicySaved::Unchanged(saved)) => (saved, "No changes to the credential policy."),
+        Ok(PolicySaved::Confirm(_, preview)) => {
+            let mut content = PolicySection::new(&rq, draft, FieldErrors::default())?;
+            content.preview = preview;
+            return page(&rq, StatusCode::OK, content);
         }
         Err(DomainError::Invalid(errors)) => {
-            page(&rq, StatusCode::UNPROCESSABLE_ENTITY, draft, errors)
+            let content = PolicySection::new(&rq, draft, errors)?;
+            return page(&rq, StatusCode::UNPROCESSABLE_ENTITY, content);
         }
-        Err(e) => Err(e.into()),
-    }
+        Err(e) => return Err(e.into()),
+    };
+    let form = PolicyDraft::of(&saved);
+    rq.changed(message, paths::POLICY, async || {
+        PolicySection::new(&rq, form, FieldErrors::default())
+    })
+    .await
 }

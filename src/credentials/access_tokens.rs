@@ -34,7 +34,7 @@ pub async fn generate_token(
     conn.transaction(async |conn| {
         let credential = find(conn, actor, id).await?;
         management::may_handle(actor, &credential)?;
-        if !credential.status(now).is_usable() {
+        if !credential.is_usable(now) {
             return Err(DomainError::Conflict(format!(
                 "“{}” is revoked or expired: it cannot get tokens.",
                 credential.name
@@ -89,6 +89,7 @@ pub async fn revoke_token(
     require_manager(actor, management::TOKENS_REVOKE)?;
     conn.transaction(async |conn| {
         let credential = find(conn, actor, id).await?;
+        management::may_handle(actor, &credential)?;
         if !access_token::revoke_by_id(conn, credential.id, token, actor.now).await? {
             return Err(DomainError::NotFound);
         }
@@ -112,6 +113,7 @@ pub async fn revoke_all_tokens(
     require_manager(actor, management::TOKENS_REVOKE)?;
     conn.transaction(async |conn| {
         let credential = find(conn, actor, id).await?;
+        management::may_handle(actor, &credential)?;
         let count = access_token::revoke_all(conn, credential.id, actor.now).await?;
         actor
             .audit("credential.tokens_revoked")

@@ -1,7 +1,9 @@
 //! Acting on a leak report: a string found in public (by a secret scanner) that is a live
 //! secret or access token of ours. A secret's credential is disabled, a token is revoked, the
 //! owner and the Admins are emailed, and the audit log records the report with its URL.
-//! Strings that are not ours, or whose checksum is wrong, never reach the database.
+//! Strings that are not ours, or whose checksum is wrong, never reach the database. A report
+//! about a credential that is already disabled is recorded at most once an hour, so copies
+//! sent again and again add no rows and no webhook events.
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -17,6 +19,9 @@ use crate::tokens::{self, HashedSecret, Kind};
 
 /// The longest reported URL kept; a longer one is cut (by characters) and marked.
 const MAX_URL_CHARS: usize = 2000;
+
+/// Reports about an already-disabled credential are recorded at most once within this.
+const REPEAT_RECORDED_EVERY: chrono::Duration = chrono::Duration::hours(1);
 
 /// A reported string that is one of ours, by its checksum.
 pub enum Leaked {
@@ -40,6 +45,12 @@ impl Leaked {
             Leaked::Token(_) => "access_token",
         }
     }
+
+    /// What makes two reports the same: the kind and the digest.
+    pub fn key(&self) -> (&'static str, Vec<u8>) {
+        let (Leaked::Secret(hash) | Leaked::Token(hash)) = self;
+        (self.what(), hash.as_bytes().to_vec())
+    }
 }
 
 /// What was done about one report.
@@ -50,6 +61,8 @@ pub enum Outcome {
     Disabled,
     /// The secret's credential was already disabled: recorded, nothing else to do.
     AlreadyDisabled,
+    /// As `AlreadyDisabled`, reported again within the hour: not recorded again.
+    Repeated,
     TokenRevoked,
 }
 
@@ -59,6 +72,7 @@ impl Outcome {
             Outcome::NothingLive => "nothing_live",
             Outcome::Disabled => "credential_disabled",
             Outcome::AlreadyDisabled => "already_disabled",
+            Outcome::Repeated => "repeated",
             Outcome::TokenRevoked => "token_revoked",
         }
     }
@@ -91,14 +105,29 @@ pub async fn act_on_leak(
                 else {
                     return Ok(Outcome::NothingLive);
                 };
+                // Locked first: concurrent reports of one credential take turns, so the
+                // once-an-hour rule holds.
+                let credential =
+                    Credential::lock_in_org(conn, credential.org_id, credential.id).await?;
                 if credential.is_revoked() {
                     return Ok(Outcome::NothingLive);
                 }
-                let actor = Actor::system(credential.org_id, now);
-                match disable_credential(conn, &actor, credential.id, DisableReason::Leaked).await {
-                    Ok(disabled) => (disabled, Outcome::Disabled),
-                    Err(DomainError::Conflict(_)) => (credential, Outcome::AlreadyDisabled),
-                    Err(e) => return Err(e),
+                if credential.is_disabled() {
+                    let recorded_lately = credential
+                        .leak_repeat_recorded_at
+                        .is_some_and(|at| at > now - REPEAT_RECORDED_EVERY);
+                    Credential::note_leak_report(conn, credential.id, now, !recorded_lately)
+                        .await?;
+                    if recorded_lately {
+                        return Ok(Outcome::Repeated);
+                    }
+                    (credential, Outcome::AlreadyDisabled)
+                } else {
+                    let actor = Actor::system(credential.org_id, now);
+                    let reason = DisableReason::Leaked;
+                    let disabled = disable_credential(conn, &actor, credential.id, reason).await?;
+                    Credential::note_leak_report(conn, credential.id, now, false).await?;
+                    (disabled, Outcome::Disabled)
                 }
             }
             Leaked::Token(hash) => {

@@ -5,12 +5,12 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use crate::actor::Actor;
+use crate::actor::{Actor, Principal};
 use crate::credentials::{find, management, refuse_if_revoked, require_manager};
 use crate::db::ids::CredentialId;
 use crate::db::models::access_token;
 use crate::db::models::credential::Credential;
-use crate::db::models::credential_lifecycle::Rotation;
+use crate::db::models::credential_lifecycle::{DisabledNote, Rotation};
 use crate::domain_error::DomainError;
 use crate::notices;
 use crate::tokens::{self, Kind, PlainSecret};
@@ -103,11 +103,8 @@ pub async fn rotate_secret(
         .transaction(async |conn| {
             let current = find(conn, actor, id).await?;
             refuse_if_revoked(&current)?;
-            management::may_handle(actor, &current)?;
-            if actor.caller().is_some() {
-                let scopes = Credential::effective_scopes(conn, &current).await?;
-                management::may_obtain_secret(actor, &current, &scopes)?;
-            }
+            management::may_rotate(actor, &current)?;
+            management::may_obtain_secret(conn, actor, &current).await?;
             if current.rotation_key == Some(rotation_key) {
                 return Err(DomainError::Replayed(ALREADY_ROTATED.into()));
             }
@@ -163,6 +160,7 @@ pub async fn retire_previous_secret(
     require_manager(actor, management::CREDENTIALS_ROTATE)?;
     conn.transaction(async |conn| {
         let current = find(conn, actor, id).await?;
+        management::may_rotate(actor, &current)?;
         if !current.previous_secret_live(actor.now) {
             return Err(DomainError::Conflict(format!(
                 "“{}” has no previous secret still working.",
@@ -211,6 +209,32 @@ impl DisableReason {
     }
 }
 
+/// Who or what disabled a credential and why, in words: "Disabled by ops@acme.test",
+/// "Disabled automatically: unused for 200 days". `None` for one disabled before this was
+/// recorded.
+pub fn disabled_why(c: &Credential) -> Option<String> {
+    c.disabled_at?;
+    match (
+        c.disabled_reason.as_deref(),
+        &c.disabled_by,
+        &c.disabled_why,
+    ) {
+        (Some("manual"), Some(by), _) => Some(format!("Disabled by {by}")),
+        (Some("stale" | "leaked"), _, Some(why)) => Some(format!("Disabled automatically: {why}")),
+        _ => None,
+    }
+}
+
+/// Who acted, as a disabled credential names them: a staff member's email, a calling
+/// credential's client ID; nobody for the system.
+fn acting_party(actor: &Actor) -> Option<String> {
+    match &actor.principal {
+        Principal::Staff(user) => Some(user.email.clone()),
+        Principal::Credential(caller) => Some(format!("API client {}", caller.client_id)),
+        Principal::System(_) => None,
+    }
+}
+
 /// Stops the credential for now: `invalid_client` from the next request, its tokens revoked
 /// at once (they stay dead after Enable).
 pub async fn disable_credential(
@@ -223,6 +247,7 @@ pub async fn disable_credential(
     conn.transaction(async |conn| {
         let current = Credential::lock_in_org(conn, actor.org_id(), id).await?;
         refuse_if_revoked(&current)?;
+        management::may_handle(actor, &current)?;
         if current.is_disabled() {
             return Err(DomainError::Conflict(format!(
                 "“{}” is already disabled.",
@@ -237,16 +262,31 @@ pub async fn disable_credential(
                 current.name
             )));
         }
-        let disabled = Credential::set_disabled(conn, actor.org_id(), id, actor.now).await?;
+        let idle = (actor.now - current.last_activity()).num_days();
+        let why = match reason {
+            DisableReason::Manual => None,
+            DisableReason::Stale { .. } => Some(format!("unused for {idle} days")),
+            DisableReason::Leaked => Some("its secret was reported found in public".to_string()),
+        };
+        let by = acting_party(actor);
+        let note = DisabledNote {
+            reason: reason.as_str(),
+            by: by.as_deref(),
+            why: why.as_deref(),
+        };
+        let disabled = Credential::set_disabled(conn, actor.org_id(), id, actor.now, &note).await?;
         let tokens = access_token::revoke_all(conn, id, actor.now).await?;
         actor
             .audit("credential.disabled")
             .target("credential", id, &disabled.name)
-            .details(serde_json::json!({ "reason": reason.as_str(), "tokens_revoked": tokens }))
+            .details(serde_json::json!({
+                "reason": reason.as_str(),
+                "why": disabled_why(&disabled),
+                "tokens_revoked": tokens,
+            }))
             .insert(conn)
             .await?;
         if let DisableReason::Stale { policy_days, .. } = reason {
-            let idle = (actor.now - current.last_activity()).num_days();
             let why = format!(
                 "it had not been used for {idle} days (your organisation's policy disables \
                  credentials unused for {policy_days} days)"
@@ -269,12 +309,14 @@ pub async fn enable_credential(
     conn.transaction(async |conn| {
         let current = Credential::lock_in_org(conn, actor.org_id(), id).await?;
         refuse_if_revoked(&current)?;
+        management::may_handle(actor, &current)?;
         if !current.is_disabled() {
             return Err(DomainError::Conflict(format!(
                 "“{}” is not disabled.",
                 current.name
             )));
         }
+        refuse_if_leaked(&current, actor.now)?;
         let enabled = Credential::set_enabled(conn, actor.org_id(), id, actor.now).await?;
         actor
             .audit("credential.enabled")
@@ -286,6 +328,24 @@ pub async fn enable_credential(
     .await
 }
 
+/// A credential whose secret was reported found in public stays disabled until a secret
+/// issued after the report is the only one that works.
+fn refuse_if_leaked(c: &Credential, now: DateTime<Utc>) -> Result<(), DomainError> {
+    let Some(reported) = c.leak_reported_at else {
+        return Ok(());
+    };
+    let rotated_since = c.secret_rotated_at.is_some_and(|at| at > reported);
+    if rotated_since && !c.previous_secret_live(now) {
+        return Ok(());
+    }
+    Err(DomainError::Conflict(format!(
+        "The secret of “{}” was reported found in public on {}: rotate its secret first (Now, \
+         or retire the old secret after an overlap), then enable it.",
+        c.name,
+        reported.format("%Y-%m-%d %H:%M UTC")
+    )))
+}
+
 /// Revokes the credential for good (there is no un-revoke) and its tokens with it.
 pub async fn revoke_credential(
     conn: &mut AsyncPgConnection,
@@ -295,7 +355,9 @@ pub async fn revoke_credential(
     require_manager(actor, management::CREDENTIALS_WRITE)?;
     let revoked = conn
         .transaction(async |conn| {
-            refuse_if_revoked(&find(conn, actor, id).await?)?;
+            let current = find(conn, actor, id).await?;
+            refuse_if_revoked(&current)?;
+            management::may_handle(actor, &current)?;
             let revoked = Credential::revoke(conn, actor.org_id(), id, actor.now).await?;
             let tokens = access_token::revoke_all(conn, id, actor.now).await?;
             actor
@@ -321,6 +383,7 @@ pub async fn delete_credential(
     let deleted = conn
         .transaction(async |conn| {
             let current = find(conn, actor, id).await?;
+            management::may_handle(actor, &current)?;
             Credential::delete(conn, actor.org_id(), id).await?;
             actor
                 .audit("credential.deleted")

@@ -2,13 +2,21 @@
 //! the rules that keep anyone from gaining through a credential more than they hold.
 //!
 //! - Only a Super Admin gives or changes management scopes.
-//! - An Admin cannot edit, rotate or get a token of a credential holding one (that would
-//!   hand them its secret or a token with its rights).
+//! - Every operation on a credential holding one (edit, rotate, retire, disable, enable,
+//!   revoke, delete, its tokens) is a Super Admin's alone (`may_handle`); the credential
+//!   itself may only rotate its own secret and retire the one it replaced (`may_rotate`).
 //! - A calling credential can give no credential a scope it lacks itself, never changes
-//!   management scopes, and obtains the secret of no credential that may do more than it may
-//!   (rotating itself is allowed with `m2m.credentials:rotate`).
+//!   management scopes, creates or edits nothing reachable from more addresses or for longer
+//!   than itself (`within_caller`), and obtains the secret of no credential that may do more
+//!   than it may, in scopes, addresses or time (`may_obtain_secret`).
 
-use crate::actor::{Actor, Principal};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use ipnet::IpNet;
+
+use crate::actor::Actor;
+use crate::credentials::checks::Resolved;
+use crate::credentials::input::parse_networks;
 use crate::db::models::credential::Credential;
 use crate::db::models::user::StaffRole;
 use crate::domain_error::DomainError;
@@ -62,17 +70,24 @@ pub fn may_set(actor: &Actor, before: &[String], after: &[String]) -> Result<(),
     Err(DomainError::Forbidden("give or change management access"))
 }
 
-/// Refuses to let an Admin, or another calling credential, edit `target` or obtain its
-/// secret or a token of it when it holds management scopes.
+/// Refuses anyone but a Super Admin (or the system applying the policy) any operation on
+/// `target` when it holds management scopes: one place for the rule, called by every
+/// operation on a credential.
 pub fn may_handle(actor: &Actor, target: &Credential) -> Result<(), DomainError> {
     if target.management_scopes.is_empty() || actor.is_super_admin() {
         return Ok(());
     }
-    match &actor.principal {
-        Principal::Credential(caller) if caller.credential_id == target.id => Ok(()),
-        _ => Err(DomainError::Forbidden(
-            "change a credential that has management access (only a Super Admin may)",
-        )),
+    Err(DomainError::Forbidden(
+        "change a credential that has management access (only a Super Admin may)",
+    ))
+}
+
+/// As `may_handle`, except that a calling credential may rotate its own secret (and retire
+/// the one it replaced).
+pub fn may_rotate(actor: &Actor, target: &Credential) -> Result<(), DomainError> {
+    match actor.caller() {
+        Some(caller) if caller.credential_id == target.id => Ok(()),
+        _ => may_handle(actor, target),
     }
 }
 
@@ -94,15 +109,76 @@ pub fn may_grant(actor: &Actor, before: &[String], after: &[String]) -> Result<(
 }
 
 /// Refuses a calling credential the new secret of another credential that may do more than
-/// it may (`scopes`: what the target may use now).
-pub fn may_obtain_secret(
+/// it may: a scope it lacks, an address outside its allow-list, a time after its expiry.
+pub async fn may_obtain_secret(
+    conn: &mut AsyncPgConnection,
     actor: &Actor,
     target: &Credential,
-    scopes: &[String],
 ) -> Result<(), DomainError> {
-    match actor.caller() {
-        Some(caller) if caller.credential_id != target.id => may_grant(actor, &[], scopes),
-        _ => Ok(()),
+    let Some(caller) = actor.caller() else {
+        return Ok(());
+    };
+    if caller.credential_id == target.id {
+        return Ok(());
+    }
+    let scopes = Credential::effective_scopes(conn, target).await?;
+    may_grant(actor, &[], &scopes)?;
+    let own = Credential::find_in_org(conn, caller.org_id, caller.credential_id).await?;
+    let networks = parse_networks(&target.allowed_ips).unwrap_or_default();
+    if !networks_within(&networks, &own) || !expiry_within(target.expires_at, &own) {
+        return Err(DomainError::Forbidden(
+            "obtain the secret of a credential usable from more addresses or for longer than your own",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a calling credential a new or edited credential wider than itself in what the
+/// change touches: an allow-list must lie within its own (an empty one allows any address,
+/// the widest), an expiry no later than its own (never is the latest).
+pub async fn within_caller(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    resolved: &Resolved,
+) -> Result<(), DomainError> {
+    let Some(caller) = actor.caller() else {
+        return Ok(());
+    };
+    if !resolved.changed.allowed_ips && !resolved.changed.expiry {
+        return Ok(());
+    }
+    let own = Credential::find_in_org(conn, caller.org_id, caller.credential_id).await?;
+    if resolved.changed.allowed_ips && !networks_within(&resolved.networks, &own) {
+        return Err(DomainError::Forbidden(
+            "allow a credential addresses outside your own credential's allow-list",
+        ));
+    }
+    if resolved.changed.expiry && !expiry_within(resolved.expires_at, &own) {
+        return Err(DomainError::Forbidden(
+            "give a credential an expiry later than your own credential's",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether every network of `networks` lies inside one of `own`'s.
+fn networks_within(networks: &[IpNet], own: &Credential) -> bool {
+    // Stored lists are valid CIDR (a CHECK says so); were one not, nothing would be within.
+    let Ok(own) = parse_networks(&own.allowed_ips) else {
+        return false;
+    };
+    if own.is_empty() {
+        return true;
+    }
+    !networks.is_empty() && networks.iter().all(|n| own.iter().any(|o| o.contains(n)))
+}
+
+/// Whether `expires_at` comes no later than `own`'s expiry.
+fn expiry_within(expires_at: Option<DateTime<Utc>>, own: &Credential) -> bool {
+    match (own.expires_at, expires_at) {
+        (None, _) => true,
+        (Some(limit), Some(at)) => at <= limit,
+        (Some(_), None) => false,
     }
 }
 

@@ -4,7 +4,8 @@
 //! transaction. The console, the JSON management API and the background jobs call these.
 
 pub mod access_tokens;
-pub mod draft;
+pub mod checks;
+pub mod input;
 pub mod leaks;
 pub mod lifecycle;
 pub mod management;

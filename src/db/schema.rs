@@ -130,6 +130,12 @@ diesel::table! {
         enabled_at -> Nullable<Timestamptz>,
         rotation_key -> Nullable<Uuid>,
         management_scopes -> Array<Text>,
+        disabled_reason -> Nullable<Text>,
+        disabled_by -> Nullable<Text>,
+        disabled_why -> Nullable<Text>,
+        leak_reported_at -> Nullable<Timestamptz>,
+        leak_repeat_recorded_at -> Nullable<Timestamptz>,
+        stale_exempt -> Bool,
     }
 }
 

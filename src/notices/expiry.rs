@@ -1,15 +1,21 @@
-//! Expiry reminders: 30, 7 and 1 days before a usable credential expires. A run sends the
+//! Expiry reminders: 30, 7 and 1 days before a usable credential expires, once its
+//! organisation's policy calls it "Expires soon" (`Policy::status`). A run sends the
 //! nearest threshold crossed since the credential was created, so a server that was down
 //! for a week sends one reminder, not three, and a credential created to last 20 days gets
 //! no "30 days" email.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::QueryResult;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use crate::db::models::credential::Credential;
+use crate::db::ids::OrgId;
+use crate::db::models::credential::{Credential, Status};
 use crate::db::models::notice::{Notice, NoticeKind};
+use crate::db::models::org_policy::OrgPolicy;
 use crate::notices::{self, Draft};
+use crate::policy::Policy;
 use crate::webhooks;
 
 /// The thresholds, nearest first.
@@ -83,16 +89,28 @@ async fn reminder(
 }
 
 /// Queues the reminders due at `now` in every organisation; how many emails were added.
-/// Reminders already queued are skipped with one query, so a run that finds nothing new
-/// costs two queries however many credentials are expiring.
+/// A reminder is about a credential its organisation's policy calls "Expires soon" (the one
+/// status rule: an organisation with a 14-day window gets its first reminder 14 days ahead,
+/// never one about a credential the console and the API show as Active). Reminders already
+/// queued are skipped with one query, so a run that finds nothing new costs three queries
+/// however many credentials are expiring.
 pub async fn enqueue_reminders(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
 ) -> QueryResult<usize> {
     let horizon = now + Duration::days(30);
+    let policies: HashMap<OrgId, Policy> = OrgPolicy::all(conn)
+        .await?
+        .iter()
+        .map(|row| (row.org_id, Policy::of(row)))
+        .collect();
     let due: Vec<_> = Credential::usable_expiring_between(conn, now, horizon)
         .await?
         .into_iter()
+        .filter(|c| {
+            let policy = policies.get(&c.org_id).copied().unwrap_or_default();
+            policy.status(c, now) == Status::ExpiresSoon
+        })
         .filter_map(|credential| {
             let expires_at = credential.expires_at?;
             let kind = reminder_due(credential.created_at, expires_at, now)?;

@@ -1,6 +1,6 @@
 //! An organisation's webhook endpoints (Super Admin only): register one (its signing secret
 //! is returned once), edit, delete, rotate the secret (returned once again), and send one of
-//! its deliveries again.
+//! its deliveries again. The audit log names an endpoint by `recorded_url`, never whole.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Deserialize;
@@ -75,12 +75,42 @@ struct Checked {
 
 impl Checked {
     fn summary(&self) -> serde_json::Value {
-        json!({ "url": self.url, "events": self.events, "enabled": self.enabled })
+        json!({ "url": recorded_url(&self.url), "events": self.events, "enabled": self.enabled })
     }
 }
 
 fn summary(endpoint: &WebhookEndpoint) -> serde_json::Value {
-    json!({ "url": endpoint.url, "events": endpoint.events, "enabled": endpoint.enabled })
+    json!({
+        "url": recorded_url(&endpoint.url),
+        "events": endpoint.events,
+        "enabled": endpoint.enabled,
+    })
+}
+
+/// An endpoint's URL as the audit log keeps it: the scheme, host and port, and a digest of
+/// the rest. Endpoint URLs often carry a secret in their path or query (chat incoming
+/// webhooks do), and every Viewer reads and exports the log; the whole URL stays on the
+/// Super Admin's webhook pages. The digest tells two URLs apart without revealing either.
+pub fn recorded_url(url: &str) -> String {
+    let Ok(parsed) = Url::parse(url) else {
+        return format!("(unreadable URL, sha256:{})", digest(url));
+    };
+    let host = parsed.host_str().unwrap_or_default();
+    let origin = match parsed.port() {
+        Some(port) => format!("{}://{host}:{port}/", parsed.scheme()),
+        None => format!("{}://{host}/", parsed.scheme()),
+    };
+    let rest = &parsed[url::Position::BeforePath..];
+    if rest.is_empty() || rest == "/" {
+        return origin;
+    }
+    format!("{origin}… (sha256:{})", digest(rest))
+}
+
+/// The first 16 hex digits of the SHA-256 of `text`.
+fn digest(text: &str) -> String {
+    let full = hex::encode(crate::random::sha256(text.as_bytes()));
+    full.chars().take(16).collect()
 }
 
 /// Checks the draft; the URL's addresses too unless it is `unchanged` from what is saved.
@@ -186,7 +216,7 @@ pub async fn create_endpoint(
             endpoint.insert(conn).await?;
             actor
                 .audit("webhook.created")
-                .target("webhook", id, &endpoint.url)
+                .target("webhook", id, &recorded_url(&endpoint.url))
                 .details(checked.summary())
                 .insert(conn)
                 .await?;
@@ -227,7 +257,7 @@ pub async fn update_endpoint(
         .await?;
         actor
             .audit("webhook.updated")
-            .target("webhook", id, &after.url)
+            .target("webhook", id, &recorded_url(&after.url))
             .details(json!({ "before": summary(&before), "after": checked.summary() }))
             .insert(conn)
             .await?;
@@ -251,7 +281,7 @@ pub async fn delete_endpoint(
         }
         actor
             .audit("webhook.deleted")
-            .target("webhook", id, &endpoint.url)
+            .target("webhook", id, &recorded_url(&endpoint.url))
             .details(summary(&endpoint))
             .insert(conn)
             .await?;
@@ -275,7 +305,7 @@ pub async fn rotate_secret(
                 WebhookEndpoint::set_secret(conn, actor.org_id(), id, &sealed, actor.now).await?;
             actor
                 .audit("webhook.secret_rotated")
-                .target("webhook", id, &endpoint.url)
+                .target("webhook", id, &recorded_url(&endpoint.url))
                 .insert(conn)
                 .await?;
             Ok::<_, DomainError>(endpoint)
@@ -299,11 +329,35 @@ pub async fn redeliver(
             WebhookDelivery::redeliver(conn, actor.org_id(), endpoint, delivery, actor.now).await?;
         actor
             .audit("webhook.redelivered")
-            .target("webhook", endpoint, &found.url)
+            .target("webhook", endpoint, &recorded_url(&found.url))
             .details(json!({ "message_id": again.message_id(), "event": again.event }))
             .insert(conn)
             .await?;
         Ok(again)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recorded_url;
+
+    #[test]
+    fn the_audit_log_keeps_the_scheme_the_host_and_a_digest_of_the_rest() {
+        let slack = recorded_url("https://hooks.slack.com/services/T0/B0/xoxbSecret");
+        assert!(
+            slack.starts_with("https://hooks.slack.com/… (sha256:"),
+            "{slack}"
+        );
+        assert!(!slack.contains("xoxbSecret") && !slack.contains("services"));
+        let other = recorded_url("https://hooks.slack.com/services/T0/B0/another");
+        assert_ne!(slack, other, "the digest tells them apart");
+        assert!(recorded_url("https://example.com/?token=abc").contains("sha256:"));
+        assert!(!recorded_url("https://example.com/#abc").contains("abc"));
+        assert_eq!(
+            recorded_url("https://example.com:8443/"),
+            "https://example.com:8443/"
+        );
+        assert_eq!(recorded_url("http://127.0.0.1"), "http://127.0.0.1/");
+    }
 }

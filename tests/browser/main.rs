@@ -17,6 +17,7 @@ mod accessibility;
 mod account;
 mod driver;
 mod flows;
+mod identifiers;
 mod input;
 mod journeys;
 mod journeys_forms;

@@ -45,6 +45,7 @@ mod roles;
 mod roles_access;
 mod schema;
 mod schemathesis;
+mod seams;
 mod sessions;
 mod setup;
 mod shared_limits;

@@ -9,18 +9,21 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::v1::call::{self, ApiCall, Reply};
-use crate::api::v1::input::{self, draft_time};
+use crate::api::v1::input;
 use crate::api::v1::problem::Problem;
 use crate::api::v1::views::{self, CredentialPage, CredentialView, SecretIssued};
 use crate::api::v1::{cursor, idempotency};
 use crate::app_state::AppState;
-use crate::credentials::draft::{CUSTOM, CredentialDraft, NEVER};
+use crate::credentials::input::{self as domain, Expiry, NewCredential, parse_networks};
 use crate::credentials::management::{CREDENTIALS_READ, CREDENTIALS_WRITE};
-use crate::credentials::{lifecycle, save};
-use crate::db::ids::CredentialId;
+use crate::credentials::{lifecycle, save, stale};
+use crate::db::ids::{ApiId, CredentialId, RoleId};
 use crate::db::models::api_role::ApiRole;
+use crate::db::models::credential::AccessLevel;
 use crate::db::models::credential::Credential;
 use crate::db::models::organisation::Organisation;
+use crate::forms::FieldErrors;
+use crate::policy::Policy;
 
 /// Full: every API its role allows; Fine Grained: the chosen `apis` among them.
 #[derive(Debug, Default, Clone, Copy, Deserialize, ToSchema)]
@@ -31,11 +34,11 @@ pub enum AccessLevelIn {
     FineGrained,
 }
 
-impl AccessLevelIn {
-    fn as_str(self) -> &'static str {
-        match self {
-            AccessLevelIn::Full => "full",
-            AccessLevelIn::FineGrained => "fine_grained",
+impl From<AccessLevelIn> for AccessLevel {
+    fn from(level: AccessLevelIn) -> Self {
+        match level {
+            AccessLevelIn::Full => AccessLevel::Full,
+            AccessLevelIn::FineGrained => AccessLevel::FineGrained,
         }
     }
 }
@@ -82,6 +85,8 @@ pub struct CredentialChanges {
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub expires_at: Option<Option<DateTime<Utc>>>,
     pub management_scopes: Option<Vec<String>>,
+    /// `true`: never flagged or disabled by the staleness policy.
+    pub stale_exempt: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -96,71 +101,64 @@ pub struct PageQuery {
     pub limit: Option<u32>,
 }
 
-fn ids(list: &[uuid::Uuid]) -> Vec<String> {
-    list.iter().map(ToString::to_string).collect()
+fn api_ids(list: &[uuid::Uuid]) -> Vec<ApiId> {
+    list.iter().copied().map(ApiId).collect()
 }
 
-fn expiry_fields(expires_at: Option<DateTime<Utc>>) -> (String, String) {
-    match expires_at {
-        None => (NEVER.into(), String::new()),
-        Some(t) => (CUSTOM.into(), draft_time(t)),
-    }
+/// The allow-list as typed input; a message by field when an entry is not an address.
+fn networks(list: &[String], errors: &mut FieldErrors) -> Option<Vec<ipnet::IpNet>> {
+    parse_networks(list)
+        .map_err(|message| errors.add("allowed_ips", message))
+        .ok()
+}
+
+fn expiry(expires_at: Option<DateTime<Utc>>) -> Expiry {
+    expires_at.map_or(Expiry::Never, Expiry::At)
 }
 
 impl NewCredentialRequest {
-    fn draft(&self) -> CredentialDraft {
-        let (expiry, expires_at) = expiry_fields(self.expires_at);
-        CredentialDraft {
-            name: self.name.clone(),
-            description: self.description.clone(),
-            owner_email: self.owner_email.clone(),
-            role_id: self.role_id.to_string(),
-            access_level: self.access_level.as_str().into(),
-            apis: ids(&self.apis),
-            allowed_ips: self.allowed_ips.join("\n"),
-            expiry,
-            expires_at,
-            creation_key: String::new(),
-            management_scopes: self.management_scopes.clone(),
-        }
+    /// The domain's input, and what this body got wrong itself.
+    fn input(&self) -> (NewCredential, FieldErrors) {
+        let mut errors = FieldErrors::default();
+        let settings = domain::CredentialChanges {
+            name: Some(self.name.clone()),
+            description: Some(self.description.clone()),
+            owner_email: Some(self.owner_email.clone()),
+            role_id: Some(RoleId(self.role_id)),
+            access_level: Some(self.access_level.into()),
+            apis: Some(api_ids(&self.apis)),
+            allowed_ips: networks(&self.allowed_ips, &mut errors),
+            expiry: Some(expiry(self.expires_at)),
+            management_scopes: Some(self.management_scopes.clone()),
+        };
+        let input = NewCredential {
+            settings,
+            creation_key: None,
+        };
+        (input, errors)
     }
 }
 
 impl CredentialChanges {
-    /// The credential as it is, with these changes.
-    fn apply(self, mut draft: CredentialDraft, current: &Credential) -> CredentialDraft {
-        let keep_expiry = expiry_fields(current.expires_at);
-        (draft.expiry, draft.expires_at) = match self.expires_at {
-            Some(chosen) => expiry_fields(chosen),
-            None => keep_expiry,
+    /// The domain's change set (what is absent stays as it is), and what this body got wrong
+    /// itself.
+    fn input(&self) -> (domain::CredentialChanges, FieldErrors) {
+        let mut errors = FieldErrors::default();
+        let changes = domain::CredentialChanges {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            owner_email: self.owner_email.clone(),
+            role_id: self.role_id.map(RoleId),
+            access_level: self.access_level.map(AccessLevel::from),
+            apis: self.apis.as_deref().map(api_ids),
+            allowed_ips: match &self.allowed_ips {
+                Some(list) => networks(list, &mut errors),
+                None => None,
+            },
+            expiry: self.expires_at.map(expiry),
+            management_scopes: self.management_scopes.clone(),
         };
-        let fields = [
-            (self.name, &mut draft.name),
-            (self.description, &mut draft.description),
-            (self.owner_email, &mut draft.owner_email),
-            (
-                self.access_level.map(|a| a.as_str().to_string()),
-                &mut draft.access_level,
-            ),
-        ];
-        for (given, field) in fields {
-            if let Some(value) = given {
-                *field = value;
-            }
-        }
-        if let Some(role) = self.role_id {
-            draft.role_id = role.to_string();
-        }
-        if let Some(apis) = self.apis {
-            draft.apis = ids(&apis);
-        }
-        if let Some(ips) = self.allowed_ips {
-            draft.allowed_ips = ips.join("\n");
-        }
-        if let Some(scopes) = self.management_scopes {
-            draft.management_scopes = scopes;
-        }
-        draft
+        (changes, errors)
     }
 }
 
@@ -171,7 +169,8 @@ pub async fn view(
     now: DateTime<Utc>,
 ) -> Result<(CredentialView, String), Problem> {
     let role = ApiRole::find_in_org(conn, c.org_id, c.role_id).await?;
-    view_with_role(conn, c, &role.name, now).await
+    let policy = crate::policy::load(conn, c.org_id).await?;
+    view_with_role(conn, c, &role.name, &policy, now).await
 }
 
 /// As `view`, with the role's name already known (a list reads the roles once).
@@ -179,13 +178,18 @@ async fn view_with_role(
     conn: &mut AsyncPgConnection,
     c: &Credential,
     role_name: &str,
+    policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<(CredentialView, String), Problem> {
     let apis = Credential::selected_apis(conn, c.id).await?;
     let scopes = Credential::effective_scopes(conn, c).await?;
     let etag = views::etag(c, &scopes);
     let apis = apis.into_iter().map(|a| a.id).collect();
-    Ok((CredentialView::new(c, role_name, apis, scopes, now), etag))
+    let status = policy.status(c, now);
+    Ok((
+        CredentialView::new(c, role_name, apis, scopes, status, now),
+        etag,
+    ))
 }
 
 /// The credential `id` of the caller's organisation, locked against concurrent changes
@@ -249,11 +253,13 @@ pub async fn list_credentials(req: HttpRequest, state: web::Data<AppState>) -> H
         let (page, next) =
             cursor::page(&all, q.cursor.as_deref(), limit, |c| (c.created_at, c.id.0))?;
         let roles = ApiRole::list_for_org(conn, call.actor.org_id()).await?;
+        let policy = crate::policy::load(conn, call.actor.org_id()).await?;
         let mut items = Vec::with_capacity(page.len());
         for c in page {
             let role = roles.iter().find(|r| r.id == c.role_id);
             let role_name = role.map_or("", |r| r.name.as_str());
-            items.push(view_with_role(conn, c, role_name, call.actor.now).await?.0);
+            let (item, _) = view_with_role(conn, c, role_name, &policy, call.actor.now).await?;
+            items.push(item);
         }
         Ok(Reply::ok(&CredentialPage {
             items,
@@ -293,7 +299,9 @@ pub async fn create_credential(
         let body = body?;
         let request: NewCredentialRequest = input::json_body(&req, &body, false)?;
         idempotency::once(&req, call, conn, &body, async |call, conn| {
-            let created = save::create_credential(conn, &call.actor, &request.draft()).await?;
+            let (input, found) = request.input();
+            save::refuse_with(conn, &call.actor, None, &input.settings, found).await?;
+            let created = save::create_credential(conn, &call.actor, &input).await?;
             let (view, etag) = view(conn, &created.credential, call.actor.now).await?;
             let location = format!("/api/v1/credentials/{}", created.credential.id);
             let reply = secret_issued(
@@ -327,14 +335,13 @@ pub async fn update_credential(
         let changes: CredentialChanges = input::json_body(&req, &body, false)?;
         let id: CredentialId = input::path_id(&req, "id")?;
         transaction(conn, async |conn| {
-            let before = current(&req, call, conn, id).await?;
-            let selected = Credential::selected_apis(conn, id).await?;
-            let selected: Vec<_> = selected.iter().map(|a| a.id).collect();
-            let draft = changes.apply(
-                CredentialDraft::from_credential(&before, &selected),
-                &before,
-            );
-            let updated = save::update_credential(conn, &call.actor, id, &draft).await?;
+            current(&req, call, conn, id).await?;
+            let (input, found) = changes.input();
+            save::refuse_with(conn, &call.actor, Some(id), &input, found).await?;
+            let (mut updated, _) = save::update_credential(conn, &call.actor, id, &input).await?;
+            if let Some(exempt) = changes.stale_exempt {
+                (updated, _) = stale::set_stale_exempt(conn, &call.actor, id, exempt).await?;
+            }
             changed(conn, call, &updated).await
         })
         .await

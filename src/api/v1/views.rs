@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use crate::credentials::lifecycle::disabled_why;
 use crate::db::ids::{ApiId, CredentialId, RoleId, TokenId};
 use crate::db::models::access_token::TokenSummary;
 use crate::db::models::api::Api;
@@ -62,7 +63,14 @@ pub struct CredentialView {
     /// The previous secret while it still works after a rotation with an overlap.
     pub previous_secret: Option<SecretView>,
     pub disabled_at: Option<DateTime<Utc>>,
+    /// While disabled: `manual`, `stale` (by the staleness policy) or `leaked` (a leak
+    /// report); absent for a credential disabled before this was recorded.
+    pub disabled_reason: Option<String>,
+    /// Who or what disabled it, in words ("Disabled automatically: unused for 200 days").
+    pub disabled_why: Option<String>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Never flagged or disabled by the staleness policy.
+    pub stale_exempt: bool,
 }
 
 pub fn status_name(status: Status) -> &'static str {
@@ -81,6 +89,7 @@ impl CredentialView {
         role_name: &str,
         apis: Vec<ApiId>,
         scopes: Vec<String>,
+        status: Status,
         now: DateTime<Utc>,
     ) -> Self {
         Self {
@@ -99,7 +108,7 @@ impl CredentialView {
             management_scopes: c.management_scopes.clone(),
             allowed_ips: c.allowed_ips.clone(),
             expires_at: c.expires_at,
-            status: status_name(c.status(now)).into(),
+            status: status_name(status).into(),
             created_at: c.created_at,
             updated_at: c.updated_at,
             last_used_at: c.last_used_at,
@@ -119,7 +128,10 @@ impl CredentialView {
                 retires_at: c.previous_secret_retires_at,
             }),
             disabled_at: c.disabled_at,
+            disabled_reason: c.disabled_at.and(c.disabled_reason.clone()),
+            disabled_why: disabled_why(c),
             revoked_at: c.revoked_at,
+            stale_exempt: c.stale_exempt,
         }
     }
 }

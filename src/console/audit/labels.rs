@@ -18,6 +18,11 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ),
     ("credential.revoked", "Credential revoked"),
     ("credential.secret_rotated", "Secret rotated"),
+    ("credential.stale_exempted", "Exempted from staleness"),
+    (
+        "credential.stale_exemption_removed",
+        "Staleness exemption ended",
+    ),
     ("credential.token_generated", "Access token generated"),
     ("credential.token_revoked", "Access token revoked"),
     ("credential.tokens_revoked", "All access tokens revoked"),

@@ -7,11 +7,12 @@ use actix_web::{HttpResponse, web};
 use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 
+use crate::catalog::Saved;
+use crate::console::credentials::form::CredentialFormData;
 use crate::console::credentials::views::SecretReveal;
-use crate::console::credentials::{changed, crumbs, form_page, load, reveal};
+use crate::console::credentials::{changed, crumbs, form_page, load, offers_management, reveal};
 use crate::console::request::ConsoleRequest;
 use crate::console::step_up::{Confirmable, NoFields, Sensitive};
-use crate::credentials::draft::CredentialDraft;
 use crate::credentials::lifecycle::{DisableReason, Overlap};
 use crate::credentials::{lifecycle, save};
 use crate::db::ids::CredentialId;
@@ -26,7 +27,7 @@ use crate::paths;
 async fn refused_form(
     rq: &ConsoleRequest,
     conn: &mut AsyncPgConnection,
-    data: CredentialDraft,
+    data: CredentialFormData,
     error: DomainError,
 ) -> Result<HttpResponse, AppError> {
     let (status, errors, message) = match error {
@@ -44,7 +45,7 @@ async fn refused_form(
 #[tracing::instrument(skip_all)]
 pub async fn create_credential(
     rq: ConsoleRequest,
-    mut form: Confirmable<CredentialDraft>,
+    mut form: Confirmable<CredentialFormData>,
 ) -> Result<HttpResponse, AppError> {
     let sensitive = Sensitive {
         what: "create credentials and see their secret",
@@ -55,7 +56,13 @@ pub async fn create_credential(
     }
     let draft = form.form;
     let mut conn = rq.conn().await?;
-    match save::create_credential(&mut conn, &rq.actor(), &draft).await {
+    let (input, found) = draft.new_credential();
+    let actor = rq.actor();
+    let created = match save::refuse_with(&mut conn, &actor, None, &input.settings, found).await {
+        Ok(()) => save::create_credential(&mut conn, &actor, &input).await,
+        Err(e) => Err(e),
+    };
+    match created {
         Ok(created) => {
             let secret = created.secret.expose();
             reveal(&rq, &mut conn, &created.credential, secret, None).await
@@ -79,7 +86,7 @@ pub async fn create_credential(
 async fn created_before(
     conn: &mut AsyncPgConnection,
     rq: &ConsoleRequest,
-    draft: &CredentialDraft,
+    draft: &CredentialFormData,
 ) -> Result<Option<Credential>, AppError> {
     let Ok(key) = draft.creation_key.trim().parse::<uuid::Uuid>() else {
         return Ok(None);
@@ -112,7 +119,7 @@ fn already_shown(
 pub async fn update_credential(
     rq: ConsoleRequest,
     path: web::Path<CredentialId>,
-    mut form: Confirmable<CredentialDraft>,
+    mut form: Confirmable<CredentialFormData>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let mut conn = rq.conn().await?;
@@ -126,24 +133,24 @@ pub async fn update_credential(
         }
     }
     let draft = form.form;
-    match save::update_credential(&mut conn, &rq.actor(), id, &draft).await {
-        Ok(updated) => {
-            let message = format!("Saved “{}”.", updated.name);
+    let current = load(&mut conn, &rq, id).await?;
+    let (changes, found) = draft.changes(&current, offers_management(&rq));
+    let actor = rq.actor();
+    let saved = match save::refuse_with(&mut conn, &actor, Some(id), &changes, found).await {
+        Ok(()) => save::update_credential(&mut conn, &actor, id, &changes).await,
+        Err(e) => Err(e),
+    };
+    match saved {
+        Ok((updated, result)) => {
+            let message = match result {
+                Saved::Changed => format!("Saved “{}”.", updated.name),
+                Saved::Unchanged => format!("No changes to “{}”.", updated.name),
+            };
             changed(&rq, &mut conn, &message, &paths::credential(updated.id)).await
         }
         Err(DomainError::Invalid(errors)) => {
-            let name = load(&mut conn, &rq, id).await?.name;
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            form_page(
-                &rq,
-                &mut conn,
-                status,
-                Some((id, &name)),
-                draft,
-                errors,
-                None,
-            )
-            .await
+            form_page(&rq, &mut conn, status, Some(&current), draft, errors, None).await
         }
         Err(e) => Err(e.into()),
     }
@@ -154,7 +161,7 @@ async fn gives_management_scopes(
     conn: &mut AsyncPgConnection,
     rq: &ConsoleRequest,
     id: CredentialId,
-    draft: &CredentialDraft,
+    draft: &CredentialFormData,
 ) -> Result<bool, AppError> {
     if draft.management_scopes.iter().all(|s| s.trim().is_empty()) {
         return Ok(false);

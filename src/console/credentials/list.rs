@@ -3,23 +3,24 @@
 //! nothing up yet.
 
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use diesel_async::AsyncPgConnection;
 
 use crate::console::credentials::views::{CredentialRow, CredentialsSection, FirstRun};
-use crate::console::credentials::{BANNER_AHEAD, can_manage};
+use crate::console::credentials::{BANNER_AHEAD, can_manage, locked};
 use crate::console::request::ConsoleRequest;
 use crate::db::ids::{CredentialId, RoleId};
 use crate::db::models::api::Api;
 use crate::db::models::api_role::ApiRole;
 use crate::db::models::credential::{Credential, Status};
-use crate::db::models::usage;
+use crate::db::models::usage::{self, StoredRefusal};
 use crate::db::models::user::{StaffRole, User};
 use crate::error::AppError;
 use crate::{paths, policy};
 
-/// A credential is Failing when it was refused within this and has not succeeded since.
+/// A credential is Failing when its latest refusal is within this and newer than its latest
+/// success.
 const FAILING_WITHIN: chrono::Duration = chrono::Duration::hours(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,30 +131,26 @@ fn status_rank(row: &CredentialRow) -> u8 {
     }
 }
 
-/// Which of `credentials` are Failing at `now`: refused within `FAILING_WITHIN` and not used
-/// since. Only those not used lately are looked up.
-async fn failing(
-    conn: &mut AsyncPgConnection,
-    credentials: &[Credential],
+/// The one Failing rule: `c`'s latest refusal (`last`) is within `FAILING_WITHIN` of `now`
+/// and newer than its latest success (`last_used_at`, the exact time of its latest token
+/// or bearer success).
+pub fn is_failing(
+    c: &Credential,
+    last: Option<&StoredRefusal>,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<HashSet<CredentialId>, AppError> {
-    let since = now - FAILING_WITHIN;
-    let idle: Vec<_> = credentials
-        .iter()
-        .filter(|c| c.last_used_at.is_none_or(|t| t < since))
-        .map(|c| c.id)
-        .collect();
-    Ok(usage::refused_since(conn, &idle, since).await?)
+) -> bool {
+    last.is_some_and(|refusal| {
+        refusal.at > now - FAILING_WITHIN && c.last_used_at.is_none_or(|used| refusal.at > used)
+    })
 }
 
-/// Whether `c` is Failing at `now` (for its own page).
-pub(super) async fn is_failing(
+/// The latest refusal of each of `credentials` that has one.
+pub(super) async fn latest_refusals(
     conn: &mut AsyncPgConnection,
-    c: &Credential,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<bool, AppError> {
-    let failing = failing(conn, std::slice::from_ref(c), now).await?;
-    Ok(failing.contains(&c.id))
+    credentials: &[Credential],
+) -> Result<HashMap<CredentialId, StoredRefusal>, AppError> {
+    let ids: Vec<CredentialId> = credentials.iter().map(|c| c.id).collect();
+    Ok(usage::latest_refusals(conn, &ids).await?)
 }
 
 /// Rows for every credential of the organisation, with role names, API counts and flags.
@@ -170,17 +167,22 @@ pub(super) async fn rows(
         .collect();
     let counts = Credential::effective_api_counts(conn, org).await?;
     let policy = policy::load(conn, org).await?;
-    let failing = failing(conn, &credentials, rq.now).await?;
+    let mut refusals = latest_refusals(conn, &credentials).await?;
     Ok(credentials
         .into_iter()
-        .map(|c| CredentialRow {
-            role_name: role_names.get(&c.role_id).cloned().unwrap_or_default(),
-            api_count: counts.get(&c.id).copied().unwrap_or(0),
-            failing: failing.contains(&c.id),
-            now: rq.now,
-            can_manage: can_manage(rq),
-            policy,
-            c,
+        .map(|c| {
+            let last_refusal = refusals.remove(&c.id);
+            CredentialRow {
+                role_name: role_names.get(&c.role_id).cloned().unwrap_or_default(),
+                api_count: counts.get(&c.id).copied().unwrap_or(0),
+                failing: is_failing(&c, last_refusal.as_ref(), rq.now),
+                last_refusal,
+                locked: locked(rq, &c),
+                now: rq.now,
+                can_manage: can_manage(rq),
+                policy,
+                c,
+            }
         })
         .collect())
 }

@@ -7,6 +7,7 @@ pub mod actions;
 pub mod form;
 pub mod list;
 pub mod pages;
+pub mod staleness;
 pub mod tokens;
 pub mod usage;
 pub mod views;
@@ -19,7 +20,6 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 
 use crate::console::request::{ConsoleRequest, render_error};
-use crate::credentials::draft::CredentialDraft;
 use crate::db::ids::CredentialId;
 use crate::db::models::api_role::ApiRole;
 use crate::db::models::credential::Credential;
@@ -30,7 +30,7 @@ use crate::htmx::html;
 use crate::views::{Crumb, absolute_time};
 use crate::{paths, policy};
 
-use form::{ExpiryChoice, FormView};
+use form::{CredentialFormData, ExpiryChoice, FormView};
 use list::{ListSort, section};
 use views::{CredentialForm, CredentialRow, SecretReveal};
 
@@ -42,6 +42,7 @@ pub use pages::{
     confirm_form, credential_menu, edit_credential_form, list_credentials, new_credential_form,
     show_credential,
 };
+pub use staleness::set_stale_exemption;
 pub use tokens::{generate_token, revoke_access_token, revoke_all_access_tokens};
 
 /// The list's banner names credentials that expire within this.
@@ -69,6 +70,12 @@ pub(crate) fn can_manage(rq: &ConsoleRequest) -> bool {
     rq.can(StaffRole::Admin)
 }
 
+/// Whether `c` holds management access the signed-in user may not touch (only a Super Admin
+/// may: `credentials::management::may_handle` refuses, this only hides the buttons).
+pub(crate) fn locked(rq: &ConsoleRequest, c: &Credential) -> bool {
+    !c.management_scopes.is_empty() && !rq.can(StaffRole::SuperAdmin)
+}
+
 /// One credential's row (its page and menu), counting only its own scopes.
 async fn row(
     conn: &mut AsyncPgConnection,
@@ -78,9 +85,13 @@ async fn row(
     let role_name = ApiRole::find_in_org(conn, c.org_id, c.role_id).await?.name;
     let api_count = Credential::effective_scopes(conn, &c).await?.len() as i64;
     let policy = policy::load(conn, c.org_id).await?;
-    let failing = list::is_failing(conn, &c, rq.now).await?;
+    let last_refusal = list::latest_refusals(conn, std::slice::from_ref(&c))
+        .await?
+        .remove(&c.id);
     Ok(CredentialRow {
-        failing,
+        failing: list::is_failing(&c, last_refusal.as_ref(), rq.now),
+        last_refusal,
+        locked: locked(rq, &c),
         c,
         role_name,
         api_count,
@@ -124,13 +135,18 @@ async fn changed(
     rq.changed(message, then, async || Ok(section)).await
 }
 
-/// The create or edit form showing `data`.
+/// Whether the signed-in user's form offers management access (a Super Admin's only).
+fn offers_management(rq: &ConsoleRequest) -> bool {
+    rq.user.role >= StaffRole::SuperAdmin
+}
+
+/// The create form, or the edit form of `edit`, showing `data`.
 async fn form_page(
     rq: &ConsoleRequest,
     conn: &mut AsyncPgConnection,
     status: StatusCode,
-    edit: Option<(CredentialId, &str)>,
-    data: CredentialDraft,
+    edit: Option<&Credential>,
+    data: CredentialFormData,
     errors: FieldErrors,
     form_error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -139,19 +155,20 @@ async fn form_page(
     } else {
         "Create API credentials"
     };
-    let crumb = edit.map(|(_, name)| name).unwrap_or(title);
+    let crumb = edit.map_or(title, |c| c.name.as_str());
     let max_lifetime_days = policy::load(conn, rq.user.org_id).await?.max_lifetime_days;
+    let never_now = edit.is_some_and(|c| c.expires_at.is_none());
     let fragment = CredentialForm {
         modal: rq.hx.0,
-        edit_id: edit.map(|(id, _)| id),
+        edit_id: edit.map(|c| c.id),
         form: FormView {
             data,
             errors,
             form_error,
             roles: ApiRole::list_with_apis(conn, rq.user.org_id).await?,
-            expiry_choices: ExpiryChoice::all(rq.now, max_lifetime_days),
+            expiry_choices: ExpiryChoice::all(rq.now, max_lifetime_days, never_now),
             max_lifetime_days,
-            offer_management: rq.user.role >= crate::db::models::user::StaffRole::SuperAdmin,
+            offer_management: offers_management(rq),
         },
         csrf_token: rq.csrf_token()?,
     };

@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel_async::AsyncPgConnection;
 
+use crate::console::credentials::form::{CUSTOM, CredentialFormData, NEVER};
 use crate::console::credentials::list::{ListSort, section};
 use crate::console::credentials::usage::UsageSection;
 use crate::console::credentials::views::{
@@ -12,7 +13,7 @@ use crate::console::credentials::views::{
 };
 use crate::console::credentials::{MANAGE, crumbs, form_page, load, row, tokens};
 use crate::console::request::ConsoleRequest;
-use crate::credentials::draft::{self, CredentialDraft};
+use crate::credentials::input::{PRESET_DAYS, expiry_field_text};
 use crate::credentials::lifecycle::Overlap;
 use crate::credentials::{limit_message, refuse_if_revoked};
 use crate::db::ids::CredentialId;
@@ -56,6 +57,7 @@ pub async fn show_credential(
         events,
         tokens: Fragment(tokens),
         usage: Fragment(UsageSection::new(&report, rq.now)),
+        csrf_token: rq.csrf_token()?,
     };
     rq.page(StatusCode::OK, &name, crumbs(Some(&name)), detail)
 }
@@ -81,7 +83,7 @@ pub async fn credential_menu(
 pub async fn new_credential_form(rq: ConsoleRequest) -> Result<HttpResponse, AppError> {
     rq.require(StaffRole::Admin, MANAGE)?;
     let mut conn = rq.conn().await?;
-    let mut data = CredentialDraft {
+    let mut data = CredentialFormData {
         owner_email: rq.user.email.clone(),
         access_level: AccessLevel::Full.as_str().into(),
         creation_key: uuid::Uuid::new_v4().to_string(),
@@ -92,16 +94,11 @@ pub async fn new_credential_form(rq: ConsoleRequest) -> Result<HttpResponse, App
     let policy = policy::load(&mut conn, rq.user.org_id).await?;
     let lifetime = policy.default_lifetime_days.or(policy.max_lifetime_days);
     (data.expiry, data.expires_at) = match lifetime {
-        None => (draft::NEVER.into(), String::new()),
-        Some(days) if draft::PRESET_DAYS.contains(&i64::from(days)) => {
-            (days.to_string(), String::new())
-        }
+        None => (NEVER.into(), String::new()),
+        Some(days) if PRESET_DAYS.contains(&i64::from(days)) => (days.to_string(), String::new()),
         Some(days) => {
             let at = rq.now + chrono::Duration::days(days.into());
-            (
-                draft::CUSTOM.into(),
-                at.format("%Y-%m-%dT%H:%M").to_string(),
-            )
+            (CUSTOM.into(), expiry_field_text(at))
         }
     };
     let at_limit =
@@ -133,13 +130,12 @@ pub async fn edit_credential_form(
         .into_iter()
         .map(|a| a.id)
         .collect();
-    let data = CredentialDraft::from_credential(&c, &selected);
-    let edit = Some((c.id, c.name.as_str()));
+    let data = CredentialFormData::from_credential(&c, &selected);
     form_page(
         &rq,
         &mut conn,
         StatusCode::OK,
-        edit,
+        Some(&c),
         data,
         FieldErrors::default(),
         None,

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::console::credentials::views::{TokenReveal, TokensSection};
-use crate::console::credentials::{can_manage, crumbs, no_store};
+use crate::console::credentials::{can_manage, crumbs, locked, no_store};
 use crate::console::request::ConsoleRequest;
 use crate::console::step_up::{Confirmable, NoFields, Sensitive};
 use crate::credentials::access_tokens;
@@ -23,8 +23,9 @@ pub(super) async fn section(
     rq: &ConsoleRequest,
     credential: &Credential,
 ) -> Result<TokensSection, AppError> {
-    let can_generate = credential.status(rq.now).is_usable();
-    let outside_allow_list = if can_manage(rq) && can_generate {
+    let can_generate = credential.is_usable(rq.now);
+    let can_manage = can_manage(rq) && !locked(rq, credential);
+    let outside_allow_list = if can_manage && can_generate {
         outside_allow_list(conn, rq, credential).await?
     } else {
         None
@@ -32,7 +33,7 @@ pub(super) async fn section(
     Ok(TokensSection {
         id: credential.id,
         tokens: access_token::list_live(conn, credential.id, rq.now).await?,
-        can_manage: can_manage(rq),
+        can_manage,
         can_generate,
         outside_allow_list,
         csrf_token: rq.csrf_token()?,

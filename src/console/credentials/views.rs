@@ -7,14 +7,16 @@ use chrono::{DateTime, Utc};
 use crate::console::credentials::form::FormView;
 use crate::console::credentials::list::{ListSort, SortKey};
 use crate::console::credentials::usage::UsageSection;
-use crate::credentials::lifecycle::Overlap;
+use crate::credentials::lifecycle::{Overlap, disabled_why};
 use crate::db::ids::CredentialId;
 use crate::db::models::access_token::TokenSummary;
 use crate::db::models::api::Api;
 use crate::db::models::audit_event::AuditEvent;
 use crate::db::models::credential::{AccessLevel, Credential, MAX_CREDENTIALS_PER_ORG, Status};
+use crate::db::models::usage::StoredRefusal;
 use crate::paths;
 use crate::policy::{Policy, StaleAction};
+use crate::usage::RefusalReason;
 use crate::views::{Fragment, absolute_time, relative_time};
 
 /// Allowed IPs listed in a row before "+N more".
@@ -26,22 +28,29 @@ pub struct CredentialRow {
     pub role_name: String,
     /// Effective APIs of a Fine Grained credential.
     pub api_count: i64,
-    /// Refused within the last hour and no success since (`list::rows`).
+    /// Refused within the last hour and no success since (`list::is_failing`).
     pub failing: bool,
+    /// Its latest refused token request, if any is kept.
+    pub last_refusal: Option<StoredRefusal>,
     pub now: DateTime<Utc>,
     pub can_manage: bool,
+    /// It holds management access and the viewer is not a Super Admin: no actions offered.
+    pub locked: bool,
     /// The organisation's policy: when "expires soon" starts and when a credential is stale.
     pub policy: Policy,
 }
 
 impl CredentialRow {
     pub fn status(&self) -> Status {
-        self.c.status_within(self.now, self.policy.expires_soon())
+        self.policy.status(&self.c, self.now)
     }
 
     /// Days since its last use (or its creation), when the policy flags it as stale.
     pub fn unused_days(&self) -> Option<i64> {
-        if self.policy.stale_action == StaleAction::Nothing || !self.status().is_usable() {
+        if self.policy.stale_action == StaleAction::Nothing
+            || self.c.stale_exempt
+            || !self.status().is_usable()
+        {
             return None;
         }
         let idle = self.now - self.c.last_activity();
@@ -82,6 +91,21 @@ impl CredentialRow {
 
     pub fn url(&self) -> String {
         paths::credential(self.c.id)
+    }
+
+    /// "Last refused 3 minutes ago (Address not allowed)".
+    pub fn last_refused(&self) -> Option<String> {
+        let refusal = self.last_refusal.as_ref()?;
+        let reason = RefusalReason::parse(&refusal.reason).map_or("refused", |r| r.label());
+        Some(format!(
+            "Last refused {} ({reason})",
+            relative_time(refusal.at, self.now)
+        ))
+    }
+
+    /// Who or what disabled it and why, while it is disabled.
+    pub fn disabled_why(&self) -> Option<String> {
+        disabled_why(&self.c)
     }
 
     /// The previous secret still works (an overlap after a rotation).
@@ -288,6 +312,8 @@ pub struct CredentialDetail {
     pub events: Vec<AuditEvent>,
     pub tokens: Fragment<TokensSection>,
     pub usage: Fragment<UsageSection>,
+    /// For the plain forms on the page.
+    pub csrf_token: String,
 }
 
 /// The live access tokens of a credential, with per-token and bulk revocation.

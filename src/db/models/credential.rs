@@ -16,9 +16,6 @@ use crate::db::schema::{access_tokens, apis, credential_apis, credential_scopes,
 
 /// At most this many credentials per organisation, revoked ones included until deleted.
 pub const MAX_CREDENTIALS_PER_ORG: i64 = 10;
-/// "Expires soon" from this close to the expiry, unless the organisation's policy says
-/// otherwise.
-pub const EXPIRES_SOON: Duration = Duration::days(30);
 
 #[derive(
     Debug,
@@ -136,6 +133,18 @@ pub struct Credential {
     pub rotation_key: Option<uuid::Uuid>,
     /// The built-in management scopes it holds (see `credentials::management`).
     pub management_scopes: Vec<String>,
+    /// While disabled: `manual`, `stale` or `leaked` (see `credentials::lifecycle`).
+    pub disabled_reason: Option<String>,
+    /// Who disabled it: a staff member's email or a calling credential's client ID.
+    pub disabled_by: Option<String>,
+    /// What the system found when it disabled it ("unused for 200 days").
+    pub disabled_why: Option<String>,
+    /// The latest report of one of its live secrets found in public.
+    pub leak_reported_at: Option<DateTime<Utc>>,
+    /// When a report was last recorded while it was already disabled (at most once an hour).
+    pub leak_repeat_recorded_at: Option<DateTime<Utc>>,
+    /// Exempt from the staleness policy: never flagged or disabled as unused.
+    pub stale_exempt: bool,
 }
 
 impl fmt::Debug for Credential {
@@ -183,11 +192,14 @@ pub struct CredentialSettings<'a> {
 }
 
 impl Credential {
-    pub fn status(&self, now: DateTime<Utc>) -> Status {
-        self.status_within(now, EXPIRES_SOON)
+    /// Whether it can authenticate and get tokens at `now` (whatever "expires soon" means).
+    pub fn is_usable(&self, now: DateTime<Utc>) -> bool {
+        self.status_within(now, Duration::zero()).is_usable()
     }
 
-    /// The status, "expires soon" starting `soon` before the expiry.
+    /// The status, "expires soon" starting `soon` before the expiry. The organisation's
+    /// window is the policy's: `Policy::status` is the one rule the console, the API and the
+    /// reminders use.
     pub fn status_within(&self, now: DateTime<Utc>, soon: Duration) -> Status {
         match (self.revoked_at, self.expires_at) {
             (Some(_), _) => Status::Revoked,

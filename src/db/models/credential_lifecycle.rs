@@ -19,6 +19,14 @@ type UsableRow = diesel::dsl::Filter<
     diesel::dsl::IsNull<credentials::revoked_at>,
 >;
 
+/// Why a credential is disabled and by whom, as its row keeps it.
+pub struct DisabledNote<'a> {
+    /// `manual`, `stale` or `leaked`.
+    pub reason: &'a str,
+    pub by: Option<&'a str>,
+    pub why: Option<&'a str>,
+}
+
 /// A new secret, and until when the one it replaces keeps working (`None`: not at all).
 pub struct Rotation<'a> {
     pub secret_hash: &'a [u8],
@@ -128,17 +136,21 @@ impl Credential {
         .await
     }
 
-    /// Disables it: `invalid_client` from the next request.
+    /// Disables it: `invalid_client` from the next request. `note` says why and by whom.
     pub async fn set_disabled(
         conn: &mut AsyncPgConnection,
         org: OrgId,
         id: CredentialId,
         now: DateTime<Utc>,
+        note: &DisabledNote<'_>,
     ) -> QueryResult<Self> {
         diesel::update(Self::usable_row(org, id))
             .set((
                 credentials::disabled_at.eq(now),
                 credentials::updated_at.eq(now),
+                credentials::disabled_reason.eq(note.reason),
+                credentials::disabled_by.eq(note.by),
+                credentials::disabled_why.eq(note.why),
             ))
             .returning(Self::as_returning())
             .get_result(conn)
@@ -155,12 +167,58 @@ impl Credential {
         diesel::update(Self::usable_row(org, id))
             .set((
                 credentials::disabled_at.eq(None::<DateTime<Utc>>),
+                credentials::disabled_reason.eq(None::<String>),
+                credentials::disabled_by.eq(None::<String>),
+                credentials::disabled_why.eq(None::<String>),
                 credentials::enabled_at.eq(now),
                 credentials::updated_at.eq(now),
             ))
             .returning(Self::as_returning())
             .get_result(conn)
             .await
+    }
+
+    /// Exempts it from the staleness policy, or ends the exemption.
+    pub async fn set_stale_exempt(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        id: CredentialId,
+        exempt: bool,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Self> {
+        diesel::update(Self::usable_row(org, id))
+            .set((
+                credentials::stale_exempt.eq(exempt),
+                credentials::updated_at.eq(now),
+            ))
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Notes a report of one of its live secrets found in public at `now`; `repeat`: the
+    /// report is recorded although it was already disabled (see `leak_repeat_recorded_at`).
+    pub async fn note_leak_report(
+        conn: &mut AsyncPgConnection,
+        id: CredentialId,
+        now: DateTime<Utc>,
+        repeat: bool,
+    ) -> QueryResult<usize> {
+        let target = credentials::table.filter(credentials::id.eq(id));
+        if repeat {
+            diesel::update(target)
+                .set((
+                    credentials::leak_reported_at.eq(now),
+                    credentials::leak_repeat_recorded_at.eq(now),
+                ))
+                .execute(conn)
+                .await
+        } else {
+            diesel::update(target)
+                .set(credentials::leak_reported_at.eq(now))
+                .execute(conn)
+                .await
+        }
     }
 
     /// The unrevoked credential `id` of `org`.
@@ -224,8 +282,9 @@ impl Credential {
             .await
     }
 
-    /// Usable credentials of `org` whose last activity (`Credential::last_activity`) is at or
-    /// before `cutoff`.
+    /// Usable credentials of `org`, not exempt from staleness, whose last activity
+    /// (`Credential::last_activity`) is at or before `cutoff`: what a "disable" policy
+    /// disables.
     pub async fn unused_since(
         conn: &mut AsyncPgConnection,
         org: OrgId,
@@ -236,6 +295,7 @@ impl Credential {
             .filter(credentials::org_id.eq(org))
             .filter(credentials::revoked_at.is_null())
             .filter(credentials::disabled_at.is_null())
+            .filter(credentials::stale_exempt.eq(false))
             .filter(
                 credentials::expires_at
                     .is_null()

@@ -275,3 +275,35 @@ pub async fn refused_since(
         .await?;
     Ok(ids.into_iter().collect())
 }
+
+/// The latest refusal of each of `credentials` that has one (for the list's "Last refused"
+/// and the Failing rule), from the index the table keeps per credential.
+pub async fn latest_refusals(
+    conn: &mut AsyncPgConnection,
+    credentials: &[CredentialId],
+) -> QueryResult<HashMap<CredentialId, StoredRefusal>> {
+    if credentials.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(CredentialId, DateTime<Utc>, String, Option<String>)> =
+        credential_refusals::table
+            .filter(credential_refusals::credential_id.eq_any(credentials))
+            .distinct_on(credential_refusals::credential_id)
+            .order((
+                credential_refusals::credential_id,
+                credential_refusals::at.desc(),
+                credential_refusals::id.desc(),
+            ))
+            .select((
+                credential_refusals::credential_id,
+                credential_refusals::at,
+                credential_refusals::reason,
+                credential_refusals::ip,
+            ))
+            .load(conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, at, reason, ip)| (id, StoredRefusal { at, reason, ip }))
+        .collect())
+}

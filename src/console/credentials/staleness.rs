@@ -1,0 +1,54 @@
+//! "Exempt from staleness" on a credential's page: an Admin keeps a credential that is
+//! rarely used on purpose (a break-glass one) from being flagged or disabled as unused. The
+//! operation is the domain's (`credentials::stale::set_stale_exempt`).
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use crate::catalog::Saved;
+use crate::console::credentials::changed;
+use crate::console::request::ConsoleRequest;
+use crate::console::step_up::{Confirmable, Sensitive};
+use crate::credentials::stale;
+use crate::db::ids::CredentialId;
+use crate::error::AppError;
+use crate::paths;
+
+/// The form: `exempt=yes` to exempt, `exempt=no` to end the exemption.
+#[derive(Debug, Default, Deserialize)]
+pub struct ExemptionForm {
+    #[serde(default)]
+    exempt: String,
+}
+
+#[tracing::instrument(skip_all, fields(credential_id = %path))]
+pub async fn set_stale_exemption(
+    rq: ConsoleRequest,
+    path: web::Path<CredentialId>,
+    mut form: Confirmable<ExemptionForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let exempt = match form.form.exempt.trim() {
+        "yes" => true,
+        "no" => false,
+        _ => return Err(AppError::BadRequest("Say whether it is exempt.".into())),
+    };
+    let sensitive = Sensitive {
+        what: "change whether this credential is exempt from staleness",
+        cancel: &paths::credential(id),
+    };
+    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
+        return Ok(dialog);
+    }
+    let mut conn = rq.conn().await?;
+    let (c, saved) = stale::set_stale_exempt(&mut conn, &rq.actor(), id, exempt).await?;
+    let message = match (saved, exempt) {
+        (Saved::Unchanged, _) => format!("No changes to “{}”.", c.name),
+        (Saved::Changed, true) => format!(
+            "“{}” is exempt from staleness: never flagged or disabled as unused.",
+            c.name
+        ),
+        (Saved::Changed, false) => format!("“{}” is no longer exempt from staleness.", c.name),
+    };
+    changed(&rq, &mut conn, &message, &paths::credential(c.id)).await
+}
