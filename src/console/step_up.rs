@@ -182,6 +182,10 @@ impl ConsoleRequest {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The server is busy. Try again in a moment.".to_string(),
             ),
+            Reauth::Locked => (
+                StatusCode::TOO_MANY_REQUESTS,
+                two_factor::LOCKED.to_string(),
+            ),
         };
         self.dialog(form, &sensitive, needs_code, status, Some(error))
     }

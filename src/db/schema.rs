@@ -225,6 +225,7 @@ diesel::table! {
         created_at -> Timestamptz,
         idle_expires_at -> Timestamptz,
         absolute_expires_at -> Timestamptz,
+        pending_user_id -> Nullable<Uuid>,
     }
 }
 
@@ -255,6 +256,8 @@ diesel::table! {
         enabled_at -> Nullable<Timestamptz>,
         last_used_step -> Nullable<Int8>,
         created_at -> Timestamptz,
+        failed_codes -> Int4,
+        alerted_at -> Nullable<Timestamptz>,
     }
 }
 

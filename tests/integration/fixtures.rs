@@ -16,8 +16,10 @@ use serde_json::Value;
 
 use crate::helpers::{Browser, Page, TestApp};
 
+mod mail;
 mod sessions;
 mod two_factor;
+pub use mail::*;
 pub use sessions::*;
 pub use two_factor::*;
 

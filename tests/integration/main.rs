@@ -11,6 +11,7 @@
 mod fixtures;
 mod helpers;
 
+mod account_emails;
 mod account_sessions;
 mod apis;
 mod apis_access;
@@ -51,6 +52,7 @@ mod snapshots;
 mod stale;
 mod step_up;
 mod two_factor;
+mod two_factor_limits;
 mod two_factor_policy;
 mod usage;
 mod users;

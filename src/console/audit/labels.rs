@@ -50,6 +50,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("user.two_factor_disabled", "Two-factor turned off"),
     ("user.two_factor_enabled", "Two-factor turned on"),
     ("user.two_factor_failed", "Two-factor code refused"),
+    ("user.two_factor_locked", "Two-factor codes locked"),
     ("user.two_factor_reset", "Two-factor reset"),
     ("webhook.created", "Webhook endpoint added"),
     ("webhook.deleted", "Webhook endpoint deleted"),
