@@ -10,6 +10,7 @@ pub mod roles;
 pub mod sessions;
 pub mod settings;
 pub mod step_up;
+pub mod step_up_gate;
 pub mod users;
 pub mod webhooks;
 

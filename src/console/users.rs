@@ -1,5 +1,6 @@
 //! Settings → Users (Super Admin only): add staff, change roles, disable and re-enable. The
-//! changes are `staff` operations.
+//! changes are `staff` operations; "Confirm it's you" is asked in front of each
+//! (`routes::console_writes`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -8,7 +9,6 @@ use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 
 use crate::console::request::ConsoleRequest;
-use crate::console::step_up::{Confirmable, NoFields, Sensitive};
 use crate::db::ids::UserId;
 use crate::db::models::two_factor::TwoFactor;
 use crate::db::models::user::{StaffRole, User, normalise_email};
@@ -116,17 +116,9 @@ pub struct RoleData {
 pub async fn change_user_role(
     rq: ConsoleRequest,
     path: web::Path<UserId>,
-    mut form: Confirmable<RoleData>,
+    HtmlForm(form): HtmlForm<RoleData>,
 ) -> Result<HttpResponse, AppError> {
     rq.require(StaffRole::SuperAdmin, ACTION)?;
-    let sensitive = Sensitive {
-        what: "change this user's role",
-        cancel: paths::USERS,
-    };
-    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
-        return Ok(dialog);
-    }
-    let form = form.form;
     let role = StaffRole::parse(&form.role)
         .ok_or_else(|| AppError::BadRequest("Choose a valid role.".into()))?;
     let target = path.into_inner();
@@ -159,16 +151,7 @@ async fn set_disabled(
 pub async fn disable_user(
     rq: ConsoleRequest,
     path: web::Path<UserId>,
-    mut form: Confirmable<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    rq.require(StaffRole::SuperAdmin, ACTION)?;
-    let sensitive = Sensitive {
-        what: "disable this user",
-        cancel: paths::USERS,
-    };
-    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
-        return Ok(dialog);
-    }
     set_disabled(rq, path.into_inner(), true).await
 }
 
@@ -184,16 +167,7 @@ pub async fn enable_user(
 pub async fn reset_user_two_factor(
     rq: ConsoleRequest,
     path: web::Path<UserId>,
-    mut form: Confirmable<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    rq.require(StaffRole::SuperAdmin, ACTION)?;
-    let sensitive = Sensitive {
-        what: "reset this user's two-factor sign-in",
-        cancel: paths::USERS,
-    };
-    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
-        return Ok(dialog);
-    }
     let target = path.into_inner();
     let mut conn = rq.conn().await?;
     let updated = staff::two_factor::reset(&mut conn, &rq.actor(), target).await?;

@@ -51,6 +51,7 @@ mod shell;
 mod snapshots;
 mod stale;
 mod step_up;
+mod step_up_gate;
 mod two_factor;
 mod two_factor_limits;
 mod two_factor_policy;
