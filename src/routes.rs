@@ -5,10 +5,11 @@ use actix_web::http::Method;
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{FromRequest, Handler, Responder, Route, guard, web};
 
-use crate::auth::{login, setup, two_factor_login};
+use crate::auth::{invitation, login, setup, two_factor_login};
 use crate::console::step_up_gate::{self, StepUp, param};
 use crate::console::{
-    account, apis, audit, credentials, policy, roles, sessions, settings, users, webhooks,
+    account, apis, audit, credentials, invitations, policy, roles, sessions, settings, users,
+    webhooks,
 };
 use crate::{api, assets, health, oauth, paths};
 
@@ -127,6 +128,11 @@ pub fn console_writes() -> Vec<Write> {
             StepUp::Exempt("the first run: no one is signed in, the one-time link is the proof"),
             setup::complete_setup,
         ),
+        post(
+            paths::INVITATION,
+            StepUp::Exempt("accepting an invitation: no one is signed in, its link is the proof"),
+            invitation::accept_invitation,
+        ),
         // The user's own account.
         post(
             security("setup"),
@@ -228,8 +234,18 @@ pub fn console_writes() -> Vec<Write> {
         // Users.
         post(
             paths::USERS,
-            ask!("add a user", paths::USERS),
-            users::create_user,
+            ask!("invite a user", paths::USERS),
+            invitations::invite_user,
+        ),
+        post(
+            users("/invitations/{id}/resend"),
+            ask!("send this invitation again", paths::USERS),
+            invitations::resend_invitation,
+        ),
+        post(
+            users("/invitations/{id}/revoke"),
+            ask!("revoke this invitation", paths::USERS),
+            invitations::revoke_invitation,
         ),
         post(
             users("/{id}/role"),
@@ -348,6 +364,10 @@ pub fn console_routes(cfg: &mut web::ServiceConfig) {
             web::get().to(two_factor_login::code_form),
         )
         .route(paths::SETUP, web::get().to(setup::setup_form))
+        .route(
+            paths::INVITATION,
+            web::get().to(invitation::invitation_form),
+        )
         .route(paths::SETTINGS, web::get().to(settings::settings_index))
         .route(
             paths::ACCOUNT_SECURITY,

@@ -61,8 +61,8 @@ impl PasswordContext<'_> {
     }
 }
 
-/// The one rule for a new staff password (first-run setup, `create-user`, adding a user,
-/// changing one's own), checked before hashing: 12 to 128 characters, no control
+/// The one rule for a new staff password (first-run setup, `create-user`, accepting an
+/// invitation, changing one's own), checked before hashing: 12 to 128 characters, no control
 /// characters, not on the list of the most common passwords, and hard to guess by zxcvbn
 /// (score 3 or more) knowing the user's email and organisation. The message says what to
 /// do. Sign-in does not apply it: older passwords keep working.

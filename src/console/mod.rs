@@ -4,6 +4,7 @@ pub mod account;
 pub mod apis;
 pub mod audit;
 pub mod credentials;
+pub mod invitations;
 pub mod policy;
 pub mod request;
 pub mod roles;

@@ -16,9 +16,11 @@ use serde_json::Value;
 
 use crate::helpers::{Browser, Page, TestApp};
 
+mod invitations;
 mod mail;
 mod sessions;
 mod two_factor;
+pub use invitations::*;
 pub use mail::*;
 pub use sessions::*;
 pub use two_factor::*;

@@ -23,6 +23,7 @@ mod credentials_changes;
 mod csrf;
 mod fuzz;
 mod input_rules;
+mod invitations;
 mod leaks;
 mod lifecycle;
 mod list;

@@ -108,6 +108,7 @@ async fn every_state_changing_console_route_asks_unless_it_is_exempt_with_a_reas
             "POST /login/code",
             "POST /logout",
             "POST /setup",
+            "POST /invitation",
             "POST /settings/account/security/password",
             "POST /settings/account/sessions/end-others",
         ]

@@ -166,16 +166,20 @@ impl TwoFactor {
             .map(|n| n > 0)
     }
 
-    /// The users of `org` who have two-factor on.
+    /// The users of `org` who have two-factor on, each with whether their app codes are
+    /// locked (`CODE_CEILING` wrong ones in a row).
     pub async fn enabled_in_org(
         conn: &mut AsyncPgConnection,
         org: OrgId,
-    ) -> QueryResult<Vec<UserId>> {
+    ) -> QueryResult<Vec<(UserId, bool)>> {
         user_two_factor::table
             .inner_join(users::table)
             .filter(users::org_id.eq(org))
             .filter(user_two_factor::enabled_at.is_not_null())
-            .select(user_two_factor::user_id)
+            .select((
+                user_two_factor::user_id,
+                user_two_factor::failed_codes.ge(CODE_CEILING),
+            ))
             .load(conn)
             .await
     }
