@@ -6,6 +6,8 @@ use std::fmt::Display;
 pub const LOGIN: &str = "/login";
 pub const LOGOUT: &str = "/logout";
 pub const SETUP: &str = "/setup";
+/// Where an invitation's one-time link leads (`?token=…`): the invitee chooses a password.
+pub const INVITATION: &str = "/invitation";
 /// The second step of signing in: the two-factor code.
 pub const LOGIN_CODE: &str = "/login/code";
 /// Settings → Account security: the signed-in user's two-factor sign-in.
@@ -73,6 +75,11 @@ pub fn role_action(id: impl Display, action: &str) -> String {
 /// `sessions/end` (sign out everywhere).
 pub fn user_action(id: impl Display, action: &str) -> String {
     format!("{USERS}/{id}/{action}")
+}
+
+/// One of an open invitation's actions: `resend`, `revoke`.
+pub fn invitation_action(id: impl Display, action: &str) -> String {
+    format!("{USERS}/invitations/{id}/{action}")
 }
 
 /// One of Account security's actions: `setup`, `confirm`, `recovery-codes`, `disable`,

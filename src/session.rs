@@ -14,7 +14,9 @@ use crate::session_store::USER_ID_KEY;
 
 const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";
-const PENDING_KEY: &str = "two_factor_pending";
+/// The pending sign-in (`PendingSignIn`); the session store mirrors its user into the row, so
+/// ending the user's sessions ends it too.
+pub const PENDING_KEY: &str = "two_factor_pending";
 /// When the user last proved who they are (Unix seconds): at sign-in, or "Confirm it's you".
 const AUTHENTICATED_AT_KEY: &str = "authenticated_at";
 /// Where and how this session was signed in (`SignInOrigin`), for the sessions page.
@@ -51,21 +53,29 @@ impl SignInOrigin {
     }
 }
 
-/// A sign-in halfway: the password step is done and the code step is still to come. Nobody
-/// is signed in by it. A wrong password leads here too (`user_id` is then `None`), so that
-/// the code step appears whether or not the password was right and someone without the code
-/// never learns which. The session's state stays on the server: the client cannot read it.
+/// A sign-in halfway: the password was right, the second factor is still to come. Nobody is
+/// signed in by it. It is tied to its user: ending the user's sessions (a password change,
+/// sign out everywhere, disabling, a role change, a two-factor reset) deletes its row too.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PendingSignIn {
-    /// The account whose right password was given; `None` after a wrong one.
-    pub user_id: Option<UserId>,
-    /// The email as looked up (normalised), for the code step's throttle.
-    #[serde(default)]
-    pub email: String,
+    /// Random, for counting this sign-in's code attempts (`auth::throttle`).
+    pub id: String,
+    pub user_id: UserId,
     /// When the password step passed (Unix seconds).
     pub at: i64,
     /// Where to go once signed in (already checked by `safe_next`).
     pub next: String,
+}
+
+impl PendingSignIn {
+    pub fn new(user_id: UserId, at: DateTime<Utc>, next: String) -> Result<Self, anyhow::Error> {
+        Ok(Self {
+            id: hex::encode(random::os_random::<16>()?),
+            user_id,
+            at: at.timestamp(),
+            next,
+        })
+    }
 }
 
 pub struct TypedSession(Session);
@@ -154,7 +164,10 @@ impl TypedSession {
         let _ = self.0.insert(FLASH_KEY, message);
     }
 
+    /// The notice, removed; a session without one is left untouched (so that showing the
+    /// sign-in page to a stranger still stores nothing).
     pub fn take_flash(&self) -> Option<String> {
+        self.0.get::<String>(FLASH_KEY).ok().flatten()?;
         self.0.remove_as::<String>(FLASH_KEY).and_then(Result::ok)
     }
 

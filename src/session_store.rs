@@ -12,6 +12,7 @@ use crate::db::DbPool;
 use crate::db::ids::UserId;
 use crate::db::models::session::{self, NewSession};
 use crate::random;
+use crate::session::{PENDING_KEY, PendingSignIn};
 
 /// The session-state entry that names the signed-in user; mirrored into its own column so
 /// a user's sessions can be found and ended.
@@ -53,6 +54,7 @@ impl PgSessionStore {
             &NewSession {
                 key_hash: &random::sha256(key.as_bytes()),
                 user_id: user_id_of(&state),
+                pending_user_id: pending_user_of(&state),
                 state: to_json(&state),
                 created_at: now,
                 idle_expires_at: now + self.idle,
@@ -68,6 +70,14 @@ fn user_id_of(state: &State) -> Option<UserId> {
     state
         .get(USER_ID_KEY)
         .and_then(|raw| serde_json::from_str(raw).ok())
+}
+
+/// The user of the sign-in waiting for its code, if any.
+fn pending_user_of(state: &State) -> Option<UserId> {
+    state
+        .get(PENDING_KEY)
+        .and_then(|raw| serde_json::from_str::<PendingSignIn>(raw).ok())
+        .map(|pending| pending.user_id)
 }
 
 fn to_json(state: &State) -> serde_json::Value {
@@ -121,7 +131,7 @@ impl SessionStore for PgSessionStore {
         let found = session::update_state(
             &mut conn,
             &key_hash(&session_key),
-            user_id_of(&state),
+            (user_id_of(&state), pending_user_of(&state)),
             to_json(&state),
             now,
             now + self.idle,
@@ -132,10 +142,12 @@ impl SessionStore for PgSessionStore {
             return Ok(session_key);
         }
         // The row was deleted while this request ran (logout elsewhere, user disabled):
-        // start a fresh anonymous session rather than bring the sign-in back to life.
+        // start a fresh anonymous session rather than bring the sign-in (or the pending one)
+        // back to life.
         drop(conn);
         let mut state = state;
         state.remove(USER_ID_KEY);
+        state.remove(PENDING_KEY);
         self.insert_new(state).await.map_err(UpdateError::Other)
     }
 

@@ -26,7 +26,7 @@ pub const HEADER: &str = "X-CSRF-Token";
 pub const FIELD: &str = "csrf_token";
 const SESSION_KEY: &str = "csrf";
 /// The forms posted before sign-in, which use the double-submit token.
-const ANONYMOUS_FORMS: [&str; 2] = [paths::LOGIN, paths::SETUP];
+const ANONYMOUS_FORMS: [&str; 3] = [paths::LOGIN, paths::SETUP, paths::INVITATION];
 const FORM_COOKIE: &str = "m2m_form_csrf";
 /// `__Host-` makes browsers refuse the cookie unless Secure, path=/ and no Domain.
 const FORM_COOKIE_HTTPS: &str = "__Host-m2m_form_csrf";

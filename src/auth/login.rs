@@ -25,7 +25,8 @@ use crate::render::render_template;
 use crate::session::{PendingSignIn, SignInOrigin, TypedSession};
 use crate::views::PublicPage;
 
-const FAILED: &str = "Incorrect email or password.";
+/// The same for an unknown email, a wrong password and a disabled account.
+const FAILED: &str = "Email or password is not right.";
 const BAD_EMAIL: &str = "Enter a valid email address (at most 254 characters).";
 const BUSY: &str = "Many people are signing in right now. Try again in a moment.";
 /// Longest `next` we consider; a real console path is far shorter.
@@ -105,10 +106,12 @@ pub async fn login_form(
             .insert_header((header::LOCATION, next))
             .finish());
     }
-    let notice = query
-        .signed_out
-        .as_ref()
-        .map(|_| "You have signed out.".to_string());
+    let notice = session.take_flash().or_else(|| {
+        query
+            .signed_out
+            .as_ref()
+            .map(|_| "You have signed out.".to_string())
+    });
     let first_run = no_user_yet(&state).await;
     login_page(&req, &state, StatusCode::OK, |csrf_token| LoginForm {
         csrf_token,
@@ -217,12 +220,11 @@ pub async fn login(
                 .finish())
         }
         Outcome::CodeNeeded(user) => {
-            session.begin_second_factor(&PendingSignIn {
-                user_id: Some(user.id),
-                email: email.clone(),
-                at: state.clock.now().timestamp(),
-                next: next.clone(),
-            })?;
+            session.begin_second_factor(&PendingSignIn::new(
+                user.id,
+                state.clock.now(),
+                next.clone(),
+            )?)?;
             Ok(HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, paths::LOGIN_CODE))
                 .finish())
@@ -240,21 +242,9 @@ pub async fn login(
         ),
         Outcome::BadEmail => page(StatusCode::UNPROCESSABLE_ENTITY, BAD_EMAIL, None, false),
         // Someone trying to sign in to an empty console needs the setup link, not a password.
-        // Otherwise the code step, as after a right password of an account with two-factor
-        // on: it refuses every code, then says the email, password or code was wrong.
         Outcome::Failed => {
-            if no_user_yet(&state).await {
-                return page(StatusCode::UNAUTHORIZED, FAILED, None, true);
-            }
-            session.begin_second_factor(&PendingSignIn {
-                user_id: None,
-                email: email.clone(),
-                at: state.clock.now().timestamp(),
-                next: next.clone(),
-            })?;
-            Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, paths::LOGIN_CODE))
-                .finish())
+            let first_run = no_user_yet(&state).await;
+            page(StatusCode::UNAUTHORIZED, FAILED, None, first_run)
         }
         Outcome::Busy => page(StatusCode::SERVICE_UNAVAILABLE, BUSY, Some(1), false),
         Outcome::Throttled(secs) => {

@@ -1,7 +1,9 @@
 //! Argon2id password hashing for staff accounts, always on a blocking thread so a sign-in
 //! never stalls the requests sharing its worker.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 use secrecy::{ExposeSecret, SecretString};
@@ -59,8 +61,8 @@ impl PasswordContext<'_> {
     }
 }
 
-/// The one rule for a new staff password (first-run setup, `create-user`, adding a user,
-/// changing one's own), checked before hashing: 12 to 128 characters, no control
+/// The one rule for a new staff password (first-run setup, `create-user`, accepting an
+/// invitation, changing one's own), checked before hashing: 12 to 128 characters, no control
 /// characters, not on the list of the most common passwords, and hard to guess by zxcvbn
 /// (score 3 or more) knowing the user's email and organisation. The message says what to
 /// do. Sign-in does not apply it: older passwords keep working.
@@ -147,27 +149,71 @@ pub struct Argon2Slot {
     _permit: OwnedSemaphorePermit,
 }
 
-/// The instance's argon2 slots.
+/// How long a sign-in (or a confirmation, or a password change) waits for a free slot before
+/// it is told the server is busy: a few people signing in at the same moment all get in.
+pub const SLOT_WAIT: Duration = Duration::from_millis(1500);
+/// Callers that may wait for a slot at once, per slot; beyond them the answer is "busy" at
+/// once. A waiting caller holds no argon2 memory, only its request.
+pub const WAITING_PER_SLOT: usize = 4;
+
+/// The instance's argon2 slots, and the short, bounded queue in front of them.
 #[derive(Clone)]
-pub struct Argon2Pool(Arc<Semaphore>);
+pub struct Argon2Pool {
+    slots: Arc<Semaphore>,
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
+}
+
+/// One place in the queue, given back however the wait ends.
+struct InQueue<'a>(&'a AtomicUsize);
+
+impl Drop for InQueue<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 impl Argon2Pool {
     pub fn new(slots: usize) -> Self {
-        Self(Arc::new(Semaphore::new(slots.max(1))))
+        let slots = slots.max(1);
+        Self {
+            slots: Arc::new(Semaphore::new(slots)),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            max_waiting: slots.saturating_mul(WAITING_PER_SLOT),
+        }
     }
 
-    /// A slot if one is free now; `None` tells the caller to answer "busy" at once.
+    /// A slot if one is free now; `None` when every slot is busy.
     pub fn try_slot(&self) -> Option<Argon2Slot> {
-        self.0
+        self.slots
             .clone()
             .try_acquire_owned()
             .ok()
             .map(|permit| Argon2Slot { _permit: permit })
     }
 
-    /// A slot, waiting for one (for staff creating users, who can wait a moment).
+    /// A slot, waiting up to `SLOT_WAIT` in a queue of at most `WAITING_PER_SLOT` callers per
+    /// slot (first come, first served); `None` tells the caller to answer "busy": the queue
+    /// is full, or the wait ran out.
+    pub async fn slot_soon(&self) -> Option<Argon2Slot> {
+        if let Some(slot) = self.try_slot() {
+            return Some(slot);
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        let _in_queue = InQueue(&self.waiting);
+        let permit = tokio::time::timeout(SLOT_WAIT, self.slots.clone().acquire_owned()).await;
+        match permit {
+            Ok(Ok(permit)) => Some(Argon2Slot { _permit: permit }),
+            _ => None,
+        }
+    }
+
+    /// A slot, however long it takes (the command line, and the one-time first-run setup).
     pub async fn slot(&self) -> Result<Argon2Slot, anyhow::Error> {
-        self.0
+        self.slots
             .clone()
             .acquire_owned()
             .await
@@ -357,6 +403,40 @@ mod tests {
             .await
             .unwrap()
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_pool_queues_a_few_callers_for_a_short_while_and_refuses_the_rest() {
+        let pool = Argon2Pool::new(1);
+        let held = pool.try_slot().unwrap();
+        // One slot: four may wait, a fifth is refused at once.
+        let waiters: Vec<_> = (0..4)
+            .map(|_| {
+                let pool = pool.clone();
+                tokio::spawn(async move { pool.slot_soon().await.is_some() })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        assert_eq!(pool.waiting.load(Ordering::SeqCst), 4);
+        assert!(pool.slot_soon().await.is_none(), "the queue is full");
+        // The slot comes free within the wait: the first waiter gets it, and so on down the
+        // queue as each hands it back.
+        drop(held);
+        let mut served = 0;
+        for waiter in waiters {
+            if waiter.await.unwrap() {
+                served += 1;
+            }
+        }
+        assert_eq!(served, 4);
+        assert_eq!(pool.waiting.load(Ordering::SeqCst), 0);
+
+        // A slot held past the wait: the waiter is told "busy" after `SLOT_WAIT`.
+        let held = pool.try_slot().unwrap();
+        let started = tokio::time::Instant::now();
+        assert!(pool.slot_soon().await.is_none());
+        assert!(started.elapsed() >= SLOT_WAIT);
+        drop(held);
     }
 
     #[tokio::test]

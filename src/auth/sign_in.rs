@@ -1,5 +1,6 @@
 //! Judging a sign-in attempt, cheapest checks first: the input (before the database or
-//! argon2 is touched), a free argon2 slot, the throttle's reservation, then the password.
+//! argon2 is touched), an argon2 slot (waiting a moment for one), the throttle's
+//! reservation, then the password.
 //! Every outcome is audited and counted here; the handler only renders it.
 
 use chrono::{DateTime, Utc};
@@ -28,7 +29,8 @@ pub enum Outcome {
     BadEmail,
     /// Wrong password, unknown email, disabled account, or a password no account can have.
     Failed,
-    /// Every argon2 slot is busy: retry in a moment.
+    /// Every argon2 slot stayed busy for the short wait, or too many are waiting already:
+    /// retry in a moment.
     Busy,
     /// The throttle refuses this attempt for this many seconds.
     Throttled(i64),
@@ -71,7 +73,7 @@ pub async fn sign_in(
         // No password that can be set looks like this, so it is simply wrong; no work done.
         return Ok(Outcome::Failed);
     }
-    let Some(slot) = argon2.try_slot() else {
+    let Some(slot) = argon2.slot_soon().await else {
         tracing::info!("sign-in refused: every argon2 slot is busy");
         return Ok(Outcome::Busy);
     };

@@ -81,22 +81,6 @@ impl ThrottleKeys {
         }
     }
 
-    /// The keys of the code step after a wrong password (no account to key on): the same
-    /// allowances as `two_factor`, and the same per-address counter, so that step answers
-    /// as a real one does.
-    pub fn two_factor_without_account(email: &str, ip: Option<IpAddr>) -> Self {
-        let block = ip.map_or_else(
-            || "unknown".to_string(),
-            |ip| throttle_block(ip).to_string(),
-        );
-        Self {
-            account_at_address: random::sha256(
-                format!("two-factor-email-at-address\n{email}\n{block}").as_bytes(),
-            ),
-            address: random::sha256(format!("two-factor-address\n{block}").as_bytes()),
-        }
-    }
-
     fn with_allowances(&self) -> [(Vec<u8>, i32, Scope); 2] {
         [
             (
@@ -123,6 +107,32 @@ pub async fn reserve(
         .collect();
     let refused_until = login_attempt::reserve(conn, &pairs, now, WINDOW).await?;
     Ok(refused_until.map(|t| (t - now).num_seconds().max(1)))
+}
+
+/// Code attempts one pending sign-in (a right password waiting for its code) may make,
+/// whatever addresses they come from; then the password step starts again.
+pub const PENDING_CODE_ATTEMPTS: i32 = 5;
+
+fn pending_key(pending: &str) -> Vec<u8> {
+    random::sha256(format!("two-factor-pending\n{pending}").as_bytes())
+}
+
+/// Counts a code attempt of the pending sign-in `pending` (its random id): which attempt it
+/// is, or `None` once it had `PENDING_CODE_ATTEMPTS`.
+pub async fn reserve_pending_attempt(
+    conn: &mut AsyncPgConnection,
+    pending: &str,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Option<i32>> {
+    login_attempt::count_up_to(conn, &pending_key(pending), PENDING_CODE_ATTEMPTS, now).await
+}
+
+/// The pending sign-in is over (signed in): its counter goes.
+pub async fn forget_pending(
+    conn: &mut AsyncPgConnection,
+    pending: &str,
+) -> diesel::QueryResult<()> {
+    login_attempt::forget(conn, &pending_key(pending)).await
 }
 
 /// Records a failed attempt; returns the scopes whose lock-out episode it started.

@@ -22,9 +22,10 @@ use crate::views::PublicPage;
 
 /// How long a correct password waits for its code.
 pub const PENDING_LIFETIME: Duration = Duration::minutes(5);
-/// The same whichever was wrong, so that someone without the code never learns whether the
-/// password was right.
-const WRONG: &str = "The email, password or code is not right. Check the code in your app (or use a recovery code), or start again.";
+const WRONG: &str =
+    "That code is not right. Enter the current code from your app, or a recovery code.";
+/// The pending sign-in made its attempts: the password step again, with this notice.
+const EXHAUSTED: &str = "Too many wrong codes. Sign in again with your password.";
 
 #[derive(Template)]
 #[template(path = "pages/login_code.html")]
@@ -47,6 +48,12 @@ fn back_to_login(session: &TypedSession) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, paths::LOGIN))
         .finish()
+}
+
+/// Back to the password step, the pending sign-in dropped, with a notice saying why.
+fn start_again(session: &TypedSession, notice: &str) -> HttpResponse {
+    session.set_flash(notice);
+    back_to_login(session)
 }
 
 fn code_page(
@@ -105,11 +112,7 @@ pub async fn submit_code(
     let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
-    let Some(user_id) = pending.user_id else {
-        let check = two_factor::refuse_code(&mut conn, &pending.email, &meta, now).await?;
-        return refused(&session, check);
-    };
-    let Some(user) = User::find_any(&mut conn, user_id)
+    let Some(user) = User::find_any(&mut conn, pending.user_id)
         .await?
         .filter(|u| !u.disabled)
     else {
@@ -119,9 +122,16 @@ pub async fn submit_code(
         // Reset by a Super Admin meanwhile: the password step decides again.
         return Ok(back_to_login(&session));
     }
-    let check =
-        two_factor::complete_sign_in(&mut conn, &state.sealer, &user, &form.code, &meta, now)
-            .await?;
+    let check = two_factor::complete_sign_in(
+        &mut conn,
+        &state.sealer,
+        &user,
+        &pending.id,
+        &form.code,
+        &meta,
+        now,
+    )
+    .await?;
     match check {
         Check::Passed(_) => {
             session.log_in(user.id, &SignInOrigin::new(&meta, now)?)?;
@@ -133,9 +143,17 @@ pub async fn submit_code(
     }
 }
 
-/// The code page again after a refused code, alike for a wrong password and a wrong code.
+/// The code page again after a refused code, or the password step once this sign-in has had
+/// its attempts.
 fn refused(session: &TypedSession, check: Check) -> Result<HttpResponse, AppError> {
     match check {
+        Check::Exhausted => Ok(start_again(session, EXHAUSTED)),
+        Check::Locked => code_page(
+            session,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(two_factor::LOCKED.into()),
+            None,
+        ),
         Check::Throttled(secs) => code_page(
             session,
             StatusCode::TOO_MANY_REQUESTS,

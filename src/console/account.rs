@@ -198,6 +198,7 @@ pub async fn change_password(
         Ok(Outcome::Throttled(secs)) => Err(AppError::TooManyRequests {
             retry_after_secs: secs,
         }),
+        Ok(Outcome::Busy) => Err(AppError::Unavailable("every argon2 slot is busy".into())),
         Err(e) => outcome(&rq, Err(e)).await,
     }
 }

@@ -4,12 +4,14 @@ pub mod account;
 pub mod apis;
 pub mod audit;
 pub mod credentials;
+pub mod invitations;
 pub mod policy;
 pub mod request;
 pub mod roles;
 pub mod sessions;
 pub mod settings;
 pub mod step_up;
+pub mod step_up_gate;
 pub mod users;
 pub mod webhooks;
 

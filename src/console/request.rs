@@ -8,7 +8,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use askama::Template;
 use chrono::{DateTime, Utc};
 
@@ -16,6 +16,7 @@ use crate::actor::Actor;
 use crate::app_state::AppState;
 use crate::auth::guard::CurrentUser;
 use crate::client_ip::RequestMeta;
+use crate::console::step_up_gate::Gated;
 use crate::db::DbConn;
 use crate::db::models::two_factor::TwoFactor;
 use crate::db::models::user::{StaffRole, User};
@@ -44,6 +45,20 @@ impl FromRequest for ConsoleRequest {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if !req.method().is_safe() && req.extensions().get::<Gated>().is_none() {
+            // A state-changing route registered outside `routes::console_writes` would skip
+            // "Confirm it's you": refuse it loudly instead.
+            let route = format!(
+                "{} {}",
+                req.method(),
+                req.match_pattern().unwrap_or_default()
+            );
+            return Box::pin(async move {
+                Err(AppError::Unexpected(anyhow::anyhow!(
+                    "{route} is not declared in routes::console_writes"
+                )))
+            });
+        }
         let user = CurrentUser::from_request(req, payload);
         let req = req.clone();
         Box::pin(async move {

@@ -26,10 +26,9 @@ const CODE_FIELD: &str = "confirm_code";
 /// secret is ever written back into a page.
 const NOT_CARRIED: [&str; 3] = ["csrf_token", PASSWORD_FIELD, CODE_FIELD];
 
-/// A sensitive action's form: `T` as `HtmlForm` gives it, plus what the dialog needs to
-/// send it again (its fields) and what the user typed into the dialog, if anything.
-pub struct Confirmable<T> {
-    pub form: T,
+/// What the dialog needs of an interrupted request to send it again: its fields, where it
+/// was going, and what the user typed into the dialog, if anything.
+pub struct Interrupted {
     fields: Vec<(String, String)>,
     proof: Option<Proof>,
     /// htmx's target of the interrupted request (`HX-Target`).
@@ -37,6 +36,49 @@ pub struct Confirmable<T> {
     /// Where the dialog posts: the interrupted request's own path, where a `DELETE` sent by
     /// htmx continues as its plain-form `POST …/delete`.
     action: String,
+}
+
+impl Interrupted {
+    /// Reads `req` and its form body `bytes`.
+    pub fn read(req: &HttpRequest, bytes: &[u8]) -> Self {
+        let hx_target = req
+            .headers()
+            .get("HX-Target")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let action = if req.method() == actix_web::http::Method::DELETE {
+            format!("{}/delete", req.path())
+        } else {
+            req.path().to_string()
+        };
+        let mut fields = Vec::new();
+        let (mut password, mut code) = (None, None);
+        for (name, value) in url::form_urlencoded::parse(bytes) {
+            match name.as_ref() {
+                PASSWORD_FIELD => password = Some(SecretString::from(value.into_owned())),
+                CODE_FIELD => code = Some(value.into_owned()),
+                name if NOT_CARRIED.contains(&name) => {}
+                _ => fields.push((name.into_owned(), value.into_owned())),
+            }
+        }
+        let proof = password.map(|password| Proof {
+            password,
+            code: code.unwrap_or_default(),
+        });
+        Self {
+            fields,
+            proof,
+            hx_target,
+            action,
+        }
+    }
+}
+
+/// A sensitive action's form: `T` as `HtmlForm` gives it, plus what the dialog needs to
+/// send it again.
+pub struct Confirmable<T> {
+    pub form: T,
+    interrupted: Interrupted,
 }
 
 /// A form with nothing in it but the CSRF token (delete, disable, reset…).
@@ -49,42 +91,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for Confirmable<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let bytes = web::Bytes::from_request(req, payload);
-        let hx_target = req
-            .headers()
-            .get("HX-Target")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let action = if req.method() == actix_web::http::Method::DELETE {
-            format!("{}/delete", req.path())
-        } else {
-            req.path().to_string()
-        };
+        let req = req.clone();
         Box::pin(async move {
             let bytes = bytes
                 .await
                 .map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
             let form = serde_html_form::from_bytes::<T>(&bytes)
                 .map_err(|_| AppError::BadRequest("The form is malformed.".into()))?;
-            let mut fields = Vec::new();
-            let (mut password, mut code) = (None, None);
-            for (name, value) in url::form_urlencoded::parse(&bytes) {
-                match name.as_ref() {
-                    PASSWORD_FIELD => password = Some(SecretString::from(value.into_owned())),
-                    CODE_FIELD => code = Some(value.into_owned()),
-                    name if NOT_CARRIED.contains(&name) => {}
-                    _ => fields.push((name.into_owned(), value.into_owned())),
-                }
-            }
-            let proof = password.map(|password| Proof {
-                password,
-                code: code.unwrap_or_default(),
-            });
             Ok(Self {
                 form,
-                fields,
-                proof,
-                hx_target,
-                action,
+                interrupted: Interrupted::read(&req, &bytes),
             })
         })
     }
@@ -113,6 +129,18 @@ pub struct Sensitive<'a> {
 }
 
 impl ConsoleRequest {
+    /// `None` when the action may go on (a recent authentication, or the dialog's proof
+    /// just passed); otherwise the "Confirm it's you" answer to send instead of acting.
+    pub async fn step_up<T>(
+        &self,
+        form: &mut Confirmable<T>,
+        sensitive: Sensitive<'_>,
+    ) -> Result<Option<HttpResponse>, AppError> {
+        self.confirm(&mut form.interrupted, sensitive).await
+    }
+}
+
+impl ConsoleRequest {
     /// Whether the user authenticated within `WINDOW`.
     pub fn recently_authenticated(&self) -> bool {
         let Some(at) = self.session.authenticated_at() else {
@@ -122,11 +150,10 @@ impl ConsoleRequest {
         (0..WINDOW.num_seconds()).contains(&age)
     }
 
-    /// `None` when the action may go on (a recent authentication, or the dialog's proof
-    /// just passed); otherwise the "Confirm it's you" answer to send instead of acting.
-    pub async fn step_up<T>(
+    /// `step_up` for a request the dialog interrupted (`console::step_up_gate` asks here).
+    pub async fn confirm(
         &self,
-        form: &mut Confirmable<T>,
+        form: &mut Interrupted,
         sensitive: Sensitive<'_>,
     ) -> Result<Option<HttpResponse>, AppError> {
         if self.recently_authenticated() {
@@ -182,13 +209,17 @@ impl ConsoleRequest {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The server is busy. Try again in a moment.".to_string(),
             ),
+            Reauth::Locked => (
+                StatusCode::TOO_MANY_REQUESTS,
+                two_factor::LOCKED.to_string(),
+            ),
         };
         self.dialog(form, &sensitive, needs_code, status, Some(error))
     }
 
-    fn dialog<T>(
+    fn dialog(
         &self,
-        form: &Confirmable<T>,
+        form: &Interrupted,
         sensitive: &Sensitive<'_>,
         needs_code: bool,
         status: StatusCode,

@@ -1,5 +1,6 @@
-//! Settings → Users (Super Admin only): add staff, change roles, disable and re-enable. The
-//! changes are `staff` operations.
+//! Settings → Users (Super Admin only): the staff and open invitations (inviting is
+//! `console::invitations`), change roles, disable and re-enable. The changes are `staff`
+//! operations; "Confirm it's you" is asked in front of each (`routes::console_writes`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -8,26 +9,80 @@ use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 
 use crate::console::request::ConsoleRequest;
-use crate::console::step_up::{Confirmable, NoFields, Sensitive};
-use crate::db::ids::UserId;
+use crate::db::ids::{InvitationId, UserId};
+use crate::db::models::invitation::Invitation;
 use crate::db::models::two_factor::TwoFactor;
-use crate::db::models::user::{StaffRole, User, normalise_email};
-use crate::domain_error::DomainError;
+use crate::db::models::user::{StaffRole, User};
 use crate::error::AppError;
 use crate::forms::FieldErrors;
 use crate::html_form::HtmlForm;
+use crate::notices::utc;
 use crate::paths;
-use crate::staff::{self, NewUserDraft};
+use crate::staff;
 
 const ACTION: &str = "manage users";
 
-/// Who has two-factor on, for the template.
-pub struct TwoFactorUsers(Vec<UserId>);
+/// Who has two-factor on, and whose app codes are locked, for the template.
+pub struct TwoFactorUsers {
+    on: Vec<UserId>,
+    locked: Vec<UserId>,
+}
 
 impl TwoFactorUsers {
     pub fn contains(&self, id: &UserId) -> bool {
-        self.0.contains(id)
+        self.on.contains(id)
     }
+
+    /// The user's app codes are refused after too many wrong ones (a reset ends it).
+    pub fn locked(&self, id: &UserId) -> bool {
+        self.locked.contains(id)
+    }
+}
+
+/// An open invitation as the Users page lists it.
+pub struct InvitationRow {
+    pub id: InvitationId,
+    pub email: String,
+    pub role: StaffRole,
+    pub invited_by: String,
+    /// "until 2026-12-09 10:00 UTC", or that it has expired.
+    pub validity: String,
+    pub expired: bool,
+    /// What became of its email.
+    pub email_status: String,
+}
+
+impl InvitationRow {
+    fn new(invitation: Invitation, now: chrono::DateTime<chrono::Utc>) -> Self {
+        let expired = invitation.is_expired(now);
+        let validity = if expired {
+            format!("Expired {}", utc(invitation.expires_at))
+        } else {
+            format!("Until {}", utc(invitation.expires_at))
+        };
+        let email_status = match (&invitation.emailed_at, &invitation.email_error) {
+            (Some(at), _) => format!("Emailed {}", utc(*at)),
+            (None, Some(_)) => "Email not sent: the link was shown once".to_string(),
+            (None, None) => "Link shown once (email is off)".to_string(),
+        };
+        Self {
+            id: invitation.id,
+            email: invitation.email,
+            role: invitation.role,
+            invited_by: invitation.invited_by_email,
+            validity,
+            expired,
+            email_status,
+        }
+    }
+}
+
+/// An invitation's link, shown this once because it was not emailed.
+pub struct ShownLink {
+    pub email: String,
+    pub url: String,
+    /// Why it was not emailed.
+    pub why: String,
 }
 
 #[derive(Template)]
@@ -36,6 +91,8 @@ pub struct UsersSection {
     pub users: Vec<User>,
     /// The users with two-factor sign-in on (they get a "Reset two-factor" button).
     pub two_factor: TwoFactorUsers,
+    pub invitations: Vec<InvitationRow>,
+    pub link: Option<ShownLink>,
     pub me: UserId,
     pub roles: [StaffRole; 3],
     pub form_email: String,
@@ -44,13 +101,28 @@ pub struct UsersSection {
     pub csrf_token: String,
 }
 
-async fn section(
+pub(crate) async fn section(
     conn: &mut AsyncPgConnection,
     rq: &ConsoleRequest,
 ) -> Result<UsersSection, AppError> {
+    let two_factor = TwoFactor::enabled_in_org(conn, rq.user.org_id).await?;
+    let invitations = Invitation::list_open(conn, rq.user.org_id)
+        .await?
+        .into_iter()
+        .map(|i| InvitationRow::new(i, rq.now))
+        .collect();
     Ok(UsersSection {
         users: User::list_in_org(conn, rq.user.org_id).await?,
-        two_factor: TwoFactorUsers(TwoFactor::enabled_in_org(conn, rq.user.org_id).await?),
+        two_factor: TwoFactorUsers {
+            on: two_factor.iter().map(|(id, _)| *id).collect(),
+            locked: two_factor
+                .iter()
+                .filter(|(_, locked)| *locked)
+                .map(|(id, _)| *id)
+                .collect(),
+        },
+        invitations,
+        link: None,
         me: rq.user.id,
         roles: StaffRole::ALL,
         form_email: String::new(),
@@ -60,7 +132,7 @@ async fn section(
     })
 }
 
-fn page(
+pub(crate) fn page(
     rq: &ConsoleRequest,
     status: StatusCode,
     content: UsersSection,
@@ -69,7 +141,7 @@ fn page(
 }
 
 /// After a change: the refreshed section and a toast, or a redirect with a flash.
-async fn changed(
+pub(crate) async fn changed(
     rq: &ConsoleRequest,
     conn: &mut AsyncPgConnection,
     message: &str,
@@ -86,26 +158,6 @@ pub async fn list_users(rq: ConsoleRequest) -> Result<HttpResponse, AppError> {
     page(&rq, StatusCode::OK, content)
 }
 
-#[tracing::instrument(skip_all)]
-pub async fn create_user(
-    rq: ConsoleRequest,
-    HtmlForm(draft): HtmlForm<NewUserDraft>,
-) -> Result<HttpResponse, AppError> {
-    let mut conn = rq.conn().await?;
-    let (email, role) = (normalise_email(&draft.email), StaffRole::parse(&draft.role));
-    match staff::create_user(&mut conn, &rq.actor(), &rq.state.argon2, draft).await {
-        Ok(created) => changed(&rq, &mut conn, &format!("Added {}.", created.email)).await,
-        Err(DomainError::Invalid(errors)) => {
-            let mut content = section(&mut conn, &rq).await?;
-            content.form_email = email;
-            content.form_role = role.unwrap_or(StaffRole::Viewer);
-            content.errors = errors;
-            page(&rq, StatusCode::UNPROCESSABLE_ENTITY, content)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
 #[derive(Deserialize)]
 pub struct RoleData {
     #[serde(default)]
@@ -116,17 +168,9 @@ pub struct RoleData {
 pub async fn change_user_role(
     rq: ConsoleRequest,
     path: web::Path<UserId>,
-    mut form: Confirmable<RoleData>,
+    HtmlForm(form): HtmlForm<RoleData>,
 ) -> Result<HttpResponse, AppError> {
     rq.require(StaffRole::SuperAdmin, ACTION)?;
-    let sensitive = Sensitive {
-        what: "change this user's role",
-        cancel: paths::USERS,
-    };
-    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
-        return Ok(dialog);
-    }
-    let form = form.form;
     let role = StaffRole::parse(&form.role)
         .ok_or_else(|| AppError::BadRequest("Choose a valid role.".into()))?;
     let target = path.into_inner();
@@ -159,16 +203,7 @@ async fn set_disabled(
 pub async fn disable_user(
     rq: ConsoleRequest,
     path: web::Path<UserId>,
-    mut form: Confirmable<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    rq.require(StaffRole::SuperAdmin, ACTION)?;
-    let sensitive = Sensitive {
-        what: "disable this user",
-        cancel: paths::USERS,
-    };
-    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
-        return Ok(dialog);
-    }
     set_disabled(rq, path.into_inner(), true).await
 }
 
@@ -184,16 +219,7 @@ pub async fn enable_user(
 pub async fn reset_user_two_factor(
     rq: ConsoleRequest,
     path: web::Path<UserId>,
-    mut form: Confirmable<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    rq.require(StaffRole::SuperAdmin, ACTION)?;
-    let sensitive = Sensitive {
-        what: "reset this user's two-factor sign-in",
-        cancel: paths::USERS,
-    };
-    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
-        return Ok(dialog);
-    }
     let target = path.into_inner();
     let mut conn = rq.conn().await?;
     let updated = staff::two_factor::reset(&mut conn, &rq.actor(), target).await?;

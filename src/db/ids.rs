@@ -75,6 +75,8 @@ uuid_ids! {
     WebhookEndpointId;
     /// One event owed to one webhook endpoint; also its message id (`msg_…`).
     WebhookDeliveryId;
+    /// An invitation of a new staff member.
+    InvitationId;
 }
 
 typed_id!(

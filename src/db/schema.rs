@@ -150,6 +150,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    invitations (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        email -> Text,
+        role -> Text,
+        token_hash -> Bytea,
+        invited_by -> Nullable<Uuid>,
+        invited_by_email -> Text,
+        sent_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        emailed_at -> Nullable<Timestamptz>,
+        email_error -> Nullable<Text>,
+        accepted_at -> Nullable<Timestamptz>,
+        accepted_user_id -> Nullable<Uuid>,
+        revoked_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     login_attempts (key) {
         key -> Bytea,
         attempts -> Int4,
@@ -241,6 +261,7 @@ diesel::table! {
         created_at -> Timestamptz,
         idle_expires_at -> Timestamptz,
         absolute_expires_at -> Timestamptz,
+        pending_user_id -> Nullable<Uuid>,
     }
 }
 
@@ -278,6 +299,8 @@ diesel::table! {
         enabled_at -> Nullable<Timestamptz>,
         last_used_step -> Nullable<Int8>,
         created_at -> Timestamptz,
+        failed_codes -> Int4,
+        alerted_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -340,6 +363,7 @@ diesel::joinable!(credential_scopes -> credentials (credential_id));
 diesel::joinable!(credential_usage -> credentials (credential_id));
 diesel::joinable!(credentials -> organisations (org_id));
 diesel::joinable!(credentials -> roles (role_id));
+diesel::joinable!(invitations -> organisations (org_id));
 diesel::joinable!(notices -> credentials (credential_id));
 diesel::joinable!(notices -> organisations (org_id));
 diesel::joinable!(org_policies -> organisations (org_id));
@@ -365,6 +389,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     credential_scopes,
     credential_usage,
     credentials,
+    invitations,
     limit_windows,
     login_attempts,
     notices,

@@ -104,10 +104,12 @@ fn with_footer(notice: &Notice, base: &str) -> String {
             )
         })
         .unwrap_or_default();
-    format!(
-        "{}{link}\n\n-- \nYou receive this email as the credential's owner or as an Admin of its organisation.\n",
-        notice.body
-    )
+    let why = if notice.kind.is_about_own_account() {
+        "You receive this email because it is about your own staff account."
+    } else {
+        "You receive this email as the credential's owner or as an Admin of its organisation."
+    };
+    format!("{}{link}\n\n-- \n{why}\n", notice.body)
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
-//! The emails the server owes people about their credentials: expiry reminders, automatic
-//! disabling, leak reports. Each is written as one notice row per recipient, in the same
-//! transaction as what it reports, and delivered by a background job (`deliver`); the key
-//! (credential, kind, moment, recipient) keeps each email to exactly one.
+//! The emails the server owes people: about their credentials (expiry reminders, automatic
+//! disabling, leak reports) and about their own staff account (`account`). Each is written
+//! as one notice row per recipient, in the same transaction as what it reports, and
+//! delivered by a background job (`deliver`); for credentials the key (credential, kind,
+//! moment, recipient) keeps each email to exactly one.
 
+pub mod account;
 pub mod deliver;
 pub mod expiry;
 

@@ -43,6 +43,8 @@ pub enum Outcome {
     Changed(Ended),
     /// Too many wrong current passwords from here: retry after this many seconds.
     Throttled(i64),
+    /// Every argon2 slot stayed busy (as at sign-in): retry in a moment. Nothing changed.
+    Busy,
 }
 
 /// Changes the actor's password. `current_session` is the origin id of the session asking,
@@ -79,7 +81,9 @@ pub async fn change_password(
     check_new(user, &org.name, &current_password, &new_password)?;
 
     let keys = ThrottleKeys::new(&user.email, actor.meta.ip);
-    let slot = argon2.slot().await?;
+    let Some(slot) = argon2.slot_soon().await else {
+        return Ok(Outcome::Busy);
+    };
     let stored = {
         let mut conn = pool.get().await?;
         if let Some(secs) = throttle::reserve(&mut conn, &keys, actor.now).await? {
@@ -100,7 +104,10 @@ pub async fn change_password(
         throttle::record_success(&mut conn, &keys).await?;
     }
 
-    let hash = password::hash_password(argon2.slot().await?, new_password).await?;
+    let Some(slot) = argon2.slot_soon().await else {
+        return Ok(Outcome::Busy);
+    };
+    let hash = password::hash_password(slot, new_password).await?;
     let mut conn = pool.get().await?;
     let ended = conn
         .transaction(async |conn| {

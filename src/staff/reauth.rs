@@ -14,6 +14,7 @@ use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::user::User;
 use crate::domain_error::DomainError;
 use crate::input::{self, Lines};
+use crate::notices::account;
 use crate::sealed::Sealer;
 use crate::staff::two_factor::{self, Check};
 
@@ -28,6 +29,8 @@ pub enum Reauth {
     Throttled(i64),
     /// Every argon2 slot is busy.
     Busy,
+    /// The account's app codes are refused after too many wrong ones (`Check::Locked`).
+    Locked,
 }
 
 /// What the user typed.
@@ -53,7 +56,7 @@ pub async fn confirm(
     {
         return Ok(Reauth::WrongPassword);
     }
-    let Some(slot) = argon2.try_slot() else {
+    let Some(slot) = argon2.slot_soon().await else {
         return Ok(Reauth::Busy);
     };
     let keys = ThrottleKeys::new(&user.email, meta.ip);
@@ -81,8 +84,16 @@ pub async fn confirm(
             two_factor::check_code(&mut conn, sealer, user, &proof.code, true, meta, now).await?;
         match check {
             Check::Passed(method) => second_factor = Some(method.as_str()),
-            Check::Wrong => return Ok(Reauth::WrongCode),
             Check::Throttled(secs) => return Ok(Reauth::Throttled(secs)),
+            refused => {
+                // The right password with a wrong code: its owner hears of it.
+                account::password_with_wrong_code(&mut conn, user, meta, now).await?;
+                return Ok(if refused == Check::Locked {
+                    Reauth::Locked
+                } else {
+                    Reauth::WrongCode
+                });
+            }
         }
     }
     NewAuditEvent::new("user.reauthenticated", meta, now)

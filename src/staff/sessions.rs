@@ -109,6 +109,8 @@ pub(crate) async fn end_others_inner(
     let count = ended.iter().filter(|row| row.is_live(now)).count();
     let keys: Vec<Vec<u8>> = ended.into_iter().map(|row| row.key_hash).collect();
     rows::delete_keys(conn, &keys).await?;
+    // Whoever is halfway through signing in as this user is stopped too.
+    rows::delete_pending_for_user(conn, user).await?;
     Ok(Ended {
         count,
         current_ended: kept.is_empty(),

@@ -17,9 +17,10 @@ use crate::client_ip::RequestMeta;
 use crate::db::ids::UserId;
 use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::session as sessions;
-use crate::db::models::two_factor::{self as rows, TwoFactor};
+use crate::db::models::two_factor::{self as rows, CODE_CEILING, TwoFactor};
 use crate::db::models::user::{StaffRole, User};
 use crate::domain_error::DomainError;
+use crate::notices::account::{self, TwoFactorChange};
 use crate::random;
 use crate::sealed::Sealer;
 
@@ -30,6 +31,8 @@ pub const ISSUER: &str = "m2m console";
 const WRONG_CODE: &str = "That code is not right. Enter the current code from your app.";
 const NOT_ENROLLING: &str = "Start the set-up again: there is no key waiting to be confirmed.";
 const NOT_ON: &str = "Two-factor sign-in is not on.";
+/// What someone is told once the account's app codes are refused (`Check::Locked`).
+pub const LOCKED: &str = "Codes from the authenticator app are refused for this account after too many wrong ones. Use one of your recovery codes, or ask a Super Admin of your organisation to reset your two-factor sign-in.";
 
 fn seal_label(user: UserId) -> String {
     format!("totp:{user}")
@@ -81,6 +84,11 @@ pub enum Check {
     Wrong,
     /// Refused by the throttle for this many seconds.
     Throttled(i64),
+    /// The account's app codes are refused: `CODE_CEILING` wrong codes in a row. A recovery
+    /// code (where one is accepted) still passes; a Super Admin's reset ends it too.
+    Locked,
+    /// The pending sign-in made its `PENDING_CODE_ATTEMPTS`: back to the password step.
+    Exhausted,
 }
 
 fn staff(actor: &Actor) -> Result<&User, DomainError> {
@@ -157,6 +165,13 @@ pub async fn pending_enrolment(
 
 /// Checks `typed` (a TOTP code, or when `recovery` allows, a recovery code) for `user`,
 /// throttled and audited. A passed TOTP step is spent.
+///
+/// Every attempt is counted before it is checked: on the (user, address) and address
+/// throttle, and on the account's ceiling of wrong codes in a row from every address
+/// (`CODE_CEILING`). Past the ceiling the app's codes are refused, right ones too, until a
+/// recovery code passes (it sets the count back to 0, as any right code does) or a Super
+/// Admin resets two-factor: recovery codes carry 80 random bits, so the throttle alone keeps
+/// them out of reach.
 pub async fn check_code(
     conn: &mut AsyncPgConnection,
     sealer: &Sealer,
@@ -173,10 +188,12 @@ pub async fn check_code(
     if let Some(secs) = throttle::reserve(conn, &keys, now).await? {
         return Ok(Check::Throttled(secs));
     }
+    let counted = TwoFactor::reserve_code_attempt(conn, user.id).await?;
     let key = open_key(sealer, &row)?;
     let typed = typed.trim();
     let mut passed = None;
-    if let Some(step) = totp::matching_step(&key, typed, now, row.last_used_step)
+    if counted.is_some()
+        && let Some(step) = totp::matching_step(&key, typed, now, row.last_used_step)
         && TwoFactor::use_step(conn, user.id, step).await?
     {
         passed = Some(Method::Totp);
@@ -193,6 +210,7 @@ pub async fn check_code(
     }
     if let Some(method) = passed {
         throttle::record_success(conn, &keys).await?;
+        TwoFactor::clear_failed_codes(conn, user.id).await?;
         return Ok(Check::Passed(method));
     }
     let lockouts = throttle::record_failure(conn, &keys, now).await?;
@@ -203,44 +221,56 @@ pub async fn check_code(
         .insert(conn)
         .await?;
     tracing::info!(user_id = %user.id, "two-factor code refused");
-    Ok(Check::Wrong)
-}
-
-/// The code step after a wrong password: no code passes, but each attempt is reserved and
-/// counted with the allowance of a real code step, so the answers (wrong, then throttled)
-/// are those someone with the right password would get.
-pub async fn refuse_code(
-    conn: &mut AsyncPgConnection,
-    email: &str,
-    meta: &RequestMeta,
-    now: DateTime<Utc>,
-) -> Result<Check, DomainError> {
-    let keys = ThrottleKeys::two_factor_without_account(email, meta.ip);
-    if let Some(secs) = throttle::reserve(conn, &keys, now).await? {
-        return Ok(Check::Throttled(secs));
+    match counted {
+        None => Ok(Check::Locked),
+        Some(count) => {
+            if count == CODE_CEILING {
+                NewAuditEvent::new("user.two_factor_locked", meta, now)
+                    .by(user)
+                    .details(serde_json::json!({ "wrong_codes_in_a_row": count }))
+                    .insert(conn)
+                    .await?;
+                tracing::warn!(user_id = %user.id, "two-factor codes locked after the ceiling");
+            }
+            Ok(Check::Wrong)
+        }
     }
-    throttle::record_failure(conn, &keys, now).await?;
-    Ok(Check::Wrong)
 }
 
-/// The code step of signing in: `check_code` with recovery codes allowed, and on a pass the
-/// `user.login` row (saying which factor was used).
+/// The code step of signing in, for the pending sign-in `pending` (its id): one of its
+/// `PENDING_CODE_ATTEMPTS`, then `check_code` with recovery codes allowed. A pass writes the
+/// `user.login` row (saying which factor was used); a wrong code tells the owner that their
+/// password was used (`notices::account`, at most once an hour).
 pub async fn complete_sign_in(
     conn: &mut AsyncPgConnection,
     sealer: &Sealer,
     user: &User,
+    pending: &str,
     typed: &str,
     meta: &RequestMeta,
     now: DateTime<Utc>,
 ) -> Result<Check, DomainError> {
+    let Some(attempt) = throttle::reserve_pending_attempt(conn, pending, now).await? else {
+        return Ok(Check::Exhausted);
+    };
     let check = check_code(conn, sealer, user, typed, true, meta, now).await?;
-    if let Check::Passed(method) = check {
-        NewAuditEvent::new("user.login", meta, now)
-            .by(user)
-            .details(serde_json::json!({ "second_factor": method.as_str() }))
-            .insert(conn)
-            .await?;
-        tracing::info!(user_id = %user.id, "signed in with a second factor");
+    match check {
+        Check::Passed(method) => {
+            throttle::forget_pending(conn, pending).await?;
+            NewAuditEvent::new("user.login", meta, now)
+                .by(user)
+                .details(serde_json::json!({ "second_factor": method.as_str() }))
+                .insert(conn)
+                .await?;
+            tracing::info!(user_id = %user.id, "signed in with a second factor");
+        }
+        Check::Wrong | Check::Locked => {
+            account::password_with_wrong_code(conn, user, meta, now).await?;
+            if attempt >= throttle::PENDING_CODE_ATTEMPTS {
+                return Ok(Check::Exhausted);
+            }
+        }
+        Check::Throttled(_) | Check::Exhausted => {}
     }
     Ok(check)
 }
@@ -249,7 +279,8 @@ pub async fn complete_sign_in(
 fn passed(check: Check) -> Result<Method, DomainError> {
     match check {
         Check::Passed(method) => Ok(method),
-        Check::Wrong => Err(DomainError::invalid("code", WRONG_CODE)),
+        Check::Wrong | Check::Exhausted => Err(DomainError::invalid("code", WRONG_CODE)),
+        Check::Locked => Err(DomainError::invalid("code", LOCKED)),
         Check::Throttled(secs) => Err(DomainError::invalid(
             "code",
             format!("Too many wrong codes. Try again in {secs} seconds."),
@@ -281,6 +312,7 @@ pub async fn confirm_enrolment(
         TwoFactor::enable(conn, user.id, actor.now).await?;
         rows::replace_recovery_codes(conn, user.id, &digests).await?;
         actor.audit("user.two_factor_enabled").insert(conn).await?;
+        account::two_factor_changed(conn, user, TwoFactorChange::TurnedOn, actor.now).await?;
         Ok(codes)
     })
     .await
@@ -325,6 +357,7 @@ pub async fn disable(
     conn.transaction(async |conn| {
         TwoFactor::delete(conn, user.id).await?;
         actor.audit("user.two_factor_disabled").insert(conn).await?;
+        account::two_factor_changed(conn, user, TwoFactorChange::TurnedOff, actor.now).await?;
         Ok(())
     })
     .await
@@ -355,6 +388,8 @@ pub async fn reset(
             .target("user", target, &user.email)
             .insert(conn)
             .await?;
+        let by = actor.staff_user().map_or("", |u| u.email.as_str());
+        account::two_factor_changed(conn, &user, TwoFactorChange::Reset { by }, actor.now).await?;
         Ok(user)
     })
     .await

@@ -24,5 +24,6 @@ mod journeys_forms;
 mod lifecycle;
 mod management;
 mod reveal;
+mod sign_in;
 mod two_factor;
 mod usage;

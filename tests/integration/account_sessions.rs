@@ -50,7 +50,7 @@ async fn a_wrong_current_password_is_refused_next_to_its_field() {
         app.client()
             .login(&user.email, NEW_PASSWORD)
             .await
-            .to_code_step()
+            .refused_on_the_form()
     );
 }
 
@@ -140,7 +140,7 @@ async fn a_changed_password_ends_the_other_sessions_but_not_this_one() {
         app.client()
             .login(&user.email, PASSWORD)
             .await
-            .to_code_step()
+            .refused_on_the_form()
     );
     assert!(
         app.client()
@@ -168,6 +168,7 @@ async fn the_sessions_page_lists_each_sign_in_this_one_first() {
         &NewSession {
             key_hash: &[7; 32],
             user_id: Some(user.id),
+            pending_user_id: None,
             state: serde_json::json!({ "user_id": format!("\"{}\"", user.id) }),
             created_at: now,
             idle_expires_at: now + Duration::minutes(30),

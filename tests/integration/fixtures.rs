@@ -16,9 +16,13 @@ use serde_json::Value;
 
 use crate::helpers::{Browser, Page, TestApp};
 
+mod invitations;
+mod mail;
 mod seams;
 mod sessions;
 mod two_factor;
+pub use invitations::*;
+pub use mail::*;
 pub use seams::*;
 pub use sessions::*;
 pub use two_factor::*;

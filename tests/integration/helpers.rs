@@ -341,9 +341,15 @@ impl Page {
         self.status == 303 && self.location() != Some("/login/code")
     }
 
-    /// A sign-in answer that went on to the code step, as every wrong password does.
+    /// A sign-in answer that went on to the code step (a right password, two-factor on).
     pub fn to_code_step(&self) -> bool {
         self.status == 303 && self.location() == Some("/login/code")
+    }
+
+    /// A sign-in refused on the form itself: a wrong password, an unknown email or a
+    /// disabled account.
+    pub fn refused_on_the_form(&self) -> bool {
+        self.status == 401 && self.body.contains("data-testid=\"login-error\"")
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {

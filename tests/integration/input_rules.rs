@@ -53,19 +53,7 @@ async fn nul_bytes_get_a_field_message_or_invalid_request_never_a_500() {
         ("/settings/apis", vec![("scope", "a\0:b"), ("name", "API")]),
         (
             "/settings/users",
-            vec![
-                ("email", "new\0@acme.test"),
-                ("role", "viewer"),
-                ("password", "violet quarry lantern sideways"),
-            ],
-        ),
-        (
-            "/settings/users",
-            vec![
-                ("email", "new@acme.test"),
-                ("role", "viewer"),
-                ("password", "a long enough\0password"),
-            ],
+            vec![("email", "new\0@acme.test"), ("role", "viewer")],
         ),
     ] {
         let res = boss.post_form(path, &fields).await;

@@ -11,6 +11,7 @@
 mod fixtures;
 mod helpers;
 
+mod account_emails;
 mod account_sessions;
 mod apis;
 mod apis_access;
@@ -23,6 +24,7 @@ mod csrf;
 mod fuzz;
 mod hot_path;
 mod input_rules;
+mod invitations;
 mod leaks;
 mod lifecycle;
 mod list;
@@ -53,7 +55,9 @@ mod shell;
 mod snapshots;
 mod stale;
 mod step_up;
+mod step_up_gate;
 mod two_factor;
+mod two_factor_limits;
 mod two_factor_policy;
 mod usage;
 mod users;

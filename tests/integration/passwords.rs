@@ -1,5 +1,5 @@
 //! The new-password rule (issue 14) at every place that sets a password: first-run setup,
-//! adding a user, `create-user` and changing one's own. Sign-in keeps accepting any
+//! accepting an invitation, `create-user` and changing one's own. Sign-in keeps accepting any
 //! existing password.
 
 use std::io::Write;
@@ -95,22 +95,27 @@ async fn setup_refuses_a_common_or_weak_password_with_422() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn adding_a_user_refuses_a_common_or_weak_password_with_422() {
+async fn accepting_an_invitation_refuses_a_common_or_weak_password_with_422() {
     let app = TestApp::spawn().await;
     let (_, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
-    assert_new_password_input(&boss.get("/settings/users").await.body, "password");
+    let link = crate::fixtures::invite(&mut boss, "new.person@acme.test", "viewer").await;
+    let mut invitee = app.client();
+    let form = invitee.get(&link).await;
+    assert_new_password_input(&form.body, "password");
+    let token = link.split_once("token=").unwrap().1.to_string();
     for (password, says) in [
         (COMMON, "among the most common"),
         (WEAK, "too easy to guess"),
+        ("new.person@acme.test", "too easy to guess"),
         (&"x".repeat(129), "Use at most 128 characters."),
     ] {
-        let page = boss
-            .hx_post(
-                "/settings/users",
+        let page = invitee
+            .post_form(
+                "/invitation",
                 &[
-                    ("email", "new.person@acme.test"),
-                    ("role", "viewer"),
+                    ("token", &token),
                     ("password", password),
+                    ("password_confirm", password),
                 ],
             )
             .await;
@@ -119,7 +124,7 @@ async fn adding_a_user_refuses_a_common_or_weak_password_with_422() {
         assert!(message.contains(says), "{message}");
         assert!(
             page.body.contains("new.person@acme.test"),
-            "the email is kept"
+            "the email is shown"
         );
     }
     assert!(

@@ -149,7 +149,12 @@ async fn disabling_a_user_ends_their_sessions_on_the_next_request() {
     assert_eq!(next.status, 303);
     assert!(next.location().unwrap().starts_with("/login"));
     // And they cannot sign back in.
-    assert!(victim.login(&admin.email, PASSWORD).await.to_code_step());
+    assert!(
+        victim
+            .login(&admin.email, PASSWORD)
+            .await
+            .refused_on_the_form()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -302,13 +302,28 @@ async fn every_sensitive_action_asks_and_does_nothing_until_confirmed() {
     assert_eq!(actions(&s).await.len(), before, "nothing was done");
     assert_eq!(token(&s.app, &s.client, "").await.status, 200);
 
-    // Changes that break nothing go straight through.
-    let page = s
+    // Deny by default: an edit that gives no management access asks too, and goes on once
+    // confirmed.
+    let edit = with(
+        valid_form(&s.catalog),
+        "description",
+        "Edited after a while",
+    );
+    let dialog = s
         .admin
-        .post_form(&paths::credential(id), &pairs(&valid_form(&s.catalog)))
+        .post_form(&paths::credential(id), &pairs(&edit))
         .await;
-    assert!(!is_dialog(&page), "{}", page.body);
-    assert_eq!(page.status, 303);
+    assert!(is_dialog(&dialog), "{}", dialog.body);
+    let done = confirm(
+        &mut s.admin,
+        &paths::credential(id),
+        &dialog,
+        &[("confirm_password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let page = s.admin.get(&paths::credential(id)).await;
+    assert!(page.body.contains("Edited after a while"));
 }
 
 #[tokio::test]

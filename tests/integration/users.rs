@@ -1,6 +1,6 @@
 use m2m_console::db::models::user::{StaffRole, User};
 
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::TestApp;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_super_admins_may_manage_users() {
@@ -18,14 +18,10 @@ async fn only_super_admins_may_manage_users() {
         let add = browser
             .post_form(
                 "/settings/users",
-                &[
-                    ("email", &email),
-                    ("role", "super_admin"),
-                    ("password", PASSWORD),
-                ],
+                &[("email", &email), ("role", "super_admin")],
             )
             .await;
-        assert_eq!(add.status, 403, "{role:?} adds a user");
+        assert_eq!(add.status, 403, "{role:?} invites a user");
         let change = browser
             .post_form(
                 &format!("/settings/users/{}/role", target.id),
@@ -72,59 +68,29 @@ async fn only_super_admins_may_manage_users() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_super_admin_adds_a_user_who_can_then_sign_in() {
+async fn a_super_admin_invites_a_user_who_can_then_sign_in() {
     let app = TestApp::spawn().await;
     let (_, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
-    let res = boss
-        .post_form(
-            "/settings/users",
-            &[
-                ("email", "New.Person@Acme.test"),
-                ("role", "admin"),
-                ("password", "violet quarry lantern sideways"),
-            ],
-        )
-        .await;
+    let link = crate::fixtures::invite(&mut boss, "New.Person@Acme.test", "admin").await;
+    let (_, res) = crate::fixtures::accept(&app, &link, "violet quarry lantern sideways").await;
     assert_eq!(res.status, 303);
-    assert_eq!(res.location(), Some("/settings/users"));
-    let page = boss.get("/settings/users").await;
-    assert!(
-        page.body.contains("Added new.person@acme.test."),
-        "flash shown after the redirect"
-    );
-    assert!(
-        !boss
-            .get("/settings/users")
-            .await
-            .body
-            .contains("Added new.person"),
-        "and only once"
-    );
 
     let mut newcomer = app.client();
-    assert_eq!(
+    assert!(
         newcomer
             .login("new.person@acme.test", "violet quarry lantern sideways")
             .await
-            .status,
-        303
+            .signed_in()
     );
     assert!(newcomer.get("/settings").await.body.contains("Admin"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn adding_a_user_validates_each_field_and_keeps_input() {
+async fn inviting_validates_each_field_and_keeps_input() {
     let app = TestApp::spawn().await;
     let (boss_user, mut boss) = app.login_as(StaffRole::SuperAdmin).await;
     let res = boss
-        .hx_post(
-            "/settings/users",
-            &[
-                ("email", "nope"),
-                ("role", "emperor"),
-                ("password", "short"),
-            ],
-        )
+        .hx_post("/settings/users", &[("email", "nope"), ("role", "emperor")])
         .await;
     assert_eq!(res.status, 422);
     assert!(
@@ -135,21 +101,16 @@ async fn adding_a_user_validates_each_field_and_keeps_input() {
     );
     assert!(res.body.contains("data-testid=\"error-email\""));
     assert!(res.body.contains("Choose a role."));
-    assert!(res.body.contains("data-testid=\"error-password\""));
     assert!(res.body.contains("value=\"nope\""));
 
     let dup = boss
         .post_form(
             "/settings/users",
-            &[
-                ("email", &boss_user.email),
-                ("role", "viewer"),
-                ("password", PASSWORD),
-            ],
+            &[("email", &boss_user.email), ("role", "viewer")],
         )
         .await;
     assert_eq!(dup.status, 422);
-    assert!(dup.body.contains("already exists"));
+    assert!(dup.body.contains("already a user of your organisation"));
     assert!(dup.body.contains("<html"), "plain forms get the whole page");
 }
 

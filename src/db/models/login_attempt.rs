@@ -66,6 +66,35 @@ pub async fn record_failure(
     Ok(started > 0)
 }
 
+#[derive(QueryableByName)]
+struct Attempts {
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
+}
+
+/// Counts one more attempt under `key`, which allows `cap` in all (no lock-out, no window of
+/// its own beyond the sweep's): the count with it, or `None` once `cap` were made. Atomic.
+pub async fn count_up_to(
+    conn: &mut AsyncPgConnection,
+    key: &[u8],
+    cap: i32,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<i32>> {
+    diesel::sql_query(
+        "INSERT INTO login_attempts (key, attempts, window_started_at) VALUES ($1, 1, $2) \
+         ON CONFLICT (key) DO UPDATE SET attempts = login_attempts.attempts + 1 \
+         WHERE login_attempts.attempts < $3 \
+         RETURNING attempts",
+    )
+    .bind::<Bytea, _>(key)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Integer, _>(cap)
+    .get_result::<Attempts>(conn)
+    .await
+    .optional()
+    .map(|row| row.map(|r| r.attempts))
+}
+
 /// Hands back one reservation under `key` (the attempt succeeded).
 pub async fn release(conn: &mut AsyncPgConnection, key: &[u8]) -> QueryResult<()> {
     diesel::update(

@@ -7,6 +7,7 @@ pub mod audit_event;
 pub mod credential;
 pub mod credential_lifecycle;
 pub mod idempotency_key;
+pub mod invitation;
 pub mod issuance;
 pub mod limit_window;
 pub mod login_attempt;

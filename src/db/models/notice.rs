@@ -29,15 +29,23 @@ pub enum NoticeKind {
     ExpiresIn1Day,
     Disabled,
     Leaked,
+    /// To a staff member: their right password was followed by a wrong two-factor code.
+    PasswordWithWrongCode,
+    /// To a staff member: two-factor sign-in of their account was turned on, or off.
+    TwoFactorEnabled,
+    TwoFactorDisabled,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 5] = [
+    pub const ALL: [NoticeKind; 8] = [
         NoticeKind::ExpiresIn30Days,
         NoticeKind::ExpiresIn7Days,
         NoticeKind::ExpiresIn1Day,
         NoticeKind::Disabled,
         NoticeKind::Leaked,
+        NoticeKind::PasswordWithWrongCode,
+        NoticeKind::TwoFactorEnabled,
+        NoticeKind::TwoFactorDisabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,7 +55,20 @@ impl NoticeKind {
             NoticeKind::ExpiresIn1Day => "expires_in_1_day",
             NoticeKind::Disabled => "disabled",
             NoticeKind::Leaked => "leaked",
+            NoticeKind::PasswordWithWrongCode => "password_with_wrong_code",
+            NoticeKind::TwoFactorEnabled => "two_factor_enabled",
+            NoticeKind::TwoFactorDisabled => "two_factor_disabled",
         }
+    }
+
+    /// Whether the email is about the recipient's own staff account (not a credential).
+    pub fn is_about_own_account(self) -> bool {
+        matches!(
+            self,
+            NoticeKind::PasswordWithWrongCode
+                | NoticeKind::TwoFactorEnabled
+                | NoticeKind::TwoFactorDisabled
+        )
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -90,6 +111,7 @@ impl NewNotice {
 #[diesel(table_name = notices)]
 pub struct Notice {
     pub id: NoticeId,
+    pub kind: NoticeKind,
     pub recipient: String,
     pub subject: String,
     pub body: String,

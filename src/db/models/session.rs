@@ -13,6 +13,8 @@ use crate::db::schema::sessions;
 pub struct NewSession<'a> {
     pub key_hash: &'a [u8],
     pub user_id: Option<UserId>,
+    /// The user whose pending sign-in (waiting for a code) the session holds.
+    pub pending_user_id: Option<UserId>,
     pub state: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub idle_expires_at: DateTime<Utc>,
@@ -43,11 +45,12 @@ pub async fn load_live(
         .optional()
 }
 
-/// Returns whether the (live) row still existed.
+/// Returns whether the (live) row still existed. `users` are the signed-in user and the user
+/// of a pending sign-in, as the state holds them.
 pub async fn update_state(
     conn: &mut AsyncPgConnection,
     key_hash: &[u8],
-    user_id: Option<UserId>,
+    (user_id, pending_user_id): (Option<UserId>, Option<UserId>),
     state: serde_json::Value,
     now: DateTime<Utc>,
     idle_expires_at: DateTime<Utc>,
@@ -59,6 +62,7 @@ pub async fn update_state(
     )
     .set((
         sessions::user_id.eq(user_id),
+        sessions::pending_user_id.eq(pending_user_id),
         sessions::state.eq(state),
         sessions::idle_expires_at.eq(idle_expires_at),
     ))
@@ -86,9 +90,27 @@ pub async fn delete(conn: &mut AsyncPgConnection, key_hash: &[u8]) -> QueryResul
         .map(|_| ())
 }
 
-/// Ends every session of a user: logout everywhere, role change, disable.
+/// Ends every session of a user: logout everywhere, role change, disable, two-factor reset.
+/// Sign-ins of theirs still waiting for a code end too.
 pub async fn delete_for_user(conn: &mut AsyncPgConnection, user_id: UserId) -> QueryResult<usize> {
-    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id)))
+    diesel::delete(
+        sessions::table.filter(
+            sessions::user_id
+                .eq(user_id)
+                .or(sessions::pending_user_id.eq(user_id)),
+        ),
+    )
+    .execute(conn)
+    .await
+}
+
+/// Ends the user's sign-ins still waiting for a code (their password changed, or they signed
+/// their other sessions out).
+pub async fn delete_pending_for_user(
+    conn: &mut AsyncPgConnection,
+    user_id: UserId,
+) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::pending_user_id.eq(user_id)))
         .execute(conn)
         .await
 }

@@ -16,7 +16,14 @@ pub struct TwoFactor {
     pub enabled_at: Option<DateTime<Utc>>,
     pub last_used_step: Option<i64>,
     pub created_at: DateTime<Utc>,
+    /// Wrong codes in a row, from every address (see `CODE_CEILING`).
+    pub failed_codes: i32,
+    pub alerted_at: Option<DateTime<Utc>>,
 }
+
+/// Wrong codes in a row after which the account's app codes are refused (NIST SP 800-63B
+/// §5.2.2 allows at most 100).
+pub const CODE_CEILING: i32 = 100;
 
 impl TwoFactor {
     pub fn enabled(&self) -> bool {
@@ -63,6 +70,7 @@ impl TwoFactor {
                 user_two_factor::enabled_at.eq(None::<DateTime<Utc>>),
                 user_two_factor::last_used_step.eq(None::<i64>),
                 user_two_factor::created_at.eq(now),
+                user_two_factor::failed_codes.eq(0),
             ))
             .execute(conn)
             .await
@@ -89,6 +97,55 @@ impl TwoFactor {
         .map(|n| n == 1)
     }
 
+    /// Counts one more code attempt against the account's ceiling before it is checked: the
+    /// count with it, or `None` when the ceiling is reached (nothing counted). Atomic, so
+    /// concurrent attempts from any number of addresses never pass it.
+    pub async fn reserve_code_attempt(
+        conn: &mut AsyncPgConnection,
+        user: UserId,
+    ) -> QueryResult<Option<i32>> {
+        diesel::update(
+            user_two_factor::table
+                .find(user)
+                .filter(user_two_factor::failed_codes.lt(CODE_CEILING)),
+        )
+        .set(user_two_factor::failed_codes.eq(user_two_factor::failed_codes + 1))
+        .returning(user_two_factor::failed_codes)
+        .get_result(conn)
+        .await
+        .optional()
+    }
+
+    /// A right code: the count of wrong ones in a row starts again.
+    pub async fn clear_failed_codes(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<()> {
+        diesel::update(user_two_factor::table.find(user))
+            .set(user_two_factor::failed_codes.eq(0))
+            .execute(conn)
+            .await
+            .map(|_| ())
+    }
+
+    /// Takes the right to alert the owner at `now` when no alert went out within `every`:
+    /// of concurrent callers, one gets it.
+    pub async fn claim_alert(
+        conn: &mut AsyncPgConnection,
+        user: UserId,
+        now: DateTime<Utc>,
+        every: chrono::Duration,
+    ) -> QueryResult<bool> {
+        diesel::update(
+            user_two_factor::table.find(user).filter(
+                user_two_factor::alerted_at
+                    .is_null()
+                    .or(user_two_factor::alerted_at.le(now - every)),
+            ),
+        )
+        .set(user_two_factor::alerted_at.eq(now))
+        .execute(conn)
+        .await
+        .map(|n| n == 1)
+    }
+
     pub async fn enable(
         conn: &mut AsyncPgConnection,
         user: UserId,
@@ -109,16 +166,20 @@ impl TwoFactor {
             .map(|n| n > 0)
     }
 
-    /// The users of `org` who have two-factor on.
+    /// The users of `org` who have two-factor on, each with whether their app codes are
+    /// locked (`CODE_CEILING` wrong ones in a row).
     pub async fn enabled_in_org(
         conn: &mut AsyncPgConnection,
         org: OrgId,
-    ) -> QueryResult<Vec<UserId>> {
+    ) -> QueryResult<Vec<(UserId, bool)>> {
         user_two_factor::table
             .inner_join(users::table)
             .filter(users::org_id.eq(org))
             .filter(user_two_factor::enabled_at.is_not_null())
-            .select(user_two_factor::user_id)
+            .select((
+                user_two_factor::user_id,
+                user_two_factor::failed_codes.ge(CODE_CEILING),
+            ))
             .load(conn)
             .await
     }
