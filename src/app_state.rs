@@ -33,7 +33,18 @@ pub struct AppState {
     pub sealer: Sealer,
 }
 
+/// The machine side's connections of one worker thread (see `startup`): created on that
+/// thread, so their drivers run on it and a request and its database I/O share one event
+/// loop, with no wake-up of another thread per statement.
+#[derive(Clone)]
+pub struct WorkerPool(pub DbPool);
+
 impl AppState {
+    /// The pool of the worker thread serving `req`, or the instance's pool outside a worker.
+    pub fn machine_pool<'a>(&'a self, req: &'a actix_web::HttpRequest) -> &'a DbPool {
+        req.app_data::<WorkerPool>().map_or(&self.pool, |w| &w.0)
+    }
+
     /// The caller's address: the peer, or what a trusted proxy reports (see `client_ip`).
     pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
         crate::client_ip::resolve(

@@ -12,7 +12,7 @@ use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
-use crate::app_state::AppState;
+use crate::app_state::{AppState, WorkerPool};
 use crate::auth::{csrf, password, setup};
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -30,8 +30,12 @@ use crate::session_store::PgSessionStore;
 use crate::telemetry::RequestSpan;
 use crate::{jobs, routes};
 
-/// Connections per instance: enough to keep 2 cores busy while requests wait on I/O.
+/// Connections per instance for the console, the management API and the background jobs.
 const POOL_SIZE: usize = 16;
+/// Connections per instance for the machine side's hot path (token, introspection,
+/// revocation, bearer checks), split between the worker threads: enough concurrent commits
+/// for PostgreSQL to group them while 2 cores are busy.
+const MACHINE_POOL_SIZE: usize = 16;
 /// Largest console form body read (actix's default is 256 KiB).
 const CONSOLE_BODY_LIMIT: usize = 1024 * 1024;
 /// Leak report requests per address and minute (each may hold many reports).
@@ -125,7 +129,12 @@ impl Application {
         };
         let settings = state.settings.clone();
         let app_state = state.clone();
+        let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let worker_pool_size = MACHINE_POOL_SIZE.div_ceil(workers).max(2);
         let server = HttpServer::new(move || {
+            // Built in the worker's own thread: its connections are opened, and driven, there.
+            let worker_pool = db::pool(&settings.database_url, worker_pool_size)
+                .unwrap_or_else(|_| pool.clone());
             let store = PgSessionStore::new(
                 pool.clone(),
                 clock.clone(),
@@ -134,6 +143,7 @@ impl Application {
             );
             App::new()
                 .app_data(state.clone())
+                .app_data(WorkerPool(worker_pool))
                 .configure(routes::machine_routes)
                 .service(
                     web::scope("")
@@ -149,6 +159,7 @@ impl Application {
                 .wrap(from_fn(metrics::http::observe_latency))
                 .wrap(TracingLogger::<RequestSpan>::new())
         })
+        .workers(workers)
         .listen(listener)
         .map_err(|e| StartupError::Other(e.to_string()))?
         .shutdown_timeout(10)

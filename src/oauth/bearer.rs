@@ -166,7 +166,7 @@ pub async fn whoami(
 ) -> Result<HttpResponse, BearerError> {
     let ip = state.client_ip(&req);
     let now = state.clock.now();
-    let conn = state.pool.get().await?;
+    let conn = state.machine_pool(&req).get().await?;
     let verified = verify(&conn, req.headers(), req.query_string(), ip, now).await;
     drop(conn);
     state.oauth.metrics.bearer_check(verified.is_ok());

@@ -53,7 +53,7 @@ async fn introspect(
 
     // The caller's credential and the token are looked up together, in one round trip; the
     // token's answer is used only once the caller has authenticated.
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.machine_pool(req).get().await?;
     let caller_lookup = attempt.lookup(&conn);
     let token_lookup = async {
         match &token_hash {

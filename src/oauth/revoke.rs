@@ -20,7 +20,7 @@ pub async fn revoke_token(
     let presented = client_auth::presented(&req, &form)?;
     let ip = state.client_ip(&req);
     let now = state.clock.now();
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.machine_pool(&req).get().await?;
     let (caller, _) =
         client_auth::authenticate(&mut conn, &state.oauth, presented, ip, now).await?;
     let token = form.get("token").ok_or(OAuthError::invalid_request(

@@ -92,7 +92,7 @@ async fn issue(
     // passes, stores the token. A request that cannot get a token anyway only looks the
     // client up, to answer in the order the checks go: client authentication, grant type,
     // scope.
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.machine_pool(req).get().await?;
     let (found, granted) = match &requested {
         Ok(scopes) if grant_type == GRANT_TYPE => {
             let hash = token.hash();

@@ -67,10 +67,12 @@ pub async fn sweep_pushed_out(
             }));
         }
         let to = newest.min(from.saturating_add(batch));
+        // `cut` is materialised so that each credential's cut-off is found once, not once per
+        // row the delete looks at.
         let deleted = diesel::sql_query(
             "WITH fresh AS (SELECT DISTINCT credential_id FROM access_tokens \
                             WHERE id > $1 AND id <= $2), \
-             cut AS (SELECT f.credential_id, \
+             cut AS MATERIALIZED (SELECT f.credential_id, \
                        (SELECT n.id FROM access_tokens n WHERE n.credential_id = f.credential_id \
                         ORDER BY n.id DESC OFFSET $3 LIMIT 1) AS newest_gone \
                      FROM fresh f) \
