@@ -40,6 +40,7 @@ pub mod session_store;
 pub mod staff;
 pub mod startup;
 pub mod telemetry;
+pub mod tls;
 pub mod tokens;
 pub mod usage;
 pub mod views;

@@ -66,6 +66,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings, clock: Clock) -> Result<Self, StartupError> {
+        crate::tls::install_crypto_provider();
         db::prepare(&settings.database_url).await?;
         let pool = db::pool(&settings.database_url, POOL_SIZE)
             .map_err(|e| StartupError::Other(e.to_string()))?;
@@ -133,8 +134,8 @@ impl Application {
         let worker_pool_size = MACHINE_POOL_SIZE.div_ceil(workers).max(2);
         let server = HttpServer::new(move || {
             // Built in the worker's own thread: its connections are opened, and driven, there.
-            let worker_pool = db::pool(&settings.database_url, worker_pool_size)
-                .unwrap_or_else(|_| pool.clone());
+            let worker_pool =
+                db::pool(&settings.database_url, worker_pool_size).unwrap_or_else(|_| pool.clone());
             let store = PgSessionStore::new(
                 pool.clone(),
                 clock.clone(),

@@ -129,6 +129,8 @@ impl Browser {
     }
 
     async fn launch(base: &str, javascript: bool, (width, height): (u32, u32)) -> Self {
+        // The WebDriver client is a reqwest client: it needs the process's TLS provider.
+        m2m_console::tls::install_crypto_provider();
         static PROFILE: AtomicU32 = AtomicU32::new(0);
         let driver_process = chromedriver();
         let profile = driver_process.scratch.join(format!(
