@@ -15,8 +15,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Interval;
 
 use crate::app_state::AppState;
-use crate::auth::throttle;
 use crate::db;
+use crate::staff::throttle;
 use crate::webhooks;
 
 const SWEEP_EVERY: StdDuration = StdDuration::from_secs(60);
@@ -133,7 +133,7 @@ async fn flush_counts(state: Arc<AppState>, mut stopping: watch::Receiver<bool>)
             continue;
         };
         let mut ok = true;
-        if let Err(e) = state.oauth.usage.flush(&mut conn).await {
+        if let Err(e) = crate::usage::flush::flush(&state.oauth.usage, &mut conn).await {
             ok = false;
             tracing::warn!(error = %e, "could not write the usage counts; kept for next time");
         }

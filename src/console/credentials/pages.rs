@@ -6,7 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use diesel_async::AsyncPgConnection;
 
 use crate::console::credentials::form::{CUSTOM, CredentialFormData, NEVER};
-use crate::console::credentials::list::{ListSort, section};
+use crate::console::credentials::list::section;
+use crate::console::credentials::sort::ListSort;
 use crate::console::credentials::usage::UsageSection;
 use crate::console::credentials::views::{
     Confirm, ConfirmAction, CredentialDetail, CredentialMenu, Evidence,

@@ -5,7 +5,7 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 
 use crate::console::credentials::form::FormView;
-use crate::console::credentials::list::{ListSort, SortKey};
+use crate::console::credentials::sort::{ListSort, SortKey};
 use crate::console::credentials::usage::UsageSection;
 use crate::credentials::lifecycle::{Overlap, disabled_why};
 use crate::db::ids::CredentialId;
