@@ -12,6 +12,7 @@ use crate::email::Mailer;
 use crate::oauth::state::OAuthState;
 use crate::rate_limit::WindowLimiter;
 use crate::sealed::Sealer;
+use crate::shutdown::Readiness;
 use crate::staff::password;
 
 /// Shared by every handler.
@@ -31,6 +32,8 @@ pub struct AppState {
     pub api_calls: WindowLimiter,
     /// Seals and opens secrets kept at rest (webhook signing secrets).
     pub sealer: Sealer,
+    /// Whether this instance is stopping (`/readyz` answers 503 meanwhile; see `shutdown`).
+    pub readiness: Readiness,
 }
 
 /// The machine side's connections of one worker thread (see `startup`): created on that

@@ -162,8 +162,8 @@ impl ResponseError for OAuthError {
 
 impl From<diesel::result::Error> for OAuthError {
     fn from(e: diesel::result::Error) -> Self {
-        if crate::db::is_connection_lost(&e) {
-            tracing::warn!(error = %e, "database connection lost on the OAuth path");
+        if crate::db::is_unavailable(&e) {
+            tracing::warn!(error = %e, "database unavailable on the OAuth path");
             return Self::unavailable();
         }
         tracing::error!(error = %e, "database error on the OAuth path");
