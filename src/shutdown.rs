@@ -8,7 +8,6 @@
 //! 4. The usage counted in memory is written, then the process exits.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -18,23 +17,6 @@ use actix_web::web;
 use tokio::sync::Notify;
 
 use crate::app_state::AppState;
-
-/// Whether this instance is on its way out. Shared by the probe, the middleware and the
-/// shutdown sequence.
-#[derive(Debug, Default)]
-pub struct Readiness {
-    draining: AtomicBool,
-}
-
-impl Readiness {
-    pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::Relaxed)
-    }
-
-    pub fn start_draining(&self) {
-        self.draining.store(true, Ordering::Relaxed);
-    }
-}
 
 /// Starts the shutdown sequence from outside: the OS signal in production, the test itself in
 /// tests. A `stop` before anyone waits is kept, never lost.
