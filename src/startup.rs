@@ -98,12 +98,14 @@ impl Application {
             Some(smtp) => Some(Arc::new(Mailer::new(smtp).map_err(StartupError::Other)?)),
         };
         let settings_api_rate_limit = settings.api_rate_limit;
+        let introspections_per_minute = settings.introspection_rate_limit;
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             clock: clock.clone(),
             settings: Arc::new(settings),
             oauth: OAuthState::new(
                 Metrics::new().map_err(|e| StartupError::Other(format!("metrics: {e}")))?,
+                introspections_per_minute,
             ),
             argon2,
             cookie_key: cookie_key.clone(),

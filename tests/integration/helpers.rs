@@ -190,14 +190,14 @@ impl TestApp {
         }
     }
 
-    /// Writes the usage this instance counted in memory now, as its flush job would.
+    /// Writes the usage this instance counted in memory now, as its flush job would, with
+    /// the introspections it counted against their callers' limits.
     pub async fn flush_usage(&self) {
-        self.state
-            .oauth
-            .usage
-            .flush(&mut *self.conn().await)
-            .await
-            .unwrap();
+        let mut conn = self.conn().await;
+        self.state.oauth.usage.flush(&mut conn).await.unwrap();
+        let now = self.clock.now();
+        let limit = &self.state.oauth.introspections;
+        limit.flush(&mut conn, now).await.unwrap();
     }
 
     pub fn url(&self, path: &str) -> String {
