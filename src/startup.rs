@@ -114,12 +114,14 @@ impl Application {
             Some(smtp) => Some(Arc::new(Mailer::new(smtp).map_err(StartupError::Other)?)),
         };
         let settings_api_rate_limit = settings.api_rate_limit;
+        let introspections_per_minute = settings.introspection_rate_limit;
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             clock: clock.clone(),
             settings: Arc::new(settings),
             oauth: OAuthState::new(
                 Metrics::new().map_err(|e| StartupError::Other(format!("metrics: {e}")))?,
+                introspections_per_minute,
             ),
             argon2,
             cookie_key: cookie_key.clone(),
@@ -288,10 +290,7 @@ impl Application {
 /// The last flush of the usage counted in memory, once no request can add to it.
 async fn write_counted_usage(state: &AppState) {
     let written = match state.pool.get().await {
-        Ok(mut conn) => state
-            .oauth
-            .usage
-            .flush(&mut conn)
+        Ok(mut conn) => crate::usage::flush::flush(&state.oauth.usage, &mut conn)
             .await
             .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
