@@ -6,12 +6,12 @@ use actix_web::http::StatusCode;
 use askama::Template;
 
 use crate::console::request::ConsoleRequest;
-use crate::console::step_up::{Confirmable, Sensitive};
 use crate::credentials::input::TokenLifetime;
 use crate::db::models::user::StaffRole;
 use crate::domain_error::DomainError;
 use crate::error::AppError;
 use crate::forms::FieldErrors;
+use crate::html_form::HtmlForm;
 use crate::paths;
 use crate::policy::StaleCandidate;
 use crate::policy::{self, PolicyDraft, PolicySaved, StaleAction};
@@ -92,17 +92,10 @@ pub async fn show_policy(rq: ConsoleRequest) -> Result<HttpResponse, AppError> {
 #[tracing::instrument(skip_all)]
 pub async fn update_policy(
     rq: ConsoleRequest,
-    mut form: Confirmable<PolicyDraft>,
+    HtmlForm(form): HtmlForm<PolicyDraft>,
 ) -> Result<HttpResponse, AppError> {
     rq.require(StaffRole::SuperAdmin, ACTION)?;
-    let sensitive = Sensitive {
-        what: "change the organisation's policy",
-        cancel: paths::POLICY,
-    };
-    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
-        return Ok(dialog);
-    }
-    let draft = form.form;
+    let draft = form;
     let mut conn = rq.conn().await?;
     let (saved, message) = match policy::update_policy(&mut conn, &rq.actor(), &draft).await {
         Ok(PolicySaved::Changed(saved)) => (saved, "Saved the credential policy."),

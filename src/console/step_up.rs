@@ -4,13 +4,11 @@
 //! and code, to the same action, which then goes on as if it had not been interrupted: one
 //! request, so nothing is lost and nothing is done twice.
 
-use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
-use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::Duration;
 use secrecy::SecretString;
-use serde::de::DeserializeOwned;
 
 use crate::console::request::ConsoleRequest;
 use crate::error::AppError;
@@ -74,38 +72,6 @@ impl Interrupted {
     }
 }
 
-/// A sensitive action's form: `T` as `HtmlForm` gives it, plus what the dialog needs to
-/// send it again.
-pub struct Confirmable<T> {
-    pub form: T,
-    interrupted: Interrupted,
-}
-
-/// A form with nothing in it but the CSRF token (delete, disable, reset…).
-#[derive(serde::Deserialize)]
-pub struct NoFields {}
-
-impl<T: DeserializeOwned + 'static> FromRequest for Confirmable<T> {
-    type Error = AppError;
-    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, AppError>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let bytes = web::Bytes::from_request(req, payload);
-        let req = req.clone();
-        Box::pin(async move {
-            let bytes = bytes
-                .await
-                .map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
-            let form = serde_html_form::from_bytes::<T>(&bytes)
-                .map_err(|_| AppError::BadRequest("The form is malformed.".into()))?;
-            Ok(Self {
-                form,
-                interrupted: Interrupted::read(&req, &bytes),
-            })
-        })
-    }
-}
-
 #[derive(Template)]
 #[template(path = "partials/step_up.html")]
 struct StepUpDialog<'a> {
@@ -126,18 +92,6 @@ pub struct Sensitive<'a> {
     /// Completes "To …, enter your password": e.g. "rotate this credential's secret".
     pub what: &'a str,
     pub cancel: &'a str,
-}
-
-impl ConsoleRequest {
-    /// `None` when the action may go on (a recent authentication, or the dialog's proof
-    /// just passed); otherwise the "Confirm it's you" answer to send instead of acting.
-    pub async fn step_up<T>(
-        &self,
-        form: &mut Confirmable<T>,
-        sensitive: Sensitive<'_>,
-    ) -> Result<Option<HttpResponse>, AppError> {
-        self.confirm(&mut form.interrupted, sensitive).await
-    }
 }
 
 impl ConsoleRequest {

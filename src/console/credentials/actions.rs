@@ -12,7 +12,6 @@ use crate::console::credentials::form::CredentialFormData;
 use crate::console::credentials::views::SecretReveal;
 use crate::console::credentials::{changed, crumbs, form_page, load, offers_management, reveal};
 use crate::console::request::ConsoleRequest;
-use crate::console::step_up::{Confirmable, NoFields, Sensitive};
 use crate::credentials::lifecycle::{DisableReason, Overlap};
 use crate::credentials::{lifecycle, save};
 use crate::db::ids::CredentialId;
@@ -20,6 +19,7 @@ use crate::db::models::credential::Credential;
 use crate::domain_error::DomainError;
 use crate::error::AppError;
 use crate::forms::FieldErrors;
+use crate::html_form::HtmlForm;
 use crate::paths;
 
 /// The create form again after a refusal: field messages (422) or one about the whole form
@@ -45,16 +45,9 @@ async fn refused_form(
 #[tracing::instrument(skip_all)]
 pub async fn create_credential(
     rq: ConsoleRequest,
-    mut form: Confirmable<CredentialFormData>,
+    HtmlForm(form): HtmlForm<CredentialFormData>,
 ) -> Result<HttpResponse, AppError> {
-    let sensitive = Sensitive {
-        what: "create credentials and see their secret",
-        cancel: paths::M2M,
-    };
-    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
-        return Ok(dialog);
-    }
-    let draft = form.form;
+    let draft = form;
     let mut conn = rq.conn().await?;
     let (input, found) = draft.new_credential();
     let actor = rq.actor();
@@ -119,20 +112,11 @@ fn already_shown(
 pub async fn update_credential(
     rq: ConsoleRequest,
     path: web::Path<CredentialId>,
-    mut form: Confirmable<CredentialFormData>,
+    HtmlForm(form): HtmlForm<CredentialFormData>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let mut conn = rq.conn().await?;
-    if gives_management_scopes(&mut conn, &rq, id, &form.form).await? {
-        let sensitive = Sensitive {
-            what: "give this credential management access",
-            cancel: &paths::credential(id),
-        };
-        if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
-            return Ok(dialog);
-        }
-    }
-    let draft = form.form;
+    let draft = form;
     let current = load(&mut conn, &rq, id).await?;
     let (changes, found) = draft.changes(&current, offers_management(&rq));
     let actor = rq.actor();
@@ -156,23 +140,6 @@ pub async fn update_credential(
     }
 }
 
-/// Whether saving `draft` would give the credential a management scope it lacks.
-async fn gives_management_scopes(
-    conn: &mut AsyncPgConnection,
-    rq: &ConsoleRequest,
-    id: CredentialId,
-    draft: &CredentialFormData,
-) -> Result<bool, AppError> {
-    if draft.management_scopes.iter().all(|s| s.trim().is_empty()) {
-        return Ok(false);
-    }
-    let before = load(conn, rq, id).await?;
-    Ok(draft
-        .management_scopes
-        .iter()
-        .any(|s| !s.trim().is_empty() && !before.management_scopes.iter().any(|b| b == s.trim())))
-}
-
 /// The rotate form: when the current secret stops working.
 #[derive(Deserialize)]
 pub struct RotateForm {
@@ -187,17 +154,10 @@ pub struct RotateForm {
 pub async fn rotate_credential_secret(
     rq: ConsoleRequest,
     path: web::Path<CredentialId>,
-    mut form: Confirmable<RotateForm>,
+    HtmlForm(form): HtmlForm<RotateForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let sensitive = Sensitive {
-        what: "rotate this credential's secret",
-        cancel: &paths::credential(id),
-    };
-    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
-        return Ok(dialog);
-    }
-    let form = form.form;
+    let form = form;
     // Absent means Now: the rule before overlaps existed, and the safe reading.
     let overlap = match form.overlap.trim() {
         "" => Overlap::Now,
@@ -236,16 +196,8 @@ pub async fn retire_previous_secret(
 pub async fn disable_credential(
     rq: ConsoleRequest,
     path: web::Path<CredentialId>,
-    mut form: Confirmable<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let sensitive = Sensitive {
-        what: "disable this credential",
-        cancel: &paths::credential(id),
-    };
-    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
-        return Ok(dialog);
-    }
     let mut conn = rq.conn().await?;
     let c =
         lifecycle::disable_credential(&mut conn, &rq.actor(), id, DisableReason::Manual).await?;
@@ -268,16 +220,8 @@ pub async fn enable_credential(
 pub async fn revoke_credential(
     rq: ConsoleRequest,
     path: web::Path<CredentialId>,
-    mut form: Confirmable<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let sensitive = Sensitive {
-        what: "revoke this credential",
-        cancel: &paths::credential(id),
-    };
-    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
-        return Ok(dialog);
-    }
     let mut conn = rq.conn().await?;
     let revoked = lifecycle::revoke_credential(&mut conn, &rq.actor(), id).await?;
     let message = format!("Revoked “{}”.", revoked.name);
@@ -289,16 +233,8 @@ pub async fn revoke_credential(
 pub async fn delete_credential(
     rq: ConsoleRequest,
     path: web::Path<CredentialId>,
-    mut form: Confirmable<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let sensitive = Sensitive {
-        what: "delete this credential",
-        cancel: &paths::credential(id),
-    };
-    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
-        return Ok(dialog);
-    }
     let mut conn = rq.conn().await?;
     let deleted = lifecycle::delete_credential(&mut conn, &rq.actor(), id).await?;
     let message = format!("Deleted “{}”.", deleted.name);

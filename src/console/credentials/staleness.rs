@@ -8,10 +8,10 @@ use serde::Deserialize;
 use crate::catalog::Saved;
 use crate::console::credentials::changed;
 use crate::console::request::ConsoleRequest;
-use crate::console::step_up::{Confirmable, Sensitive};
 use crate::credentials::stale;
 use crate::db::ids::CredentialId;
 use crate::error::AppError;
+use crate::html_form::HtmlForm;
 use crate::paths;
 
 /// The form: `exempt=yes` to exempt, `exempt=no` to end the exemption.
@@ -25,21 +25,14 @@ pub struct ExemptionForm {
 pub async fn set_stale_exemption(
     rq: ConsoleRequest,
     path: web::Path<CredentialId>,
-    mut form: Confirmable<ExemptionForm>,
+    HtmlForm(form): HtmlForm<ExemptionForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let exempt = match form.form.exempt.trim() {
+    let exempt = match form.exempt.trim() {
         "yes" => true,
         "no" => false,
         _ => return Err(AppError::BadRequest("Say whether it is exempt.".into())),
     };
-    let sensitive = Sensitive {
-        what: "change whether this credential is exempt from staleness",
-        cancel: &paths::credential(id),
-    };
-    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
-        return Ok(dialog);
-    }
     let mut conn = rq.conn().await?;
     let (c, saved) = stale::set_stale_exempt(&mut conn, &rq.actor(), id, exempt).await?;
     let message = match (saved, exempt) {

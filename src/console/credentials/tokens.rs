@@ -8,7 +8,6 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use crate::console::credentials::views::{TokenReveal, TokensSection};
 use crate::console::credentials::{can_manage, crumbs, locked, no_store};
 use crate::console::request::ConsoleRequest;
-use crate::console::step_up::{Confirmable, NoFields, Sensitive};
 use crate::credentials::access_tokens;
 use crate::db::ids::{CredentialId, TokenId};
 use crate::db::models::access_token;
@@ -81,16 +80,8 @@ async fn changed(
 pub async fn generate_token(
     rq: ConsoleRequest,
     path: web::Path<CredentialId>,
-    mut form: Confirmable<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let sensitive = Sensitive {
-        what: "generate a test access token",
-        cancel: &paths::credential(id),
-    };
-    if let Some(dialog) = rq.step_up(&mut form, sensitive).await? {
-        return Ok(dialog);
-    }
     let mut conn = rq.conn().await?;
     let issued = access_tokens::generate_token(&mut conn, &rq.actor(), id).await?;
     let name = issued.credential.name.clone();
