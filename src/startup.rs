@@ -30,7 +30,7 @@ use crate::session_store::PgSessionStore;
 use crate::shutdown::{self, Readiness, Stopper};
 use crate::staff::password;
 use crate::telemetry::RequestSpan;
-use crate::{jobs, routes};
+use crate::{health, jobs, routes};
 
 /// Connections per instance for the console, the management API and the background jobs.
 const POOL_SIZE: usize = 16;
@@ -173,7 +173,7 @@ impl Application {
                         .wrap(DefaultHeaders::new().add(("Cache-Control", "no-store"))),
                 )
                 .wrap(from_fn(security_headers))
-                .wrap(from_fn(shutdown::close_while_draining))
+                .wrap(from_fn(health::close_while_draining))
                 .wrap(from_fn(metrics::http::observe_latency))
                 .wrap(TracingLogger::<RequestSpan>::new())
         })
@@ -287,10 +287,7 @@ impl Application {
 /// The last flush of the usage counted in memory, once no request can add to it.
 async fn write_counted_usage(state: &AppState) {
     let written = match state.pool.get().await {
-        Ok(mut conn) => state
-            .oauth
-            .usage
-            .flush(&mut conn)
+        Ok(mut conn) => crate::usage::flush::flush(&state.oauth.usage, &mut conn)
             .await
             .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
