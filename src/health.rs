@@ -1,9 +1,5 @@
 //! Liveness and readiness probes for load balancers and orchestrators.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::ConnectionType;
-use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 
 use crate::app_state::AppState;
@@ -33,22 +29,4 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             .content_type("text/plain")
             .body("database unavailable")
     }
-}
-
-/// While draining, every answer closes its connection: a client or load balancer holding a
-/// kept-alive connection opens its next one elsewhere instead of finding this one gone.
-pub async fn close_while_draining(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let draining = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|state| state.readiness.is_draining());
-    let mut res = next.call(req).await?;
-    if draining {
-        res.response_mut()
-            .head_mut()
-            .set_connection_type(ConnectionType::Close);
-    }
-    Ok(res)
 }

@@ -1,34 +1,22 @@
 //! Rolling restarts: what an instance does between SIGTERM (or SIGINT) and its exit.
 //!
 //! 1. `/readyz` answers 503 for `DRAIN_SECONDS` while every other request is still served,
-//!    each answer with `Connection: close` (`health::close_while_draining`), so the load
-//!    balancer's health check takes the instance out of rotation and its kept-alive
-//!    connections move to the other instances.
+//!    each answer with `Connection: close`, so the load balancer's health check takes the
+//!    instance out of rotation and its kept-alive connections move to the other instances.
 //! 2. The listener stops accepting; requests in flight finish (`startup`'s shutdown timeout).
 //! 3. The background jobs stop at their next wait: a job in the middle of a batch finishes it.
 //! 4. The usage counted in memory is written, then the process exits.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::ConnectionType;
+use actix_web::middleware::Next;
+use actix_web::web;
 use tokio::sync::Notify;
 
-/// Whether this instance is on its way out. Shared by the probe, the middleware and the
-/// shutdown sequence.
-#[derive(Debug, Default)]
-pub struct Readiness {
-    draining: AtomicBool,
-}
-
-impl Readiness {
-    pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::Relaxed)
-    }
-
-    pub fn start_draining(&self) {
-        self.draining.store(true, Ordering::Relaxed);
-    }
-}
+use crate::app_state::AppState;
 
 /// Starts the shutdown sequence from outside: the OS signal in production, the test itself in
 /// tests. A `stop` before anyone waits is kept, never lost.
@@ -61,4 +49,22 @@ pub async fn os_signal() {
         _ = int.recv() => "SIGINT",
     };
     tracing::info!(signal = name, "stopping");
+}
+
+/// While draining, every answer closes its connection: a client or load balancer holding a
+/// kept-alive connection opens its next one elsewhere instead of finding this one gone.
+pub async fn close_while_draining(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let draining = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.readiness.is_draining());
+    let mut res = next.call(req).await?;
+    if draining {
+        res.response_mut()
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
+    }
+    Ok(res)
 }

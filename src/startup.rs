@@ -27,10 +27,11 @@ use crate::rate_limit::WindowLimiter;
 use crate::sealed::{self, DataKey, Sealer};
 use crate::security_headers::security_headers;
 use crate::session_store::PgSessionStore;
-use crate::shutdown::{self, Readiness, Stopper};
+use crate::app_state::Readiness;
+use crate::shutdown::{self, Stopper};
 use crate::staff::password;
 use crate::telemetry::RequestSpan;
-use crate::{health, jobs, routes};
+use crate::{jobs, routes};
 
 /// Connections per instance for the console, the management API and the background jobs.
 const POOL_SIZE: usize = 16;
@@ -113,12 +114,14 @@ impl Application {
             Some(smtp) => Some(Arc::new(Mailer::new(smtp).map_err(StartupError::Other)?)),
         };
         let settings_api_rate_limit = settings.api_rate_limit;
+        let introspections_per_minute = settings.introspection_rate_limit;
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             clock: clock.clone(),
             settings: Arc::new(settings),
             oauth: OAuthState::new(
                 Metrics::new().map_err(|e| StartupError::Other(format!("metrics: {e}")))?,
+                introspections_per_minute,
             ),
             argon2,
             cookie_key: cookie_key.clone(),
@@ -173,7 +176,7 @@ impl Application {
                         .wrap(DefaultHeaders::new().add(("Cache-Control", "no-store"))),
                 )
                 .wrap(from_fn(security_headers))
-                .wrap(from_fn(health::close_while_draining))
+                .wrap(from_fn(shutdown::close_while_draining))
                 .wrap(from_fn(metrics::http::observe_latency))
                 .wrap(TracingLogger::<RequestSpan>::new())
         })

@@ -15,6 +15,9 @@ pub use database_url::DatabaseUrl;
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/m2m_console";
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
+/// Introspections and revocations per calling credential and minute unless configured: 100 a
+/// second, far above what a resource server checking each request of one integration needs.
+pub const DEFAULT_INTROSPECTION_RATE_LIMIT: i64 = 6000;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -42,6 +45,9 @@ pub struct Settings {
     /// Management API requests each calling credential may make per minute and instance
     /// (`API_RATE_LIMIT_PER_MINUTE`, default 600).
     pub api_rate_limit: u32,
+    /// Introspections and revocations each calling credential may make per minute, counted
+    /// by every instance together (`INTROSPECTION_RATE_LIMIT_PER_MINUTE`, default 6000).
+    pub introspection_rate_limit: u32,
     /// The key that seals secrets kept at rest (`DATA_KEY`); `None`: a key kept in the
     /// database (see `sealed`).
     pub data_key: Option<DataKey>,
@@ -217,6 +223,12 @@ impl Settings {
             600,
         )
         .map(|n| u32::try_from(n).unwrap_or(u32::MAX))?;
+        let introspection_rate_limit = positive_number(
+            var("INTROSPECTION_RATE_LIMIT_PER_MINUTE"),
+            "INTROSPECTION_RATE_LIMIT_PER_MINUTE",
+            DEFAULT_INTROSPECTION_RATE_LIMIT,
+        )
+        .map(|n| u32::try_from(n).unwrap_or(u32::MAX))?;
 
         let data_key = match var("DATA_KEY") {
             None => None,
@@ -263,6 +275,7 @@ impl Settings {
             job_interval,
             usage_flush,
             api_rate_limit,
+            introspection_rate_limit,
             data_key,
             webhooks,
             drain,

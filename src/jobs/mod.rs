@@ -137,6 +137,11 @@ async fn flush_counts(state: Arc<AppState>, mut stopping: watch::Receiver<bool>)
             ok = false;
             tracing::warn!(error = %e, "could not write the usage counts; kept for next time");
         }
+        let now = state.clock.now();
+        if let Err(e) = state.oauth.introspections.flush(&mut conn, now).await {
+            ok = false;
+            tracing::warn!(error = %e, "could not add the introspection counts; kept for next time");
+        }
         state.oauth.metrics.job_ran("flush_counts", ok);
     }
 }

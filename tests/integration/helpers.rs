@@ -220,10 +220,15 @@ impl TestApp {
     }
 
     /// Writes the usage this instance counted in memory now, as its flush job would.
+    /// Also adds the introspections it counted to their callers' shared limits.
     pub async fn flush_usage(&self) {
-        m2m_console::usage::flush::flush(&self.state.oauth.usage, &mut *self.conn().await)
+        let mut conn = self.conn().await;
+        m2m_console::usage::flush::flush(&self.state.oauth.usage, &mut conn)
             .await
             .unwrap();
+        let now = self.clock.now();
+        let limit = &self.state.oauth.introspections;
+        limit.flush(&mut conn, now).await.unwrap();
     }
 
     pub fn url(&self, path: &str) -> String {
