@@ -361,12 +361,17 @@ python3 - "$WORK/failover.tsv" "$CRASH" "$PROMOTED" >"$WORK/failover.txt" <<'PY'
 import sys, collections
 rows = [l.split() for l in open(sys.argv[1])]
 crash, promoted = float(sys.argv[2]), float(sys.argv[3])
+# Requests started just after the kill command may still have been answered by the dying
+# primary: the outage starts with the first request that was not a 200.
 after = [r for r in rows if float(r[0]) >= crash]
-back = next((r for r in after if r[2] == "200"), None)
+first_failed = next((r for r in after if r[2] != "200"), None)
+if first_failed is None:
+    print("   no request failed after the crash: was the primary killed?"); sys.exit(1)
+back = next((r for r in after if float(r[0]) > float(first_failed[0]) and r[2] == "200"), None)
 if back is None:
     print("   service never came back"); sys.exit(1)
 recovered = float(back[1])
-outage = [r for r in rows if float(r[1]) >= crash and float(r[0]) < recovered]
+outage = [r for r in after if float(r[0]) < float(back[0])]
 answers = collections.Counter("%s (%s)" % (r[2], r[3]) for r in outage)
 slowest = max((float(r[1]) - float(r[0]) for r in outage), default=0)
 bad = [r for r in outage if r[2] not in ("200", "503")]
