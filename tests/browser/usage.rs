@@ -183,9 +183,12 @@ async fn ten_realistic_credentials_with_usage_fit_at_1280_and_390_px() {
 
     b.goto(failing_page).await;
     b.testid("usage-chart").await;
+    // Identical refusals are one line each: two from one address, one from another.
     let refusals = b.all_testid("refusal-reason").await;
-    assert_eq!(refusals.len(), 3);
+    assert_eq!(refusals.len(), 2);
     assert_eq!(b.text(&refusals[0]).await, "Address not allowed");
+    let counts = b.all_testid("refusal-count").await;
+    assert_eq!(b.text(&counts[0]).await, "2");
     assert!(
         b.script_bool(FITS).await,
         "the credential page scrolls sideways at 1280 px"
@@ -197,7 +200,7 @@ async fn ten_realistic_credentials_with_usage_fit_at_1280_and_390_px() {
 
     b.goto(used_page).await;
     let summary = b.text(&b.all_testid("usage-summary").await[0]).await;
-    assert_eq!(summary, "3 tokens issued, 0 refused");
+    assert_eq!(summary, "3 tokens issued, 0 refused, 0 API calls");
     // The data table is one disclosure away, for screen readers and everyone else.
     b.click(
         &b.driver

@@ -47,6 +47,7 @@ mod roles;
 mod roles_access;
 mod schema;
 mod schemathesis;
+mod screens;
 mod seams;
 mod sessions;
 mod setup;

@@ -7,6 +7,7 @@ pub mod call;
 pub mod credentials;
 pub mod cursor;
 pub mod doc;
+pub mod examples;
 pub mod idempotency;
 pub mod input;
 pub mod lifecycle;

@@ -49,7 +49,7 @@ impl SortKey {
     }
 }
 
-/// The list's order: by creation when no key is given; anything unknown is ignored.
+/// The list's order: needs attention first when no key is given; anything unknown is ignored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ListSort {
     pub key: Option<SortKey>,
@@ -94,9 +94,9 @@ impl ListSort {
     }
 
     fn apply(&self, rows: &mut [CredentialRow]) {
-        let Some(key) = self.key else {
-            return;
-        };
+        // By default what needs attention comes first (failing, expired, expiring soon),
+        // then the rest, each group oldest first.
+        let key = self.key.unwrap_or(SortKey::Status);
         rows.sort_by(|a, b| {
             let order = match key {
                 SortKey::Name => a.c.name.to_lowercase().cmp(&b.c.name.to_lowercase()),
