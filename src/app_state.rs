@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use actix_web::cookie::Key;
 
-use crate::auth::password;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::DbPool;
@@ -13,6 +12,7 @@ use crate::email::Mailer;
 use crate::oauth::state::OAuthState;
 use crate::rate_limit::WindowLimiter;
 use crate::sealed::Sealer;
+use crate::staff::password;
 
 /// Shared by every handler.
 pub struct AppState {

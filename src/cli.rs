@@ -4,7 +4,7 @@ use std::io::BufRead;
 
 use secrecy::SecretString;
 
-use crate::auth::password;
+use crate::audit::Record;
 use crate::client_ip::RequestMeta;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -15,6 +15,7 @@ use crate::db::models::organisation::Organisation;
 use crate::db::models::user::{NewUser, StaffRole, User};
 use crate::forms::{self, FieldErrors};
 use crate::input::Lines;
+use crate::staff::password;
 
 pub async fn migrate(settings: &Settings) -> Result<(), anyhow::Error> {
     db::prepare(&settings.database_url).await?;
@@ -80,7 +81,7 @@ pub async fn create_user(
         .actor_email("command line")
         .target("user", user.id, &user.email)
         .details(serde_json::json!({ "role": role.as_str() }))
-        .insert(&mut conn)
+        .record(&mut conn)
         .await?;
     println!(
         "created {} ({}) in organisation {}",

@@ -63,7 +63,7 @@ pub const MAX_EMAIL_BYTES: usize = 254;
 
 /// A syntactically valid address (RFC 5321/5322), normalised to lower case.
 pub fn email(errors: &mut FieldErrors, field: &'static str, value: &str) -> String {
-    let value = crate::db::models::user::normalise_email(value);
+    let value = input::normalise_email(value);
     if value.is_empty() {
         errors.add(field, "This field is required.");
     } else if value.len() > MAX_EMAIL_BYTES

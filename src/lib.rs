@@ -5,6 +5,7 @@ pub mod actor;
 pub mod api;
 pub mod app_state;
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod cli;

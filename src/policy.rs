@@ -9,8 +9,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Deserialize;
 
 use crate::actor::Actor;
-use crate::credentials::stale::{self, StaleCandidate};
-use crate::db::ids::OrgId;
+use crate::audit::Record;
+use crate::db::ids::{CredentialId, OrgId};
 use crate::db::models::credential::{Credential, Status};
 use crate::db::models::org_policy::OrgPolicy;
 use crate::db::models::organisation::Organisation;
@@ -150,6 +150,38 @@ pub async fn load(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<Polic
 }
 
 /// The policy form as posted: days as typed (empty: none).
+/// A credential a staleness policy would disable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleCandidate {
+    pub id: CredentialId,
+    pub name: String,
+    pub unused_days: i64,
+}
+
+/// What `policy` would disable in `org` at `now`: the same query the job runs. Empty unless
+/// it disables.
+pub async fn would_disable(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Vec<StaleCandidate>, DomainError> {
+    if policy.stale_action != StaleAction::Disable {
+        return Ok(Vec::new());
+    }
+    let ids = Credential::unused_since(conn, org, now - policy.stale_after(), now).await?;
+    let mut all = Credential::list_for_org(conn, org).await?;
+    all.retain(|c| ids.contains(&c.id));
+    Ok(all
+        .into_iter()
+        .map(|c| StaleCandidate {
+            id: c.id,
+            unused_days: (now - c.last_activity()).num_days(),
+            name: c.name,
+        })
+        .collect())
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PolicyDraft {
     #[serde(default)]
@@ -277,8 +309,8 @@ pub async fn update_policy(
         if before == policy {
             return Ok(PolicySaved::Unchanged(policy));
         }
-        let already = stale::would_disable(conn, org, &before, actor.now).await?;
-        let mut newly = stale::would_disable(conn, org, &policy, actor.now).await?;
+        let already = would_disable(conn, org, &before, actor.now).await?;
+        let mut newly = would_disable(conn, org, &policy, actor.now).await?;
         newly.retain(|c| !already.contains(c));
         let confirmed = |c: &StaleCandidate| {
             draft
@@ -293,7 +325,7 @@ pub async fn update_policy(
         actor
             .audit("policy.updated")
             .details(serde_json::json!({ "before": before.audit(), "after": policy.audit() }))
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok(PolicySaved::Changed(policy))
     })

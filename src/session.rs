@@ -7,11 +7,12 @@ use std::future::{Ready, ready};
 
 use chrono::{DateTime, Utc};
 
-use crate::client_ip::RequestMeta;
 use crate::db::ids::UserId;
 use crate::random;
-use crate::session_store::USER_ID_KEY;
+use crate::staff::sessions::{ORIGIN_KEY, SignInOrigin};
 
+/// The signed-in user (`UserId`); the session store mirrors it into the row.
+pub const USER_ID_KEY: &str = "user_id";
 const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";
 /// The pending sign-in (`PendingSignIn`); the session store mirrors its user into the row, so
@@ -19,46 +20,13 @@ const FLASH_KEY: &str = "flash";
 pub const PENDING_KEY: &str = "two_factor_pending";
 /// When the user last proved who they are (Unix seconds): at sign-in, or "Confirm it's you".
 const AUTHENTICATED_AT_KEY: &str = "authenticated_at";
-/// Where and how this session was signed in (`SignInOrigin`), for the sessions page.
-pub const ORIGIN_KEY: &str = "origin";
-/// How many characters of a user agent a session keeps.
-const MAX_USER_AGENT_CHARS: usize = 300;
-
-/// What the sessions page says about a session: a public id (not the key), the user agent
-/// and address it was signed in from, and when.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct SignInOrigin {
-    pub id: String,
-    pub user_agent: String,
-    pub ip: Option<String>,
-    pub at: i64,
-}
-
-impl SignInOrigin {
-    pub fn new(meta: &RequestMeta, now: DateTime<Utc>) -> Result<Self, anyhow::Error> {
-        let user_agent = meta
-            .user_agent
-            .as_deref()
-            .unwrap_or_default()
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(MAX_USER_AGENT_CHARS)
-            .collect();
-        Ok(Self {
-            id: hex::encode(random::os_random::<16>()?),
-            user_agent,
-            ip: meta.ip.map(|ip| ip.to_string()),
-            at: now.timestamp(),
-        })
-    }
-}
 
 /// A sign-in halfway: the password was right, the second factor is still to come. Nobody is
 /// signed in by it. It is tied to its user: ending the user's sessions (a password change,
 /// sign out everywhere, disabling, a role change, a two-factor reset) deletes its row too.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PendingSignIn {
-    /// Random, for counting this sign-in's code attempts (`auth::throttle`).
+    /// Random, for counting this sign-in's code attempts (`staff::throttle`).
     pub id: String,
     pub user_id: UserId,
     /// When the password step passed (Unix seconds).

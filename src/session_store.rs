@@ -12,11 +12,10 @@ use crate::db::DbPool;
 use crate::db::ids::UserId;
 use crate::db::models::session::{self, NewSession};
 use crate::random;
-use crate::session::{PENDING_KEY, PendingSignIn};
+use crate::session::{PENDING_KEY, PendingSignIn, USER_ID_KEY};
 
 /// The session-state entry that names the signed-in user; mirrored into its own column so
 /// a user's sessions can be found and ended.
-pub const USER_ID_KEY: &str = "user_id";
 
 #[derive(Clone)]
 pub struct PgSessionStore {
@@ -173,32 +172,22 @@ impl SessionStore for PgSessionStore {
     }
 }
 
-/// Where a stored session was signed in, read from its state as saved above (each value a
-/// JSON-encoded string); `None` for a session signed in before sessions kept it, or for
-/// anything that does not read as one.
-pub fn origin_in(state: &serde_json::Value) -> Option<crate::session::SignInOrigin> {
-    let raw = state.get(crate::session::ORIGIN_KEY)?.as_str()?;
-    serde_json::from_str(raw).ok()
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::staff::sessions::{ORIGIN_KEY, SignInOrigin, origin_in};
 
     #[test]
     fn the_origin_is_read_back_from_a_saved_state_and_junk_is_none() {
-        let origin = crate::session::SignInOrigin {
+        let origin = SignInOrigin {
             id: "ab12".into(),
             user_agent: "curl/8.5.0".into(),
             ip: Some("192.0.2.7".into()),
             at: 1_700_000_000,
         };
         let mut state = State::new();
-        state.insert(
-            crate::session::ORIGIN_KEY.into(),
-            serde_json::to_string(&origin).unwrap(),
-        );
+        state.insert(ORIGIN_KEY.into(), serde_json::to_string(&origin).unwrap());
         let read = origin_in(&to_json(&state)).unwrap();
         assert_eq!((read.id.as_str(), read.at), ("ab12", 1_700_000_000));
         assert!(origin_in(&serde_json::json!({})).is_none());

@@ -13,7 +13,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::app_state::{AppState, WorkerPool};
-use crate::auth::{csrf, password, setup};
+use crate::auth::{csrf, setup};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::models::limit_window::LimitKind;
@@ -27,6 +27,7 @@ use crate::rate_limit::WindowLimiter;
 use crate::sealed::{self, DataKey, Sealer};
 use crate::security_headers::security_headers;
 use crate::session_store::PgSessionStore;
+use crate::staff::password;
 use crate::telemetry::RequestSpan;
 use crate::{jobs, routes};
 

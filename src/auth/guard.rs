@@ -12,7 +12,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use crate::app_state::AppState;
 use crate::db::models::user::User;
 use crate::error::AppError;
-use crate::session_store::USER_ID_KEY;
+use crate::session::USER_ID_KEY;
 
 pub struct CurrentUser(pub User);
 

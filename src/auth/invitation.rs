@@ -21,8 +21,9 @@ use crate::forms::FieldErrors;
 use crate::html_form::HtmlForm;
 use crate::paths;
 use crate::render::render_template;
-use crate::session::{SignInOrigin, TypedSession};
+use crate::session::TypedSession;
 use crate::staff::invitations::{self, Acceptance, Accepted, Opened};
+use crate::staff::sessions::SignInOrigin;
 use crate::views::{PublicPage, error_page};
 
 const LINK_INVALID: &str = "This invitation link is not valid: it has been used, revoked or replaced by a newer one, or it has expired. Ask the person who invited you to send it again.";

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::app_state::AppState;
+use crate::audit::Record;
 use crate::auth::csrf::AnonymousCsrf;
 use crate::auth::sign_in::{Attempt, Outcome, sign_in};
 use crate::client_ip::RequestMeta;
@@ -22,7 +23,8 @@ use crate::html_form::HtmlForm;
 use crate::input::{self, Lines};
 use crate::paths;
 use crate::render::render_template;
-use crate::session::{PendingSignIn, SignInOrigin, TypedSession};
+use crate::session::{PendingSignIn, TypedSession};
+use crate::staff::sessions::SignInOrigin;
 use crate::views::PublicPage;
 
 /// The same for an unknown email, a wrong password and a disabled account.
@@ -266,7 +268,7 @@ pub async fn logout(
         if let Some(user) = User::find_any(&mut conn, user_id).await? {
             NewAuditEvent::new("user.logout", &meta, state.clock.now())
                 .by(&user)
-                .insert(&mut conn)
+                .record(&mut conn)
                 .await?;
         }
     }

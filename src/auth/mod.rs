@@ -1,14 +1,11 @@
-//! Staff authentication and authorisation: passwords, sign-in and its throttle, the
-//! first-run setup, accepting an invitation, the role guard and CSRF protection.
+//! The sign-in front end: the sign-in and two-factor forms, the first-run setup, accepting an
+//! invitation, the role guard and CSRF protection. What they check (passwords, the sign-in
+//! throttle, TOTP) is the staff domain's (`crate::staff`).
 
-pub mod common_passwords;
 pub mod csrf;
 pub mod guard;
 pub mod invitation;
 pub mod login;
-pub mod password;
 pub mod setup;
 pub mod sign_in;
-pub mod throttle;
-pub mod totp;
 pub mod two_factor_login;

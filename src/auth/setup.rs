@@ -20,8 +20,9 @@ use crate::html_form::HtmlForm;
 use crate::paths;
 use crate::random;
 use crate::render::render_template;
-use crate::session::{SignInOrigin, TypedSession};
+use crate::session::TypedSession;
 use crate::staff::first_run::{self, SetupDraft};
+use crate::staff::sessions::SignInOrigin;
 use crate::views::{PublicPage, error_page};
 
 const LINK_INVALID: &str = "This setup link is not valid or has already been used. Restart the server to print a new one while no user exists, or sign in.";

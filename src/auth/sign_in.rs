@@ -7,15 +7,17 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::auth::password::{self, Argon2Pool, MAX_PASSWORD_BYTES};
-use crate::auth::throttle::{self, Scope, ThrottleKeys};
+use crate::audit::Record;
 use crate::client_ip::RequestMeta;
 use crate::db::DbPool;
 use crate::db::models::audit_event::NewAuditEvent;
-use crate::db::models::user::{User, normalise_email};
+use crate::db::models::user::User;
 use crate::domain_error::DomainError;
 use crate::forms::MAX_EMAIL_BYTES;
+use crate::input::normalise_email;
 use crate::input::{self, Lines};
+use crate::staff::password::{self, Argon2Pool, MAX_PASSWORD_BYTES};
+use crate::staff::throttle::{self, Scope, ThrottleKeys};
 use crate::staff::two_factor;
 
 /// How an attempt ended.
@@ -96,7 +98,7 @@ pub async fn sign_in(
             }
             NewAuditEvent::new("user.login", meta, now)
                 .by(&user)
-                .insert(&mut conn)
+                .record(&mut conn)
                 .await?;
             tracing::info!(user_id = %user.id, "signed in");
             Ok(Outcome::SignedIn(user))
@@ -150,14 +152,14 @@ async fn audit_failure(
         }
     };
     event("user.login_failed", serde_json::json!({ "reason": reason }))
-        .insert(conn)
+        .record(conn)
         .await?;
     for scope in lockouts {
         event(
             "user.login_throttled",
             serde_json::json!({ "scope": scope.as_str() }),
         )
-        .insert(conn)
+        .record(conn)
         .await?;
     }
     tracing::info!(reason, "sign-in failed");

@@ -16,7 +16,8 @@ use crate::error::AppError;
 use crate::html_form::HtmlForm;
 use crate::paths;
 use crate::render::render_template;
-use crate::session::{PendingSignIn, SignInOrigin, TypedSession};
+use crate::session::{PendingSignIn, TypedSession};
+use crate::staff::sessions::SignInOrigin;
 use crate::staff::two_factor::{self, Check};
 use crate::views::PublicPage;
 

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::actor::Actor;
+use crate::audit::Record;
 use crate::catalog::{CHANGE_CATALOG, MAX_DESCRIPTION, MAX_NAME, Saved};
 use crate::db::ids::ApiId;
 use crate::db::models::api::{self, Api};
@@ -126,7 +127,7 @@ pub async fn create_api(
             .audit("api.created")
             .target("api", new.id, &new.scope)
             .details(details(&new))
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok(new)
     })
@@ -161,7 +162,7 @@ pub async fn update_api(
             .audit("api.updated")
             .target("api", id, &after.scope)
             .details(json!({ "before": details(&before), "after": details(&after) }))
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok((after, Saved::Changed))
     })
@@ -190,7 +191,7 @@ pub async fn delete_api(
             .audit("api.deleted")
             .target("api", id, &api.scope)
             .details(json!({ "scope": api.scope, "name": api.name, "credentials": credentials }))
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok(api)
     })

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::actor::Actor;
+use crate::audit::Record;
 use crate::catalog::{CHANGE_ROLES, MAX_DESCRIPTION, MAX_NAME, Saved};
 use crate::db::ids::{ApiId, CredentialId, RoleId};
 use crate::db::models::api::Api;
@@ -147,7 +148,7 @@ pub async fn create_role(
             .audit("role.created")
             .target("role", role.id, &role.name)
             .details(summary(&role, &values.apis))
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok(role)
     })
@@ -190,7 +191,7 @@ pub async fn update_role(
                 "before": summary(&before, &before_apis),
                 "after": summary(&after, &values.apis),
             }))
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok((after, Saved::Changed))
     })
@@ -237,7 +238,7 @@ pub async fn delete_role(
             .audit("role.deleted")
             .target("role", id, &role.name)
             .details(json!({ "name": role.name, "apis": scopes(&apis) }))
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok(role)
     })

@@ -7,12 +7,12 @@ use askama::Template;
 
 use crate::console::request::ConsoleRequest;
 use crate::console::step_up::{Confirmable, Sensitive};
-use crate::credentials::stale::StaleCandidate;
 use crate::db::models::user::StaffRole;
 use crate::domain_error::DomainError;
 use crate::error::AppError;
 use crate::forms::FieldErrors;
 use crate::paths;
+use crate::policy::StaleCandidate;
 use crate::policy::{self, PolicyDraft, PolicySaved, StaleAction};
 
 const ACTION: &str = "change the organisation's policy";

@@ -16,7 +16,6 @@ use crate::actor::Actor;
 use crate::app_state::AppState;
 use crate::auth::guard::CurrentUser;
 use crate::client_ip::RequestMeta;
-use crate::console::step_up_gate::Gated;
 use crate::db::DbConn;
 use crate::db::models::two_factor::TwoFactor;
 use crate::db::models::user::{StaffRole, User};
@@ -26,6 +25,12 @@ use crate::paths;
 use crate::render::render;
 use crate::session::TypedSession;
 use crate::views::{Crumb, Shell, Toast};
+
+/// Set on every request that went through a step-up gate (`console::step_up_gate`); a
+/// state-changing request without it is refused here, so a route missing from the table fails
+/// closed.
+#[derive(Clone, Copy)]
+pub struct Gated;
 
 pub struct ConsoleRequest {
     pub state: web::Data<AppState>,

@@ -12,7 +12,7 @@ use actix_web::dev::{Path, Payload, ServiceRequest, ServiceResponse, Url};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, web};
 
-use crate::console::request::ConsoleRequest;
+use crate::console::request::{ConsoleRequest, Gated};
 use crate::console::step_up::{Interrupted, Sensitive};
 use crate::db::models::user::StaffRole;
 
@@ -34,10 +34,6 @@ impl StepUp {
         StepUp::Ask { what, cancel }
     }
 }
-
-/// Set on every request that went through a gate (the marker `ConsoleRequest` looks for).
-#[derive(Clone, Copy)]
-pub struct Gated;
 
 /// The middleware in front of one state-changing route.
 pub async fn gate<B: MessageBody + 'static>(

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::Actor;
+use crate::audit::Record;
 use crate::credentials::{find, management, require_manager};
 use crate::db::ids::{CredentialId, TokenId};
 use crate::db::models::access_token::{self, TOKEN_LIFETIME};
@@ -67,7 +68,7 @@ pub async fn generate_token(
             .audit("credential.token_generated")
             .target("credential", credential.id, &credential.name)
             .details(serde_json::json!({ "scopes": scopes }))
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok(Issued {
             credential,
@@ -97,7 +98,7 @@ pub async fn revoke_token(
             .audit("credential.token_revoked")
             .target("credential", credential.id, &credential.name)
             .details(serde_json::json!({ "token_id": token }))
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok(credential)
     })
@@ -119,7 +120,7 @@ pub async fn revoke_all_tokens(
             .audit("credential.tokens_revoked")
             .target("credential", credential.id, &credential.name)
             .details(serde_json::json!({ "tokens_revoked": count }))
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok((credential, count))
     })

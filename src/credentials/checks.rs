@@ -19,9 +19,9 @@ use crate::credentials::management;
 use crate::db::ids::{ApiId, OrgId};
 use crate::db::models::api_role::ApiRole;
 use crate::db::models::credential::{AccessLevel, Credential, CredentialSettings};
-use crate::db::models::user::normalise_email;
 use crate::forms::{self, FieldErrors};
 use crate::input::Lines;
+use crate::input::normalise_email;
 use crate::policy::Policy;
 
 const MAX_NAME: usize = 100;
@@ -71,6 +71,16 @@ pub struct Resolved {
 }
 
 impl Resolved {
+    /// The allow-list, when the change set sets it.
+    pub fn new_networks(&self) -> Option<&[IpNet]> {
+        self.changed.allowed_ips.then_some(self.networks.as_slice())
+    }
+
+    /// The expiry, when the change set sets it.
+    pub fn new_expiry(&self) -> Option<Option<DateTime<Utc>>> {
+        self.changed.expiry.then_some(self.expires_at)
+    }
+
     /// What the credential row takes, as of `now`.
     pub fn settings(&self, now: DateTime<Utc>) -> CredentialSettings<'_> {
         CredentialSettings {

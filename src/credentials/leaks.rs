@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::Actor;
+use crate::audit::Record;
 use crate::credentials::lifecycle::{DisableReason, disable_credential};
 use crate::db::models::access_token;
 use crate::db::models::credential::Credential;
@@ -148,7 +149,7 @@ pub async fn act_on_leak(
                 "url": url,
                 "outcome": outcome.as_str(),
             }))
-            .insert(conn)
+            .record(conn)
             .await?;
         if outcome != Outcome::AlreadyDisabled {
             let draft = email(conn, &credential, leaked, url, now).await?;

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::{Actor, Principal};
+use crate::audit::Record;
 use crate::credentials::{find, management, refuse_if_revoked, require_manager};
 use crate::db::ids::CredentialId;
 use crate::db::models::access_token;
@@ -138,7 +139,7 @@ pub async fn rotate_secret(
                     "earlier_secret_retired": replaced_overlap,
                     "tokens_revoked": revoked,
                 }))
-                .insert(conn)
+                .record(conn)
                 .await?;
             Ok::<_, DomainError>((rotated, previous_retires_at))
         })
@@ -177,7 +178,7 @@ pub async fn retire_previous_secret(
                 "last_used_at": current.previous_secret_last_used_at.map(|t| t.to_rfc3339()),
                 "uses": current.previous_secret_uses,
             }))
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok(retired)
     })
@@ -284,7 +285,7 @@ pub async fn disable_credential(
                 "why": disabled_why(&disabled),
                 "tokens_revoked": tokens,
             }))
-            .insert(conn)
+            .record(conn)
             .await?;
         if let DisableReason::Stale { policy_days, .. } = reason {
             let why = format!(
@@ -321,7 +322,7 @@ pub async fn enable_credential(
         actor
             .audit("credential.enabled")
             .target("credential", id, &enabled.name)
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok(enabled)
     })
@@ -364,7 +365,7 @@ pub async fn revoke_credential(
                 .audit("credential.revoked")
                 .target("credential", id, &revoked.name)
                 .details(serde_json::json!({ "tokens_revoked": tokens }))
-                .insert(conn)
+                .record(conn)
                 .await?;
             Ok::<_, DomainError>(revoked)
         })
@@ -389,7 +390,7 @@ pub async fn delete_credential(
                 .audit("credential.deleted")
                 .target("credential", id, &current.name)
                 .details(serde_json::json!({ "client_id": current.client_id }))
-                .insert(conn)
+                .record(conn)
                 .await?;
             Ok::<_, DomainError>(current)
         })

@@ -15,7 +15,6 @@ use diesel_async::AsyncPgConnection;
 use ipnet::IpNet;
 
 use crate::actor::Actor;
-use crate::credentials::checks::Resolved;
 use crate::credentials::input::parse_networks;
 use crate::db::models::credential::Credential;
 use crate::db::models::user::StaffRole;
@@ -134,26 +133,28 @@ pub async fn may_obtain_secret(
 }
 
 /// Refuses a calling credential a new or edited credential wider than itself in what the
-/// change touches: an allow-list must lie within its own (an empty one allows any address,
-/// the widest), an expiry no later than its own (never is the latest).
+/// change touches (`None` for what it leaves as it is): an allow-list must lie within its own
+/// (an empty one allows any address, the widest), an expiry no later than its own (never is
+/// the latest).
 pub async fn within_caller(
     conn: &mut AsyncPgConnection,
     actor: &Actor,
-    resolved: &Resolved,
+    new_networks: Option<&[IpNet]>,
+    new_expiry: Option<Option<DateTime<Utc>>>,
 ) -> Result<(), DomainError> {
     let Some(caller) = actor.caller() else {
         return Ok(());
     };
-    if !resolved.changed.allowed_ips && !resolved.changed.expiry {
+    if new_networks.is_none() && new_expiry.is_none() {
         return Ok(());
     }
     let own = Credential::find_in_org(conn, caller.org_id, caller.credential_id).await?;
-    if resolved.changed.allowed_ips && !networks_within(&resolved.networks, &own) {
+    if new_networks.is_some_and(|networks| !networks_within(networks, &own)) {
         return Err(DomainError::Forbidden(
             "allow a credential addresses outside your own credential's allow-list",
         ));
     }
-    if resolved.changed.expiry && !expiry_within(resolved.expires_at, &own) {
+    if new_expiry.is_some_and(|expiry| !expiry_within(expiry, &own)) {
         return Err(DomainError::Forbidden(
             "give a credential an expiry later than your own credential's",
         ));

@@ -6,6 +6,7 @@ use diesel::OptionalExtension;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::Actor;
+use crate::audit::Record;
 use crate::catalog::Saved;
 use crate::credentials::checks::{self, Current, Resolved};
 use crate::credentials::input::{CredentialChanges, NewCredential};
@@ -111,7 +112,8 @@ pub async fn create_credential(
             let count = Credential::lock_org_and_count(conn, org).await?;
             let valid = resolved(conn, actor, None, &input.settings).await?;
             management::may_set(actor, &[], &valid.management_scopes)?;
-            management::within_caller(conn, actor, &valid).await?;
+            management::within_caller(conn, actor, valid.new_networks(), valid.new_expiry())
+                .await?;
             if let Some(key) = input.creation_key
                 && Credential::find_by_creation_key(conn, org, key)
                     .await?
@@ -145,7 +147,7 @@ pub async fn create_credential(
                     "client_id": credential.client_id,
                     "after": valid.snapshot(&scopes),
                 }))
-                .insert(conn)
+                .record(conn)
                 .await?;
             Ok(credential)
         })
@@ -200,7 +202,7 @@ pub async fn update_credential(
             return Ok((before, Saved::Unchanged));
         }
         management::may_set(actor, &before.management_scopes, &valid.management_scopes)?;
-        management::within_caller(conn, actor, &valid).await?;
+        management::within_caller(conn, actor, valid.new_networks(), valid.new_expiry()).await?;
         let before_scopes = Credential::effective_scopes(conn, &before).await?;
         let before_snapshot = snapshot_of(conn, actor.org_id(), &before, &before_scopes).await?;
         let updated =
@@ -215,7 +217,7 @@ pub async fn update_credential(
                 "before": before_snapshot,
                 "after": valid.snapshot(&scopes),
             }))
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok((updated, Saved::Changed))
     })

@@ -1,21 +1,22 @@
 //! Applies each organisation's staleness policy: where it says "disable", credentials
 //! unused for longer than it allows are disabled by the system, each through
 //! `disable_credential` (lock, re-check, audit row, emails). Before such a policy is saved,
-//! `would_disable` says what it would disable at once; an Admin exempts a credential that is
+//! `policy::would_disable` says what it would disable at once; an Admin exempts a credential that is
 //! rarely used on purpose (`set_stale_exempt`).
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::Actor;
+use crate::audit::Record;
 use crate::catalog::Saved;
 use crate::credentials::lifecycle::{DisableReason, disable_credential};
 use crate::credentials::{find, management, refuse_if_revoked, require_manager};
-use crate::db::ids::{CredentialId, OrgId};
+use crate::db::ids::CredentialId;
 use crate::db::models::credential::Credential;
 use crate::db::models::org_policy::OrgPolicy;
 use crate::domain_error::DomainError;
-use crate::policy::{Policy, StaleAction};
+use crate::policy::Policy;
 
 /// Disables what is stale at `now`; how many credentials were disabled.
 pub async fn disable_stale(
@@ -44,38 +45,6 @@ pub async fn disable_stale(
     Ok(disabled)
 }
 
-/// A credential a staleness policy would disable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StaleCandidate {
-    pub id: CredentialId,
-    pub name: String,
-    pub unused_days: i64,
-}
-
-/// What `policy` would disable in `org` at `now`: the same query the job runs. Empty unless
-/// it disables.
-pub async fn would_disable(
-    conn: &mut AsyncPgConnection,
-    org: OrgId,
-    policy: &Policy,
-    now: DateTime<Utc>,
-) -> Result<Vec<StaleCandidate>, DomainError> {
-    if policy.stale_action != StaleAction::Disable {
-        return Ok(Vec::new());
-    }
-    let ids = Credential::unused_since(conn, org, now - policy.stale_after(), now).await?;
-    let mut all = Credential::list_for_org(conn, org).await?;
-    all.retain(|c| ids.contains(&c.id));
-    Ok(all
-        .into_iter()
-        .map(|c| StaleCandidate {
-            id: c.id,
-            unused_days: (now - c.last_activity()).num_days(),
-            name: c.name,
-        })
-        .collect())
-}
-
 /// Exempts the credential from the staleness policy (`exempt`), or ends its exemption:
 /// audited either way; no change when it already is as asked.
 pub async fn set_stale_exempt(
@@ -102,7 +71,7 @@ pub async fn set_stale_exempt(
         actor
             .audit(action)
             .target("credential", id, &changed.name)
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok((changed, Saved::Changed))
     })

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use crate::app_state::AppState;
-use crate::auth::throttle;
 use crate::db;
+use crate::staff::throttle;
 use crate::webhooks;
 
 const SWEEP_EVERY: StdDuration = StdDuration::from_secs(60);
@@ -91,7 +91,7 @@ async fn flush_counts(state: Arc<AppState>) {
             continue;
         };
         let mut ok = true;
-        if let Err(e) = state.oauth.usage.flush(&mut conn).await {
+        if let Err(e) = crate::usage::flush::flush(&state.oauth.usage, &mut conn).await {
             ok = false;
             tracing::warn!(error = %e, "could not write the usage counts; kept for next time");
         }

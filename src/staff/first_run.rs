@@ -6,7 +6,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::auth::password::{self, Argon2Pool};
+use crate::audit::Record;
 use crate::client_ip::RequestMeta;
 use crate::db::ids::UserId;
 use crate::db::models::audit_event::NewAuditEvent;
@@ -17,6 +17,7 @@ use crate::domain_error::DomainError;
 use crate::forms::{self, FieldErrors};
 use crate::input::Lines;
 use crate::random;
+use crate::staff::password::{self, Argon2Pool};
 
 const MAX_ORG_NAME: usize = 100;
 
@@ -107,7 +108,7 @@ pub async fn complete_setup(
         NewAuditEvent::new("setup.completed", meta, now)
             .by(&user)
             .target("organisation", org.id, &org.name)
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok(Some(user))
     })

@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::actor::Actor;
-use crate::auth::password::{self, Argon2Pool, PasswordContext};
+use crate::audit::Record;
 use crate::client_ip::RequestMeta;
 use crate::db::DbPool;
 use crate::db::ids::{InvitationId, UserId};
@@ -25,6 +25,7 @@ use crate::db::models::user::{NewUser, StaffRole, User};
 use crate::domain_error::DomainError;
 use crate::email::{Mailer, SendError};
 use crate::forms::{self, FieldErrors};
+use crate::staff::password::{self, Argon2Pool, PasswordContext};
 use crate::{paths, random};
 
 /// How long an invitation's link works.
@@ -141,7 +142,7 @@ pub async fn invite(
                     "role": role.as_str(),
                     "expires_at": invitation.expires_at,
                 }))
-                .insert(conn)
+                .record(conn)
                 .await?;
             Ok::<_, DomainError>(invitation)
         })
@@ -167,7 +168,7 @@ pub async fn resend(
                 .audit("user.invitation_resent")
                 .target("invitation", invitation.id, &invitation.email)
                 .details(serde_json::json!({ "expires_at": invitation.expires_at }))
-                .insert(conn)
+                .record(conn)
                 .await?;
             Ok::<_, DomainError>(invitation)
         })
@@ -188,7 +189,7 @@ pub async fn revoke(
         actor
             .audit("user.invitation_revoked")
             .target("invitation", invitation.id, &invitation.email)
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok(invitation)
     })
@@ -356,7 +357,7 @@ pub async fn accept(
                 "role": user.role.as_str(),
                 "invited_by": invitation.invited_by_email,
             }))
-            .insert(conn)
+            .record(conn)
             .await?;
         tracing::info!(user_id = %user.id, "invitation accepted");
         Ok(Accepted::Created(user))

@@ -3,16 +3,21 @@
 //! user's sessions in the same transaction, and the organisation always keeps one active
 //! Super Admin.
 
+pub mod common_passwords;
 pub mod first_run;
 pub mod invitations;
+pub mod password;
 pub mod password_change;
 pub mod reauth;
 pub mod sessions;
+pub mod throttle;
+pub mod totp;
 pub mod two_factor;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::Actor;
+use crate::audit::Record;
 use crate::db::ids::UserId;
 use crate::db::models::session as session_rows;
 use crate::db::models::user::{StaffRole, User, UserChanges};
@@ -64,7 +69,7 @@ pub async fn change_role(
             .audit("user.role_changed")
             .target("user", target, &before.email)
             .details(serde_json::json!({ "before": before.role.as_str(), "after": role.as_str() }))
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok(updated)
     })
@@ -102,7 +107,7 @@ pub async fn set_disabled(
         actor
             .audit(action)
             .target("user", target, &before.email)
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok(updated)
     })

@@ -11,15 +11,16 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::actor::Actor;
-use crate::auth::password::{self, Argon2Pool, MAX_PASSWORD_BYTES, PasswordContext};
-use crate::auth::throttle::{self, ThrottleKeys};
+use crate::audit::Record;
 use crate::db::DbPool;
 use crate::db::models::organisation::Organisation;
 use crate::db::models::user::User;
 use crate::domain_error::DomainError;
 use crate::forms::FieldErrors;
 use crate::input::{self, Lines};
+use crate::staff::password::{self, Argon2Pool, MAX_PASSWORD_BYTES, PasswordContext};
 use crate::staff::sessions::{self, Ended};
+use crate::staff::throttle::{self, ThrottleKeys};
 
 const CHANGE_PASSWORD: &str = "change a password";
 const WRONG_CURRENT: &str = "That is not your current password.";
@@ -118,7 +119,7 @@ pub async fn change_password(
                 .audit("user.password_changed")
                 .target("user", user.id, &user.email)
                 .details(serde_json::json!({ "sessions_ended": ended.count }))
-                .insert(conn)
+                .record(conn)
                 .await?;
             Ok::<_, DomainError>(ended)
         })

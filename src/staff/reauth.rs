@@ -6,8 +6,7 @@
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::auth::password::{self, Argon2Pool, MAX_PASSWORD_BYTES};
-use crate::auth::throttle::{self, ThrottleKeys};
+use crate::audit::Record;
 use crate::client_ip::RequestMeta;
 use crate::db::DbPool;
 use crate::db::models::audit_event::NewAuditEvent;
@@ -16,6 +15,8 @@ use crate::domain_error::DomainError;
 use crate::input::{self, Lines};
 use crate::notices::account;
 use crate::sealed::Sealer;
+use crate::staff::password::{self, Argon2Pool, MAX_PASSWORD_BYTES};
+use crate::staff::throttle::{self, ThrottleKeys};
 use crate::staff::two_factor::{self, Check};
 
 /// How a confirmation ended.
@@ -72,7 +73,7 @@ pub async fn confirm(
         throttle::record_failure(&mut conn, &keys, now).await?;
         NewAuditEvent::new("user.reauthentication_failed", meta, now)
             .by(user)
-            .insert(&mut conn)
+            .record(&mut conn)
             .await?;
         tracing::info!(user_id = %user.id, "confirmation refused: wrong password");
         return Ok(Reauth::WrongPassword);
@@ -99,7 +100,7 @@ pub async fn confirm(
     NewAuditEvent::new("user.reauthenticated", meta, now)
         .by(user)
         .details(serde_json::json!({ "second_factor": second_factor }))
-        .insert(&mut conn)
+        .record(&mut conn)
         .await?;
     Ok(Reauth::Passed)
 }

@@ -7,12 +7,55 @@ use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::Actor;
+use crate::audit::Record;
+use crate::client_ip::RequestMeta;
 use crate::db::ids::UserId;
 use crate::db::models::session::{self as rows, UserSession};
 use crate::db::models::user::{StaffRole, User};
 use crate::domain_error::DomainError;
-use crate::session::SignInOrigin;
-use crate::session_store::origin_in;
+use crate::random;
+
+/// Where and how this session was signed in (`SignInOrigin`), for the sessions page.
+pub const ORIGIN_KEY: &str = "origin";
+/// How many characters of a user agent a session keeps.
+const MAX_USER_AGENT_CHARS: usize = 300;
+
+/// What the sessions page says about a session: a public id (not the key), the user agent
+/// and address it was signed in from, and when.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SignInOrigin {
+    pub id: String,
+    pub user_agent: String,
+    pub ip: Option<String>,
+    pub at: i64,
+}
+
+impl SignInOrigin {
+    pub fn new(meta: &RequestMeta, now: DateTime<Utc>) -> Result<Self, anyhow::Error> {
+        let user_agent = meta
+            .user_agent
+            .as_deref()
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_USER_AGENT_CHARS)
+            .collect();
+        Ok(Self {
+            id: hex::encode(random::os_random::<16>()?),
+            user_agent,
+            ip: meta.ip.map(|ip| ip.to_string()),
+            at: now.timestamp(),
+        })
+    }
+}
+
+/// Where a stored session was signed in, read from its state as the session store saves it
+/// (each value a JSON-encoded string); `None` for a session signed in before sessions kept it,
+/// or for anything that does not read as one.
+pub fn origin_in(state: &serde_json::Value) -> Option<SignInOrigin> {
+    let raw = state.get(ORIGIN_KEY)?.as_str()?;
+    serde_json::from_str(raw).ok()
+}
 
 const SIGN_USERS_OUT: &str = "sign other users out";
 const END_OWN_SESSIONS: &str = "end sessions";
@@ -87,7 +130,7 @@ pub async fn end_other_sessions(
             .audit("user.sessions_ended")
             .target("user", user.id, &user.email)
             .details(serde_json::json!({ "sessions_ended": ended.count, "kept": "this session" }))
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok(ended)
     })
@@ -134,7 +177,7 @@ pub async fn end_all_sessions_of(
             .audit("user.sessions_ended")
             .target("user", user.id, &user.email)
             .details(serde_json::json!({ "sessions_ended": count, "kept": "none" }))
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok((user, count))
     })

@@ -1,7 +1,7 @@
 //! Two-factor sign-in for staff (issue 14): enrolling a TOTP app, checking codes at sign-in
 //! and in the settings, one-time recovery codes, turning it off, and a Super Admin's reset.
 //!
-//! Every code check is throttled like passwords (`auth::throttle`, keys of its own) and
+//! Every code check is throttled like passwords (`staff::throttle`, keys of its own) and
 //! reserved before it is verified; a failure is audited and counted outside any
 //! transaction, so nothing rolls it back. A TOTP step is accepted once per user
 //! (`last_used_step`, updated atomically), a recovery code once. The key is sealed with
@@ -11,8 +11,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::Actor;
-use crate::auth::throttle::{self, ThrottleKeys};
-use crate::auth::totp;
+use crate::audit::Record;
 use crate::client_ip::RequestMeta;
 use crate::db::ids::UserId;
 use crate::db::models::audit_event::NewAuditEvent;
@@ -23,6 +22,8 @@ use crate::domain_error::DomainError;
 use crate::notices::account::{self, TwoFactorChange};
 use crate::random;
 use crate::sealed::Sealer;
+use crate::staff::throttle::{self, ThrottleKeys};
+use crate::staff::totp;
 
 /// Recovery codes handed out at a time.
 pub const RECOVERY_CODES: usize = 10;
@@ -203,7 +204,7 @@ pub async fn check_code(
         if rows::use_recovery_code(conn, user.id, &digest, now).await? {
             NewAuditEvent::new("user.recovery_code_used", meta, now)
                 .by(user)
-                .insert(conn)
+                .record(conn)
                 .await?;
             passed = Some(Method::RecoveryCode);
         }
@@ -218,7 +219,7 @@ pub async fn check_code(
     NewAuditEvent::new("user.two_factor_failed", meta, now)
         .by(user)
         .details(serde_json::json!({ "locked_out": scopes }))
-        .insert(conn)
+        .record(conn)
         .await?;
     tracing::info!(user_id = %user.id, "two-factor code refused");
     match counted {
@@ -228,7 +229,7 @@ pub async fn check_code(
                 NewAuditEvent::new("user.two_factor_locked", meta, now)
                     .by(user)
                     .details(serde_json::json!({ "wrong_codes_in_a_row": count }))
-                    .insert(conn)
+                    .record(conn)
                     .await?;
                 tracing::warn!(user_id = %user.id, "two-factor codes locked after the ceiling");
             }
@@ -260,7 +261,7 @@ pub async fn complete_sign_in(
             NewAuditEvent::new("user.login", meta, now)
                 .by(user)
                 .details(serde_json::json!({ "second_factor": method.as_str() }))
-                .insert(conn)
+                .record(conn)
                 .await?;
             tracing::info!(user_id = %user.id, "signed in with a second factor");
         }
@@ -311,7 +312,7 @@ pub async fn confirm_enrolment(
     conn.transaction(async |conn| {
         TwoFactor::enable(conn, user.id, actor.now).await?;
         rows::replace_recovery_codes(conn, user.id, &digests).await?;
-        actor.audit("user.two_factor_enabled").insert(conn).await?;
+        actor.audit("user.two_factor_enabled").record(conn).await?;
         account::two_factor_changed(conn, user, TwoFactorChange::TurnedOn, actor.now).await?;
         Ok(codes)
     })
@@ -335,7 +336,7 @@ pub async fn regenerate_recovery_codes(
         rows::replace_recovery_codes(conn, user.id, &digests).await?;
         actor
             .audit("user.recovery_codes_regenerated")
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok(codes)
     })
@@ -356,7 +357,7 @@ pub async fn disable(
     passed(check_code(conn, sealer, user, typed, false, &actor.meta, actor.now).await?)?;
     conn.transaction(async |conn| {
         TwoFactor::delete(conn, user.id).await?;
-        actor.audit("user.two_factor_disabled").insert(conn).await?;
+        actor.audit("user.two_factor_disabled").record(conn).await?;
         account::two_factor_changed(conn, user, TwoFactorChange::TurnedOff, actor.now).await?;
         Ok(())
     })
@@ -386,7 +387,7 @@ pub async fn reset(
         actor
             .audit("user.two_factor_reset")
             .target("user", target, &user.email)
-            .insert(conn)
+            .record(conn)
             .await?;
         let by = actor.staff_user().map_or("", |u| u.email.as_str());
         account::two_factor_changed(conn, &user, TwoFactorChange::Reset { by }, actor.now).await?;

@@ -16,10 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::db::ids::{CredentialId, TokenId};
-use crate::usage::flush;
 use crate::usage::{RECENT_REFUSALS, RefusalReason, UsageEvent};
 
 /// Shards of the counter: more than the worker threads of any instance we run, so that
@@ -82,7 +80,7 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.counts.is_empty()
             && self.refusals.is_empty()
             && self.secrets.is_empty()
@@ -267,7 +265,7 @@ impl UsageCounter {
     }
 
     /// Everything counted so far, every shard's, merged; the shards start again empty.
-    fn take_all(&self) -> Pending {
+    pub(super) fn take_all(&self) -> Pending {
         let mut all = Pending::default();
         for shard in &self.shards {
             let taken = std::mem::take(&mut *shard.lock().unwrap_or_else(PoisonError::into_inner));
@@ -276,22 +274,8 @@ impl UsageCounter {
         all
     }
 
-    /// Writes what was counted; on failure it is kept for the next flush.
-    pub async fn flush(&self, conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
-        let pending = self.take_all();
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let written = conn
-            .transaction(async |conn| flush::write(conn, &pending).await)
-            .await;
-        if written.is_err() {
-            self.put_back(pending);
-        }
-        written
-    }
-
-    fn put_back(&self, old: Pending) {
+    /// Returns what a failed flush took, to be written by the next one.
+    pub(super) fn put_back(&self, old: Pending) {
         self.pending().absorb(old);
     }
 }

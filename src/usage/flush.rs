@@ -5,11 +5,29 @@
 use std::collections::HashMap;
 
 use chrono::DateTime;
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::db::ids::CredentialId;
 use crate::db::models::usage::{self, CountRow, RefusalRow, UseRow};
-use crate::usage::counter::{Pending, Subject};
+use crate::usage::counter::{Pending, Subject, UsageCounter};
+
+/// Writes what `counter` counted, in one transaction; on failure it is kept for the next flush.
+pub async fn flush(
+    counter: &UsageCounter,
+    conn: &mut AsyncPgConnection,
+) -> diesel::QueryResult<()> {
+    let pending = counter.take_all();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let written = conn
+        .transaction(async |conn| write(conn, &pending).await)
+        .await;
+    if written.is_err() {
+        counter.put_back(pending);
+    }
+    written
+}
 
 pub(crate) async fn write(
     conn: &mut AsyncPgConnection,

@@ -4,7 +4,7 @@
 //! ever gets one `invalid_client`.
 
 pub mod counter;
-mod flush;
+pub mod flush;
 pub mod refusal_groups;
 pub mod report;
 

@@ -8,6 +8,7 @@ use serde_json::json;
 use url::Url;
 
 use crate::actor::{Actor, Principal};
+use crate::audit::Record;
 use crate::catalog::Saved;
 use crate::config::WebhookSettings;
 use crate::db::ids::{WebhookDeliveryId, WebhookEndpointId};
@@ -218,7 +219,7 @@ pub async fn create_endpoint(
                 .audit("webhook.created")
                 .target("webhook", id, &recorded_url(&endpoint.url))
                 .details(checked.summary())
-                .insert(conn)
+                .record(conn)
                 .await?;
             Ok(endpoint)
         })
@@ -259,7 +260,7 @@ pub async fn update_endpoint(
             .audit("webhook.updated")
             .target("webhook", id, &recorded_url(&after.url))
             .details(json!({ "before": summary(&before), "after": checked.summary() }))
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok((after, Saved::Changed))
     })
@@ -283,7 +284,7 @@ pub async fn delete_endpoint(
             .audit("webhook.deleted")
             .target("webhook", id, &recorded_url(&endpoint.url))
             .details(summary(&endpoint))
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok(endpoint)
     })
@@ -306,7 +307,7 @@ pub async fn rotate_secret(
             actor
                 .audit("webhook.secret_rotated")
                 .target("webhook", id, &recorded_url(&endpoint.url))
-                .insert(conn)
+                .record(conn)
                 .await?;
             Ok::<_, DomainError>(endpoint)
         })
@@ -331,7 +332,7 @@ pub async fn redeliver(
             .audit("webhook.redelivered")
             .target("webhook", endpoint, &recorded_url(&found.url))
             .details(json!({ "message_id": again.message_id(), "event": again.event }))
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok(again)
     })
@@ -363,7 +364,7 @@ pub async fn send_test_event(
             .audit("webhook.test_sent")
             .target("webhook", id, &recorded_url(&endpoint.url))
             .details(json!({ "message_id": format!("msg_{}", delivery.0.simple()) }))
-            .insert(conn)
+            .record(conn)
             .await?;
         Ok(endpoint)
     })

@@ -15,7 +15,11 @@ async fn the_api_reference_reads_well_on_a_desktop_a_phone_and_without_javascrip
     let app = TestApp::spawn().await;
     for (mut b, scripts, shot) in [
         (Browser::open(&app.url("")).await, true, "api-reference"),
-        (Browser::with_size(&app.url(""), PHONE).await, true, "api-reference-390"),
+        (
+            Browser::with_size(&app.url(""), PHONE).await,
+            true,
+            "api-reference-390",
+        ),
         (Browser::without_javascript(&app.url("")).await, false, ""),
     ] {
         b.goto("/api/v1/docs").await;

@@ -183,13 +183,19 @@ async fn a_failing_webhook_endpoint_says_so_and_shows_its_exchange_at_both_width
     let url = "http://127.0.0.1:9/hooks/m2m";
     let mut http = app.client();
     assert_eq!(
-        http.login(&owner.email, crate::helpers::PASSWORD).await.status,
+        http.login(&owner.email, crate::helpers::PASSWORD)
+            .await
+            .status,
         303
     );
     let added = http
         .post_form(
             m2m_console::paths::WEBHOOKS,
-            &[("url", url), ("events", "credential.created"), ("enabled", "on")],
+            &[
+                ("url", url),
+                ("events", "credential.created"),
+                ("enabled", "on"),
+            ],
         )
         .await;
     assert_eq!(added.status, 200, "{}", added.body);
@@ -211,26 +217,49 @@ async fn a_failing_webhook_endpoint_says_so_and_shows_its_exchange_at_both_width
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let failing = b.text(&b.testid("webhook-failing").await).await;
-    assert!(failing.starts_with("Failing: 1 delivery retrying since"), "{failing}");
-    assert_eq!(b.text(&b.testid("webhook-last-success").await).await, "Never");
-    b.click(&b.driver.find(By::Css("[data-testid=delivery-exchange] summary")).await.unwrap())
-        .await;
+    assert!(
+        failing.starts_with("Failing: 1 delivery retrying since"),
+        "{failing}"
+    );
+    assert_eq!(
+        b.text(&b.testid("webhook-last-success").await).await,
+        "Never"
+    );
+    b.click(
+        &b.driver
+            .find(By::Css("[data-testid=delivery-exchange] summary"))
+            .await
+            .unwrap(),
+    )
+    .await;
     let response = b.text(&b.testid("delivery-response").await).await;
-    assert!(response.starts_with("No answer: could not connect"), "{response}");
+    assert!(
+        response.starts_with("No answer: could not connect"),
+        "{response}"
+    );
     let request = b.text(&b.testid("delivery-request").await).await;
     assert!(request.contains("\"type\": \"ping\""), "{request}");
-    assert!(b.script_bool("return document.documentElement.scrollWidth <= window.innerWidth;").await);
-    b.assert_accessible("a failing webhook endpoint with its exchange").await;
+    assert!(
+        b.script_bool("return document.documentElement.scrollWidth <= window.innerWidth;")
+            .await
+    );
+    b.assert_accessible("a failing webhook endpoint with its exchange")
+        .await;
     b.screenshot("webhook-failing-1280").await;
     b.quit().await;
 
     let mut phone = Browser::with_size(&app.address, PHONE).await;
     sign_in(&mut phone, &owner.email).await;
-    for (path, shot) in [(m2m_console::paths::WEBHOOKS, "webhooks-390"), (page.as_str(), "webhook-failing-390")] {
+    for (path, shot) in [
+        (m2m_console::paths::WEBHOOKS, "webhooks-390"),
+        (page.as_str(), "webhook-failing-390"),
+    ] {
         phone.goto(path).await;
         phone.testid("webhook-failing").await;
         assert!(
-            phone.script_bool("return document.documentElement.scrollWidth <= window.innerWidth;").await,
+            phone
+                .script_bool("return document.documentElement.scrollWidth <= window.innerWidth;")
+                .await,
             "{path} scrolls sideways at 390 px"
         );
         phone.assert_accessible(&format!("{path} at 390 px")).await;

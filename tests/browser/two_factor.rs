@@ -3,8 +3,8 @@
 //! after ten minutes, with htmx and without JavaScript, each screen checked with axe.
 
 use chrono::Duration;
-use m2m_console::auth::totp;
 use m2m_console::db::models::user::StaffRole;
+use m2m_console::staff::totp;
 
 use crate::driver::{Browser, PHONE};
 use crate::flows::{self, HOME, create_credential, read_reveal, row_action, seed_catalog, sign_in};

@@ -1,6 +1,7 @@
 //! Settings → Audit log: newest first, filters, pages, and who may read it.
 
 use chrono::{Duration, TimeZone, Utc};
+use m2m_console::audit::Record;
 use m2m_console::client_ip::RequestMeta;
 use m2m_console::db::models::audit_event::NewAuditEvent;
 use m2m_console::db::models::credential::AccessLevel;
@@ -62,7 +63,7 @@ async fn insert_events(app: &TestApp, actor: &User, action: &str, count: usize) 
         )
         .by(actor)
         .details(serde_json::json!({ "n": i }))
-        .insert(&mut conn)
+        .record(&mut conn)
         .await
         .unwrap();
     }
@@ -163,7 +164,7 @@ async fn rows_show_time_actor_action_target_ip_agent_and_details() {
         "Nightly <sync>",
     )
     .details(serde_json::json!({ "reason": "leak", "n": 2 }))
-    .insert(&mut conn)
+    .record(&mut conn)
     .await
     .unwrap();
     drop(conn);
@@ -236,7 +237,7 @@ async fn the_audit_log_filters_by_action_actor_and_credential() {
         NewAuditEvent::new(action, &RequestMeta::default(), app.clock.now())
             .by(who)
             .target("credential", credential.id, &credential.name)
-            .insert(&mut conn)
+            .record(&mut conn)
             .await
             .unwrap();
     }
@@ -244,7 +245,7 @@ async fn the_audit_log_filters_by_action_actor_and_credential() {
     NewAuditEvent::new("role.updated", &RequestMeta::default(), app.clock.now())
         .by(&me)
         .target("role", nightly.id, "look-alike")
-        .insert(&mut conn)
+        .record(&mut conn)
         .await
         .unwrap();
     drop(conn);

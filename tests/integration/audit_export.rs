@@ -3,6 +3,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use diesel_async::RunQueryDsl;
+use m2m_console::audit::Record;
 use m2m_console::client_ip::RequestMeta;
 use m2m_console::db::models::audit_event::NewAuditEvent;
 use m2m_console::db::models::user::StaffRole;
@@ -142,7 +143,7 @@ async fn ndjson_export_is_one_object_a_line_with_the_same_fields() {
             "+Nightly\n\"sync\"",
         )
         .details(serde_json::json!({ "tokens_revoked": 2 }))
-        .insert(&mut conn)
+        .record(&mut conn)
         .await
         .unwrap();
     drop(conn);
@@ -207,7 +208,7 @@ async fn exports_hold_only_the_events_the_filters_match() {
         NewAuditEvent::new(action, &RequestMeta::default(), at)
             .by(who)
             .target("credential", uuid::Uuid::new_v4(), label)
-            .insert(&mut conn)
+            .record(&mut conn)
             .await
             .unwrap();
     }

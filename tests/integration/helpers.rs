@@ -192,10 +192,7 @@ impl TestApp {
 
     /// Writes the usage this instance counted in memory now, as its flush job would.
     pub async fn flush_usage(&self) {
-        self.state
-            .oauth
-            .usage
-            .flush(&mut *self.conn().await)
+        m2m_console::usage::flush::flush(&self.state.oauth.usage, &mut *self.conn().await)
             .await
             .unwrap();
     }
@@ -304,8 +301,8 @@ fn password_hash() -> &'static str {
                 .build()
                 .unwrap()
                 .block_on(async {
-                    let pool = m2m_console::auth::password::Argon2Pool::new(1);
-                    m2m_console::auth::password::hash_password(
+                    let pool = m2m_console::staff::password::Argon2Pool::new(1);
+                    m2m_console::staff::password::hash_password(
                         pool.slot().await?,
                         PASSWORD.to_string().into(),
                     )

@@ -223,8 +223,8 @@ async fn sign_in_still_accepts_a_password_set_under_older_rules() {
     let user = app
         .create_user("Acme", "old@acme.test", StaffRole::Viewer)
         .await;
-    let pool = m2m_console::auth::password::Argon2Pool::new(1);
-    let hash = m2m_console::auth::password::hash_password(
+    let pool = m2m_console::staff::password::Argon2Pool::new(1);
+    let hash = m2m_console::staff::password::hash_password(
         pool.slot().await.unwrap(),
         "qwertyqwerty".to_string().into(),
     )

@@ -244,7 +244,7 @@ pub fn secret_issued(
 #[utoipa::path(get, path = "/api/v1/credentials", tag = "credentials",
     params(PageQuery),
     security(("bearer" = ["m2m.credentials:read"])),
-    responses((status = 200, body = CredentialPage), crate::api::v1::doc::Errors))]
+    responses((status = 200, body = CredentialPage), crate::api::v1::doc_parts::Errors))]
 pub async fn list_credentials(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     call::run(&req, &state, CREDENTIALS_READ, async |call, conn| {
         let q: PageQuery = input::query(&req)?;
@@ -273,7 +273,7 @@ pub async fn list_credentials(req: HttpRequest, state: web::Data<AppState>) -> H
     params(("id" = uuid::Uuid, Path)),
     security(("bearer" = ["m2m.credentials:read"])),
     responses((status = 200, body = CredentialView, headers(("ETag" = String))),
-        crate::api::v1::doc::Errors))]
+        crate::api::v1::doc_parts::Errors))]
 pub async fn get_credential(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     call::run(&req, &state, CREDENTIALS_READ, async |call, conn| {
         let id = input::path_id(&req, "id")?;
@@ -285,10 +285,10 @@ pub async fn get_credential(req: HttpRequest, state: web::Data<AppState>) -> Htt
 
 #[utoipa::path(post, path = "/api/v1/credentials", tag = "credentials",
     request_body = NewCredentialRequest,
-    params(crate::api::v1::doc::IdempotencyKey),
+    params(crate::api::v1::doc_parts::IdempotencyKey),
     security(("bearer" = ["m2m.credentials:write"])),
     responses((status = 201, body = SecretIssued, description = "Created; the secret is shown this once"),
-        crate::api::v1::doc::Errors))]
+        crate::api::v1::doc_parts::Errors))]
 pub async fn create_credential(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -320,10 +320,10 @@ pub async fn create_credential(
 
 #[utoipa::path(patch, path = "/api/v1/credentials/{id}", tag = "credentials",
     request_body = CredentialChanges,
-    params(("id" = uuid::Uuid, Path), crate::api::v1::doc::IfMatch),
+    params(("id" = uuid::Uuid, Path), crate::api::v1::doc_parts::IfMatch),
     security(("bearer" = ["m2m.credentials:write"])),
     responses((status = 200, body = CredentialView, headers(("ETag" = String))),
-        crate::api::v1::doc::Errors))]
+        crate::api::v1::doc_parts::Errors))]
 pub async fn update_credential(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -350,10 +350,10 @@ pub async fn update_credential(
 }
 
 #[utoipa::path(delete, path = "/api/v1/credentials/{id}", tag = "credentials",
-    params(("id" = uuid::Uuid, Path), crate::api::v1::doc::IfMatch),
+    params(("id" = uuid::Uuid, Path), crate::api::v1::doc_parts::IfMatch),
     security(("bearer" = ["m2m.credentials:write"])),
     responses((status = 204, description = "Deleted, with every token"),
-        crate::api::v1::doc::Errors))]
+        crate::api::v1::doc_parts::Errors))]
 pub async fn delete_credential(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     call::run(&req, &state, CREDENTIALS_WRITE, async |call, conn| {
         let id: CredentialId = input::path_id(&req, "id")?;

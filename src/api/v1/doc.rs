@@ -1,17 +1,12 @@
 //! The OpenAPI 3.1 document of the management API, generated from the handlers' annotations
 //! and the types they read and write (utoipa), so it cannot drift from the code.
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
-use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{ClientCredentials, Flow, OAuth2, Scopes, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required};
-use utoipa::{IntoParams, IntoResponses, Modify, OpenApi};
+use utoipa::{Modify, OpenApi};
 
-use crate::api::v1::problem::{self, Kind};
+use crate::api::v1::problem;
 use crate::api::v1::{credentials, lifecycle, read, tokens};
 use crate::credentials::management::SCOPES;
 
@@ -75,73 +70,4 @@ impl Modify for Security {
 pub fn json() -> &'static str {
     static DOC: OnceLock<String> = OnceLock::new();
     DOC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_default())
-}
-
-/// Every problem an operation may answer, as `application/problem+json`.
-pub struct Errors;
-
-impl IntoResponses for Errors {
-    fn responses() -> BTreeMap<String, RefOr<Response>> {
-        Kind::ALL
-            .iter()
-            .map(|kind| {
-                let content = ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Problem")))
-                    .build();
-                let response = ResponseBuilder::new()
-                    .description(kind.title())
-                    .content(problem::CONTENT_TYPE, content)
-                    .build();
-                (kind.status().as_u16().to_string(), RefOr::T(response))
-            })
-            // Several kinds share a status: the first one's title describes it.
-            .fold(BTreeMap::new(), |mut all, (status, response)| {
-                all.entry(status).or_insert(response);
-                all
-            })
-    }
-}
-
-fn header(name: &str, description: &str, max: usize, pattern: &str) -> Parameter {
-    ParameterBuilder::new()
-        .name(name)
-        .parameter_in(ParameterIn::Header)
-        .required(Required::False)
-        .description(Some(description))
-        .schema(Some(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .min_length(Some(1))
-                .max_length(Some(max))
-                .pattern(Some(pattern)),
-        ))
-        .build()
-}
-
-/// The `Idempotency-Key` header of a POST.
-pub struct IdempotencyKey;
-
-impl IntoParams for IdempotencyKey {
-    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        vec![header(
-            "Idempotency-Key",
-            "A key of yours (a UUID) that makes a retry safe: within 24 hours the same key and request get the first answer again (Idempotent-Replayed: true), without any secret it revealed; the same key with another request is refused (422).",
-            255,
-            "^[!-~]+$",
-        )]
-    }
-}
-
-/// The `If-Match` header of a change.
-pub struct IfMatch;
-
-impl IntoParams for IfMatch {
-    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        vec![header(
-            "If-Match",
-            "The ETag you read: the change is refused with 412 if the credential changed since.",
-            200,
-            "^[ !-~]+$",
-        )]
-    }
 }

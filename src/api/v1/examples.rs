@@ -50,7 +50,11 @@ pub fn example(document: &Value, schema: &Value, name: &str, depth: u8) -> Value
         "array" => {
             let items = schema.get("items").unwrap_or(&Value::Null);
             let one = example(document, items, name, depth + 1);
-            if one.is_null() { json!([]) } else { json!([one]) }
+            if one.is_null() {
+                json!([])
+            } else {
+                json!([one])
+            }
         }
         "integer" => json!(if name.contains("count") { 2 } else { 1 }),
         "number" => json!(1.5),

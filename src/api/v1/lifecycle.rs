@@ -88,10 +88,10 @@ where
 
 #[utoipa::path(post, path = "/api/v1/credentials/{id}/rotate", tag = "lifecycle",
     request_body(content = RotateRequest, description = "Optional"),
-    params(("id" = uuid::Uuid, Path), crate::api::v1::doc::IdempotencyKey, crate::api::v1::doc::IfMatch),
+    params(("id" = uuid::Uuid, Path), crate::api::v1::doc_parts::IdempotencyKey, crate::api::v1::doc_parts::IfMatch),
     security(("bearer" = ["m2m.credentials:rotate"])),
     responses((status = 200, body = SecretIssued, description = "The new secret, shown this once"),
-        crate::api::v1::doc::Errors))]
+        crate::api::v1::doc_parts::Errors))]
 pub async fn rotate_secret(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -128,9 +128,9 @@ async fn answer(
 }
 
 #[utoipa::path(post, path = "/api/v1/credentials/{id}/retire-previous-secret", tag = "lifecycle",
-    params(("id" = uuid::Uuid, Path), crate::api::v1::doc::IdempotencyKey, crate::api::v1::doc::IfMatch),
+    params(("id" = uuid::Uuid, Path), crate::api::v1::doc_parts::IdempotencyKey, crate::api::v1::doc_parts::IfMatch),
     security(("bearer" = ["m2m.credentials:rotate"])),
-    responses((status = 200, body = CredentialView), crate::api::v1::doc::Errors))]
+    responses((status = 200, body = CredentialView), crate::api::v1::doc_parts::Errors))]
 pub async fn retire_previous_secret(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -150,9 +150,9 @@ pub async fn retire_previous_secret(
 }
 
 #[utoipa::path(post, path = "/api/v1/credentials/{id}/disable", tag = "lifecycle",
-    params(("id" = uuid::Uuid, Path), crate::api::v1::doc::IdempotencyKey, crate::api::v1::doc::IfMatch),
+    params(("id" = uuid::Uuid, Path), crate::api::v1::doc_parts::IdempotencyKey, crate::api::v1::doc_parts::IfMatch),
     security(("bearer" = ["m2m.credentials:write"])),
-    responses((status = 200, body = CredentialView), crate::api::v1::doc::Errors))]
+    responses((status = 200, body = CredentialView), crate::api::v1::doc_parts::Errors))]
 pub async fn disable_credential(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -173,9 +173,9 @@ pub async fn disable_credential(
 }
 
 #[utoipa::path(post, path = "/api/v1/credentials/{id}/enable", tag = "lifecycle",
-    params(("id" = uuid::Uuid, Path), crate::api::v1::doc::IdempotencyKey, crate::api::v1::doc::IfMatch),
+    params(("id" = uuid::Uuid, Path), crate::api::v1::doc_parts::IdempotencyKey, crate::api::v1::doc_parts::IfMatch),
     security(("bearer" = ["m2m.credentials:write"])),
-    responses((status = 200, body = CredentialView), crate::api::v1::doc::Errors))]
+    responses((status = 200, body = CredentialView), crate::api::v1::doc_parts::Errors))]
 pub async fn enable_credential(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -195,10 +195,10 @@ pub async fn enable_credential(
 }
 
 #[utoipa::path(post, path = "/api/v1/credentials/{id}/revoke", tag = "lifecycle",
-    params(("id" = uuid::Uuid, Path), crate::api::v1::doc::IdempotencyKey, crate::api::v1::doc::IfMatch),
+    params(("id" = uuid::Uuid, Path), crate::api::v1::doc_parts::IdempotencyKey, crate::api::v1::doc_parts::IfMatch),
     security(("bearer" = ["m2m.credentials:write"])),
     responses((status = 200, body = CredentialView, description = "Revoked for good"),
-        crate::api::v1::doc::Errors))]
+        crate::api::v1::doc_parts::Errors))]
 pub async fn revoke_credential(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -7,6 +7,7 @@ pub mod call;
 pub mod credentials;
 pub mod cursor;
 pub mod doc;
+pub mod doc_parts;
 pub mod examples;
 pub mod idempotency;
 pub mod input;

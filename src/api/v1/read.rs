@@ -19,7 +19,7 @@ use crate::db::models::audit_event::{AuditEvent, AuditFilter, CredentialFilter, 
 
 #[utoipa::path(get, path = "/api/v1/apis", tag = "catalog",
     security(("bearer" = ["m2m.credentials:read"])),
-    responses((status = 200, body = ApiList), crate::api::v1::doc::Errors))]
+    responses((status = 200, body = ApiList), crate::api::v1::doc_parts::Errors))]
 pub async fn list_apis(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     call::run(&req, &state, CREDENTIALS_READ, async |call, conn| {
         let apis = Api::list_for_org(conn, call.actor.org_id()).await?;
@@ -32,7 +32,7 @@ pub async fn list_apis(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
 
 #[utoipa::path(get, path = "/api/v1/roles", tag = "catalog",
     security(("bearer" = ["m2m.credentials:read"])),
-    responses((status = 200, body = RoleList), crate::api::v1::doc::Errors))]
+    responses((status = 200, body = RoleList), crate::api::v1::doc_parts::Errors))]
 pub async fn list_roles(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     call::run(&req, &state, CREDENTIALS_READ, async |call, conn| {
         let roles = ApiRole::list_with_apis(conn, call.actor.org_id()).await?;
@@ -162,7 +162,7 @@ impl From<AuditEvent> for AuditEventView {
 #[utoipa::path(get, path = "/api/v1/audit-events", tag = "audit",
     params(AuditQuery),
     security(("bearer" = ["m2m.audit:read"])),
-    responses((status = 200, body = AuditPage), crate::api::v1::doc::Errors))]
+    responses((status = 200, body = AuditPage), crate::api::v1::doc_parts::Errors))]
 pub async fn list_audit_events(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     call::run(&req, &state, AUDIT_READ, async |call, conn| {
         let q: AuditQuery = input::query(&req)?;

@@ -169,9 +169,10 @@ fn op_examples(document: &Value, op: &Value) -> (Option<String>, String, Option<
         .pointer("/requestBody/content/application~1json/schema")
         .map(|schema| examples::example(document, schema, "", 0))
         .and_then(|value| serde_json::to_string(&value).ok());
-    let success = op.get("responses").and_then(Value::as_object).and_then(|all| {
-        all.iter().find(|(status, _)| status.starts_with('2'))
-    });
+    let success = op
+        .get("responses")
+        .and_then(Value::as_object)
+        .and_then(|all| all.iter().find(|(status, _)| status.starts_with('2')));
     let Some((status, answer)) = success else {
         return (body, String::new(), None);
     };
@@ -382,7 +383,10 @@ mod tests {
             assert!(!op.example_status.is_empty(), "{} {}", op.method, op.path);
             assert!(op.responses.iter().all(|(s, ..)| s.starts_with('2')));
             let curl = op.curl("https://console.example");
-            assert!(curl.starts_with(&format!("curl -s -X {} \"https://console.example/api/v1/", op.method)));
+            assert!(curl.starts_with(&format!(
+                "curl -s -X {} \"https://console.example/api/v1/",
+                op.method
+            )));
         }
         let create = reference
             .operations
@@ -391,6 +395,12 @@ mod tests {
             .unwrap();
         let body: Value = serde_json::from_str(create.example_body.as_deref().unwrap()).unwrap();
         assert!(body.get("name").is_some(), "{body}");
-        assert!(create.example_response.as_deref().unwrap().contains("client_id"));
+        assert!(
+            create
+                .example_response
+                .as_deref()
+                .unwrap()
+                .contains("client_id")
+        );
     }
 }

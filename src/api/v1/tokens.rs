@@ -24,7 +24,7 @@ use crate::usage::report::{self, Bucket};
     params(("id" = uuid::Uuid, Path)),
     security(("bearer" = ["m2m.credentials:read"])),
     responses((status = 200, body = TokenList, description = "Live tokens, newest first (never their values)"),
-        crate::api::v1::doc::Errors))]
+        crate::api::v1::doc_parts::Errors))]
 pub async fn list_tokens(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     call::run(&req, &state, CREDENTIALS_READ, async |call, conn| {
         let id: CredentialId = input::path_id(&req, "id")?;
@@ -38,9 +38,9 @@ pub async fn list_tokens(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
 }
 
 #[utoipa::path(post, path = "/api/v1/credentials/{id}/tokens/{token_id}/revoke", tag = "tokens",
-    params(("id" = uuid::Uuid, Path), ("token_id" = i64, Path), crate::api::v1::doc::IdempotencyKey),
+    params(("id" = uuid::Uuid, Path), ("token_id" = i64, Path), crate::api::v1::doc_parts::IdempotencyKey),
     security(("bearer" = ["m2m.tokens:revoke"])),
-    responses((status = 200, body = Revoked), crate::api::v1::doc::Errors))]
+    responses((status = 200, body = Revoked), crate::api::v1::doc_parts::Errors))]
 pub async fn revoke_token(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -61,9 +61,9 @@ pub async fn revoke_token(
 }
 
 #[utoipa::path(post, path = "/api/v1/credentials/{id}/tokens/revoke", tag = "tokens",
-    params(("id" = uuid::Uuid, Path), crate::api::v1::doc::IdempotencyKey),
+    params(("id" = uuid::Uuid, Path), crate::api::v1::doc_parts::IdempotencyKey),
     security(("bearer" = ["m2m.tokens:revoke"])),
-    responses((status = 200, body = Revoked), crate::api::v1::doc::Errors))]
+    responses((status = 200, body = Revoked), crate::api::v1::doc_parts::Errors))]
 pub async fn revoke_all_tokens(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -131,7 +131,7 @@ pub struct UsageView {
 #[utoipa::path(get, path = "/api/v1/credentials/{id}/usage", tag = "tokens",
     params(("id" = uuid::Uuid, Path)),
     security(("bearer" = ["m2m.credentials:read"])),
-    responses((status = 200, body = UsageView), crate::api::v1::doc::Errors))]
+    responses((status = 200, body = UsageView), crate::api::v1::doc_parts::Errors))]
 pub async fn credential_usage(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     call::run(&req, &state, CREDENTIALS_READ, async |call, conn| {
         let id: CredentialId = input::path_id(&req, "id")?;

@@ -4,26 +4,14 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::console::credentials::views::CredentialRow;
+use crate::console::credentials::views::{CredentialRow, FailingBanner};
 use crate::db::models::audit_event::AuditEvent;
 use crate::usage::RefusalReason;
 use crate::usage::refusal_groups::RefusalGroup;
-pub use crate::views::clock_time;
+use crate::views::clock_time;
 
 /// A wrong secret this soon after the old secret stopped is read as "still using it".
 const OLD_SECRET_LINK: Duration = Duration::hours(2);
-
-/// The banner on a Failing credential's page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailingBanner {
-    /// What happens and why.
-    pub cause: String,
-    /// What to do about it.
-    pub fix: String,
-    /// A link that does it (label, address); `None` when nothing here fixes it, or the
-    /// viewer may not.
-    pub action: Option<(&'static str, String)>,
-}
 
 fn span(g: &RefusalGroup) -> String {
     let minutes = (g.last - g.first).num_minutes();

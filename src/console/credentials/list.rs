@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use diesel_async::AsyncPgConnection;
 
+use crate::console::credentials::sort::{ListSort, SortKey};
 use crate::console::credentials::views::{CredentialRow, CredentialsSection, FirstRun};
 use crate::console::credentials::{BANNER_AHEAD, can_manage, locked};
 use crate::console::request::ConsoleRequest;
@@ -17,104 +18,33 @@ use crate::db::models::credential::{Credential, Status};
 use crate::db::models::usage::{self, StoredRefusal};
 use crate::db::models::user::{StaffRole, User};
 use crate::error::AppError;
-use crate::{paths, policy};
+use crate::policy;
 
 /// A credential is Failing when its latest refusal is within this and newer than its latest
 /// success.
 const FAILING_WITHIN: chrono::Duration = chrono::Duration::hours(1);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    Name,
-    Status,
-    LastUsed,
-    Expires,
-}
-
-impl SortKey {
-    const ALL: [SortKey; 4] = [
-        SortKey::Name,
-        SortKey::Status,
-        SortKey::LastUsed,
-        SortKey::Expires,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SortKey::Name => "name",
-            SortKey::Status => "status",
-            SortKey::LastUsed => "last_used",
-            SortKey::Expires => "expires",
-        }
-    }
-}
-
-/// The list's order: needs attention first when no key is given; anything unknown is ignored.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ListSort {
-    pub key: Option<SortKey>,
-    pub desc: bool,
-}
-
-impl ListSort {
-    /// Reads the first `sort` and `dir` of a query string.
-    pub fn parse(query: &str) -> Self {
-        let mut sort = Self::default();
-        let (mut seen_key, mut seen_dir) = (false, false);
-        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-            match k.as_ref() {
-                "sort" if !seen_key => {
-                    seen_key = true;
-                    sort.key = SortKey::ALL.into_iter().find(|key| key.as_str() == v);
-                }
-                "dir" if !seen_dir => {
-                    seen_dir = true;
-                    sort.desc = v == "desc";
-                }
-                _ => {}
-            }
-        }
-        sort
-    }
-
-    /// The link a column header points to: ascending, or the other way if already sorted by it.
-    pub fn href(&self, key: &SortKey) -> String {
-        let desc = self.key == Some(*key) && !self.desc;
-        let dir = if desc { "desc" } else { "asc" };
-        format!("{}?sort={}&dir={dir}", paths::M2M, key.as_str())
-    }
-
-    /// `aria-sort` of a column header.
-    pub fn aria(&self, key: &SortKey) -> &'static str {
-        match (self.key == Some(*key), self.desc) {
-            (false, _) => "none",
-            (true, false) => "ascending",
-            (true, true) => "descending",
-        }
-    }
-
-    fn apply(&self, rows: &mut [CredentialRow]) {
-        // By default what needs attention comes first (failing, expired, expiring soon),
-        // then the rest, each group oldest first.
-        let key = self.key.unwrap_or(SortKey::Status);
-        rows.sort_by(|a, b| {
-            let order = match key {
-                SortKey::Name => a.c.name.to_lowercase().cmp(&b.c.name.to_lowercase()),
-                SortKey::Status => status_rank(a).cmp(&status_rank(b)),
-                // Never used sorts as the oldest use.
-                SortKey::LastUsed => a.c.last_used_at.cmp(&b.c.last_used_at),
-                // Never expiring sorts after every date.
-                SortKey::Expires => match (a.c.expires_at, b.c.expires_at) {
-                    (Some(x), Some(y)) => x.cmp(&y),
-                    (Some(_), None) => Ordering::Less,
-                    (None, Some(_)) => Ordering::Greater,
-                    (None, None) => Ordering::Equal,
-                },
-            };
-            let order = order.then_with(|| a.c.created_at.cmp(&b.c.created_at));
-            if self.desc { order.reverse() } else { order }
-        });
-    }
+/// Puts `rows` in the order `sort` asks for: by default what needs attention comes first
+/// (failing, expired, expiring soon), then the rest, each group oldest first.
+fn sort_rows(sort: ListSort, rows: &mut [CredentialRow]) {
+    let key = sort.key.unwrap_or(SortKey::Status);
+    rows.sort_by(|a, b| {
+        let order = match key {
+            SortKey::Name => a.c.name.to_lowercase().cmp(&b.c.name.to_lowercase()),
+            SortKey::Status => status_rank(a).cmp(&status_rank(b)),
+            // Never used sorts as the oldest use.
+            SortKey::LastUsed => a.c.last_used_at.cmp(&b.c.last_used_at),
+            // Never expiring sorts after every date.
+            SortKey::Expires => match (a.c.expires_at, b.c.expires_at) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            },
+        };
+        let order = order.then_with(|| a.c.created_at.cmp(&b.c.created_at));
+        if sort.desc { order.reverse() } else { order }
+    });
 }
 
 /// What needs attention first: failing, expired, expiring, disabled, fine, revoked.
@@ -195,7 +125,7 @@ pub(super) async fn section(
     sort: ListSort,
 ) -> Result<CredentialsSection, AppError> {
     let mut rows = rows(conn, rq).await?;
-    sort.apply(&mut rows);
+    sort_rows(sort, &mut rows);
     let mut expiring: Vec<_> = rows
         .iter()
         .filter(|r| r.status().is_usable())

@@ -8,6 +8,7 @@ pub mod diagnosis;
 pub mod form;
 pub mod list;
 pub mod pages;
+pub mod sort;
 pub mod staleness;
 pub mod tokens;
 pub mod usage;
@@ -32,7 +33,8 @@ use crate::views::{Crumb, absolute_time};
 use crate::{paths, policy};
 
 use form::{CredentialFormData, ExpiryChoice, FormView};
-use list::{ListSort, section};
+use list::section;
+use sort::ListSort;
 use views::{CredentialForm, CredentialRow, SecretReveal};
 
 pub use actions::{

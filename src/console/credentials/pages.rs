@@ -7,7 +7,8 @@ use diesel_async::AsyncPgConnection;
 
 use crate::console::credentials::diagnosis;
 use crate::console::credentials::form::{CUSTOM, CredentialFormData, NEVER};
-use crate::console::credentials::list::{ListSort, section};
+use crate::console::credentials::list::section;
+use crate::console::credentials::sort::ListSort;
 use crate::console::credentials::usage::UsageSection;
 use crate::console::credentials::views::{
     Confirm, ConfirmAction, CredentialDetail, CredentialMenu, Evidence, OverlapChoice,
@@ -150,7 +151,7 @@ pub async fn edit_credential_form(
     let mut data = CredentialFormData::from_credential(&c, &selected);
     // "Add it" on a Failing banner: the refused address, ready to save (or not).
     if let Some(ip) = address_to_add(req.query_string())
-        && !c.allowed_ips.iter().any(|kept| *kept == ip)
+        && !c.allowed_ips.contains(&ip)
     {
         if !data.allowed_ips.trim().is_empty() {
             data.allowed_ips.push('\n');

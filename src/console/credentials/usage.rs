@@ -6,10 +6,9 @@
 use askama::Template;
 use chrono::{DateTime, Utc};
 
-use crate::console::credentials::diagnosis::clock_time;
 use crate::usage::report::{Bucket, UsageReport};
 use crate::usage::{RefusalReason, refusal_groups};
-use crate::views::{absolute_time, relative_time};
+use crate::views::{absolute_time, clock_time, relative_time};
 
 const WIDTH: f64 = 560.0;
 const HEIGHT: f64 = 220.0;

@@ -4,9 +4,8 @@
 use askama::Template;
 use chrono::{DateTime, Utc};
 
-use crate::console::credentials::diagnosis::FailingBanner;
 use crate::console::credentials::form::FormView;
-use crate::console::credentials::list::{ListSort, SortKey};
+use crate::console::credentials::sort::{ListSort, SortKey};
 use crate::console::credentials::usage::UsageSection;
 use crate::credentials::lifecycle::{Overlap, disabled_why};
 use crate::db::ids::CredentialId;
@@ -320,6 +319,18 @@ pub struct OverlapChoice {
     /// When the old secret would stop ("Mon 7 Dec 06:06 UTC"); `None` for Now, or when the
     /// credential expires before any overlap.
     pub until: Option<String>,
+}
+
+/// The banner on a Failing credential's page (`diagnosis::failing_banner`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailingBanner {
+    /// What happens and why.
+    pub cause: String,
+    /// What to do about it.
+    pub fix: String,
+    /// A link that does it (label, address); `None` when nothing here fixes it, or the
+    /// viewer may not.
+    pub action: Option<(&'static str, String)>,
 }
 
 #[derive(Template)]

@@ -6,7 +6,6 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{AuditEventId, CredentialId, OrgId, UserId};
-use crate::db::models::webhook_delivery;
 use crate::db::schema::audit_events;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -48,16 +47,14 @@ pub struct NewAuditEvent {
 }
 
 impl NewAuditEvent {
-    /// Appends the event, and queues the webhook deliveries it stands for in the same
-    /// transaction (the outbox: `webhook_delivery::enqueue_for_audit`).
-    pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<()> {
-        let id: i64 = diesel::insert_into(audit_events::table)
+    /// Appends the row and returns its id. Only `crate::audit::Record` calls it: an audit row
+    /// is written together with the webhook deliveries it stands for.
+    pub async fn append(&self, conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+        diesel::insert_into(audit_events::table)
             .values(self)
             .returning(audit_events::id)
             .get_result(conn)
-            .await?;
-        webhook_delivery::enqueue_for_audit(conn, self, id).await?;
-        Ok(())
+            .await
     }
 }
 

@@ -1,5 +1,5 @@
 //! Sign-in attempt counters, keyed on digests (see the hardening migration and
-//! `auth::throttle`, which holds the rule's numbers).
+//! `staff::throttle`, which holds the rule's numbers).
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;

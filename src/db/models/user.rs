@@ -10,6 +10,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{OrgId, UserId};
 use crate::db::schema::users;
+use crate::input::normalise_email;
 
 /// What a staff member may do; checked on the server for every request.
 #[derive(
@@ -112,11 +113,6 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-/// Emails are compared and stored lowercased and trimmed.
-pub fn normalise_email(email: &str) -> String {
-    email.trim().to_lowercase()
 }
 
 /// What a Super Admin may change of a user; `None` leaves a field as it is.

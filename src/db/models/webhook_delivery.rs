@@ -10,7 +10,6 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::{Value, json};
 
 use crate::db::ids::{CredentialId, OrgId, WebhookDeliveryId, WebhookEndpointId};
-use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::webhook_endpoint::WebhookEvent;
 use crate::db::schema::webhook_deliveries;
 
@@ -75,25 +74,6 @@ impl DeliveryStatus {
 }
 
 text_enum_sql!(DeliveryStatus, "webhook delivery status");
-
-/// The webhook event an audit action reports, if any: the one table from one to the other.
-pub fn event_for_audit(action: &str, details: &Value) -> Option<WebhookEvent> {
-    Some(match action {
-        "credential.created" => WebhookEvent::CredentialCreated,
-        "credential.updated" => WebhookEvent::CredentialUpdated,
-        "credential.secret_rotated" => WebhookEvent::SecretRotated,
-        "credential.previous_secret_retired" => WebhookEvent::PreviousSecretRetired,
-        "credential.disabled" if details.get("reason").and_then(Value::as_str) == Some("stale") => {
-            WebhookEvent::StaleDisabled
-        }
-        "credential.disabled" => WebhookEvent::Disabled,
-        "credential.enabled" => WebhookEvent::Enabled,
-        "credential.revoked" => WebhookEvent::Revoked,
-        "credential.deleted" => WebhookEvent::Deleted,
-        "credential.leak_reported" => WebhookEvent::LeakReported,
-        _ => return None,
-    })
-}
 
 /// Who caused an event, as the payload names them.
 pub enum EventActor<'a> {
@@ -209,51 +189,6 @@ pub async fn enqueue_test(
         .execute(conn)
         .await?;
     Ok(id)
-}
-
-/// The webhook deliveries of an audit row just written (`audit_id`), if its action is an
-/// event: the transactional outbox.
-pub async fn enqueue_for_audit(
-    conn: &mut AsyncPgConnection,
-    audit: &NewAuditEvent,
-    audit_id: i64,
-) -> QueryResult<usize> {
-    let (Some(event), Some(org)) = (event_for_audit(&audit.action, &audit.details), audit.org_id)
-    else {
-        return Ok(0);
-    };
-    let credential_id = match (audit.target_type.as_deref(), &audit.target_id) {
-        (Some("credential"), Some(id)) => id.parse().ok(),
-        _ => None,
-    };
-    let actor = match (
-        &audit.actor_user_id,
-        &audit.actor_email,
-        &audit.actor_client_id,
-    ) {
-        (Some(_), Some(email), _) => EventActor::Staff(email),
-        (_, _, Some(client_id)) => EventActor::Credential(client_id),
-        _ => EventActor::System,
-    };
-    let event = Event {
-        event,
-        at: audit.created_at,
-        credential_id,
-        // A deleted credential's client ID is in its audit details.
-        client_id: audit.details.get("client_id").and_then(Value::as_str),
-        name: audit.target_label.as_deref(),
-        actor,
-        details: &audit.details,
-    };
-    enqueue(
-        conn,
-        org,
-        &event,
-        &format!("audit:{audit_id}"),
-        None,
-        audit.created_at,
-    )
-    .await
 }
 
 /// A credential that has expired, as `credential.expired` names it.
@@ -373,30 +308,6 @@ impl WebhookDelivery {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn audit_actions_map_to_events_and_stale_disabling_has_its_own() {
-        let none = json!({});
-        assert_eq!(
-            event_for_audit("credential.secret_rotated", &none),
-            Some(WebhookEvent::SecretRotated)
-        );
-        assert_eq!(
-            event_for_audit("credential.disabled", &json!({ "reason": "manual" })),
-            Some(WebhookEvent::Disabled)
-        );
-        assert_eq!(
-            event_for_audit("credential.disabled", &json!({ "reason": "stale" })),
-            Some(WebhookEvent::StaleDisabled)
-        );
-        for quiet in [
-            "credential.token_generated",
-            "user.login",
-            "webhook.created",
-        ] {
-            assert_eq!(event_for_audit(quiet, &none), None, "{quiet}");
-        }
-    }
 
     #[test]
     fn the_payload_names_the_event_the_credential_and_the_actor() {

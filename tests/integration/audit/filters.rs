@@ -1,6 +1,7 @@
 //! Settings → Audit log: the action select and the date range.
 
 use chrono::{TimeZone, Utc};
+use m2m_console::audit::Record;
 use m2m_console::client_ip::RequestMeta;
 use m2m_console::db::models::audit_event::NewAuditEvent;
 use m2m_console::db::models::user::StaffRole;
@@ -69,7 +70,7 @@ async fn the_date_range_covers_whole_utc_days_and_bad_dates_are_field_errors() {
         NewAuditEvent::new("test.dated", &RequestMeta::default(), at.unwrap())
             .by(&me)
             .details(serde_json::json!({ "n": n }))
-            .insert(&mut conn)
+            .record(&mut conn)
             .await
             .unwrap();
     }

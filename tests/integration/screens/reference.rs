@@ -21,14 +21,20 @@ async fn the_reference_gives_each_operation_an_example_against_the_public_url() 
 
     let operations = html.matches("data-testid=\"operation\"").count();
     assert!(operations >= 15, "{operations}");
-    assert_eq!(html.matches("data-testid=\"example-request\"").count(), operations);
+    assert_eq!(
+        html.matches("data-testid=\"example-request\"").count(),
+        operations
+    );
     assert!(html.contains(
         "curl -s -X POST &#34;https://m2m.acme.test/api/v1/credentials/6f1c2a9e-2b1d-4c55-9a43-7d0e5b8f3c21/rotate&#34;"
     ));
     assert!(html.contains("https://m2m.acme.test/oauth/token"));
     assert!(!html.contains("console.example"), "no made-up host");
     // The errors once, not under every operation.
-    assert_eq!(html.matches("id=\"problem-precondition-failed\"").count(), 1);
+    assert_eq!(
+        html.matches("id=\"problem-precondition-failed\"").count(),
+        1
+    );
     assert!(!html.contains("<strong>401</strong>"));
     assert!(html.contains("<strong>200</strong>"));
     assert!(!html.contains("<script>") && !html.contains("style=\""));

@@ -9,8 +9,8 @@ use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Versio
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::auth::common_passwords;
 use crate::input::{self, Lines};
+use crate::staff::common_passwords;
 
 /// OWASP's first recommended argon2id setting: m=19456 KiB, t=2, p=1.
 fn argon2() -> Result<Argon2<'static>, anyhow::Error> {
