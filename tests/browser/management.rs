@@ -26,7 +26,11 @@ async fn the_api_reference_reads_well_on_a_desktop_a_phone_and_without_javascrip
         b.testid("api-reference").await;
         b.testid("reference-index").await;
         assert!(!b.all_testid("example-request").await.is_empty());
-        assert!(b.script_bool(FITS).await, "no sideways scroll");
+        assert!(
+            b.script_bool(FITS).await,
+            "no sideways scroll: {}",
+            b.overflowing().await
+        );
         assert!(
             b.script_bool("return !!document.getElementById('problem-precondition-failed');")
                 .await

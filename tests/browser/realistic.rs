@@ -1,7 +1,7 @@
 //! The realistic organisation of issue 24, seeded over HTTP as an admin would make it: ten
 //! credentials with 84–100-character names (one without a space), 500-character
 //! descriptions and IPv6 allow-lists; one in use, two failing (an address not allowed, a
-//! wrong secret), one disabled, one revoked; and a Viewer.
+//! wrong secret), one disabled, one revoked; a Super Admin and a Viewer.
 
 use std::time::Duration as StdDuration;
 
@@ -83,6 +83,7 @@ pub async fn request_token(app: &TestApp, client_id: &str, secret: &str, ip: &st
 pub async fn seed(app: &TestApp) -> Realistic {
     let admin = flows::user(app, StaffRole::Admin).await;
     flows::user(app, StaffRole::Viewer).await;
+    flows::user(app, StaffRole::SuperAdmin).await;
     seed_catalog(app, admin.org_id).await;
     let mut conn = app.conn().await;
     let roles = m2m_console::db::models::api_role::ApiRole::list_for_org(&mut conn, admin.org_id)

@@ -260,7 +260,8 @@ async fn a_failing_webhook_endpoint_says_so_and_shows_its_exchange_at_both_width
             phone
                 .script_bool("return document.documentElement.scrollWidth <= window.innerWidth;")
                 .await,
-            "{path} scrolls sideways at 390 px"
+            "{path} scrolls sideways at 390 px: {}",
+            phone.overflowing().await
         );
         phone.assert_accessible(&format!("{path} at 390 px")).await;
         phone.screenshot(shot).await;

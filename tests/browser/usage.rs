@@ -148,8 +148,16 @@ async fn ten_realistic_credentials_with_usage_fit_at_1280_and_390_px() {
     sign_in(&mut b, &seeded.email).await;
     assert_eq!(b.all_testid("credential-row").await.len(), 10);
     assert_eq!(b.all_testid("failing").await.len(), 1);
-    let last_used = b.text(&b.all_testid("last-used").await[0]).await;
-    assert!(last_used.contains("from 2001:db8:0:1::7"), "{last_used}");
+    // Needs attention first: the failing credential leads; the one in use shows its address.
+    let mut last_used = Vec::new();
+    for cell in b.all_testid("last-used").await {
+        last_used.push(b.text(&cell).await);
+    }
+    assert!(
+        last_used.iter().any(|t| t.contains("from 2001:db8:0:1::7")),
+        "{last_used:?}"
+    );
+    assert!(last_used[0].contains("Last refused"), "{last_used:?}");
     assert!(
         b.script_bool(FITS).await,
         "the list scrolls sideways at 1280 px"
