@@ -1,6 +1,7 @@
 //! What every handler shares: the pool, the clock, the settings and per-instance state. Its
 //! own module, so that handlers can name it without importing the server that routes to them.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use actix_web::cookie::Key;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub api_calls: WindowLimiter,
     /// Seals and opens secrets kept at rest (webhook signing secrets).
     pub sealer: Sealer,
+    /// Whether this instance is stopping (`/readyz` answers 503 meanwhile; see `shutdown`).
+    pub readiness: Readiness,
 }
 
 /// The machine side's connections of one worker thread (see `startup`): created on that
@@ -52,5 +55,22 @@ impl AppState {
             req.headers(),
             &self.settings.trusted_proxies,
         )
+    }
+}
+
+/// Whether this instance is on its way out. Shared by the probe, the middleware and the
+/// shutdown sequence.
+#[derive(Debug, Default)]
+pub struct Readiness {
+    draining: AtomicBool,
+}
+
+impl Readiness {
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
     }
 }

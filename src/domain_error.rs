@@ -63,8 +63,8 @@ impl From<DieselError> for DomainError {
                         .into(),
                 )
             }
-            e if crate::db::is_connection_lost(&e) => {
-                DomainError::Unavailable("database connection lost".into())
+            e if crate::db::is_unavailable(&e) => {
+                DomainError::Unavailable(format!("database unavailable: {e}"))
             }
             other => DomainError::Unexpected(
                 anyhow::Error::new(other).context("database query failed"),
@@ -95,6 +95,47 @@ mod tests {
         assert!(matches!(
             DomainError::from(DieselError::NotFound),
             DomainError::NotFound
+        ));
+    }
+
+    #[test]
+    fn a_lost_connection_or_a_read_only_server_is_unavailable_not_a_failure() {
+        for (kind, message) in [
+            (
+                DatabaseErrorKind::ReadOnlyTransaction,
+                "cannot execute INSERT in a read-only transaction",
+            ),
+            (DatabaseErrorKind::ClosedConnection, "connection closed"),
+            (
+                DatabaseErrorKind::UnableToSendCommand,
+                "error communicating with the server",
+            ),
+            (
+                DatabaseErrorKind::Unknown,
+                "terminating connection due to administrator command",
+            ),
+            (
+                DatabaseErrorKind::Unknown,
+                "the database system is in recovery mode",
+            ),
+            (
+                DatabaseErrorKind::Unknown,
+                "the database system is shutting down",
+            ),
+        ] {
+            let e = DieselError::DatabaseError(kind, Box::new(message.to_string()));
+            assert!(
+                matches!(DomainError::from(e), DomainError::Unavailable(_)),
+                "{message}"
+            );
+        }
+        let other = DieselError::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("division by zero".to_string()),
+        );
+        assert!(matches!(
+            DomainError::from(other),
+            DomainError::Unexpected(_)
         ));
     }
 }

@@ -25,6 +25,9 @@ use crate::htmx::{HX_REQUEST, is_htmx};
 use crate::paths;
 use crate::views::{Toast, ToastKind, error_page};
 
+/// How long a person's browser (or script) is told to wait when the database is unavailable.
+const RETRY_UNAVAILABLE_SECS: i64 = 2;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("not found")]
@@ -87,6 +90,16 @@ impl AppError {
         }
     }
 
+    /// When the request may be tried again: a throttle's wait, or a moment for an
+    /// unavailable database (a failover takes seconds).
+    fn retry_after_secs(&self) -> Option<i64> {
+        match self {
+            AppError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            AppError::Unavailable(_) => Some(RETRY_UNAVAILABLE_SECS),
+            _ => None,
+        }
+    }
+
     pub fn title(&self) -> &'static str {
         match self.status_code() {
             StatusCode::NOT_FOUND => "Not found",
@@ -127,8 +140,8 @@ impl ResponseError for AppError {
         }
         // The body is filled in by `error_pages`, which knows whether htmx asked.
         let mut res = HttpResponse::new(self.status_code());
-        if let AppError::TooManyRequests { retry_after_secs } = self
-            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+        if let Some(secs) = self.retry_after_secs()
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
             res.headers_mut().insert(header::RETRY_AFTER, v);
         }
@@ -258,6 +271,8 @@ fn render_error(
     builder.insert_header((header::VARY, HX_REQUEST));
     if let Some(retry) = original.headers().get(header::RETRY_AFTER) {
         builder.insert_header((header::RETRY_AFTER, retry.clone()));
+    } else if let Some(secs) = error.retry_after_secs() {
+        builder.insert_header((header::RETRY_AFTER, secs));
     }
     let body = if htmx {
         builder
@@ -322,6 +337,11 @@ mod tests {
         ];
         for (error, status) in cases {
             assert_eq!(error.status_code().as_u16(), status, "{error:?}");
+            let retry = error
+                .error_response()
+                .headers()
+                .contains_key(header::RETRY_AFTER);
+            assert_eq!(retry, matches!(status, 429 | 503), "{error:?}");
         }
         assert!(matches!(
             AppError::from(DieselError::NotFound),

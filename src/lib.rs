@@ -38,6 +38,7 @@ pub mod sealed;
 pub mod security_headers;
 pub mod session;
 pub mod session_store;
+pub mod shutdown;
 pub mod staff;
 pub mod startup;
 pub mod telemetry;

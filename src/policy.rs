@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::actor::Actor;
 use crate::audit::Record;
+use crate::credentials::input::TokenLifetime;
 use crate::db::ids::{CredentialId, OrgId};
 use crate::db::models::credential::{Credential, Status};
 use crate::db::models::org_policy::OrgPolicy;
@@ -70,6 +71,8 @@ pub struct Policy {
     pub stale_action: StaleAction,
     /// Super Admins and Admins must have two-factor sign-in on before they can do anything.
     pub require_two_factor: bool,
+    /// The longest a credential's access tokens may live.
+    pub max_token_lifetime: TokenLifetime,
 }
 
 impl Default for Policy {
@@ -81,6 +84,7 @@ impl Default for Policy {
             stale_after_days: 90,
             stale_action: StaleAction::Warn,
             require_two_factor: false,
+            max_token_lifetime: TokenLifetime::LONGEST,
         }
     }
 }
@@ -94,6 +98,7 @@ impl Policy {
             stale_after_days: row.stale_after_days,
             stale_action: StaleAction::parse(&row.stale_action).unwrap_or(StaleAction::Warn),
             require_two_factor: row.require_two_factor,
+            max_token_lifetime: TokenLifetime::stored(row.max_token_lifetime_seconds),
         }
     }
 
@@ -127,6 +132,7 @@ impl Policy {
             stale_action: self.stale_action.as_str().into(),
             updated_at: now,
             require_two_factor: self.require_two_factor,
+            max_token_lifetime_seconds: self.max_token_lifetime.seconds(),
         }
     }
 
@@ -138,6 +144,7 @@ impl Policy {
             "stale_after_days": self.stale_after_days,
             "stale_action": self.stale_action.as_str(),
             "require_two_factor": self.require_two_factor,
+            "max_token_lifetime_seconds": self.max_token_lifetime.seconds(),
         })
     }
 }
@@ -197,6 +204,9 @@ pub struct PolicyDraft {
     /// The checkbox: present ("on") when ticked.
     #[serde(default)]
     pub require_two_factor: Option<String>,
+    /// Seconds, one of `TokenLifetime::ALL` (empty: the longest).
+    #[serde(default)]
+    pub max_token_lifetime_seconds: String,
     /// The credentials the person saw that a "disable" policy disables at once, and agreed to
     /// (see `update_policy`).
     #[serde(default)]
@@ -213,6 +223,7 @@ impl PolicyDraft {
             stale_after_days: policy.stale_after_days.to_string(),
             stale_action: policy.stale_action.as_str().into(),
             require_two_factor: policy.require_two_factor.then(|| "on".to_string()),
+            max_token_lifetime_seconds: policy.max_token_lifetime.seconds().to_string(),
             confirm_disable: Vec::new(),
         }
     }
@@ -252,6 +263,16 @@ impl PolicyDraft {
                 "The default lifetime cannot be longer than the maximum.",
             );
         }
+        let max_token_lifetime = match self.max_token_lifetime_seconds.trim() {
+            "" => Some(TokenLifetime::LONGEST),
+            raw => TokenLifetime::parse(raw),
+        };
+        if max_token_lifetime.is_none() {
+            errors.add(
+                "max_token_lifetime_seconds",
+                "Choose one of the token lifetimes offered.",
+            );
+        }
         let stale_action = StaleAction::parse(&self.stale_action);
         if stale_action.is_none() {
             errors.add("stale_action", "Choose what staleness does.");
@@ -263,18 +284,24 @@ impl PolicyDraft {
             expires_soon_days,
             stale_after_days,
             stale_action,
+            max_token_lifetime,
             errors.is_empty(),
         ) {
-            (Some(expires_soon_days), Some(stale_after_days), Some(stale_action), true) => {
-                Ok(Policy {
-                    default_lifetime_days,
-                    max_lifetime_days,
-                    expires_soon_days,
-                    stale_after_days,
-                    stale_action,
-                    require_two_factor: self.require_two_factor.is_some(),
-                })
-            }
+            (
+                Some(expires_soon_days),
+                Some(stale_after_days),
+                Some(stale_action),
+                Some(max_token_lifetime),
+                true,
+            ) => Ok(Policy {
+                default_lifetime_days,
+                max_lifetime_days,
+                expires_soon_days,
+                stale_after_days,
+                stale_action,
+                require_two_factor: self.require_two_factor.is_some(),
+                max_token_lifetime,
+            }),
             _ => Err(errors),
         }
     }
@@ -322,9 +349,19 @@ pub async fn update_policy(
             return Ok(PolicySaved::Confirm(policy, newly));
         }
         policy.to_row(org, actor.now).save(conn).await?;
+        // A lower maximum holds from the next token on: longer lifetimes are shortened now,
+        // so the token endpoint never reads the policy.
+        let max = policy.max_token_lifetime.seconds();
+        let shortened = Credential::shorten_token_lifetimes(conn, org, max, actor.now).await?;
+        let mut details = serde_json::json!({ "before": before.audit(), "after": policy.audit() });
+        if !shortened.is_empty()
+            && let Some(map) = details.as_object_mut()
+        {
+            map.insert("token_lifetime_shortened".into(), shortened.into());
+        }
         actor
             .audit("policy.updated")
-            .details(serde_json::json!({ "before": before.audit(), "after": policy.audit() }))
+            .details(details)
             .record(conn)
             .await?;
         Ok(PolicySaved::Changed(policy))

@@ -91,6 +91,25 @@ impl WindowLimiter {
         Ok((granted, short))
     }
 
+    /// The window length.
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
+    /// Adds `n` places taken elsewhere (counted in memory, see `oauth::introspection_limit`)
+    /// to `subject`'s window, counted from anywhere.
+    pub async fn add(
+        &self,
+        conn: &mut AsyncPgConnection,
+        subject: &str,
+        n: u32,
+        now: DateTime<Utc>,
+    ) -> QueryResult<()> {
+        self.hit(conn, subject, limit_window::any_network(), n, now)
+            .await
+            .map(|_| ())
+    }
+
     async fn take_key(
         &self,
         conn: &mut AsyncPgConnection,

@@ -27,6 +27,8 @@ use crate::rate_limit::WindowLimiter;
 use crate::sealed::{self, DataKey, Sealer};
 use crate::security_headers::security_headers;
 use crate::session_store::PgSessionStore;
+use crate::app_state::Readiness;
+use crate::shutdown::{self, Stopper};
 use crate::staff::password;
 use crate::telemetry::RequestSpan;
 use crate::{jobs, routes};
@@ -41,6 +43,10 @@ const MACHINE_POOL_SIZE: usize = 16;
 const CONSOLE_BODY_LIMIT: usize = 1024 * 1024;
 /// Leak report requests per address and minute (each may hold many reports).
 const LEAK_REPORTS_PER_MINUTE: u32 = 30;
+/// How long requests in flight may take to finish once the listener stops accepting.
+const IN_FLIGHT_GRACE_SECS: u64 = 10;
+/// How long background jobs may take to finish the batch they are in at shutdown.
+const JOBS_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -61,6 +67,8 @@ pub struct Application {
     state: web::Data<AppState>,
     /// The metrics listener and its port, when `METRICS_ADDR` is set.
     metrics: Option<(u16, Server)>,
+    jobs: jobs::Jobs,
+    stopper: Stopper,
     /// The first-run link, when the database has no users yet.
     pub setup_link: Option<String>,
 }
@@ -68,6 +76,13 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings, clock: Clock) -> Result<Self, StartupError> {
         crate::tls::install_crypto_provider();
+        if settings.database_url.hosts().len() > 1 && !settings.database_url.requires_primary() {
+            tracing::warn!(
+                "DATABASE_URL names several hosts without target_session_attrs=read-write: \
+                 the instance may connect to a standby, whose answers lag and which refuses \
+                 writes; add target_session_attrs=read-write"
+            );
+        }
         db::prepare(&settings.database_url).await?;
         let pool = db::pool(&settings.database_url, POOL_SIZE)
             .map_err(|e| StartupError::Other(e.to_string()))?;
@@ -99,12 +114,14 @@ impl Application {
             Some(smtp) => Some(Arc::new(Mailer::new(smtp).map_err(StartupError::Other)?)),
         };
         let settings_api_rate_limit = settings.api_rate_limit;
+        let introspections_per_minute = settings.introspection_rate_limit;
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             clock: clock.clone(),
             settings: Arc::new(settings),
             oauth: OAuthState::new(
                 Metrics::new().map_err(|e| StartupError::Other(format!("metrics: {e}")))?,
+                introspections_per_minute,
             ),
             argon2,
             cookie_key: cookie_key.clone(),
@@ -120,8 +137,9 @@ impl Application {
                 std::time::Duration::from_secs(60),
             ),
             sealer,
+            readiness: Readiness::default(),
         });
-        jobs::spawn(state.clone().into_inner());
+        let jobs = jobs::spawn(state.clone().into_inner());
         let metrics = match state.settings.metrics_addr {
             None => None,
             Some(addr) => Some(
@@ -158,13 +176,16 @@ impl Application {
                         .wrap(DefaultHeaders::new().add(("Cache-Control", "no-store"))),
                 )
                 .wrap(from_fn(security_headers))
+                .wrap(from_fn(shutdown::close_while_draining))
                 .wrap(from_fn(metrics::http::observe_latency))
                 .wrap(TracingLogger::<RequestSpan>::new())
         })
         .workers(workers)
+        // `run` handles the signals: it drains before it stops (see `shutdown`).
+        .disable_signals()
         .listen(listener)
         .map_err(|e| StartupError::Other(e.to_string()))?
-        .shutdown_timeout(10)
+        .shutdown_timeout(IN_FLIGHT_GRACE_SECS)
         .run();
 
         Ok(Self {
@@ -172,6 +193,8 @@ impl Application {
             server,
             state: app_state,
             metrics,
+            jobs,
+            stopper: Stopper::default(),
             setup_link,
         })
     }
@@ -190,12 +213,90 @@ impl Application {
         self.metrics.as_ref().map(|(port, _)| *port)
     }
 
-    /// Serves until SIGTERM/SIGINT, then finishes in-flight requests (graceful shutdown).
+    /// Starts the shutdown sequence of `run` (tests stop an instance with it).
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops as `run` says.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        match self.metrics {
-            None => self.server.await,
-            Some((_, metrics)) => tokio::try_join!(self.server, metrics).map(|_| ()),
+        let stopper = self.stopper();
+        // A second signal cuts the drain short (an impatient Ctrl-C).
+        let signal = tokio::spawn(async move {
+            loop {
+                shutdown::os_signal().await;
+                stopper.stop();
+            }
+        });
+        let result = self.run().await;
+        signal.abort();
+        result
+    }
+
+    /// Serves until the stopper fires, then: reports not ready for `DRAIN_SECONDS` while still
+    /// serving, stops accepting and finishes the requests in flight, stops the background jobs
+    /// (a batch under way finishes), and writes the usage counted in memory.
+    pub async fn run(self) -> std::io::Result<()> {
+        let Self {
+            server,
+            state,
+            metrics,
+            jobs,
+            stopper,
+            ..
+        } = self;
+        let handles: Vec<_> = std::iter::once(server.handle())
+            .chain(metrics.as_ref().map(|(_, m)| m.handle()))
+            .collect();
+        let mut serving = tokio::spawn(async move {
+            match metrics {
+                None => server.await,
+                Some((_, metrics)) => tokio::try_join!(server, metrics).map(|_| ()),
+            }
+        });
+        let ended_by_itself = tokio::select! {
+            result = &mut serving => Some(result),
+            () = stopper.stopped() => None,
+        };
+        if ended_by_itself.is_none() {
+            let drain = state.settings.drain;
+            state.readiness.start_draining();
+            tracing::info!(
+                seconds = drain.as_secs(),
+                "draining: /readyz answers 503 while requests are still served"
+            );
+            tokio::select! {
+                () = tokio::time::sleep(drain) => {}
+                () = stopper.stopped() => tracing::info!("asked again: the drain is cut short"),
+            }
+            tracing::info!("no longer accepting; finishing the requests in flight");
+            for handle in &handles {
+                handle.stop(true).await;
+            }
         }
+        let result = match ended_by_itself {
+            Some(result) => result,
+            None => serving.await,
+        }
+        .map_err(std::io::Error::other)
+        .and_then(|served| served);
+        jobs.stop(JOBS_GRACE).await;
+        write_counted_usage(&state).await;
+        tracing::info!("stopped");
+        result
+    }
+}
+
+/// The last flush of the usage counted in memory, once no request can add to it.
+async fn write_counted_usage(state: &AppState) {
+    let written = match state.pool.get().await {
+        Ok(mut conn) => crate::usage::flush::flush(&state.oauth.usage, &mut conn)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(error) = written {
+        tracing::error!(%error, "could not write the usage counted since the last flush; it is lost");
     }
 }
 

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::app_state::AppState;
 use crate::credentials::leaks::{self, Leaked, Outcome};
+use crate::domain_error::DomainError;
 
 /// Reports in one request; scanners batch far fewer.
 const MAX_ITEMS: usize = 1000;
@@ -63,6 +64,44 @@ fn too_many(retry_after: u64) -> HttpResponse {
     res
 }
 
+/// The reports that name one of our secrets or tokens (our prefix and a valid checksum: no
+/// query for the rest), each once, with its cleaned URL.
+fn recognise(items: &[serde_json::Value]) -> Vec<(Leaked, String)> {
+    let mut seen = HashSet::new();
+    items
+        .iter()
+        .filter_map(|item| {
+            let leaked = Leaked::recognise(item.get("token")?.as_str()?)?;
+            let url = item.get("url").and_then(|u| u.as_str()).unwrap_or_default();
+            Some((leaked, leaks::clean_url(url)))
+        })
+        .filter(|(leaked, _)| seen.insert(leaked.key()))
+        .collect()
+}
+
+/// Acts on the first `granted` reports; how many changed something. Beyond the allowance
+/// nothing is done: the scanner sends the batch again later, and what was done now is then
+/// recognised as done.
+async fn act_on(
+    conn: &mut AsyncPgConnection,
+    recognised: &[(Leaked, String)],
+    granted: usize,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, DomainError> {
+    let mut acted = 0;
+    for (leaked, url) in recognised.iter().take(granted) {
+        match leaks::act_on_leak(conn, leaked, url, now).await {
+            Ok(Outcome::NothingLive | Outcome::Repeated) => {}
+            Ok(_) => acted += 1,
+            Err(e) => {
+                tracing::error!(error = %e, "could not act on a leak report");
+                return Err(e);
+            }
+        }
+    }
+    Ok(acted)
+}
+
 #[tracing::instrument(skip_all)]
 pub async fn report_leaks(
     req: HttpRequest,
@@ -82,18 +121,7 @@ pub async fn report_leaks(
             &format!("At most {MAX_ITEMS} reports per request."),
         );
     }
-    // Only strings with our prefix and a valid checksum go further: no query for the rest.
-    // Copies of one string are one report.
-    let mut seen = HashSet::new();
-    let recognised: Vec<(Leaked, String)> = items
-        .iter()
-        .filter_map(|item| {
-            let leaked = Leaked::recognise(item.get("token")?.as_str()?)?;
-            let url = item.get("url").and_then(|u| u.as_str()).unwrap_or_default();
-            Some((leaked, leaks::clean_url(url)))
-        })
-        .filter(|(leaked, _)| seen.insert(leaked.key()))
-        .collect();
+    let recognised = recognise(&items);
     let Ok(mut conn) = state.pool.get().await else {
         return unavailable();
     };
@@ -105,20 +133,9 @@ pub async fn report_leaks(
         return too_many(retry_after);
     }
     if !recognised.is_empty() {
-        let now = state.clock.now();
-        let mut acted = 0;
-        // Beyond the allowance nothing is done: the scanner sends the batch again later, and
-        // what was done now is then recognised as done.
-        for (leaked, url) in recognised.iter().take(granted) {
-            match leaks::act_on_leak(&mut conn, leaked, url, now).await {
-                Ok(Outcome::NothingLive | Outcome::Repeated) => {}
-                Ok(_) => acted += 1,
-                Err(e) => {
-                    tracing::error!(error = %e, "could not act on a leak report");
-                    return unavailable();
-                }
-            }
-        }
+        let Ok(acted) = act_on(&mut conn, &recognised, granted, state.clock.now()).await else {
+            return unavailable();
+        };
         tracing::warn!(
             reported = items.len(),
             recognised = recognised.len(),

@@ -13,7 +13,6 @@ use url::Url;
 use crate::app_state::AppState;
 use crate::audit::Record;
 use crate::auth::csrf::AnonymousCsrf;
-use crate::auth::sign_in::{Attempt, Outcome, sign_in};
 use crate::client_ip::RequestMeta;
 use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::user::User;
@@ -25,6 +24,7 @@ use crate::paths;
 use crate::render::render_template;
 use crate::session::{PendingSignIn, TypedSession};
 use crate::staff::sessions::SignInOrigin;
+use crate::staff::sign_in::{Attempt, Outcome, sign_in};
 use crate::views::PublicPage;
 
 /// The same for an unknown email, a wrong password and a disabled account.
@@ -104,9 +104,7 @@ pub async fn login_form(
 ) -> Result<HttpResponse, AppError> {
     let next = safe_next(&state.settings.public_url, query.next.as_deref());
     if session.user_id().is_some() {
-        return Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, next))
-            .finish());
+        return Ok(redirect_to(&next));
     }
     let notice = session.take_flash().or_else(|| {
         query
@@ -186,6 +184,12 @@ fn refused(
     Ok(res)
 }
 
+fn redirect_to(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
 #[tracing::instrument(skip_all)]
 pub async fn login(
     req: HttpRequest,
@@ -202,12 +206,18 @@ pub async fn login(
         now: state.clock.now(),
     };
     let email = attempt.normalised_email();
+    // Never echo back a value holding control characters.
+    let shown = if input::has_control(&email, Lines::Single) {
+        ""
+    } else {
+        email.as_str()
+    };
     let page = |status, error: &str, retry, first_run| {
         refused(
             &req,
             &state,
             status,
-            &email,
+            shown,
             next.clone(),
             error,
             retry,
@@ -217,31 +227,13 @@ pub async fn login(
     match sign_in(&state.pool, &state.argon2, attempt).await? {
         Outcome::SignedIn(user) => {
             session.log_in(user.id, &SignInOrigin::new(&meta, state.clock.now())?)?;
-            Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, next.clone()))
-                .finish())
+            Ok(redirect_to(&next))
         }
         Outcome::CodeNeeded(user) => {
-            session.begin_second_factor(&PendingSignIn::new(
-                user.id,
-                state.clock.now(),
-                next.clone(),
-            )?)?;
-            Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, paths::LOGIN_CODE))
-                .finish())
+            let pending = PendingSignIn::new(user.id, state.clock.now(), next.clone())?;
+            session.begin_second_factor(&pending)?;
+            Ok(redirect_to(paths::LOGIN_CODE))
         }
-        // Never echo back a value holding control characters.
-        Outcome::BadEmail if input::has_control(&email, Lines::Single) => refused(
-            &req,
-            &state,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "",
-            next.clone(),
-            BAD_EMAIL,
-            None,
-            false,
-        ),
         Outcome::BadEmail => page(StatusCode::UNPROCESSABLE_ENTITY, BAD_EMAIL, None, false),
         // Someone trying to sign in to an empty console needs the setup link, not a password.
         Outcome::Failed => {

@@ -7,5 +7,4 @@ pub mod guard;
 pub mod invitation;
 pub mod login;
 pub mod setup;
-pub mod sign_in;
 pub mod two_factor_login;

@@ -7,6 +7,7 @@ use askama::Template;
 
 use crate::console::request::ConsoleRequest;
 use crate::console::step_up::{Confirmable, Sensitive};
+use crate::credentials::input::TokenLifetime;
 use crate::db::models::user::StaffRole;
 use crate::domain_error::DomainError;
 use crate::error::AppError;
@@ -23,6 +24,8 @@ pub struct PolicySection {
     pub form: PolicyDraft,
     pub errors: FieldErrors,
     pub actions: [StaleAction; 3],
+    /// The token lifetimes a maximum may be.
+    pub lifetimes: [TokenLifetime; 5],
     pub csrf_token: String,
     /// What the policy as typed would disable at once: shown, to be confirmed, before saving.
     pub preview: Vec<StaleCandidate>,
@@ -34,12 +37,22 @@ impl PolicySection {
             form,
             errors,
             actions: StaleAction::ALL,
+            lifetimes: TokenLifetime::ALL,
             csrf_token: rq.csrf_token()?,
             preview: Vec::new(),
         })
     }
 
     /// The hidden fields that send the policy as typed again with the confirmation.
+    /// Whether `lifetime` is the maximum as typed (nothing typed: the longest).
+    pub fn max_lifetime_selected(&self, lifetime: &TokenLifetime) -> bool {
+        let typed = self.form.max_token_lifetime_seconds.trim();
+        match typed {
+            "" => *lifetime == TokenLifetime::LONGEST,
+            _ => typed == lifetime.seconds().to_string(),
+        }
+    }
+
     pub fn typed_fields(&self) -> Vec<(&'static str, &str)> {
         let f = &self.form;
         let mut fields = vec![
@@ -48,6 +61,10 @@ impl PolicySection {
             ("expires_soon_days", f.expires_soon_days.as_str()),
             ("stale_after_days", f.stale_after_days.as_str()),
             ("stale_action", f.stale_action.as_str()),
+            (
+                "max_token_lifetime_seconds",
+                f.max_token_lifetime_seconds.as_str(),
+            ),
         ];
         if let Some(on) = &f.require_two_factor {
             fields.push(("require_two_factor", on.as_str()));

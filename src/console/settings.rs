@@ -10,11 +10,92 @@ use crate::error::AppError;
 use crate::paths;
 use crate::views::Crumb;
 
+#[derive(Clone, Copy)]
 pub struct Section {
     pub title: &'static str,
     pub href: &'static str,
     pub description: &'static str,
+    /// Shown to Super Admins only.
+    super_admin: bool,
 }
+
+const fn section(
+    title: &'static str,
+    href: &'static str,
+    description: &'static str,
+    super_admin: bool,
+) -> Section {
+    Section {
+        title,
+        href,
+        description,
+        super_admin,
+    }
+}
+
+/// The Settings page's sections, in the order it lists them.
+const SECTIONS: [Section; 10] = [
+    section(
+        "Integrations",
+        paths::INTEGRATIONS,
+        "Connect other systems: machine-to-machine API credentials.",
+        false,
+    ),
+    section(
+        "APIs",
+        paths::APIS,
+        "The API catalog: the scopes that roles and credentials may be granted.",
+        false,
+    ),
+    section(
+        "Roles",
+        paths::ROLES,
+        "Named sets of APIs; each credential has one role.",
+        false,
+    ),
+    section(
+        "Audit log",
+        paths::AUDIT,
+        "Who did what, when and from where.",
+        false,
+    ),
+    section(
+        "Management API reference",
+        paths::API_REFERENCE,
+        "Manage credentials from code: operations, scopes, errors (OpenAPI 3.1).",
+        false,
+    ),
+    section(
+        "Account security",
+        paths::ACCOUNT_SECURITY,
+        "Your own sign-in: password, two-factor codes and recovery codes.",
+        false,
+    ),
+    section(
+        "Sessions",
+        paths::ACCOUNT_SESSIONS,
+        "Where you are signed in; sign out the other browsers and devices.",
+        false,
+    ),
+    section(
+        "Users",
+        paths::USERS,
+        "Staff who can sign in to this console, and their roles.",
+        true,
+    ),
+    section(
+        "Credential policy",
+        paths::POLICY,
+        "How long credentials live, and what happens to those nobody uses.",
+        true,
+    ),
+    section(
+        "Webhooks",
+        paths::WEBHOOKS,
+        "Signed events sent to your systems when credentials change or expire.",
+        true,
+    ),
+];
 
 #[derive(Template)]
 #[template(path = "pages/settings.html")]
@@ -24,60 +105,11 @@ pub struct SettingsIndex {
 
 #[tracing::instrument(skip_all)]
 pub async fn settings_index(rq: ConsoleRequest) -> Result<HttpResponse, AppError> {
-    let mut sections = vec![
-        Section {
-            title: "Integrations",
-            href: paths::INTEGRATIONS,
-            description: "Connect other systems: machine-to-machine API credentials.",
-        },
-        Section {
-            title: "APIs",
-            href: paths::APIS,
-            description: "The API catalog: the scopes that roles and credentials may be granted.",
-        },
-        Section {
-            title: "Roles",
-            href: paths::ROLES,
-            description: "Named sets of APIs; each credential has one role.",
-        },
-        Section {
-            title: "Audit log",
-            href: paths::AUDIT,
-            description: "Who did what, when and from where.",
-        },
-        Section {
-            title: "Management API reference",
-            href: paths::API_REFERENCE,
-            description: "Manage credentials from code: operations, scopes, errors (OpenAPI 3.1).",
-        },
-    ];
-    sections.push(Section {
-        title: "Account security",
-        href: paths::ACCOUNT_SECURITY,
-        description: "Your own sign-in: password, two-factor codes and recovery codes.",
-    });
-    sections.push(Section {
-        title: "Sessions",
-        href: paths::ACCOUNT_SESSIONS,
-        description: "Where you are signed in; sign out the other browsers and devices.",
-    });
-    if rq.user.role == StaffRole::SuperAdmin {
-        sections.push(Section {
-            title: "Users",
-            href: paths::USERS,
-            description: "Staff who can sign in to this console, and their roles.",
-        });
-        sections.push(Section {
-            title: "Credential policy",
-            href: paths::POLICY,
-            description: "How long credentials live, and what happens to those nobody uses.",
-        });
-        sections.push(Section {
-            title: "Webhooks",
-            href: paths::WEBHOOKS,
-            description: "Signed events sent to your systems when credentials change or expire.",
-        });
-    }
+    let super_admin = rq.user.role == StaffRole::SuperAdmin;
+    let sections = SECTIONS
+        .into_iter()
+        .filter(|s| super_admin || !s.super_admin)
+        .collect();
     let crumbs = vec![Crumb::here("Settings")];
     rq.page(
         StatusCode::OK,

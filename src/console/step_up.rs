@@ -177,44 +177,17 @@ impl ConsoleRequest {
             self.now,
         )
         .await?;
-        let (status, error) = match outcome {
-            Reauth::Passed => {
-                self.session.reauthenticated(self.now)?;
-                return Ok(None);
-            }
-            Reauth::WrongPassword | Reauth::WrongCode if needs_code => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "The password or the code is not right.".to_string(),
-            ),
-            Reauth::WrongPassword | Reauth::WrongCode => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "That password is not right.".to_string(),
-            ),
-            Reauth::Throttled(secs) => {
-                let message = format!("Too many wrong attempts. Try again in {secs} seconds.");
-                let mut res = self.dialog(
-                    form,
-                    &sensitive,
-                    needs_code,
-                    StatusCode::TOO_MANY_REQUESTS,
-                    Some(message),
-                )?;
-                if let Some(res) = res.as_mut() {
-                    res.headers_mut()
-                        .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
-                }
-                return Ok(res);
-            }
-            Reauth::Busy => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The server is busy. Try again in a moment.".to_string(),
-            ),
-            Reauth::Locked => (
-                StatusCode::TOO_MANY_REQUESTS,
-                two_factor::LOCKED.to_string(),
-            ),
-        };
-        self.dialog(form, &sensitive, needs_code, status, Some(error))
+        if let Reauth::Passed = outcome {
+            self.session.reauthenticated(self.now)?;
+            return Ok(None);
+        }
+        let (status, error, retry_after) = refusal(outcome, needs_code);
+        let mut res = self.dialog(form, &sensitive, needs_code, status, Some(error))?;
+        if let (Some(secs), Some(res)) = (retry_after, res.as_mut()) {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        Ok(res)
     }
 
     fn dialog(
@@ -255,5 +228,34 @@ impl ConsoleRequest {
             );
         }
         Ok(Some(res))
+    }
+}
+
+/// What the dialog says about a proof that did not pass: status, message, and `Retry-After`.
+fn refusal(outcome: Reauth, needs_code: bool) -> (StatusCode, String, Option<i64>) {
+    let wrong = if needs_code {
+        "The password or the code is not right."
+    } else {
+        "That password is not right."
+    };
+    match outcome {
+        Reauth::Passed | Reauth::WrongPassword | Reauth::WrongCode => {
+            (StatusCode::UNPROCESSABLE_ENTITY, wrong.to_string(), None)
+        }
+        Reauth::Throttled(secs) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Too many wrong attempts. Try again in {secs} seconds."),
+            Some(secs),
+        ),
+        Reauth::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is busy. Try again in a moment.".to_string(),
+            None,
+        ),
+        Reauth::Locked => (
+            StatusCode::TOO_MANY_REQUESTS,
+            two_factor::LOCKED.to_string(),
+            None,
+        ),
     }
 }

@@ -7,9 +7,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::Actor;
 use crate::audit::Record;
+use crate::credentials::input::TokenLifetime;
 use crate::credentials::{find, management, require_manager};
 use crate::db::ids::{CredentialId, TokenId};
-use crate::db::models::access_token::{self, TOKEN_LIFETIME};
+use crate::db::models::access_token;
 use crate::db::models::credential::Credential;
 use crate::domain_error::DomainError;
 use crate::tokens::{self, Kind, PlainSecret};
@@ -49,13 +50,14 @@ pub async fn generate_token(
             )));
         }
         let ip = actor.meta.ip_string();
+        let lifetime = TokenLifetime::stored(credential.token_lifetime_seconds).duration();
         let stored = access_token::issue(
             conn,
             credential.id,
             &credential.secret_hash,
             token.hash().as_bytes(),
             &scopes,
-            now,
+            (now, now + lifetime),
             ip.as_deref(),
         )
         .await?;
@@ -74,7 +76,7 @@ pub async fn generate_token(
             credential,
             token,
             scopes,
-            expires_at: now + TOKEN_LIFETIME,
+            expires_at: now + lifetime,
         })
     })
     .await

@@ -13,7 +13,8 @@ use diesel_async::AsyncPgConnection;
 use ipnet::IpNet;
 
 use crate::credentials::input::{
-    CredentialChanges, Expiry, MAX_ALLOWED_IPS, MAX_DAYS, network_text, parse_networks,
+    CredentialChanges, Expiry, MAX_ALLOWED_IPS, MAX_DAYS, TokenLifetime, network_text,
+    parse_networks,
 };
 use crate::credentials::management;
 use crate::db::ids::{ApiId, OrgId};
@@ -45,6 +46,7 @@ pub struct Changed {
     pub allowed_ips: bool,
     pub expiry: bool,
     pub management_scopes: bool,
+    pub token_lifetime: bool,
 }
 
 impl Changed {
@@ -67,6 +69,7 @@ pub struct Resolved {
     pub allowed_ips: Vec<String>,
     pub expires_at: Option<DateTime<Utc>>,
     pub management_scopes: Vec<String>,
+    pub token_lifetime: TokenLifetime,
     pub changed: Changed,
 }
 
@@ -92,6 +95,7 @@ impl Resolved {
             allowed_ips: &self.allowed_ips,
             expires_at: self.expires_at,
             management_scopes: &self.management_scopes,
+            token_lifetime_seconds: self.token_lifetime.seconds(),
             updated_at: now,
         }
     }
@@ -107,6 +111,7 @@ impl Resolved {
             "allowed_ips": self.allowed_ips,
             "expires_at": self.expires_at.map(|t| t.to_rfc3339()),
             "management_scopes": self.management_scopes,
+            "token_lifetime_seconds": self.token_lifetime.seconds(),
         })
     }
 }
@@ -221,6 +226,10 @@ pub async fn resolve(
     };
     changed.management_scopes = management_scopes != before_scopes;
 
+    let token_lifetime = lifetime(&mut errors, changes.token_lifetime, was, policy);
+    changed.token_lifetime =
+        was.is_none_or(|c| c.token_lifetime_seconds != token_lifetime.seconds());
+
     Ok(match (role, access_level, errors.is_empty()) {
         (Some(role), Some(access_level), true) => Ok(Resolved {
             name: name.0,
@@ -233,6 +242,7 @@ pub async fn resolve(
             allowed_ips,
             expires_at,
             management_scopes,
+            token_lifetime,
             changed,
         }),
         _ => Err(errors),
@@ -296,6 +306,36 @@ async fn access(
         selection.into_iter().collect(),
         changed,
     ))
+}
+
+/// The token lifetime after a change set: as it was when not chosen again (a lower maximum
+/// already shortened it when it was saved), a new credential's default when nothing was
+/// chosen (an hour, or the maximum if that is shorter), and a new choice only within the
+/// organisation's maximum.
+fn lifetime(
+    errors: &mut FieldErrors,
+    chosen: Option<TokenLifetime>,
+    was: Option<&Credential>,
+    policy: &Policy,
+) -> TokenLifetime {
+    let max = policy.max_token_lifetime;
+    let current = was.map(|c| TokenLifetime::stored(c.token_lifetime_seconds));
+    match (chosen, current) {
+        (Some(choice), Some(current)) if choice == current => current,
+        (Some(choice), _) if choice > max => {
+            errors.add(
+                "token_lifetime",
+                format!(
+                    "Your organisation's policy allows tokens to live at most {}.",
+                    max.label()
+                ),
+            );
+            choice
+        }
+        (Some(choice), _) => choice,
+        (None, Some(current)) => current,
+        (None, None) => TokenLifetime::DEFAULT.min(max),
+    }
 }
 
 /// A newly chosen expiry: in the future, and within the organisation's maximum lifetime.

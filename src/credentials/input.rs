@@ -17,6 +17,64 @@ pub const PRESET_DAYS: [i64; 3] = [30, 90, 365];
 /// The longest lifetime a "days from now" expiry may ask for (ten years).
 pub const MAX_DAYS: i64 = 3650;
 
+/// How long the access tokens of a credential live: one of the lifetimes offered (Hydra keeps
+/// one per client; a nightly batch wants a day, a payment integration minutes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TokenLifetime(i32);
+
+impl TokenLifetime {
+    /// Every lifetime offered, shortest first, in seconds (the column's CHECK says the same).
+    pub const ALL: [TokenLifetime; 5] = [
+        TokenLifetime(300),
+        TokenLifetime(900),
+        TokenLifetime(3600),
+        TokenLifetime(21_600),
+        TokenLifetime(86_400),
+    ];
+    /// What a new credential gets unless someone chooses (the product's hour).
+    pub const DEFAULT: TokenLifetime = TokenLifetime(3600);
+    /// The longest one, and an organisation's maximum until it sets one.
+    pub const LONGEST: TokenLifetime = TokenLifetime(86_400);
+
+    /// One of the offered lifetimes, by its seconds.
+    pub fn from_seconds(seconds: i64) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| i64::from(l.0) == seconds)
+    }
+
+    /// One of the offered lifetimes as a form sends it (its seconds).
+    pub fn parse(text: &str) -> Option<Self> {
+        text.trim().parse::<i64>().ok().and_then(Self::from_seconds)
+    }
+
+    /// A stored value; anything the column would not hold reads as the default.
+    pub fn stored(seconds: i32) -> Self {
+        Self::from_seconds(seconds.into()).unwrap_or(Self::DEFAULT)
+    }
+
+    pub fn seconds(self) -> i32 {
+        self.0
+    }
+
+    pub fn duration(self) -> chrono::Duration {
+        chrono::Duration::seconds(self.0.into())
+    }
+
+    /// "5 minutes", "1 hour", "24 hours".
+    pub fn label(self) -> String {
+        let s = self.0;
+        match (s % 3600, s / 3600, s / 60) {
+            (0, 1, _) => "1 hour".into(),
+            (0, hours, _) => format!("{hours} hours"),
+            (_, _, minutes) => format!("{minutes} minutes"),
+        }
+    }
+
+    /// The lifetimes an organisation whose maximum is `max` allows.
+    pub fn allowed_up_to(max: TokenLifetime) -> impl Iterator<Item = TokenLifetime> {
+        Self::ALL.into_iter().filter(move |l| *l <= max)
+    }
+}
+
 /// When a credential stops working, as chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expiry {
@@ -62,6 +120,9 @@ pub struct CredentialChanges {
     pub expiry: Option<Expiry>,
     /// Built-in management scopes, as named (checked against the known ones).
     pub management_scopes: Option<Vec<String>>,
+    /// How long its access tokens live (a new credential without a choice: an hour, or the
+    /// organisation's maximum when that is shorter).
+    pub token_lifetime: Option<TokenLifetime>,
 }
 
 /// A credential to create: its settings (name, owner email, role and access level are
@@ -248,6 +309,21 @@ mod tests {
         );
         assert!(parse_expiry_text("31/01/2027").is_err());
         assert!(parse_expiry_text("2027-02-30T10:00").is_err());
+    }
+
+    #[test]
+    fn token_lifetimes_are_the_offered_ones_only() {
+        assert_eq!(TokenLifetime::parse(" 300 ").unwrap().label(), "5 minutes");
+        assert_eq!(TokenLifetime::parse("3600").unwrap().label(), "1 hour");
+        assert_eq!(TokenLifetime::parse("86400").unwrap().label(), "24 hours");
+        for bad in ["", "301", "-300", "3600000000000", "1h"] {
+            assert!(TokenLifetime::parse(bad).is_none(), "{bad:?}");
+        }
+        let max = TokenLifetime::parse("900").unwrap();
+        let allowed: Vec<i32> = TokenLifetime::allowed_up_to(max)
+            .map(|l| l.seconds())
+            .collect();
+        assert_eq!(allowed, [300, 900]);
     }
 
     #[test]

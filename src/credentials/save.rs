@@ -175,6 +175,7 @@ async fn snapshot_of(
         "allowed_ips": c.allowed_ips,
         "expires_at": c.expires_at.map(|t| t.to_rfc3339()),
         "management_scopes": c.management_scopes,
+        "token_lifetime_seconds": c.token_lifetime_seconds,
     }))
 }
 

@@ -77,6 +77,8 @@ uuid_ids! {
     WebhookDeliveryId;
     /// An invitation of a new staff member.
     InvitationId;
+    /// A public key of a credential (`private_key_jwt`).
+    KeyId;
 }
 
 typed_id!(

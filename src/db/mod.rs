@@ -76,13 +76,15 @@ pub enum StartupDbError {
 /// The pool hands out idle connections without a test query: the default `SELECT 1` on every
 /// checkout would double the round trips of the machine-facing hot path. A connection the
 /// server closed is still dropped on checkout (tokio-postgres notices the closed socket), and
-/// one that dies between checkout and use fails its query with `is_connection_lost`.
+/// one that dies between checkout and use fails its query with `is_unavailable`.
 pub fn pool(url: &DatabaseUrl, max_size: usize) -> Result<DbPool, anyhow::Error> {
     let mut config = ManagerConfig::default();
     config.recycling_method = RecyclingMethod::Fast;
     config.custom_setup = Box::new(|url| {
         Box::pin(async move {
-            let mut conn = AsyncPgConnection::establish(url).await?;
+            let mut conn = establish(url)
+                .await
+                .map_err(diesel::ConnectionError::BadConnection)?;
             conn.set_instrumentation(statements::CountStatements);
             Ok(conn)
         })
@@ -100,11 +102,34 @@ pub fn pool(url: &DatabaseUrl, max_size: usize) -> Result<DbPool, anyhow::Error>
 }
 
 async fn connect(url: &DatabaseUrl) -> Result<AsyncPgConnection, String> {
-    match tokio::time::timeout(CONNECT_TIMEOUT, AsyncPgConnection::establish(url.expose())).await {
-        Ok(Ok(conn)) => Ok(conn),
-        Ok(Err(e)) => Err(one_line(&e.to_string())),
+    match tokio::time::timeout(CONNECT_TIMEOUT, establish(url.expose())).await {
+        Ok(result) => result,
         Err(_) => Err(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())),
     }
+}
+
+/// Opens a connection through the driver itself, so that a failure keeps its cause on one
+/// line ("error connecting to server: Connection refused", "…: database does not allow
+/// writes"): diesel-async's own `establish` keeps only the first half. With several hosts,
+/// the cause is the last host's.
+async fn establish(url: &str) -> Result<AsyncPgConnection, String> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| one_line(&cause_chain(&e)))?;
+    AsyncPgConnection::try_from_client_and_connection(client, connection)
+        .await
+        .map_err(|e| one_line(&e.to_string()))
+}
+
+fn cause_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn one_line(s: &str) -> String {
@@ -116,13 +141,7 @@ fn one_line(s: &str) -> String {
 pub async fn prepare(url: &DatabaseUrl) -> Result<(), StartupDbError> {
     let name = url.database_name();
     if let Err(reason) = connect(url).await {
-        if !reason.contains("does not exist") {
-            return Err(StartupDbError::Unreachable {
-                url: url.clone(),
-                reason,
-            });
-        }
-        create_database(url, &name).await?;
+        create_if_missing(url, &name, reason).await?;
     }
     run_migrations(url)
         .await
@@ -133,14 +152,32 @@ pub async fn prepare(url: &DatabaseUrl) -> Result<(), StartupDbError> {
         })
 }
 
-async fn create_database(url: &DatabaseUrl, name: &str) -> Result<(), StartupDbError> {
+/// After a failed connection: creates the database when the server has none of that name.
+/// The maintenance database is asked rather than the error read, because with several hosts
+/// the driver reports only the last host's failure (a standby that is down, say) and not the
+/// primary's "does not exist". `first` is what is reported when the database is not missing.
+async fn create_if_missing(
+    url: &DatabaseUrl,
+    name: &str,
+    first: String,
+) -> Result<(), StartupDbError> {
+    let unreachable = |reason: String| StartupDbError::Unreachable {
+        url: url.clone(),
+        reason,
+    };
     let maintenance = url.with_database("postgres");
-    let mut conn = connect(&maintenance)
-        .await
-        .map_err(|reason| StartupDbError::Unreachable {
-            url: maintenance.clone(),
-            reason,
-        })?;
+    let Ok(mut conn) = connect(&maintenance).await else {
+        return Err(unreachable(first));
+    };
+    let exists = diesel::select(diesel::dsl::exists(
+        pg_database::table.filter(pg_database::datname.eq(name)),
+    ))
+    .get_result::<bool>(&mut conn)
+    .await
+    .map_err(|e| unreachable(one_line(&e.to_string())))?;
+    if exists {
+        return Err(unreachable(first));
+    }
     let sql = format!("CREATE DATABASE {}", quote_ident(name));
     match diesel::sql_query(sql).execute(&mut conn).await {
         Ok(_) => {
@@ -157,18 +194,32 @@ async fn create_database(url: &DatabaseUrl, name: &str) -> Result<(), StartupDbE
     }
 }
 
+diesel::table! {
+    /// The catalog of databases, for the first-start check.
+    pg_database (datname) {
+        datname -> Text,
+    }
+}
+
 /// Quotes a PostgreSQL identifier (database names come from configuration).
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Diesel's migration runner is synchronous; it runs on a thread of its own with its own
-/// small runtime, so it works whichever runtime (or none) the caller is on.
+/// small runtime, so it works whichever runtime (or none) the caller is on. That runtime has
+/// timers (the wrapper's own has none): the driver times each host's connection attempt
+/// (`connect_timeout`), and a worker thread, because the wrapper blocks through its handle.
 pub async fn run_migrations(url: &DatabaseUrl) -> Result<(), anyhow::Error> {
     let url = url.expose().to_string();
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let result = (|| -> Result<(), anyhow::Error> {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()?;
+            let _inside = runtime.enter();
             let mut conn =
                 <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)?;
             // One migrator at a time when several instances start together.
@@ -196,23 +247,35 @@ pub async fn run_migrations(url: &DatabaseUrl) -> Result<(), anyhow::Error> {
         .map_err(|_| anyhow::anyhow!("the migration thread stopped unexpectedly"))?
 }
 
-/// `SELECT 1`, for the readiness probe.
-/// Whether a query failed because the connection to PostgreSQL is gone (the server went down
-/// or cut it): the caller answers "temporarily unavailable", not an internal error.
-pub fn is_connection_lost(e: &diesel::result::Error) -> bool {
+/// Whether a query failed because the database cannot serve it now: the connection is gone
+/// (the server went down or cut it), the server is starting, stopping or recovering, or it
+/// refuses writes (SQLSTATE 25006: a standby, or a primary being demoted). The caller answers
+/// "temporarily unavailable" with `Retry-After`, not an internal error: after a failover the
+/// pool reconnects to whichever host now accepts writes.
+pub fn is_unavailable(e: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
     match e {
         Error::DatabaseError(
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            DatabaseErrorKind::ClosedConnection
+            | DatabaseErrorKind::UnableToSendCommand
+            | DatabaseErrorKind::ReadOnlyTransaction,
             _,
         ) => true,
-        // SQLSTATE class 57P (operator intervention: admin or crash shutdown) arrives as a
-        // message on the dying connection; diesel does not expose the code itself.
-        Error::DatabaseError(_, info) => info.message().starts_with("terminating connection"),
+        // SQLSTATE class 57P (operator intervention: admin or crash shutdown, "the database
+        // system is starting up / shutting down / in recovery mode") arrives as a message;
+        // diesel does not expose the code itself.
+        Error::DatabaseError(_, info) => {
+            let message = info.message();
+            message.starts_with("terminating connection")
+                || message.starts_with("the database system is")
+                || (message.starts_with("cannot execute")
+                    && message.ends_with("in a read-only transaction"))
+        }
         _ => false,
     }
 }
 
+/// `SELECT 1`, for the readiness probe.
 pub async fn ping(conn: &mut AsyncPgConnection) -> QueryResult<()> {
     diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("1"))
         .get_result::<i32>(conn)

@@ -136,6 +136,7 @@ diesel::table! {
         leak_reported_at -> Nullable<Timestamptz>,
         leak_repeat_recorded_at -> Nullable<Timestamptz>,
         stale_exempt -> Bool,
+        token_lifetime_seconds -> Int4,
     }
 }
 
@@ -209,6 +210,7 @@ diesel::table! {
         stale_action -> Text,
         updated_at -> Timestamptz,
         require_two_factor -> Bool,
+        max_token_lifetime_seconds -> Int4,
     }
 }
 

@@ -137,6 +137,24 @@ pub async fn authenticate(
     attempt.finish(conn, oauth, found).await
 }
 
+/// Admits one introspection or revocation of an authenticated caller against its limit
+/// (`introspection_limit`), whose shared window its lookup read as `calls`; 429 with
+/// `Retry-After` beyond it.
+pub fn admit_call(
+    oauth: &OAuthState,
+    client_id: &str,
+    calls: Option<crate::db::models::limit_window::Window>,
+    now: DateTime<Utc>,
+) -> Result<(), OAuthError> {
+    oauth
+        .introspections
+        .admit(client_id, calls, now)
+        .map_err(|secs| {
+            tracing::info!(client_id, "introspection limit reached");
+            OAuthError::rate_limited(secs)
+        })
+}
+
 /// A client authentication in two halves around the database work, so that an endpoint can
 /// do that work in its own round trip: the lookup sent together with its own query
 /// (introspection), or the lookup and the token insert as one statement (the token endpoint).
@@ -212,7 +230,14 @@ impl Attempt {
             ip: self.ip_text.as_deref(),
             now: self.now,
             throttle: self.throttle,
+            calls_network: crate::db::models::limit_window::any_network(),
+            calls_since: self.now - crate::oauth::introspection_limit::WINDOW,
         })
+    }
+
+    /// The client ID as presented (of our shape or not).
+    pub fn client_id(&self) -> &str {
+        &self.presented.client_id
     }
 
     /// Names the outcome of the lookup: the credential when it authenticated (its scope check

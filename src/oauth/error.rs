@@ -109,6 +109,19 @@ impl OAuthError {
         }
     }
 
+    /// Too many introspections or revocations by one credential (RFC 7662 §4): 429 with
+    /// `Retry-After`, answered only to a caller that authenticated.
+    pub fn rate_limited(secs: u64) -> Self {
+        Self {
+            retry_after_secs: Some(secs),
+            ..Self::new(
+                ErrorCode::SlowDown,
+                "Too many introspection or revocation requests from this client. Retry later.",
+            )
+            .because("rate_limited")
+        }
+    }
+
     /// Too many failed authentications: retry after `secs`.
     pub fn throttled(secs: u64) -> Self {
         Self {
@@ -142,7 +155,10 @@ impl ResponseError for OAuthError {
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"));
-        if self.basic_challenge && self.code == ErrorCode::InvalidClient {
+        // RFC 7235 §3.1: every 401 carries a challenge, whichever way the client tried to
+        // authenticate (RFC 6749 §5.2 asks for it with Basic; in the body it is the same
+        // scheme we accept).
+        if self.code == ErrorCode::InvalidClient {
             res.insert_header((
                 header::WWW_AUTHENTICATE,
                 format!("Basic realm=\"{REALM}\", charset=\"UTF-8\""),
@@ -162,8 +178,8 @@ impl ResponseError for OAuthError {
 
 impl From<diesel::result::Error> for OAuthError {
     fn from(e: diesel::result::Error) -> Self {
-        if crate::db::is_connection_lost(&e) {
-            tracing::warn!(error = %e, "database connection lost on the OAuth path");
+        if crate::db::is_unavailable(&e) {
+            tracing::warn!(error = %e, "database unavailable on the OAuth path");
             return Self::unavailable();
         }
         tracing::error!(error = %e, "database error on the OAuth path");

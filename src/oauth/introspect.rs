@@ -63,8 +63,11 @@ async fn introspect(
         }
     };
     let (caller, found) = tokio::try_join!(caller_lookup, token_lookup)?;
+    let calls = caller.as_ref().and_then(|lookup| lookup.calls);
+    let client_id = attempt.client_id().to_owned();
     let (caller, _) = attempt.finish(&mut conn, &state.oauth, caller).await?;
     drop(conn);
+    client_auth::admit_call(&state.oauth, &client_id, calls, now)?;
     if token.is_none() {
         return Err(OAuthError::invalid_request(
             "The token parameter is missing.",

@@ -9,6 +9,7 @@ pub mod client_auth;
 pub mod error;
 pub mod form;
 pub mod introspect;
+pub mod introspection_limit;
 pub mod metadata;
 pub mod revoke;
 pub mod state;

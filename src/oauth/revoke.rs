@@ -21,8 +21,12 @@ pub async fn revoke_token(
     let ip = state.client_ip(&req);
     let now = state.clock.now();
     let mut conn = state.machine_pool(&req).get().await?;
-    let (caller, _) =
-        client_auth::authenticate(&mut conn, &state.oauth, presented, ip, now).await?;
+    let attempt = client_auth::Attempt::begin(presented, ip, now)?;
+    let found = attempt.lookup(&conn).await?;
+    let calls = found.as_ref().and_then(|lookup| lookup.calls);
+    let client_id = attempt.client_id().to_owned();
+    let (caller, _) = attempt.finish(&mut conn, &state.oauth, found).await?;
+    client_auth::admit_call(&state.oauth, &client_id, calls, now)?;
     let token = form.get("token").ok_or(OAuthError::invalid_request(
         "The token parameter is missing.",
     ))?;

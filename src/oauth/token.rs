@@ -4,7 +4,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::app_state::AppState;
-use crate::db::models::access_token::TOKEN_LIFETIME;
+use crate::db::models::issuance::Granted;
 use crate::oauth::client_auth;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::form::OAuthForm;
@@ -117,7 +117,7 @@ async fn issue(
         state.oauth.usage.refuse(client.id, reason, ip, now);
         return Err(scope_refused(requested.as_deref()).because("scope_not_allowed"));
     }
-    let Some(scopes) = granted else {
+    let Some(granted) = granted else {
         // Every check passed, so the statement stored the token: this cannot happen.
         tracing::error!("a token request passed every check but no token was stored");
         return Err(OAuthError::invalid_client(basic));
@@ -126,19 +126,26 @@ async fn issue(
         .oauth
         .usage
         .token_issued(client.id, client.secret_version, ip, now);
-    Ok(token_response(&token, &scopes))
+    Ok(token_response(&token, &granted, now))
 }
 
-/// RFC 6749 §5.1: the token, never to be cached.
-fn token_response(token: &PlainSecret, scopes: &[String]) -> HttpResponse {
+/// RFC 6749 §5.1: the token, never to be cached. `expires_in` is its credential's token
+/// lifetime, as stored with it.
+fn token_response(
+    token: &PlainSecret,
+    granted: &Granted,
+    now: chrono::DateTime<chrono::Utc>,
+) -> HttpResponse {
+    // Rounded: the stored time has microseconds, the clock nanoseconds.
+    let expires_in = ((granted.expires_at - now).num_milliseconds() + 500) / 1000;
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
         .json(serde_json::json!({
             "access_token": token.expose(),
             "token_type": "Bearer",
-            "expires_in": TOKEN_LIFETIME.num_seconds(),
-            "scope": scopes.join(" "),
+            "expires_in": expires_in,
+            "scope": granted.scopes.join(" "),
         }))
 }
 

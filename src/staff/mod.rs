@@ -10,6 +10,7 @@ pub mod password;
 pub mod password_change;
 pub mod reauth;
 pub mod sessions;
+pub mod sign_in;
 pub mod throttle;
 pub mod totp;
 pub mod two_factor;

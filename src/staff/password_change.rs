@@ -1,5 +1,5 @@
 //! A staff member changes their own password. The current password is checked as sign-in
-//! checks it (`auth::sign_in`): the throttle's reservation first, argon2 with no database
+//! checks it (`staff::sign_in`): the throttle's reservation first, argon2 with no database
 //! connection held, failures counted against the same (account, address) allowance. The
 //! new password meets `validate_new_password`; then, in one transaction, the hash changes,
 //! every other session of the user ends (whoever knew the old password is signed out) and

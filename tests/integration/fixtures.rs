@@ -88,6 +88,7 @@ pub async fn insert_credential(
                 allowed_ips: &[],
                 expires_at: None,
                 management_scopes: &[],
+                token_lifetime_seconds: 3600,
                 updated_at: now,
             },
             created_by: None,

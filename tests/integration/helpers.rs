@@ -137,6 +137,10 @@ pub struct TestApp {
     pub metrics_port: Option<u16>,
     /// The running application's shared state (its usage counter, its settings).
     pub state: actix_web::web::Data<m2m_console::app_state::AppState>,
+    /// Starts the application's shutdown sequence, as SIGTERM does.
+    stopper: m2m_console::shutdown::Stopper,
+    /// The running application, until `stop` waits for it.
+    running: Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>,
 }
 
 impl TestApp {
@@ -150,6 +154,8 @@ impl TestApp {
         let mut settings = Settings::from_lookup(|_| None).unwrap();
         settings.database_url = fresh_database().await;
         settings.bind_addr = "127.0.0.1:0".parse().unwrap();
+        // Tests that stop an instance set their own drain; the others need none.
+        settings.drain = std::time::Duration::ZERO;
         tweak(&mut settings);
         Self::start(settings, Clock::system()).await
     }
@@ -177,7 +183,8 @@ impl TestApp {
         let setup_link = app.setup_link.clone();
         let metrics_port = app.metrics_port();
         let state = app.state();
-        tokio::spawn(app.run_until_stopped());
+        let stopper = app.stopper();
+        let running = Mutex::new(Some(tokio::spawn(app.run())));
         let pool = db::pool(&settings.database_url, 4).unwrap();
         Self {
             address,
@@ -187,14 +194,41 @@ impl TestApp {
             pool,
             metrics_port,
             state,
+            stopper,
+            running,
         }
     }
 
+    /// Starts stopping this instance as SIGTERM does (drain, stop accepting, finish, flush)
+    /// and returns at once; `stopped` waits for the end.
+    pub fn begin_stop(&self) {
+        self.stopper.stop();
+    }
+
+    /// Waits until the instance has stopped (after `begin_stop`).
+    pub async fn stopped(&self) {
+        let running = self.running.lock().unwrap().take();
+        if let Some(running) = running {
+            running.await.unwrap().unwrap();
+        }
+    }
+
+    /// Stops this instance as SIGTERM does and waits until it has.
+    pub async fn stop(&self) {
+        self.begin_stop();
+        self.stopped().await;
+    }
+
     /// Writes the usage this instance counted in memory now, as its flush job would.
+    /// Also adds the introspections it counted to their callers' shared limits.
     pub async fn flush_usage(&self) {
-        m2m_console::usage::flush::flush(&self.state.oauth.usage, &mut *self.conn().await)
+        let mut conn = self.conn().await;
+        m2m_console::usage::flush::flush(&self.state.oauth.usage, &mut conn)
             .await
             .unwrap();
+        let now = self.clock.now();
+        let limit = &self.state.oauth.introspections;
+        limit.flush(&mut conn, now).await.unwrap();
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -26,6 +26,8 @@ async fn the_issuing_statement_is_prepared_once_per_connection() {
                 ip: Some("127.0.0.1"),
                 now: s.app.clock.now(),
                 throttle: m2m_console::oauth::throttle::check(None, s.app.clock.now()),
+                calls_network: m2m_console::db::models::limit_window::any_network(),
+                calls_since: s.app.clock.now(),
             },
             token_hash: &[attempt; 32],
             scopes: None,

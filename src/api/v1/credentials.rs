@@ -14,7 +14,9 @@ use crate::api::v1::problem::Problem;
 use crate::api::v1::views::{self, CredentialPage, CredentialView, SecretIssued};
 use crate::api::v1::{cursor, idempotency};
 use crate::app_state::AppState;
-use crate::credentials::input::{self as domain, Expiry, NewCredential, parse_networks};
+use crate::credentials::input::{
+    self as domain, Expiry, NewCredential, TokenLifetime, parse_networks,
+};
 use crate::credentials::management::{CREDENTIALS_READ, CREDENTIALS_WRITE};
 use crate::credentials::{lifecycle, save, stale};
 use crate::db::ids::{ApiId, CredentialId, RoleId};
@@ -67,6 +69,11 @@ pub struct NewCredentialRequest {
     /// Management scopes: only a Super Admin gives them, so a request naming any is refused.
     #[serde(default)]
     pub management_scopes: Vec<String>,
+    /// How long its access tokens live, in seconds: 300, 900, 3600, 21600 or 86400, at most
+    /// the organisation's maximum. Absent: 3600 (or the maximum when that is shorter).
+    #[serde(default)]
+    #[schema(minimum = 300, maximum = 86400)]
+    pub token_lifetime_seconds: Option<i64>,
 }
 
 /// A partial edit: only the fields present change.
@@ -87,6 +94,9 @@ pub struct CredentialChanges {
     pub management_scopes: Option<Vec<String>>,
     /// `true`: never flagged or disabled by the staleness policy.
     pub stale_exempt: Option<bool>,
+    /// 300, 900, 3600, 21600 or 86400 seconds, at most the organisation's maximum.
+    #[schema(minimum = 300, maximum = 86400)]
+    pub token_lifetime_seconds: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -112,6 +122,19 @@ fn networks(list: &[String], errors: &mut FieldErrors) -> Option<Vec<ipnet::IpNe
         .ok()
 }
 
+/// A token lifetime as sent; a message by field when it is not one of those offered.
+fn token_lifetime(seconds: Option<i64>, errors: &mut FieldErrors) -> Option<TokenLifetime> {
+    let seconds = seconds?;
+    let lifetime = TokenLifetime::from_seconds(seconds);
+    if lifetime.is_none() {
+        errors.add(
+            "token_lifetime_seconds",
+            "Use 300, 900, 3600, 21600 or 86400 seconds.",
+        );
+    }
+    lifetime
+}
+
 fn expiry(expires_at: Option<DateTime<Utc>>) -> Expiry {
     expires_at.map_or(Expiry::Never, Expiry::At)
 }
@@ -130,6 +153,7 @@ impl NewCredentialRequest {
             allowed_ips: networks(&self.allowed_ips, &mut errors),
             expiry: Some(expiry(self.expires_at)),
             management_scopes: Some(self.management_scopes.clone()),
+            token_lifetime: token_lifetime(self.token_lifetime_seconds, &mut errors),
         };
         let input = NewCredential {
             settings,
@@ -157,6 +181,7 @@ impl CredentialChanges {
             },
             expiry: self.expires_at.map(expiry),
             management_scopes: self.management_scopes.clone(),
+            token_lifetime: token_lifetime(self.token_lifetime_seconds, &mut errors),
         };
         (changes, errors)
     }

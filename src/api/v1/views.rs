@@ -71,6 +71,8 @@ pub struct CredentialView {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Never flagged or disabled by the staleness policy.
     pub stale_exempt: bool,
+    /// How long each access token it gets lives (`expires_in`), in seconds.
+    pub token_lifetime_seconds: i32,
 }
 
 pub fn status_name(status: Status) -> &'static str {
@@ -132,6 +134,7 @@ impl CredentialView {
             disabled_why: disabled_why(c),
             revoked_at: c.revoked_at,
             stale_exempt: c.stale_exempt,
+            token_lifetime_seconds: c.token_lifetime_seconds,
         }
     }
 }

@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Deserialize;
 
 use crate::credentials::input::{
-    CredentialChanges, Expiry, NewCredential, PRESET_DAYS, expiry_field_text, parse_allowed_ips,
-    parse_expiry_text,
+    CredentialChanges, Expiry, NewCredential, PRESET_DAYS, TokenLifetime, expiry_field_text,
+    parse_allowed_ips, parse_expiry_text,
 };
 use crate::db::ids::{ApiId, RoleId};
 use crate::db::models::api_role::ApiRoleWithApis;
@@ -46,6 +46,9 @@ pub struct CredentialFormData {
     /// Management access: only a Super Admin's form shows it.
     #[serde(default)]
     pub management_scopes: Vec<String>,
+    /// Seconds, one of `TokenLifetime::ALL`; empty: as it is (a new one: the default).
+    #[serde(default)]
+    pub token_lifetime: String,
 }
 
 impl CredentialFormData {
@@ -68,6 +71,7 @@ impl CredentialFormData {
             expires_at: c.expires_at.map(expiry_field_text).unwrap_or_default(),
             creation_key: String::new(),
             management_scopes: c.management_scopes.clone(),
+            token_lifetime: c.token_lifetime_seconds.to_string(),
         }
     }
 
@@ -127,6 +131,16 @@ impl CredentialFormData {
             .map_err(|message| errors.add("allowed_ips", message))
             .ok();
         let expiry = self.expiry(&mut errors);
+        let token_lifetime = match self.token_lifetime.trim() {
+            "" => None,
+            raw => {
+                let parsed = TokenLifetime::parse(raw);
+                if parsed.is_none() {
+                    errors.add("token_lifetime", "Choose one of the token lifetimes.");
+                }
+                parsed
+            }
+        };
         // An Admin's form has no such boxes; any sent anyway are judged (and refused).
         let management = management || !self.management_scopes.is_empty();
         let changes = CredentialChanges {
@@ -139,6 +153,7 @@ impl CredentialFormData {
             allowed_ips,
             expiry,
             management_scopes: management.then(|| self.management_scopes.clone()),
+            token_lifetime,
         };
         (changes, errors)
     }
@@ -179,6 +194,8 @@ pub struct FormView {
     pub expiry_choices: Vec<ExpiryChoice>,
     /// The organisation's maximum lifetime, when it has one.
     pub max_lifetime_days: Option<i32>,
+    /// The token lifetimes the organisation's maximum allows.
+    pub token_lifetimes: Vec<TokenLifetime>,
     /// Whether the form offers management access (a Super Admin's form only).
     pub offer_management: bool,
 }
@@ -260,6 +277,14 @@ impl FormView {
             .management_scopes
             .iter()
             .any(|s| s.trim() == scope)
+    }
+
+    /// Whether `lifetime` is the one chosen (nothing chosen: the default).
+    pub fn token_lifetime_selected(&self, lifetime: &TokenLifetime) -> bool {
+        match self.data.token_lifetime.trim() {
+            "" => *lifetime == TokenLifetime::DEFAULT,
+            chosen => chosen == lifetime.seconds().to_string(),
+        }
     }
 
     pub fn is_fine_grained(&self) -> bool {

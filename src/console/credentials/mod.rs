@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 
 use crate::console::request::{ConsoleRequest, render_error};
+use crate::credentials::input::TokenLifetime;
 use crate::db::ids::CredentialId;
 use crate::db::models::api_role::ApiRole;
 use crate::db::models::credential::Credential;
@@ -179,7 +180,8 @@ async fn form_page(
         "Create API credentials"
     };
     let crumb = edit.map_or(title, |c| c.name.as_str());
-    let max_lifetime_days = policy::load(conn, rq.user.org_id).await?.max_lifetime_days;
+    let policy = policy::load(conn, rq.user.org_id).await?;
+    let max_lifetime_days = policy.max_lifetime_days;
     let never_now = edit.is_some_and(|c| c.expires_at.is_none());
     let fragment = CredentialForm {
         modal: rq.hx.0,
@@ -191,6 +193,7 @@ async fn form_page(
             roles: ApiRole::list_with_apis(conn, rq.user.org_id).await?,
             expiry_choices: ExpiryChoice::all(rq.now, max_lifetime_days, never_now),
             max_lifetime_days,
+            token_lifetimes: TokenLifetime::allowed_up_to(policy.max_token_lifetime).collect(),
             offer_management: offers_management(rq),
         },
         csrf_token: rq.csrf_token()?,

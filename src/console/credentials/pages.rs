@@ -15,7 +15,7 @@ use crate::console::credentials::views::{
 };
 use crate::console::credentials::{MANAGE, crumbs, form_page, load, row, tokens};
 use crate::console::request::ConsoleRequest;
-use crate::credentials::input::{PRESET_DAYS, expiry_field_text};
+use crate::credentials::input::{PRESET_DAYS, TokenLifetime, expiry_field_text};
 use crate::credentials::lifecycle::Overlap;
 use crate::credentials::{limit_message, refuse_if_revoked};
 use crate::db::ids::CredentialId;
@@ -110,6 +110,8 @@ pub async fn new_credential_form(rq: ConsoleRequest) -> Result<HttpResponse, App
     // not allowed).
     let policy = policy::load(&mut conn, rq.user.org_id).await?;
     let lifetime = policy.default_lifetime_days.or(policy.max_lifetime_days);
+    let token_lifetime = TokenLifetime::DEFAULT.min(policy.max_token_lifetime);
+    data.token_lifetime = token_lifetime.seconds().to_string();
     (data.expiry, data.expires_at) = match lifetime {
         None => (NEVER.into(), String::new()),
         Some(days) if PRESET_DAYS.contains(&i64::from(days)) => (days.to_string(), String::new()),

@@ -41,6 +41,11 @@ pub struct CredentialRow {
 }
 
 impl CredentialRow {
+    /// How long its access tokens live, in words ("1 hour").
+    pub fn token_lifetime(&self) -> String {
+        crate::credentials::input::TokenLifetime::stored(self.c.token_lifetime_seconds).label()
+    }
+
     pub fn status(&self) -> Status {
         self.policy.status(&self.c, self.now)
     }

@@ -20,7 +20,7 @@ use crate::db::schema::{
     access_tokens, credentials, ip_allowed, organisations, secret_version_live,
 };
 
-/// Access tokens live an hour; clients fetch a new one.
+/// Access tokens live an hour unless their credential says otherwise; clients fetch a new one.
 pub const TOKEN_LIFETIME: Duration = Duration::seconds(3600);
 /// Live tokens per credential: issuing one more revokes the oldest.
 pub const MAX_LIVE_TOKENS: i32 = 10;
@@ -34,7 +34,7 @@ pub async fn issue(
     secret_hash: &[u8],
     token_hash: &[u8],
     scopes: &[String],
-    now: DateTime<Utc>,
+    (now, expires_at): (DateTime<Utc>, DateTime<Utc>),
     ip: Option<&str>,
 ) -> QueryResult<Option<TokenId>> {
     let qualifying = credentials::table
@@ -53,7 +53,7 @@ pub async fn issue(
             credentials::secret_version,
             scopes.into_sql::<Array<Text>>(),
             now.into_sql::<Timestamptz>(),
-            (now + TOKEN_LIFETIME).into_sql::<Timestamptz>(),
+            expires_at.into_sql::<Timestamptz>(),
             ip.into_sql::<Nullable<Text>>(),
         ));
     diesel::insert_into(access_tokens::table)

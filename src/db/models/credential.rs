@@ -145,6 +145,8 @@ pub struct Credential {
     pub leak_repeat_recorded_at: Option<DateTime<Utc>>,
     /// Exempt from the staleness policy: never flagged or disabled as unused.
     pub stale_exempt: bool,
+    /// How long its access tokens live (`credentials::input::TokenLifetime`).
+    pub token_lifetime_seconds: i32,
 }
 
 impl fmt::Debug for Credential {
@@ -188,6 +190,7 @@ pub struct CredentialSettings<'a> {
     #[diesel(treat_none_as_null = true)]
     pub expires_at: Option<DateTime<Utc>>,
     pub management_scopes: &'a [String],
+    pub token_lifetime_seconds: i32,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -433,6 +436,29 @@ impl Credential {
     /// transaction: tokens have no foreign key (issuing would lock this row; see the
     /// lock_free_issuance migration), so they are deleted here. One stored by a request
     /// racing this deletion is refused all the same, and swept once expired.
+    /// Shortens every token lifetime of `org` longer than `max` to it (a lower maximum saved
+    /// in the policy); returns the names of the credentials it shortened. Tokens already
+    /// issued keep their expiry.
+    pub async fn shorten_token_lifetimes(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        max: i32,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Vec<String>> {
+        diesel::update(
+            credentials::table
+                .filter(credentials::org_id.eq(org))
+                .filter(credentials::token_lifetime_seconds.gt(max)),
+        )
+        .set((
+            credentials::token_lifetime_seconds.eq(max),
+            credentials::updated_at.eq(now),
+        ))
+        .returning(credentials::name)
+        .get_results(conn)
+        .await
+    }
+
     pub async fn delete(
         conn: &mut AsyncPgConnection,
         org: OrgId,

@@ -18,8 +18,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ipnet::IpNet;
 
 use crate::db::ids::{CredentialId, OrgId};
-use crate::db::models::access_token::TOKEN_LIFETIME;
-use crate::db::models::limit_window::LimitKind;
+use crate::db::models::limit_window::{LimitKind, Window};
 
 /// One column per check of a credential against what the caller presented, in the order a
 /// refusal is named.
@@ -100,6 +99,9 @@ pub struct Lookup {
     pub retry_after: u64,
     /// The credential with the presented client ID, if there is one.
     pub client: Option<ClientRecord>,
+    /// The caller's current introspection window, shared by every instance (read by
+    /// `find_client` only; `None` when it has none running).
+    pub calls: Option<Window>,
 }
 
 /// One row of a lookup statement: the throttle, then the credential's columns (all NULL when
@@ -162,6 +164,7 @@ impl LookupRow {
         Lookup {
             retry_after: u64::try_from(self.retry_after).unwrap_or(0),
             client,
+            calls: None,
         }
     }
 }
@@ -194,6 +197,11 @@ pub struct Presented<'a> {
     pub ip: Option<&'a str>,
     pub now: DateTime<Utc>,
     pub throttle: ThrottleCheck,
+    /// The network of the caller's introspection window (`limit_window::any_network()`: it
+    /// counts by credential, from anywhere).
+    pub calls_network: IpNet,
+    /// Introspection windows that started at or before this are over.
+    pub calls_since: DateTime<Utc>,
 }
 
 /// `retry_after`: the seconds until the longer of the caller's two throttle windows that are
@@ -278,7 +286,7 @@ fn record_columns<'b>(
             out.push_sql(" END");
         }
     }
-    out.push_sql(" AS scope_ok");
+    out.push_sql(" AS scope_ok, token_lifetime_seconds");
     Ok(())
 }
 
@@ -287,16 +295,20 @@ const LOOKUP_COLUMNS: &str = "t.retry_after, c.id, c.org_id, c.scopes, c.matched
      c.secret_ok, c.not_revoked, c.enabled, c.unexpired, c.ip_ok, c.scope_ok";
 
 /// Whether the caller is throttled, and the credential with this client ID checked against
-/// what the caller presented (no scope asked for). Takes a shared connection, so that it can
-/// be pipelined with another query.
+/// what the caller presented (no scope asked for), with the client ID's introspection window
+/// (`LimitKind::Introspection`, read in the same statement so that the limit costs no round
+/// trip). Takes a shared connection, so that it can be pipelined with another query.
 pub async fn find_client(
     mut conn: &AsyncPgConnection,
     presented: Presented<'_>,
 ) -> QueryResult<Lookup> {
-    FindClient { presented }
-        .get_result::<LookupRow>(&mut conn)
-        .await
-        .map(LookupRow::into_lookup)
+    let (row, hits, started_at): (LookupRow, Option<i32>, Option<DateTime<Utc>>) =
+        FindClient { presented }.get_result(&mut conn).await?;
+    let mut lookup = row.into_lookup();
+    lookup.calls = hits
+        .zip(started_at)
+        .map(|(hits, started_at)| Window { hits, started_at });
+    Ok(lookup)
 }
 
 struct FindClient<'a> {
@@ -309,16 +321,25 @@ impl QueryId for FindClient<'_> {
 }
 
 impl Query for FindClient<'_> {
-    type SqlType = LookupRowSql;
+    type SqlType = (LookupRowSql, Nullable<Integer>, Nullable<Timestamptz>);
 }
 
 impl QueryFragment<Pg> for FindClient<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let p = &self.presented;
         out.push_sql("SELECT ");
         out.push_sql(LOOKUP_COLUMNS);
-        out.push_sql(" FROM (SELECT ");
-        throttle_column(&mut out, &self.presented)?;
-        out.push_sql(") t LEFT JOIN (SELECT ");
+        out.push_sql(", r.hits, r.started_at FROM (SELECT ");
+        throttle_column(&mut out, p)?;
+        out.push_sql(") t LEFT JOIN (SELECT hits, started_at FROM limit_windows WHERE kind = ");
+        out.push_bind_param::<Text, _>(LimitKind::Introspection.as_str())?;
+        out.push_sql(" AND subject = ");
+        out.push_bind_param::<Text, _>(p.client_id)?;
+        out.push_sql(" AND network = ");
+        out.push_bind_param::<Cidr, _>(&p.calls_network)?;
+        out.push_sql(" AND started_at > ");
+        out.push_bind_param::<Timestamptz, _>(&p.calls_since)?;
+        out.push_sql(") r ON true LEFT JOIN (SELECT ");
         record_columns(&mut out, &self.presented, None)?;
         out.push_sql(" FROM credentials WHERE client_id = ");
         out.push_bind_param::<Text, _>(self.presented.client_id)?;
@@ -336,9 +357,16 @@ pub struct TokenRequest<'a> {
     pub scopes: Option<&'a [String]>,
 }
 
-/// What `issue_for_client` saw and did: the lookup, and the granted scopes if a token was
-/// stored.
-pub type IssueOutcome = (Lookup, Option<Vec<String>>);
+/// A token the issuing statement stored: its scopes and when it expires (its credential's
+/// token lifetime from the request).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct Granted {
+    pub scopes: Vec<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What `issue_for_client` saw and did: the lookup, and the token if one was stored.
+pub type IssueOutcome = (Lookup, Option<Granted>);
 
 /// The token endpoint's whole database work in one statement: reads the caller's throttle
 /// windows, looks the client up with its checks and, only when the caller is not throttled
@@ -353,18 +381,16 @@ pub async fn issue_for_client(
     conn: &mut AsyncPgConnection,
     request: TokenRequest<'_>,
 ) -> QueryResult<IssueOutcome> {
-    let (row, granted): (LookupRow, Option<Vec<String>>) = IssueForClient {
-        expires_at: request.presented.now + TOKEN_LIFETIME,
-        request,
-    }
-    .get_result(conn)
-    .await?;
+    let (row, scopes, expires_at): (LookupRow, Option<Vec<String>>, Option<DateTime<Utc>>) =
+        IssueForClient { request }.get_result(conn).await?;
+    let granted = scopes
+        .zip(expires_at)
+        .map(|(scopes, expires_at)| Granted { scopes, expires_at });
     Ok((row.into_lookup(), granted))
 }
 
 struct IssueForClient<'a> {
     request: TokenRequest<'a>,
-    expires_at: DateTime<Utc>,
 }
 
 impl QueryId for IssueForClient<'_> {
@@ -373,7 +399,7 @@ impl QueryId for IssueForClient<'_> {
 }
 
 impl Query for IssueForClient<'_> {
-    type SqlType = (LookupRowSql, Nullable<Array<Text>>);
+    type SqlType = (LookupRowSql, Nullable<Array<Text>>, Nullable<Timestamptz>);
 }
 
 impl QueryFragment<Pg> for IssueForClient<'_> {
@@ -395,15 +421,19 @@ impl QueryFragment<Pg> for IssueForClient<'_> {
         out.push_sql(", c.scopes), ");
         out.push_bind_param::<Timestamptz, _>(&r.presented.now)?;
         out.push_sql(", ");
-        out.push_bind_param::<Timestamptz, _>(&self.expires_at)?;
-        out.push_sql(", ");
+        // The credential's own token lifetime (`make_interval` takes whole seconds).
+        out.push_bind_param::<Timestamptz, _>(&r.presented.now)?;
+        out.push_sql(" + make_interval(secs => c.token_lifetime_seconds), ");
         out.push_bind_param::<Nullable<Text>, _>(&r.presented.ip)?;
         out.push_sql(
             " FROM c, t WHERE t.retry_after = 0 AND c.secret_ok AND c.not_revoked AND c.enabled \
-             AND c.unexpired AND c.ip_ok AND c.scope_ok RETURNING scopes) SELECT ",
+             AND c.unexpired AND c.ip_ok AND c.scope_ok RETURNING scopes, expires_at) SELECT ",
         );
         out.push_sql(LOOKUP_COLUMNS);
-        out.push_sql(", issued.scopes FROM t LEFT JOIN c ON true LEFT JOIN issued ON true");
+        out.push_sql(
+            ", issued.scopes, issued.expires_at FROM t LEFT JOIN c ON true \
+             LEFT JOIN issued ON true",
+        );
         Ok(())
     }
 }

@@ -19,6 +19,8 @@ pub struct OrgPolicy {
     pub updated_at: DateTime<Utc>,
     /// Super Admins and Admins must sign in with a second factor (issue 14).
     pub require_two_factor: bool,
+    /// No credential's tokens live longer (issue 23).
+    pub max_token_lifetime_seconds: i32,
 }
 
 impl OrgPolicy {

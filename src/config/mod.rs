@@ -10,8 +10,14 @@ use url::Url;
 
 use crate::sealed::DataKey;
 
+mod database_url;
+pub use database_url::DatabaseUrl;
+
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/m2m_console";
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
+/// Introspections and revocations per calling credential and minute unless configured: 100 a
+/// second, far above what a resource server checking each request of one integration needs.
+pub const DEFAULT_INTROSPECTION_RATE_LIMIT: i64 = 6000;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -39,10 +45,16 @@ pub struct Settings {
     /// Management API requests each calling credential may make per minute and instance
     /// (`API_RATE_LIMIT_PER_MINUTE`, default 600).
     pub api_rate_limit: u32,
+    /// Introspections and revocations each calling credential may make per minute, counted
+    /// by every instance together (`INTROSPECTION_RATE_LIMIT_PER_MINUTE`, default 6000).
+    pub introspection_rate_limit: u32,
     /// The key that seals secrets kept at rest (`DATA_KEY`); `None`: a key kept in the
     /// database (see `sealed`).
     pub data_key: Option<DataKey>,
     pub webhooks: WebhookSettings,
+    /// How long a stopping instance reports not ready while still serving (`DRAIN_SECONDS`,
+    /// default 5): long enough for a load balancer's health check to notice.
+    pub drain: std::time::Duration,
 }
 
 /// How webhooks are registered and delivered.
@@ -211,6 +223,12 @@ impl Settings {
             600,
         )
         .map(|n| u32::try_from(n).unwrap_or(u32::MAX))?;
+        let introspection_rate_limit = positive_number(
+            var("INTROSPECTION_RATE_LIMIT_PER_MINUTE"),
+            "INTROSPECTION_RATE_LIMIT_PER_MINUTE",
+            DEFAULT_INTROSPECTION_RATE_LIMIT,
+        )
+        .map(|n| u32::try_from(n).unwrap_or(u32::MAX))?;
 
         let data_key = match var("DATA_KEY") {
             None => None,
@@ -230,6 +248,19 @@ impl Settings {
             .map(|ms| std::time::Duration::from_millis(ms.unsigned_abs()))?,
         };
 
+        let drain = match var("DRAIN_SECONDS") {
+            None => std::time::Duration::from_secs(5),
+            Some(raw) => match raw.trim().parse::<u64>() {
+                Ok(secs) if secs <= 3600 => std::time::Duration::from_secs(secs),
+                _ => {
+                    return Err(ConfigError {
+                        var: "DRAIN_SECONDS",
+                        message: format!("expected a whole number from 0 to 3600, got {raw:?}"),
+                    });
+                }
+            },
+        };
+
         Ok(Self {
             database_url,
             bind_addr,
@@ -244,8 +275,10 @@ impl Settings {
             job_interval,
             usage_flush,
             api_rate_limit,
+            introspection_rate_limit,
             data_key,
             webhooks,
+            drain,
         })
     }
 
@@ -316,65 +349,6 @@ fn parse_networks(raw: &str) -> Result<Vec<IpNet>, String> {
         .collect()
 }
 
-/// A database URL whose password never reaches a log line or an error message.
-#[derive(Clone)]
-pub struct DatabaseUrl(Url);
-
-impl DatabaseUrl {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let url = Url::parse(raw.trim())
-            .map_err(|_| "expected a URL such as postgres://user@host:5432/dbname".to_string())?;
-        if !matches!(url.scheme(), "postgres" | "postgresql") {
-            return Err("expected a postgres:// URL".into());
-        }
-        if url.path().trim_start_matches('/').is_empty() {
-            return Err("the URL names no database".into());
-        }
-        Ok(Self(url))
-    }
-
-    /// The full URL, password included: only for handing to the database driver.
-    pub fn expose(&self) -> &str {
-        self.0.as_str()
-    }
-
-    pub fn database_name(&self) -> String {
-        let name = self.0.path().trim_start_matches('/');
-        percent_decode(name)
-    }
-
-    /// The same server, another database (the maintenance database, or a test's own).
-    pub fn with_database(&self, name: &str) -> Self {
-        let mut url = self.0.clone();
-        url.set_path(&format!("/{name}"));
-        Self(url)
-    }
-}
-
-fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
-}
-
-impl fmt::Display for DatabaseUrl {
-    /// Shows the URL with any password replaced.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut shown = self.0.clone();
-        if shown.password().is_some() {
-            let _ = shown.set_password(Some("********"));
-        }
-        f.write_str(shown.as_str())
-    }
-}
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DatabaseUrl({self})")
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -392,7 +366,7 @@ mod tests {
     #[test]
     fn defaults_apply_when_nothing_is_set() {
         let s = settings(&[]).unwrap();
-        assert_eq!(s.database_url.expose(), DEFAULT_DATABASE_URL);
+        assert_eq!(s.database_url.to_string(), DEFAULT_DATABASE_URL);
         assert_eq!(s.bind_addr.to_string(), DEFAULT_BIND_ADDR);
         assert_eq!(s.public_url.as_str(), "http://127.0.0.1:8080/");
         assert_eq!(s.session_idle, Duration::minutes(30));
@@ -417,19 +391,14 @@ mod tests {
             ("DATA_KEY", "c2hvcnQ="),
             ("WEBHOOK_ALLOW_PRIVATE", "maybe"),
             ("WEBHOOK_POLL_MILLISECONDS", "0"),
+            ("DRAIN_SECONDS", "-1"),
+            ("DRAIN_SECONDS", "soon"),
+            ("DATABASE_URL", "postgres://u@h1:5432,h2:x/db"),
         ] {
             let err = settings(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);
             assert!(err.to_string().starts_with(&format!("{var}: ")));
         }
-    }
-
-    #[test]
-    fn database_url_display_hides_the_password() {
-        let url = DatabaseUrl::parse("postgres://app:hunter2@db:5432/m2m").unwrap();
-        assert_eq!(url.to_string(), "postgres://app:********@db:5432/m2m");
-        assert!(!format!("{url:?}").contains("hunter2"));
-        assert_eq!(url.database_name(), "m2m");
     }
 
     #[test]
@@ -485,6 +454,28 @@ mod tests {
         .webhooks;
         assert!(w.allow_insecure && w.allow_private);
         assert_eq!(w.poll, std::time::Duration::from_millis(50));
+    }
+
+    #[test]
+    fn the_drain_defaults_to_five_seconds_and_may_be_zero() {
+        assert_eq!(
+            settings(&[]).unwrap().drain,
+            std::time::Duration::from_secs(5)
+        );
+        let s = settings(&[("DRAIN_SECONDS", "0")]).unwrap();
+        assert_eq!(s.drain, std::time::Duration::ZERO);
+    }
+
+    #[test]
+    fn database_url_takes_several_hosts_in_either_form() {
+        for raw in [
+            "postgres://app@db1:5432,db2:5432/m2m?target_session_attrs=read-write",
+            "host=db1,db2 port=5432,5432 dbname=m2m user=app target_session_attrs=read-write",
+        ] {
+            let s = settings(&[("DATABASE_URL", raw)]).unwrap();
+            assert_eq!(s.database_url.hosts(), ["db1", "db2"]);
+            assert_eq!(s.database_url.database_name(), "m2m");
+        }
     }
 
     #[test]

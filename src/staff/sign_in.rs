@@ -53,6 +53,17 @@ impl Attempt<'_> {
     }
 }
 
+/// The answer to an email or password no account can have, before any work is done.
+fn malformed(email: &str, password: &SecretString) -> Option<Outcome> {
+    if email.len() > MAX_EMAIL_BYTES || input::has_control(email, Lines::Single) {
+        return Some(Outcome::BadEmail);
+    }
+    let typed = password.expose_secret();
+    // No password that can be set looks like this, so it is simply wrong.
+    (typed.len() > MAX_PASSWORD_BYTES || input::has_control(typed, Lines::Single))
+        .then_some(Outcome::Failed)
+}
+
 /// Judges `attempt`; a database connection is held only around the queries, never while
 /// argon2 runs.
 pub async fn sign_in(
@@ -67,13 +78,8 @@ pub async fn sign_in(
         now,
         ..
     } = attempt;
-    if email.len() > MAX_EMAIL_BYTES || input::has_control(&email, Lines::Single) {
-        return Ok(Outcome::BadEmail);
-    }
-    let typed = password.expose_secret();
-    if typed.len() > MAX_PASSWORD_BYTES || input::has_control(typed, Lines::Single) {
-        // No password that can be set looks like this, so it is simply wrong; no work done.
-        return Ok(Outcome::Failed);
+    if let Some(refused) = malformed(&email, &password) {
+        return Ok(refused);
     }
     let Some(slot) = argon2.slot_soon().await else {
         tracing::info!("sign-in refused: every argon2 slot is busy");
