@@ -1,8 +1,8 @@
 //! What every handler shares: the pool, the clock, the settings and per-instance state. Its
 //! own module, so that handlers can name it without importing the server that routes to them.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::cookie::Key;
 

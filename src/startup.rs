@@ -12,6 +12,7 @@ use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
+use crate::app_state::Readiness;
 use crate::app_state::{AppState, WorkerPool};
 use crate::auth::{csrf, setup};
 use crate::clock::Clock;
@@ -27,7 +28,6 @@ use crate::rate_limit::WindowLimiter;
 use crate::sealed::{self, DataKey, Sealer};
 use crate::security_headers::security_headers;
 use crate::session_store::PgSessionStore;
-use crate::app_state::Readiness;
 use crate::shutdown::{self, Stopper};
 use crate::staff::password;
 use crate::telemetry::RequestSpan;
