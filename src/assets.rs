@@ -18,12 +18,15 @@ pub struct AssetUrls {
     pub htmx: String,
     pub css: String,
     pub js: String,
+    /// Choices that show their outcome (the rotate dialog, local times of an expiry).
+    pub choices_js: String,
 }
 
 pub static ASSET_URLS: LazyLock<AssetUrls> = LazyLock::new(|| AssetUrls {
     htmx: url_for(HTMX_FILE),
     css: url_for("app.css"),
     js: url_for("app.js"),
+    choices_js: url_for("choices.js"),
 });
 
 fn version_of(name: &str) -> Option<String> {

@@ -338,6 +338,11 @@ pub fn console_writes() -> Vec<Write> {
             webhooks::rotate_webhook_secret,
         ),
         post(
+            webhooks("/{id}/test"),
+            ask_on!("send a test event to this endpoint", paths::webhook),
+            webhooks::send_test_webhook,
+        ),
+        post(
             webhooks("/{id}/deliveries/{delivery}/redeliver"),
             ask_on!("send this delivery again", paths::webhook),
             webhooks::redeliver_webhook,

@@ -71,6 +71,11 @@ impl Shell {
     pub fn is_super_admin(&self) -> bool {
         self.user_role == Some(StaffRole::SuperAdmin)
     }
+
+    /// A Viewer reads everything and changes nothing: every page says so once.
+    pub fn is_viewer(&self) -> bool {
+        self.user_role == Some(StaffRole::Viewer)
+    }
 }
 
 /// A rendered template placed inside another without being escaped a second time.
@@ -205,6 +210,15 @@ pub fn relative_time(
         format!("in {n} {unit}{plural}")
     } else {
         format!("{n} {unit}{plural} ago")
+    }
+}
+
+/// "06:09 UTC" on `now`'s day, "7 Dec 06:09 UTC" on another.
+pub fn clock_time(t: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+    if t.date_naive() == now.date_naive() {
+        t.format("%H:%M UTC").to_string()
+    } else {
+        t.format("%-d %b %H:%M UTC").to_string()
     }
 }
 

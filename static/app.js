@@ -58,10 +58,7 @@
         if (!dialog.open) { dialog.showModal(); }
         enhance(dialog);
         var focusable = dialog.querySelector("[autofocus], input:not([type=hidden]), select, textarea, button");
-        if (dialog.querySelector(".field-invalid")) {
-          focusable = dialog.querySelector(".field-invalid input, .field-invalid select, .field-invalid textarea") || focusable;
-        }
-        if (focusable) { focusable.focus(); }
+        if (!showFirstError(dialog) && focusable) { focusable.focus(); }
       } else {
         closeModal();
       }
@@ -164,6 +161,10 @@
     if (both) { copyText(both, envText(revealGuard(both), false), null); return; }
     var download = el.closest("[data-download-env]");
     if (download) { downloadEnv(revealGuard(download)); return; }
+    var codes = el.closest("[data-copy-codes]");
+    if (codes) { copyText(codes, codesText(revealGuard(codes)).trim(), null); return; }
+    var codesFile = el.closest("[data-download-codes]");
+    if (codesFile) { downloadCodes(revealGuard(codesFile)); return; }
     var all = el.closest("[data-select-all], [data-unselect-all]");
     if (all) {
       var group = all.closest("fieldset");
@@ -230,6 +231,22 @@
     var link = document.createElement("a");
     link.href = url;
     link.download = (slug || "m2m-credentials") + ".env";
+    link.hidden = true;
+    guard.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+  }
+  // Recovery codes: copied or downloaded one per line, from the codes shown.
+  function codesText(guard) {
+    return Array.from(guard.querySelectorAll("[data-testid=recovery-code]"))
+      .map(function (el) { return el.textContent.trim(); }).join("\n") + "\n";
+  }
+  function downloadCodes(guard) {
+    var url = URL.createObjectURL(new Blob([codesText(guard)], { type: "text/plain" }));
+    var link = document.createElement("a");
+    link.href = url;
+    link.download = "m2m-console-recovery-codes.txt";
     link.hidden = true;
     guard.appendChild(link);
     link.click();
@@ -387,10 +404,45 @@
     return ok;
   }
 
+  // What keeps the form from being sent, in words: the label of each required field that is
+  // empty or not valid, and a missing API choice.
+  function missingParts(form) {
+    var parts = [];
+    form.querySelectorAll("[required]").forEach(function (field) {
+      var label = field.id ? form.querySelector("label[for='" + field.id + "']") : null;
+      var name = label ? label.textContent.replace("*", "").trim() : field.name;
+      if (!field.value.trim()) { parts.push(name); }
+      else if (field.checkValidity && !field.checkValidity()) { parts.push(name + " (not valid)"); }
+    });
+    var fine = form.querySelector("[data-access-level][value=fine_grained]");
+    if (fine && fine.checked &&
+        form.querySelectorAll("[data-role-apis]:not([hidden]) input[type=checkbox]:checked").length === 0) {
+      parts.push("at least one API");
+    }
+    return parts;
+  }
+
   function refreshSubmit(form) {
     if (!form || !form.hasAttribute("data-validate-required")) { return; }
     var submit = form.querySelector("button[type=submit]");
-    if (submit) { submit.disabled = !formIsComplete(form); }
+    var complete = formIsComplete(form);
+    if (submit) { submit.disabled = !complete; }
+    var why = form.querySelector("[data-submit-why]");
+    if (!why) { return; }
+    var parts = complete ? [] : missingParts(form);
+    why.hidden = parts.length === 0;
+    var action = submit ? submit.getAttribute("data-action-label") || "Create" : "Create";
+    why.textContent = parts.length ? action + " needs: " + parts.join(", ") + "." : "";
+  }
+
+  // A form answered with errors: the first one is scrolled into view and its field focused.
+  function showFirstError(root) {
+    var first = root.querySelector("[data-testid=form-error], .field-invalid");
+    if (!first) { return false; }
+    first.scrollIntoView({ block: "center" });
+    var input = root.querySelector(".field-invalid input:not([type=hidden]), .field-invalid select, .field-invalid textarea");
+    if (input) { input.focus({ preventScroll: true }); return true; }
+    return false;
   }
 
   // While a request is in flight: a progress bar at the top of the page (CSS), and the
@@ -418,32 +470,10 @@
     });
   }
 
-  // Expiry: each moment also in the viewer's own time zone (the page says UTC without this),
-  // and typing a date chooses "On a date and time I choose".
-  function localTime(date) {
-    var zone = "";
-    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
-    return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) + (zone ? " " + zone : "");
-  }
-  function showLocalTimes(root) {
-    root.querySelectorAll("[data-local-time]").forEach(function (el) {
-      var date = new Date(el.getAttribute("data-local-time"));
-      if (!isNaN(date)) { el.textContent = " · " + localTime(date) + " your time"; }
-    });
-    root.querySelectorAll("[data-local-time-of]").forEach(function (el) {
-      var input = document.getElementById(el.getAttribute("data-local-time-of"));
-      var date = input && input.value ? new Date(input.value + ":00Z") : null;
-      el.textContent = date && !isNaN(date) ? " That is " + localTime(date) + " in your time zone." : "";
-    });
-  }
-  document.addEventListener("input", function (event) {
-    var input = event.target;
-    if (!input.matches || !input.matches("[data-expiry-date]")) { return; }
-    var custom = input.form && input.form.querySelector("input[name=expiry][value=custom]");
-    if (custom && input.value) { custom.checked = true; }
-    showLocalTimes(input.form || document);
+  document.addEventListener("DOMContentLoaded", function () {
+    ageToasts(); enhance(document);
+    var form = document.querySelector("form[data-validate-required]");
+    if (form) { showFirstError(form); }
   });
-
-  document.addEventListener("DOMContentLoaded", function () { ageToasts(); enhance(document); showLocalTimes(document); });
-  document.addEventListener("htmx:afterSettle", function () { ageToasts(); enhance(document); showLocalTimes(document); });
+  document.addEventListener("htmx:afterSettle", function () { ageToasts(); enhance(document); });
 })();

@@ -36,6 +36,19 @@ pub struct AccountSecurity {
     pub csrf_token: String,
 }
 
+impl AccountSecurity {
+    /// The key in groups of four ("JBSW Y3DP …"), as authenticator apps accept it and people
+    /// copy it without losing their place.
+    pub fn key_groups(&self, key: &str) -> String {
+        let chars: Vec<char> = key.chars().collect();
+        chars
+            .chunks(4)
+            .map(|group| group.iter().collect::<String>())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 async fn section(
     rq: &ConsoleRequest,
     recovery_codes: Option<RecoveryCodes>,

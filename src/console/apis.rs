@@ -29,6 +29,8 @@ const ACTION: &str = "change the API catalog";
 pub struct ApisSection {
     pub apis: Vec<Api>,
     pub can_edit: bool,
+    /// First run: APIs exist but no role yet, so "Next: define a role".
+    pub next_step: bool,
     pub form: ApiDraft,
     pub errors: FieldErrors,
     pub csrf_token: String,
@@ -57,9 +59,17 @@ async fn section(
     conn: &mut AsyncPgConnection,
     rq: &ConsoleRequest,
 ) -> Result<ApisSection, AppError> {
+    let apis = Api::list_for_org(conn, rq.user.org_id).await?;
+    let can_edit = rq.user.role == StaffRole::SuperAdmin;
+    let next_step = can_edit
+        && !apis.is_empty()
+        && ApiRole::list_for_org(conn, rq.user.org_id)
+            .await?
+            .is_empty();
     Ok(ApisSection {
-        apis: Api::list_for_org(conn, rq.user.org_id).await?,
-        can_edit: rq.user.role == StaffRole::SuperAdmin,
+        apis,
+        can_edit,
+        next_step,
         form: ApiDraft::default(),
         errors: FieldErrors::default(),
         csrf_token: rq.csrf_token()?,

@@ -39,6 +39,8 @@ pub struct RolesSection {
     pub roles: Vec<RoleRow>,
     pub catalog: Vec<Api>,
     pub can_edit: bool,
+    /// First run: a role exists but no credential yet, so "Next: create a credential".
+    pub next_step: bool,
     pub form: RoleDraft,
     pub errors: FieldErrors,
     pub csrf_token: String,
@@ -73,7 +75,7 @@ async fn section(
     for credential in Credential::list_for_org(conn, org).await? {
         *in_use.entry(credential.role_id).or_default() += 1;
     }
-    let roles = ApiRole::list_with_apis(conn, org)
+    let roles: Vec<RoleRow> = ApiRole::list_with_apis(conn, org)
         .await?
         .into_iter()
         .map(|r| RoleRow {
@@ -82,7 +84,9 @@ async fn section(
             role: r.role,
         })
         .collect();
+    let next_step = !roles.is_empty() && in_use.is_empty() && rq.can(StaffRole::Admin);
     Ok(RolesSection {
+        next_step,
         roles,
         catalog: Api::list_for_org(conn, org).await?,
         can_edit: rq.user.role == StaffRole::SuperAdmin,

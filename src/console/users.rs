@@ -2,6 +2,8 @@
 //! `console::invitations`), change roles, disable and re-enable. The changes are `staff`
 //! operations; "Confirm it's you" is asked in front of each (`routes::console_writes`).
 
+use std::collections::HashMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -10,6 +12,7 @@ use serde::Deserialize;
 
 use crate::console::request::ConsoleRequest;
 use crate::db::ids::{InvitationId, UserId};
+use crate::db::models::audit_event::AuditEvent;
 use crate::db::models::invitation::Invitation;
 use crate::db::models::two_factor::TwoFactor;
 use crate::db::models::user::{StaffRole, User};
@@ -19,6 +22,7 @@ use crate::html_form::HtmlForm;
 use crate::notices::utc;
 use crate::paths;
 use crate::staff;
+use crate::views::{absolute_time, relative_time};
 
 const ACTION: &str = "manage users";
 
@@ -89,6 +93,8 @@ pub struct ShownLink {
 #[template(path = "partials/users_section.html")]
 pub struct UsersSection {
     pub users: Vec<User>,
+    /// Each user's last sign-in, in words and exactly; absent for those who never signed in.
+    pub last_sign_ins: HashMap<UserId, (String, String)>,
     /// The users with two-factor sign-in on (they get a "Reset two-factor" button).
     pub two_factor: TwoFactorUsers,
     pub invitations: Vec<InvitationRow>,
@@ -111,7 +117,13 @@ pub(crate) async fn section(
         .into_iter()
         .map(|i| InvitationRow::new(i, rq.now))
         .collect();
+    let last_sign_ins = AuditEvent::last_sign_ins(conn, rq.user.org_id)
+        .await?
+        .into_iter()
+        .map(|(id, at)| (id, (relative_time(at, rq.now), absolute_time(at))))
+        .collect();
     Ok(UsersSection {
+        last_sign_ins,
         users: User::list_in_org(conn, rq.user.org_id).await?,
         two_factor: TwoFactorUsers {
             on: two_factor.iter().map(|(id, _)| *id).collect(),

@@ -2,6 +2,8 @@
 //! alike): the organisation's endpoints, each with its recent deliveries. The operations are
 //! `webhooks::endpoints`; these handlers extract, call and render.
 
+use std::collections::HashMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -13,13 +15,16 @@ use crate::console::path_id;
 use crate::console::request::ConsoleRequest;
 use crate::db::ids::{WebhookDeliveryId, WebhookEndpointId};
 use crate::db::models::user::StaffRole;
+use crate::db::models::webhook_attempt::{self, LastExchange};
 use crate::db::models::webhook_delivery::WebhookDelivery;
+use crate::db::models::webhook_delivery_report::{self, EndpointHealth};
 use crate::db::models::webhook_endpoint::{MAX_ENDPOINTS_PER_ORG, WebhookEndpoint, WebhookEvent};
 use crate::domain_error::DomainError;
 use crate::error::AppError;
 use crate::forms::FieldErrors;
 use crate::html_form::HtmlForm;
 use crate::paths;
+use crate::views::{clock_time, relative_time};
 use crate::webhooks::endpoints::{self, EndpointDraft, WithSecret};
 use crate::webhooks::{self, signature::SigningSecret};
 
@@ -34,6 +39,9 @@ fn at(t: &DateTime<Utc>) -> String {
 #[template(path = "partials/webhooks_section.html")]
 pub struct WebhooksSection {
     pub endpoints: Vec<WebhookEndpoint>,
+    /// How each endpoint's deliveries stand (absent: nothing sent yet).
+    pub health: HashMap<WebhookEndpointId, EndpointHealth>,
+    pub now: DateTime<Utc>,
     pub events: [WebhookEvent; 12],
     pub form: EndpointDraft,
     pub errors: FieldErrors,
@@ -46,12 +54,116 @@ pub struct WebhooksSection {
 pub struct WebhookDetail {
     pub endpoint: WebhookEndpoint,
     pub deliveries: Vec<WebhookDelivery>,
+    pub health: Option<EndpointHealth>,
+    /// Each delivery's request and latest response, as shown (cut to a few KB).
+    pub exchanges: HashMap<WebhookDeliveryId, Exchange>,
+    pub now: DateTime<Utc>,
     pub csrf_token: String,
 }
 
 impl WebhookDetail {
     pub fn at(&self, t: &DateTime<Utc>) -> String {
         at(t)
+    }
+
+    pub fn failing(&self) -> Option<String> {
+        failing_summary(self.health.as_ref(), self.now)
+    }
+
+    pub fn last_success(&self) -> String {
+        match self.health.as_ref().and_then(|h| h.last_success_at) {
+            Some(t) => format!("{} ({})", at(&t), relative_time(t, self.now)),
+            None => "Never".into(),
+        }
+    }
+}
+
+impl WebhooksSection {
+    pub fn failing(&self, id: &WebhookEndpointId) -> Option<String> {
+        failing_summary(self.health.get(id), self.now)
+    }
+}
+
+/// "Failing: 13 deliveries retrying since 05:58 UTC, next attempt 06:20 UTC".
+fn failing_summary(health: Option<&EndpointHealth>, now: DateTime<Utc>) -> Option<String> {
+    let h = health.filter(|h| h.failing())?;
+    if h.retrying == 0 {
+        let when = h
+            .last_failure_at
+            .map_or_else(String::new, |t| clock_time(t, now));
+        return Some(format!(
+            "Failing: the latest delivery was given up at {when}"
+        ));
+    }
+    let plural = if h.retrying == 1 {
+        "delivery"
+    } else {
+        "deliveries"
+    };
+    let mut text = format!("Failing: {} {plural} retrying", h.retrying);
+    if let Some(since) = h.failing_since {
+        text += &format!(" since {}", clock_time(since, now));
+    }
+    if let Some(next) = h.next_attempt_at {
+        text += &format!(", next attempt {}", clock_time(next, now));
+    }
+    Some(text)
+}
+
+/// What was sent and what came back, as the page shows them.
+pub struct Exchange {
+    pub request: String,
+    pub response: String,
+}
+
+/// How much of a request or response the page shows.
+const SHOWN_BODY: usize = 4096;
+
+fn cut(text: &str) -> String {
+    if text.len() <= SHOWN_BODY {
+        return text.to_string();
+    }
+    let mut kept: String = String::new();
+    for c in text.chars() {
+        if kept.len() + c.len_utf8() > SHOWN_BODY {
+            break;
+        }
+        kept.push(c);
+    }
+    kept + "\n… (cut at 4 KB)"
+}
+
+fn exchange(
+    endpoint: &WebhookEndpoint,
+    delivery: &WebhookDelivery,
+    payload: Option<&serde_json::Value>,
+    last: Option<&LastExchange>,
+) -> Exchange {
+    let body = payload
+        .and_then(|p| serde_json::to_string_pretty(p).ok())
+        .unwrap_or_default();
+    let request = format!(
+        "POST {}\ncontent-type: application/json\nwebhook-id: {}\n\n{body}",
+        endpoint.url,
+        delivery.message_id()
+    );
+    let response = match last {
+        None => "Not sent yet.".to_string(),
+        Some(l) => {
+            let head = match (l.status_code, &l.error) {
+                (Some(code), _) => format!("HTTP {code} after {} ms", l.duration_ms),
+                (None, Some(error)) => format!("No answer: {error}"),
+                (None, None) => "No answer".to_string(),
+            };
+            match &l.response_body {
+                Some(body) => format!("{head}\n\n{body}"),
+                None => head,
+            }
+        }
+    };
+    Exchange {
+        request: cut(&request),
+        response: cut(&response),
     }
 }
 
@@ -97,6 +209,8 @@ async fn section(
     rq: &ConsoleRequest,
 ) -> Result<WebhooksSection, AppError> {
     Ok(WebhooksSection {
+        health: webhook_delivery_report::health(conn, rq.user.org_id).await?,
+        now: rq.now,
         endpoints: WebhookEndpoint::list_for_org(conn, rq.user.org_id).await?,
         events: WebhookEvent::ALL,
         form: EndpointDraft::blank(),
@@ -111,11 +225,30 @@ async fn detail(
     rq: &ConsoleRequest,
     endpoint: WebhookEndpoint,
 ) -> Result<WebhookDetail, AppError> {
-    let deliveries =
-        WebhookDelivery::recent(conn, rq.user.org_id, endpoint.id, RECENT_DELIVERIES).await?;
+    let org = rq.user.org_id;
+    let deliveries = WebhookDelivery::recent(conn, org, endpoint.id, RECENT_DELIVERIES).await?;
+    let ids: Vec<WebhookDeliveryId> = deliveries.iter().map(|d| d.id).collect();
+    let payloads = webhook_delivery_report::payloads(conn, org, &ids).await?;
+    let last: HashMap<WebhookDeliveryId, LastExchange> =
+        webhook_attempt::latest_exchanges(conn, &ids)
+            .await?
+            .into_iter()
+            .map(|l| (l.delivery_id, l))
+            .collect();
+    let exchanges = deliveries
+        .iter()
+        .map(|d| {
+            let shown = exchange(&endpoint, d, payloads.get(&d.id), last.get(&d.id));
+            (d.id, shown)
+        })
+        .collect();
+    let mut health = webhook_delivery_report::health(conn, org).await?;
     Ok(WebhookDetail {
+        health: health.remove(&endpoint.id),
         endpoint,
         deliveries,
+        exchanges,
+        now: rq.now,
         csrf_token: rq.csrf_token()?,
     })
 }
@@ -308,6 +441,22 @@ pub async fn redeliver_webhook(
     let again = endpoints::redeliver(&mut conn, &rq.actor(), id, delivery).await?;
     let message = format!("{} will be sent again in a moment.", again.message_id());
     rq.changed(&message, &paths::webhook(id), async || {
+        let endpoint = WebhookEndpoint::find_in_org(&mut conn, rq.user.org_id, id).await?;
+        detail(&mut conn, &rq, endpoint).await
+    })
+    .await
+}
+
+#[tracing::instrument(skip_all, fields(webhook = %path))]
+pub async fn send_test_webhook(
+    rq: ConsoleRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id: WebhookEndpointId = path_id(&path)?;
+    let mut conn = rq.conn().await?;
+    endpoints::send_test_event(&mut conn, &rq.actor(), id).await?;
+    let message = "A test event is on its way: its answer shows under Recent deliveries.";
+    rq.changed(message, &paths::webhook(id), async || {
         let endpoint = WebhookEndpoint::find_in_org(&mut conn, rq.user.org_id, id).await?;
         detail(&mut conn, &rq, endpoint).await
     })

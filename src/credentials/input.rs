@@ -140,12 +140,17 @@ pub fn parse_allowed_ips(text: &str) -> Result<Vec<IpNet>, String> {
     parse_networks(&entries)
 }
 
+/// Bad entries named one by one in a refusal; beyond them only how many more.
+const NAMED_BAD_ENTRIES: usize = 10;
+
 /// Addresses and CIDR blocks, each normalised to its network (`10.1.2.3/8` → `10.0.0.0/8`),
-/// duplicates dropped, order kept, blanks skipped; at most `MAX_ALLOWED_IPS`. `Err` names the
-/// first entry that is neither.
+/// duplicates dropped, order kept, blanks skipped; at most `MAX_ALLOWED_IPS`. `Err` names
+/// every entry that is neither (the first ten, then how many more), so one round trip fixes
+/// them all.
 pub fn parse_networks<S: AsRef<str>>(entries: &[S]) -> Result<Vec<IpNet>, String> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
+    let mut bad = Vec::new();
     for (index, raw) in entries.iter().enumerate() {
         let entry = raw.as_ref().trim();
         if entry.is_empty() {
@@ -155,17 +160,18 @@ pub fn parse_networks<S: AsRef<str>>(entries: &[S]) -> Result<Vec<IpNet>, String
             entry.parse::<IpNet>().map(|n| n.trunc()).ok()
         } else {
             entry.parse::<IpAddr>().map(IpNet::from).ok()
+        };
+        match net {
+            Some(net) => {
+                if seen.insert(net) {
+                    out.push(net);
+                }
+            }
+            None => bad.push((index + 1, entry)),
         }
-        .ok_or_else(|| {
-            let shown: String = entry.chars().take(60).collect();
-            format!(
-                "Entry {} (“{shown}”) is not an IP address or CIDR block, such as 203.0.113.7 or 10.0.0.0/24.",
-                index + 1
-            )
-        })?;
-        if seen.insert(net) {
-            out.push(net);
-        }
+    }
+    if !bad.is_empty() {
+        return Err(bad_entries_message(&bad));
     }
     if out.len() > MAX_ALLOWED_IPS {
         return Err(format!(
@@ -174,6 +180,29 @@ pub fn parse_networks<S: AsRef<str>>(entries: &[S]) -> Result<Vec<IpNet>, String
         ));
     }
     Ok(out)
+}
+
+/// "Entry 2 (“x”) is not …" or "Entries 2 (“x”), 5 (“y”) and 3 more are not …".
+fn bad_entries_message(bad: &[(usize, &str)]) -> String {
+    let named: Vec<String> = bad
+        .iter()
+        .take(NAMED_BAD_ENTRIES)
+        .map(|(line, entry)| {
+            let shown: String = entry.chars().take(60).collect();
+            format!("{line} (“{shown}”)")
+        })
+        .collect();
+    let example = "such as 203.0.113.7 or 10.0.0.0/24.";
+    if let [one] = named.as_slice() {
+        return format!("Entry {one} is not an IP address or CIDR block, {example}");
+    }
+    let more = bad.len().saturating_sub(NAMED_BAD_ENTRIES);
+    let list = if more > 0 {
+        format!("{} and {more} more", named.join(", "))
+    } else {
+        named.join(", ")
+    };
+    format!("Entries {list} are not IP addresses or CIDR blocks, {example}")
 }
 
 /// A network as stored and shown: a single host bare (`203.0.113.7`), a block with its
@@ -252,6 +281,19 @@ mod tests {
         assert!(parse_allowed_ips("example.com").is_err());
         let many: String = (0..51).map(|i| format!("10.0.{i}.1\n")).collect();
         assert!(parse_allowed_ips(&many).unwrap_err().contains("at most 50"));
+    }
+
+    #[test]
+    fn every_bad_allowed_ip_is_named_up_to_ten_then_counted() {
+        let err = parse_allowed_ips("10.0.0.1\nfoo\n10.0.0.0/24\n::1/129\nbar").unwrap_err();
+        assert_eq!(
+            err,
+            "Entries 2 (“foo”), 4 (“::1/129”), 5 (“bar”) are not IP addresses or CIDR blocks, such as 203.0.113.7 or 10.0.0.0/24."
+        );
+        let many: String = (0..14).map(|i| format!("bad{i}\n")).collect();
+        let err = parse_allowed_ips(&many).unwrap_err();
+        assert!(err.contains("10 (“bad9”) and 4 more are not"), "{err}");
+        assert!(!err.contains("bad10"), "{err}");
     }
 
     #[test]

@@ -314,6 +314,7 @@ diesel::table! {
         status_code -> Nullable<Int4>,
         error -> Nullable<Text>,
         duration_ms -> Int4,
+        response_body -> Nullable<Text>,
     }
 }
 

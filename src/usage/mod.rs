@@ -5,6 +5,7 @@
 
 pub mod counter;
 pub mod flush;
+pub mod refusal_groups;
 pub mod report;
 
 pub use counter::UsageCounter;

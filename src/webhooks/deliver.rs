@@ -77,6 +77,8 @@ pub struct Report {
 struct Outcome {
     status_code: Option<i32>,
     error: Option<String>,
+    /// The start of what the endpoint answered (`RESPONSE_KEPT` bytes at most).
+    response_body: Option<String>,
     delivered: bool,
     /// Not worth retrying: the endpoint was switched off.
     give_up: bool,
@@ -87,10 +89,44 @@ impl Outcome {
         Self {
             status_code: None,
             error: Some(message.into()),
+            response_body: None,
             delivered: false,
             give_up: false,
         }
     }
+}
+
+/// How much of a response body is kept for the endpoint's page (the column's CHECK).
+const RESPONSE_KEPT: usize = 4096;
+
+/// The start of `response`'s body as text: at most `RESPONSE_KEPT` bytes read (a huge or
+/// endless body is never read to its end), cut on a character boundary, without NULs and
+/// other control characters (PostgreSQL text refuses NUL); `None` when empty.
+async fn body_start(mut response: reqwest::Response) -> Option<String> {
+    let mut bytes = Vec::new();
+    while bytes.len() < RESPONSE_KEPT {
+        match response.chunk().await {
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    Some(kept_text(&bytes)).filter(|text| !text.is_empty())
+}
+
+fn kept_text(bytes: &[u8]) -> String {
+    let mut text = String::new();
+    for c in String::from_utf8_lossy(bytes).chars() {
+        let c = if c.is_control() && c != '\n' && c != '\t' {
+            '\u{FFFD}'
+        } else {
+            c
+        };
+        if text.len() + c.len_utf8() > RESPONSE_KEPT {
+            break;
+        }
+        text.push(c);
+    }
+    text
 }
 
 /// One run at `now`: claims up to `BATCH` due deliveries, sends them concurrently and
@@ -141,6 +177,7 @@ pub async fn deliver_due(
             at: now,
             status_code: outcome.status_code,
             error: outcome.error,
+            response_body: outcome.response_body,
             duration_ms: i32::try_from(took.as_millis()).unwrap_or(i32::MAX),
             next,
             retry_at,
@@ -231,10 +268,12 @@ async fn post(
         Ok(response) => {
             let status = response.status();
             let code = Some(i32::from(status.as_u16()));
+            let response_body = body_start(response).await;
             if status.is_success() {
                 Outcome {
                     status_code: code,
                     error: None,
+                    response_body,
                     delivered: true,
                     give_up: false,
                 }
@@ -247,6 +286,7 @@ async fn post(
                 Outcome {
                     status_code: code,
                     error: Some(error),
+                    response_body,
                     delivered: false,
                     give_up: false,
                 }
@@ -291,6 +331,16 @@ fn describe(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kept_response_is_at_most_4_kb_of_whole_characters_without_nul() {
+        let long = "é".repeat(3000);
+        let kept = kept_text(long.as_bytes());
+        assert_eq!(kept.len(), 4096);
+        assert!(kept.chars().all(|c| c == 'é'));
+        assert_eq!(kept_text(b"ok\0\x01\n"), "ok\u{FFFD}\u{FFFD}\n");
+        assert_eq!(kept_text(&[0x66, 0xff]), "f\u{FFFD}");
+    }
 
     #[test]
     fn retries_back_off_exponentially_up_to_two_hours_with_jitter() {

@@ -7,13 +7,13 @@ use serde::Deserialize;
 use serde_json::json;
 use url::Url;
 
-use crate::actor::Actor;
+use crate::actor::{Actor, Principal};
 use crate::audit::Record;
 use crate::catalog::Saved;
 use crate::config::WebhookSettings;
 use crate::db::ids::{WebhookDeliveryId, WebhookEndpointId};
 use crate::db::models::organisation::Organisation;
-use crate::db::models::webhook_delivery::WebhookDelivery;
+use crate::db::models::webhook_delivery::{self, WebhookDelivery};
 use crate::db::models::webhook_endpoint::{MAX_ENDPOINTS_PER_ORG, WebhookEndpoint, WebhookEvent};
 use crate::domain_error::DomainError;
 use crate::forms::FieldErrors;
@@ -335,6 +335,38 @@ pub async fn redeliver(
             .record(conn)
             .await?;
         Ok(again)
+    })
+    .await
+}
+
+/// "Send test event": a `ping` delivery to this endpoint now (an enabled one: a
+/// disabled endpoint is sent nothing).
+pub async fn send_test_event(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: WebhookEndpointId,
+) -> Result<WebhookEndpoint, DomainError> {
+    require_super_admin(actor)?;
+    conn.transaction(async |conn| {
+        let endpoint = WebhookEndpoint::find_in_org(conn, actor.org_id(), id).await?;
+        if !endpoint.enabled {
+            return Err(DomainError::Conflict(
+                "This endpoint is disabled: enable it to send it a test event.".into(),
+            ));
+        }
+        let sent_by = match &actor.principal {
+            Principal::Staff(user) => user.email.as_str(),
+            _ => "the console",
+        };
+        let delivery =
+            webhook_delivery::enqueue_test(conn, actor.org_id(), id, sent_by, actor.now).await?;
+        actor
+            .audit("webhook.test_sent")
+            .target("webhook", id, &recorded_url(&endpoint.url))
+            .details(json!({ "message_id": format!("msg_{}", delivery.0.simple()) }))
+            .record(conn)
+            .await?;
+        Ok(endpoint)
     })
     .await
 }

@@ -400,13 +400,46 @@ impl Browser {
         );
     }
 
-    /// Saves a PNG of the viewport as `tests/screenshots/{name}.png` (reduced to 256 colours,
-    /// about a third of the size, which the committed set cares about).
+    /// Saves a PNG of the viewport as `target/screenshots/{name}.png` (reduced to 256
+    /// colours, about a third of the size, which the committed set cares about), and with
+    /// `UPDATE_SCREENSHOTS=1` also as `tests/screenshots/{name}.png`: an ordinary run leaves
+    /// the committed set alone.
     pub async fn screenshot(&self, name: &str) {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/screenshots");
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let dir = root.join("target/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
         let png = self.driver.screenshot_as_png().await.unwrap();
-        std::fs::write(dir.join(format!("{name}.png")), to_256_colours(&png)).unwrap();
+        let file = dir.join(format!("{name}.png"));
+        std::fs::write(&file, to_256_colours(&png)).unwrap();
+        if std::env::var("UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+            let committed = root.join("tests/screenshots");
+            std::fs::create_dir_all(&committed).unwrap();
+            std::fs::copy(&file, committed.join(format!("{name}.png"))).unwrap();
+        }
+    }
+
+    /// A screenshot of the whole page, not only the viewport: the window grows to the
+    /// document's height for the picture, then returns to its size.
+    pub async fn screenshot_full(&self, name: &str) {
+        let rect = self.driver.get_window_rect().await.unwrap();
+        let height = self
+            .driver
+            .execute("return document.documentElement.scrollHeight;", vec![])
+            .await
+            .unwrap()
+            .json()
+            .as_i64()
+            .unwrap_or(rect.height);
+        let tall = height.clamp(rect.height, 4000);
+        self.driver
+            .set_window_rect(0, 0, rect.width as u32, tall as u32)
+            .await
+            .unwrap();
+        self.screenshot(name).await;
+        self.driver
+            .set_window_rect(0, 0, rect.width as u32, rect.height as u32)
+            .await
+            .unwrap();
     }
 }
 

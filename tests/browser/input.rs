@@ -143,6 +143,21 @@ impl Browser {
             .unwrap_or(false)
     }
 
+    /// What sticks out of the window on the right, for a failed "no sideways scroll" check:
+    /// the deepest elements that end past it, as `tag.class (right edge)`.
+    pub async fn overflowing(&self) -> String {
+        let script = "return Array.from(document.querySelectorAll('body *')).filter(function (e) { \
+            var r = e.getBoundingClientRect(); return r.right > window.innerWidth + 0.5 && r.width > 0 \
+            && !Array.from(e.children).some(function (c) { return c.getBoundingClientRect().right > window.innerWidth + 0.5; }); }) \
+            .slice(0, 8).map(function (e) { return e.tagName.toLowerCase() + '.' + e.className + ' (' + Math.round(e.getBoundingClientRect().right) + ')'; }).join(', ');";
+        self.driver
+            .execute(script, vec![])
+            .await
+            .ok()
+            .and_then(|r| r.json().as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
     /// Marks the current document; `marker_survived` tells whether it is still the same one
     /// (that is, the page did not reload).
     pub async fn mark_document(&self) {

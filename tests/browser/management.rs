@@ -13,14 +13,24 @@ const FITS: &str = "return document.documentElement.scrollWidth <= window.innerW
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_reference_reads_well_on_a_desktop_a_phone_and_without_javascript() {
     let app = TestApp::spawn().await;
-    for (mut b, scripts) in [
-        (Browser::open(&app.url("")).await, true),
-        (Browser::with_size(&app.url(""), PHONE).await, true),
-        (Browser::without_javascript(&app.url("")).await, false),
+    for (mut b, scripts, shot) in [
+        (Browser::open(&app.url("")).await, true, "api-reference"),
+        (
+            Browser::with_size(&app.url(""), PHONE).await,
+            true,
+            "api-reference-390",
+        ),
+        (Browser::without_javascript(&app.url("")).await, false, ""),
     ] {
         b.goto("/api/v1/docs").await;
         b.testid("api-reference").await;
-        assert!(b.script_bool(FITS).await, "no sideways scroll");
+        b.testid("reference-index").await;
+        assert!(!b.all_testid("example-request").await.is_empty());
+        assert!(
+            b.script_bool(FITS).await,
+            "no sideways scroll: {}",
+            b.overflowing().await
+        );
         assert!(
             b.script_bool("return !!document.getElementById('problem-precondition-failed');")
                 .await
@@ -28,7 +38,7 @@ async fn the_api_reference_reads_well_on_a_desktop_a_phone_and_without_javascrip
         // axe is injected as a script, which the browser without JavaScript does not run.
         if scripts {
             b.assert_accessible("API reference").await;
-            b.screenshot("api-reference").await;
+            b.screenshot(shot).await;
         }
         b.quit().await;
     }

@@ -26,8 +26,13 @@ async fn enrol(app: &TestApp, b: &mut Browser) -> Vec<u8> {
     b.goto(m2m_console::paths::ACCOUNT_SECURITY).await;
     b.click_testid("setup-submit").await;
     let key_text = b.text(&b.testid("totp-key").await).await;
+    assert_eq!(
+        key_text.split(' ').next().map(str::len),
+        Some(4),
+        "in groups of four"
+    );
     let key = data_encoding::BASE32_NOPAD
-        .decode(key_text.trim().as_bytes())
+        .decode(key_text.replace(' ', "").as_bytes())
         .expect("the key is base32");
     b.testid("totp-qr").await;
     b.assert_accessible("two-factor enrolment with its QR code")
@@ -39,6 +44,28 @@ async fn enrol(app: &TestApp, b: &mut Browser) -> Vec<u8> {
     b.testid("recovery-codes").await;
     assert_eq!(b.all_testid("recovery-code").await.len(), 10);
     b.assert_accessible("the recovery codes").await;
+    // Copy and Download, like a secret; leaving asks until "I have saved them" is ticked.
+    assert!(
+        b.testid("download-codes")
+            .await
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    b.click_testid("copy-codes").await;
+    let copied = b.copied_text().await;
+    assert_eq!(copied.lines().count(), 10, "{copied}");
+    b.click_testid("codes-done").await;
+    let ask = b.testid("codes-leave-confirm").await;
+    b.wait_until("the question before leaving", async || {
+        ask.is_displayed().await.unwrap()
+    })
+    .await;
+    assert!(b.has_testid("recovery-codes").await, "still on the codes");
+    b.click_testid("codes-ack").await;
+    b.click_testid("codes-done").await;
+    b.wait_testid_gone("recovery-codes").await;
+    b.testid("two-factor-status").await;
     key
 }
 

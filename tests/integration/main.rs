@@ -50,6 +50,7 @@ mod roles_access;
 mod rolling_restart;
 mod schema;
 mod schemathesis;
+mod screens;
 mod seams;
 mod sessions;
 mod setup;

@@ -179,7 +179,7 @@ async fn a_role_in_use_cannot_be_deleted_and_the_answer_names_its_credentials() 
 
     let list = boss.get("/settings/roles").await;
     assert!(
-        list.body.contains("<td>2</td>"),
+        list.body.contains("<td data-label=\"Credentials\">2</td>"),
         "the table counts the credentials"
     );
 

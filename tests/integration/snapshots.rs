@@ -33,6 +33,11 @@ fn filters() -> Vec<(&'static str, &'static str)> {
             r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?(\.\d+)?( UTC|Z|\+00:00)?",
             "[time]",
         ),
+        // A time in words, as the rotate dialog states an overlap's end.
+        (
+            r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} [A-Z][a-z]{2} \d{2}:\d{2} UTC",
+            "[time]",
+        ),
         (r"http://127\.0\.0\.1:\d+", "[server]"),
         (r#""(exp|iat)": \d+"#, r#""$1": "[unix time]""#),
         (

@@ -110,7 +110,10 @@ async fn the_disable_policy_disables_what_nobody_used_and_tells_the_owner_and_th
     assert_eq!(event.actor_email, None, "the system did it");
     st.boss.login(&st.boss_email, PASSWORD).await;
     let log = st.boss.get("/settings/audit").await.body;
-    assert!(log.contains("<td>System</td>"), "{log}");
+    assert!(
+        log.contains("<td><span class=\"audit-actor\">System</span></td>"),
+        "{log}"
+    );
 
     let mut recipients: Vec<String> = st
         .mail

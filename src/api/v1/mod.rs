@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod cursor;
 pub mod doc;
 pub mod doc_parts;
+pub mod examples;
 pub mod idempotency;
 pub mod input;
 pub mod lifecycle;

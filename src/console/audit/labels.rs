@@ -65,6 +65,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("webhook.deleted", "Webhook endpoint deleted"),
     ("webhook.redelivered", "Webhook delivery sent again"),
     ("webhook.secret_rotated", "Webhook signing secret rotated"),
+    ("webhook.test_sent", "Webhook test event sent"),
     ("webhook.updated", "Webhook endpoint edited"),
 ];
 

@@ -130,7 +130,8 @@ pub async fn update_credential(
                 Saved::Changed => format!("Saved “{}”.", updated.name),
                 Saved::Unchanged => format!("No changes to “{}”.", updated.name),
             };
-            changed(&rq, &mut conn, &message, &paths::credential(updated.id)).await
+            let then = paths::credential(updated.id);
+            changed(&rq, &mut conn, &message, &then, Some(updated)).await
         }
         Err(DomainError::Invalid(errors)) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
@@ -189,7 +190,7 @@ pub async fn retire_previous_secret(
     let mut conn = rq.conn().await?;
     let c = lifecycle::retire_previous_secret(&mut conn, &rq.actor(), path.into_inner()).await?;
     let message = format!("The old secret of “{}” no longer works.", c.name);
-    changed(&rq, &mut conn, &message, &paths::credential(c.id)).await
+    changed(&rq, &mut conn, &message, &paths::credential(c.id), Some(c)).await
 }
 
 #[tracing::instrument(skip_all, fields(credential_id = %path))]
@@ -202,7 +203,7 @@ pub async fn disable_credential(
     let c =
         lifecycle::disable_credential(&mut conn, &rq.actor(), id, DisableReason::Manual).await?;
     let message = format!("Disabled “{}”.", c.name);
-    changed(&rq, &mut conn, &message, &paths::credential(c.id)).await
+    changed(&rq, &mut conn, &message, &paths::credential(c.id), Some(c)).await
 }
 
 #[tracing::instrument(skip_all, fields(credential_id = %path))]
@@ -213,7 +214,7 @@ pub async fn enable_credential(
     let mut conn = rq.conn().await?;
     let c = lifecycle::enable_credential(&mut conn, &rq.actor(), path.into_inner()).await?;
     let message = format!("Enabled “{}”: it can request tokens again.", c.name);
-    changed(&rq, &mut conn, &message, &paths::credential(c.id)).await
+    changed(&rq, &mut conn, &message, &paths::credential(c.id), Some(c)).await
 }
 
 #[tracing::instrument(skip_all, fields(credential_id = %path))]
@@ -225,7 +226,8 @@ pub async fn revoke_credential(
     let mut conn = rq.conn().await?;
     let revoked = lifecycle::revoke_credential(&mut conn, &rq.actor(), id).await?;
     let message = format!("Revoked “{}”.", revoked.name);
-    changed(&rq, &mut conn, &message, &paths::credential(revoked.id)).await
+    let then = paths::credential(revoked.id);
+    changed(&rq, &mut conn, &message, &then, Some(revoked)).await
 }
 
 /// `POST {id}/delete` (plain form) and `DELETE {id}` (htmx).
@@ -238,5 +240,5 @@ pub async fn delete_credential(
     let mut conn = rq.conn().await?;
     let deleted = lifecycle::delete_credential(&mut conn, &rq.actor(), id).await?;
     let message = format!("Deleted “{}”.", deleted.name);
-    changed(&rq, &mut conn, &message, paths::M2M).await
+    changed(&rq, &mut conn, &message, paths::M2M, None).await
 }

@@ -24,11 +24,10 @@ use crate::policy;
 /// success.
 const FAILING_WITHIN: chrono::Duration = chrono::Duration::hours(1);
 
-/// Puts `rows` in the order `sort` asks for (creation order when it names no key).
+/// Puts `rows` in the order `sort` asks for: by default what needs attention comes first
+/// (failing, expired, expiring soon), then the rest, each group oldest first.
 fn sort_rows(sort: ListSort, rows: &mut [CredentialRow]) {
-    let Some(key) = sort.key else {
-        return;
-    };
+    let key = sort.key.unwrap_or(SortKey::Status);
     rows.sort_by(|a, b| {
         let order = match key {
             SortKey::Name => a.c.name.to_lowercase().cmp(&b.c.name.to_lowercase()),

@@ -4,6 +4,7 @@
 //! (whole pages and redirects). The operations are the domain's (`crate::credentials`).
 
 pub mod actions;
+pub mod diagnosis;
 pub mod form;
 pub mod list;
 pub mod pages;
@@ -123,12 +124,18 @@ fn no_store(mut res: HttpResponse) -> HttpResponse {
 
 /// After a change made in a modal: htmx gets an empty modal, the refreshed table and a toast
 /// when it came from the list; otherwise a redirect to `then` with a flash notice.
+/// From a credential's own page (`shown`), htmx gets that page refreshed instead.
 async fn changed(
     rq: &ConsoleRequest,
     conn: &mut AsyncPgConnection,
     message: &str,
     then: &str,
+    shown: Option<Credential>,
 ) -> Result<HttpResponse, AppError> {
+    if let Some(c) = shown.filter(|c| rq.hx.0 && rq.came_from(&paths::credential(c.id))) {
+        let detail = pages::detail(conn, rq, c, true).await?;
+        return rq.changed(message, then, async || Ok(detail)).await;
+    }
     if !rq.came_from(paths::M2M) {
         rq.session.set_flash(message);
         return Ok(rq.redirect(then));
@@ -136,6 +143,20 @@ async fn changed(
     let sort = ListSort::parse(rq.current_query());
     let section = section(conn, rq, true, sort).await?;
     rq.changed(message, then, async || Ok(section)).await
+}
+
+/// The credential's page, out of band, when htmx sent the request from that page: what a
+/// dialog opened there changed shows behind it at once.
+async fn page_behind(
+    conn: &mut AsyncPgConnection,
+    rq: &ConsoleRequest,
+    c: &Credential,
+) -> Result<String, AppError> {
+    if !rq.hx.0 || !rq.came_from(&paths::credential(c.id)) {
+        return Ok(String::new());
+    }
+    let detail = pages::detail(conn, rq, c.clone(), true).await?;
+    detail.render().map_err(render_error)
 }
 
 /// Whether the signed-in user's form offers management access (a Super Admin's only).
@@ -208,6 +229,8 @@ async fn reveal(
                 .await?
                 .render()
                 .map_err(render_error)?;
+        } else {
+            body += &page_behind(conn, rq, credential).await?;
         }
         html(StatusCode::OK, body)
     } else {

@@ -5,12 +5,13 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel_async::AsyncPgConnection;
 
+use crate::console::credentials::diagnosis;
 use crate::console::credentials::form::{CUSTOM, CredentialFormData, NEVER};
 use crate::console::credentials::list::section;
 use crate::console::credentials::sort::ListSort;
 use crate::console::credentials::usage::UsageSection;
 use crate::console::credentials::views::{
-    Confirm, ConfirmAction, CredentialDetail, CredentialMenu, Evidence,
+    Confirm, ConfirmAction, CredentialDetail, CredentialMenu, Evidence, OverlapChoice,
 };
 use crate::console::credentials::{MANAGE, crumbs, form_page, load, row, tokens};
 use crate::console::request::ConsoleRequest;
@@ -24,6 +25,7 @@ use crate::db::models::credential::{AccessLevel, Credential, MAX_CREDENTIALS_PER
 use crate::db::models::user::StaffRole;
 use crate::error::AppError;
 use crate::forms::FieldErrors;
+use crate::usage::refusal_groups;
 use crate::views::{Fragment, absolute_time, relative_time};
 use crate::{policy, usage};
 
@@ -44,23 +46,37 @@ pub async fn show_credential(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = rq.conn().await?;
     let credential = load(&mut conn, &rq, path.into_inner()).await?;
-    let apis = Credential::effective_apis(&mut conn, &credential).await?;
-    let id = credential.id.to_string();
-    let events =
-        AuditEvent::list_for_target(&mut conn, rq.user.org_id, "credential", &id, 20).await?;
-    let tokens = tokens::section(&mut conn, &rq, &credential).await?;
-    let report = usage::report::for_credential(&mut conn, credential.id, rq.now).await?;
     let name = credential.name.clone();
-    let row = row(&mut conn, &rq, credential).await?;
-    let detail = CredentialDetail {
+    let detail = detail(&mut conn, &rq, credential, false).await?;
+    rq.page(StatusCode::OK, &name, crumbs(Some(&name)), detail)
+}
+
+/// A credential's page: its facts, secrets, usage with the Failing diagnosis, tokens and
+/// audit trail; `oob` renders it as an out-of-band swap.
+pub(super) async fn detail(
+    conn: &mut AsyncPgConnection,
+    rq: &ConsoleRequest,
+    credential: Credential,
+    oob: bool,
+) -> Result<CredentialDetail, AppError> {
+    let apis = Credential::effective_apis(conn, &credential).await?;
+    let id = credential.id.to_string();
+    let events = AuditEvent::list_for_target(conn, rq.user.org_id, "credential", &id, 20).await?;
+    let tokens = tokens::section(conn, rq, &credential).await?;
+    let report = usage::report::for_credential(conn, credential.id, rq.now).await?;
+    let since_success = refusal_groups::group(&report.refusals, credential.last_used_at);
+    let row = row(conn, rq, credential).await?;
+    let old_stopped = diagnosis::old_secret_stopped(&row, &events);
+    Ok(CredentialDetail {
+        banner: diagnosis::failing_banner(&row, &since_success, old_stopped),
         row,
         apis,
         events,
         tokens: Fragment(tokens),
         usage: Fragment(UsageSection::new(&report, rq.now)),
+        oob,
         csrf_token: rq.csrf_token()?,
-    };
-    rq.page(StatusCode::OK, &name, crumbs(Some(&name)), detail)
+    })
 }
 
 #[tracing::instrument(skip_all, fields(credential_id = %path))]
@@ -123,6 +139,7 @@ pub async fn new_credential_form(rq: ConsoleRequest) -> Result<HttpResponse, App
 pub async fn edit_credential_form(
     rq: ConsoleRequest,
     path: web::Path<CredentialId>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     rq.require(StaffRole::Admin, MANAGE)?;
     let mut conn = rq.conn().await?;
@@ -133,7 +150,16 @@ pub async fn edit_credential_form(
         .into_iter()
         .map(|a| a.id)
         .collect();
-    let data = CredentialFormData::from_credential(&c, &selected);
+    let mut data = CredentialFormData::from_credential(&c, &selected);
+    // "Add it" on a Failing banner: the refused address, ready to save (or not).
+    if let Some(ip) = address_to_add(req.query_string())
+        && !c.allowed_ips.contains(&ip)
+    {
+        if !data.allowed_ips.trim().is_empty() {
+            data.allowed_ips.push('\n');
+        }
+        data.allowed_ips.push_str(&ip);
+    }
     form_page(
         &rq,
         &mut conn,
@@ -144,6 +170,14 @@ pub async fn edit_credential_form(
         None,
     )
     .await
+}
+
+/// The first `add_ip` of a query string when it is one IP address (as the address parser
+/// writes it); anything else is ignored.
+fn address_to_add(query: &str) -> Option<String> {
+    let (_, value) = url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "add_ip")?;
+    let ip: std::net::IpAddr = value.trim().parse().ok()?;
+    Some(ip.to_string())
 }
 
 /// The confirmation before a change that breaks or stops integrations:
@@ -218,6 +252,14 @@ async fn evidence(
         last_used,
         live_tokens: access_token::list_live(conn, c.id, rq.now).await?.len(),
         overlapping,
-        overlaps: Overlap::ALL,
+        overlaps: Overlap::ALL
+            .into_iter()
+            .map(|overlap| OverlapChoice {
+                overlap,
+                until: overlap
+                    .retires_at(c, rq.now)
+                    .map(|t| t.format("%a %-d %b %H:%M UTC").to_string()),
+            })
+            .collect(),
     })
 }

@@ -29,7 +29,7 @@ impl SortKey {
     }
 }
 
-/// The list's order: by creation when no key is given; anything unknown is ignored.
+/// The list's order: needs attention first when no key is given; anything unknown is ignored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ListSort {
     pub key: Option<SortKey>,

@@ -43,5 +43,5 @@ pub async fn set_stale_exemption(
         ),
         (Saved::Changed, false) => format!("“{}” is no longer exempt from staleness.", c.name),
     };
-    changed(&rq, &mut conn, &message, &paths::credential(c.id)).await
+    changed(&rq, &mut conn, &message, &paths::credential(c.id), Some(c)).await
 }

@@ -3,17 +3,19 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use askama::Template;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::console::credentials::views::{TokenReveal, TokensSection};
-use crate::console::credentials::{can_manage, crumbs, locked, no_store};
-use crate::console::request::ConsoleRequest;
+use crate::console::credentials::{can_manage, crumbs, locked, no_store, page_behind};
+use crate::console::request::{ConsoleRequest, render_error};
 use crate::credentials::access_tokens;
 use crate::db::ids::{CredentialId, TokenId};
 use crate::db::models::access_token;
 use crate::db::models::credential::Credential;
 use crate::db::schema::ip_allowed;
 use crate::error::AppError;
+use crate::htmx::html;
 use crate::paths;
 use crate::views::absolute_time;
 
@@ -96,12 +98,15 @@ pub async fn generate_token(
         whoami_url: format!("{}/api/v1/whoami", rq.state.settings.issuer()),
         outside_allow_list,
     };
-    let res = rq.page(
-        StatusCode::OK,
-        "Test access token",
-        crumbs(Some(&name)),
-        reveal,
-    )?;
+    let res = if rq.hx.0 {
+        // From the credential's page, its token list behind the dialog shows the new one.
+        let body = reveal.render().map_err(render_error)?
+            + &page_behind(&mut conn, &rq, &issued.credential).await?;
+        html(StatusCode::OK, body)
+    } else {
+        let crumbs = crumbs(Some(&name));
+        rq.page(StatusCode::OK, "Test access token", crumbs, reveal)?
+    };
     Ok(no_store(res))
 }
 

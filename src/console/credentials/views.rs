@@ -118,6 +118,15 @@ impl CredentialRow {
         self.c.previous_secret_live(self.now)
     }
 
+    /// While a rotation overlaps: when the old secret stops ("7 Dec 06:06 UTC").
+    pub fn overlap_until(&self) -> Option<String> {
+        let until = self
+            .c
+            .previous_secret_retires_at
+            .filter(|_| self.previous_live())?;
+        Some(until.format("%-d %b %H:%M UTC").to_string())
+    }
+
     /// "…a1B2", or a dash for a secret issued before last fours were kept.
     pub fn ending(&self, last_four: &Option<String>) -> String {
         last_four
@@ -306,7 +315,27 @@ pub struct Evidence {
     pub live_tokens: usize,
     /// The secret still overlapping from an earlier rotation (its last four and last use).
     pub overlapping: Option<(String, Option<String>)>,
-    pub overlaps: [Overlap; 4],
+    pub overlaps: Vec<OverlapChoice>,
+}
+
+/// A choice of the rotate dialog with its outcome.
+pub struct OverlapChoice {
+    pub overlap: Overlap,
+    /// When the old secret would stop ("Mon 7 Dec 06:06 UTC"); `None` for Now, or when the
+    /// credential expires before any overlap.
+    pub until: Option<String>,
+}
+
+/// The banner on a Failing credential's page (`diagnosis::failing_banner`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailingBanner {
+    /// What happens and why.
+    pub cause: String,
+    /// What to do about it.
+    pub fix: String,
+    /// A link that does it (label, address); `None` when nothing here fixes it, or the
+    /// viewer may not.
+    pub action: Option<(&'static str, String)>,
 }
 
 #[derive(Template)]
@@ -317,6 +346,10 @@ pub struct CredentialDetail {
     pub events: Vec<AuditEvent>,
     pub tokens: Fragment<TokensSection>,
     pub usage: Fragment<UsageSection>,
+    /// Why it fails and the fix, while it is Failing.
+    pub banner: Option<FailingBanner>,
+    /// Rendered as an out-of-band swap (after a change made from the page itself).
+    pub oob: bool,
     /// For the plain forms on the page.
     pub csrf_token: String,
 }

@@ -94,6 +94,31 @@ impl AuditEvent {
     }
 }
 
+impl AuditEvent {
+    /// When each user of `org` last signed in (their latest `user.login`), for the users
+    /// page; users who never did are absent.
+    pub async fn last_sign_ins(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+    ) -> QueryResult<std::collections::HashMap<UserId, DateTime<Utc>>> {
+        let rows: Vec<(Option<UserId>, Option<DateTime<Utc>>)> = audit_events::table
+            .filter(audit_events::org_id.eq(org))
+            .filter(audit_events::action.eq("user.login"))
+            .filter(audit_events::actor_user_id.is_not_null())
+            .group_by(audit_events::actor_user_id)
+            .select((
+                audit_events::actor_user_id,
+                diesel::dsl::max(audit_events::created_at),
+            ))
+            .load(conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(user, at)| Some((user?, at?)))
+            .collect())
+    }
+}
+
 /// How the audit log narrows events to one credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CredentialFilter {

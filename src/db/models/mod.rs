@@ -23,4 +23,5 @@ pub mod usage;
 pub mod user;
 pub mod webhook_attempt;
 pub mod webhook_delivery;
+pub mod webhook_delivery_report;
 pub mod webhook_endpoint;

@@ -48,6 +48,8 @@ pub struct Attempt {
     /// Short, and never a secret (no URL, no body).
     pub error: Option<String>,
     pub duration_ms: i32,
+    /// The start of the endpoint's answer (4 KB at most), for the endpoint's page.
+    pub response_body: Option<String>,
     /// What follows: delivered, another try at a time, or given up.
     pub next: DeliveryStatus,
     pub retry_at: Option<DateTime<Utc>>,
@@ -97,6 +99,7 @@ pub async fn record_attempt(
                 webhook_attempts::status_code.eq(attempt.status_code),
                 webhook_attempts::error.eq(&attempt.error),
                 webhook_attempts::duration_ms.eq(attempt.duration_ms),
+                webhook_attempts::response_body.eq(&attempt.response_body),
             ))
             .execute(conn)
             .await?;
@@ -124,5 +127,41 @@ pub async fn record_attempt(
         .await?;
         Ok(())
     })
+    .await
+}
+
+/// The latest attempt of a delivery as the endpoint's page shows it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct LastExchange {
+    #[diesel(sql_type = Uuid)]
+    pub delivery_id: WebhookDeliveryId,
+    #[diesel(sql_type = Timestamptz)]
+    pub attempted_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Int4>)]
+    pub status_code: Option<i32>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub error: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub response_body: Option<String>,
+    #[diesel(sql_type = Int4)]
+    pub duration_ms: i32,
+}
+
+/// The latest attempt of each of `deliveries` that has one.
+pub async fn latest_exchanges(
+    conn: &mut AsyncPgConnection,
+    deliveries: &[WebhookDeliveryId],
+) -> QueryResult<Vec<LastExchange>> {
+    if deliveries.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::sql_query(
+        "SELECT DISTINCT ON (delivery_id) delivery_id, attempted_at, status_code, error, \
+             response_body, duration_ms \
+         FROM webhook_attempts WHERE delivery_id = ANY ($1) \
+         ORDER BY delivery_id, attempted_at DESC, id DESC",
+    )
+    .bind::<diesel::sql_types::Array<Uuid>, _>(deliveries)
+    .load(conn)
     .await
 }

@@ -157,6 +157,40 @@ pub async fn enqueue(
     .await
 }
 
+/// Queues a `ping` event for `endpoint` alone, whatever it subscribes to: its
+/// owner sees a delivery (and its answer) at once. The delivery's id.
+pub async fn enqueue_test(
+    conn: &mut AsyncPgConnection,
+    org: OrgId,
+    endpoint: WebhookEndpointId,
+    sent_by: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<WebhookDeliveryId> {
+    let id = WebhookDeliveryId(uuid::Uuid::new_v4());
+    let payload = json!({
+        "type": "ping",
+        "timestamp": now.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "data": {
+            "message": "A test event sent from the console. Answer with a 2xx status.",
+            "actor": { "type": "staff", "email": sent_by },
+        },
+    });
+    diesel::insert_into(webhook_deliveries::table)
+        .values((
+            webhook_deliveries::id.eq(id),
+            webhook_deliveries::endpoint_id.eq(endpoint),
+            webhook_deliveries::org_id.eq(org),
+            webhook_deliveries::event.eq("ping"),
+            webhook_deliveries::payload.eq(payload),
+            webhook_deliveries::dedup_key.eq(format!("test:{}", id.0)),
+            webhook_deliveries::next_attempt_at.eq(now),
+            webhook_deliveries::created_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(id)
+}
+
 /// A credential that has expired, as `credential.expired` names it.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct Expired {
