@@ -49,7 +49,7 @@ psql -q "$PGURL/postgres" -c "CREATE DATABASE ${DB}_floor"
 # and counted on every call, as in production).
 export DATABASE_URL="$PGURL/$DB" BIND_ADDR="127.0.0.1:$PORT" RUST_LOG=warn LOG_FORMAT=json \
   TRUSTED_PROXIES=127.0.0.1 METRICS_ADDR=127.0.0.1:$((PORT + 2)) \
-  INTROSPECTION_RATE_LIMIT_PER_MINUTE=100000000
+  INTROSPECTION_RATE_LIMIT_PER_MINUTE=1000000
 "$BIN" migrate >/dev/null
 echo "bench passphrase 123" | "$BIN" create-user --org Bench --email admin@bench.test --role admin --password-stdin >/dev/null
 psql -q "$DATABASE_URL" <<'SQL'
