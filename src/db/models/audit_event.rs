@@ -47,7 +47,7 @@ pub struct NewAuditEvent {
 }
 
 impl NewAuditEvent {
-    /// Appends the row and returns its id. Only `crate::audit::Record` calls it: an audit row
+    /// Appends the row and returns its id. Only the audit module's `Record` calls it: an audit row
     /// is written together with the webhook deliveries it stands for.
     pub async fn append(&self, conn: &mut AsyncPgConnection) -> QueryResult<i64> {
         diesel::insert_into(audit_events::table)
