@@ -9,7 +9,6 @@ pub mod input;
 pub mod leaks;
 pub mod lifecycle;
 pub mod management;
-pub mod public_key;
 pub mod save;
 pub mod stale;
 
