@@ -42,6 +42,8 @@ fn event_for_audit(action: &str, details: &Value) -> Option<WebhookEvent> {
         "credential.revoked" => WebhookEvent::Revoked,
         "credential.deleted" => WebhookEvent::Deleted,
         "credential.leak_reported" => WebhookEvent::LeakReported,
+        "credential.key_added" => WebhookEvent::KeyAdded,
+        "credential.key_removed" => WebhookEvent::KeyRemoved,
         _ => return None,
     })
 }

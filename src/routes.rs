@@ -230,6 +230,27 @@ pub fn console_writes() -> Vec<Write> {
             credentials::set_stale_exemption,
         ),
         post(
+            m2m("/{id}/keys"),
+            ask_on!("add a public key to this credential", paths::credential),
+            credentials::add_public_key,
+        ),
+        post(
+            m2m("/{id}/keys/{key_id}/remove"),
+            ask_on!(
+                "remove a public key from this credential",
+                paths::credential
+            ),
+            credentials::remove_public_key,
+        ),
+        post(
+            m2m("/{id}/keys-only"),
+            ask_on!(
+                "change whether this credential accepts its secret",
+                paths::credential
+            ),
+            credentials::set_keys_only,
+        ),
+        post(
             m2m("/{id}/tokens/revoke"),
             ask_on!("revoke this credential's access tokens", paths::credential),
             credentials::revoke_all_access_tokens,

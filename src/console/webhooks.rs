@@ -42,7 +42,7 @@ pub struct WebhooksSection {
     /// How each endpoint's deliveries stand (absent: nothing sent yet).
     pub health: HashMap<WebhookEndpointId, EndpointHealth>,
     pub now: DateTime<Utc>,
-    pub events: [WebhookEvent; 12],
+    pub events: [WebhookEvent; WebhookEvent::ALL.len()],
     pub form: EndpointDraft,
     pub errors: FieldErrors,
     pub max: i64,
@@ -171,7 +171,7 @@ fn exchange(
 #[template(path = "partials/webhook_edit.html")]
 pub struct WebhookEditForm {
     pub endpoint: WebhookEndpoint,
-    pub events: [WebhookEvent; 12],
+    pub events: [WebhookEvent; WebhookEvent::ALL.len()],
     pub form: EndpointDraft,
     pub errors: FieldErrors,
     pub csrf_token: String,

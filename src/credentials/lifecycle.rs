@@ -228,7 +228,7 @@ pub fn disabled_why(c: &Credential) -> Option<String> {
 
 /// Who acted, as a disabled credential names them: a staff member's email, a calling
 /// credential's client ID; nobody for the system.
-fn acting_party(actor: &Actor) -> Option<String> {
+pub(crate) fn acting_party(actor: &Actor) -> Option<String> {
     match &actor.principal {
         Principal::Staff(user) => Some(user.email.clone()),
         Principal::Credential(caller) => Some(format!("API client {}", caller.client_id)),

@@ -6,9 +6,11 @@
 pub mod access_tokens;
 pub mod checks;
 pub mod input;
+pub mod keys;
 pub mod leaks;
 pub mod lifecycle;
 pub mod management;
+pub mod public_key;
 pub mod save;
 pub mod stale;
 

@@ -59,9 +59,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    client_assertion_jtis (credential_id, jti) {
+        credential_id -> Uuid,
+        jti -> Text,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     credential_apis (credential_id, api_id) {
         credential_id -> Uuid,
         api_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    credential_keys (id) {
+        id -> Uuid,
+        credential_id -> Uuid,
+        algorithm -> Text,
+        jwk -> Jsonb,
+        thumbprint -> Text,
+        expires_at -> Nullable<Timestamptz>,
+        added_by -> Text,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        last_used_ip -> Nullable<Text>,
     }
 }
 
@@ -137,6 +160,7 @@ diesel::table! {
         leak_repeat_recorded_at -> Nullable<Timestamptz>,
         stale_exempt -> Bool,
         token_lifetime_seconds -> Int4,
+        keys_only -> Bool,
     }
 }
 
@@ -359,8 +383,10 @@ diesel::table! {
 // No foreign key any more (lock_free_issuance migration), but still the join of every lookup.
 diesel::joinable!(access_tokens -> credentials (credential_id));
 diesel::joinable!(apis -> organisations (org_id));
+diesel::joinable!(client_assertion_jtis -> credentials (credential_id));
 diesel::joinable!(credential_apis -> apis (api_id));
 diesel::joinable!(credential_apis -> credentials (credential_id));
+diesel::joinable!(credential_keys -> credentials (credential_id));
 diesel::joinable!(credential_refusals -> credentials (credential_id));
 diesel::joinable!(credential_scopes -> credentials (credential_id));
 diesel::joinable!(credential_usage -> credentials (credential_id));
@@ -387,7 +413,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_idempotency_keys,
     apis,
     audit_events,
+    client_assertion_jtis,
     credential_apis,
+    credential_keys,
     credential_refusals,
     credential_scopes,
     credential_usage,

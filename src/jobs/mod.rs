@@ -231,6 +231,14 @@ async fn sweep(state: Arc<AppState>, mut stopping: watch::Receiver<bool>) {
                 tracing::warn!(error = %e, "could not sweep access tokens");
             }
         }
+        match db::models::credential_key::sweep_jtis(&mut conn, now).await {
+            Ok(n) if n > 0 => tracing::debug!(removed = n, "swept assertion ids"),
+            Ok(_) => {}
+            Err(e) => {
+                ok = false;
+                tracing::warn!(error = %e, "could not sweep assertion ids");
+            }
+        }
         state.oauth.metrics.job_ran("sweep", ok);
     }
 }

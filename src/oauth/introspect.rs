@@ -45,7 +45,7 @@ async fn introspect(
     let presented = client_auth::presented(req, &form)?;
     let ip = state.client_ip(req);
     let now = state.clock.now();
-    let attempt = client_auth::Attempt::begin(presented, ip, now)?;
+    let mut attempt = client_auth::Attempt::begin(presented, ip, now)?;
     let token = form.get("token");
     let token_hash = token
         .and_then(|t| tokens::parse(Kind::AccessToken, t))
@@ -54,6 +54,9 @@ async fn introspect(
     // The caller's credential and the token are looked up together, in one round trip; the
     // token's answer is used only once the caller has authenticated.
     let mut conn = state.machine_pool(req).get().await?;
+    attempt
+        .prove(&mut conn, &state.settings, "/oauth/introspect")
+        .await?;
     let caller_lookup = attempt.lookup(&conn);
     let token_lookup = async {
         match &token_hash {

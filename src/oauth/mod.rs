@@ -4,6 +4,7 @@
 //!
 //! Errors here are `OAuthError` / `BearerError` JSON, never the console's HTML `AppError`.
 
+pub mod assertion;
 pub mod bearer;
 pub mod client_auth;
 pub mod error;

@@ -21,7 +21,10 @@ pub async fn revoke_token(
     let ip = state.client_ip(&req);
     let now = state.clock.now();
     let mut conn = state.machine_pool(&req).get().await?;
-    let attempt = client_auth::Attempt::begin(presented, ip, now)?;
+    let mut attempt = client_auth::Attempt::begin(presented, ip, now)?;
+    attempt
+        .prove(&mut conn, &state.settings, "/oauth/revoke")
+        .await?;
     let found = attempt.lookup(&conn).await?;
     let calls = found.as_ref().and_then(|lookup| lookup.calls);
     let client_id = attempt.client_id().to_owned();

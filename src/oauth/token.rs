@@ -12,6 +12,7 @@ use crate::tokens::{self, Kind, PlainSecret};
 use crate::usage::RefusalReason;
 
 const GRANT_TYPE: &str = "client_credentials";
+const TOKEN_PATH: &str = "/oauth/token";
 
 /// RFC 6749 appendix A.4: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 fn is_scope_token(s: &str) -> bool {
@@ -84,7 +85,7 @@ async fn issue(
 
     let ip = state.client_ip(req);
     let now = state.clock.now();
-    let attempt = client_auth::Attempt::begin(presented, ip, now)?;
+    let mut attempt = client_auth::Attempt::begin(presented, ip, now)?;
     let requested = parse_scope(form.get("scope"));
     let token = tokens::generate(Kind::AccessToken)?;
 
@@ -93,6 +94,9 @@ async fn issue(
     // client up, to answer in the order the checks go: client authentication, grant type,
     // scope.
     let mut conn = state.machine_pool(req).get().await?;
+    attempt
+        .prove(&mut conn, &state.settings, TOKEN_PATH)
+        .await?;
     let (found, granted) = match &requested {
         Ok(scopes) if grant_type == GRANT_TYPE => {
             let hash = token.hash();
@@ -103,6 +107,7 @@ async fn issue(
         }
         _ => (attempt.lookup(&conn).await?, None),
     };
+    let by_key = attempt.by_key();
     let (client, basic) = attempt.finish(&mut conn, &state.oauth, found).await?;
     drop(conn);
     if grant_type != GRANT_TYPE {
@@ -122,10 +127,12 @@ async fn issue(
         tracing::error!("a token request passed every check but no token was stored");
         return Err(OAuthError::invalid_client(basic));
     };
-    state
-        .oauth
-        .usage
-        .token_issued(client.id, client.secret_version, ip, now);
+    let usage = &state.oauth.usage;
+    if by_key {
+        usage.token_issued_by_key(client.id, ip, now);
+    } else {
+        usage.token_issued(client.id, client.secret_version, ip, now);
+    }
     Ok(token_response(&token, &granted, now))
 }
 

@@ -209,6 +209,20 @@ impl UsageCounter {
         pending.secret_used((credential, secret_version), 1, LastUse { at, ip });
     }
 
+    /// A token issued to `credential` whose caller signed an assertion with one of its keys:
+    /// no secret was used, so only the credential's last use moves (with the bearer uses).
+    pub fn token_issued_by_key(
+        &self,
+        credential: CredentialId,
+        ip: Option<IpAddr>,
+        at: DateTime<Utc>,
+    ) {
+        let mut pending = self.pending();
+        let subject = Subject::Credential(credential);
+        pending.count(subject, hour_of(at), UsageEvent::TokenIssued, 1);
+        pending.bearer_used(credential, LastUse { at, ip });
+    }
+
     /// A token of `credential` introspected (by any client of its organisation) at `at`.
     pub fn introspected(&self, credential: CredentialId, at: DateTime<Utc>) {
         let subject = Subject::Credential(credential);

@@ -27,16 +27,31 @@ pub enum RefusalReason {
     AddressNotAllowed,
     ScopeNotAllowed,
     Throttled,
+    /// The right secret, but the credential accepts signed assertions only.
+    KeysOnly,
+    /// A signed assertion that is malformed, for another audience or client, too long-lived,
+    /// or whose signature does not verify.
+    BadAssertion,
+    AssertionExpired,
+    /// An assertion whose `jti` was already used.
+    AssertionReplayed,
+    /// An assertion naming a key the credential does not have (or it has none).
+    UnknownKey,
 }
 
 impl RefusalReason {
-    pub const ALL: [RefusalReason; 6] = [
+    pub const ALL: [RefusalReason; 11] = [
         RefusalReason::WrongSecret,
         RefusalReason::Disabled,
         RefusalReason::Expired,
         RefusalReason::AddressNotAllowed,
         RefusalReason::ScopeNotAllowed,
         RefusalReason::Throttled,
+        RefusalReason::KeysOnly,
+        RefusalReason::BadAssertion,
+        RefusalReason::AssertionExpired,
+        RefusalReason::AssertionReplayed,
+        RefusalReason::UnknownKey,
     ];
 
     /// The stored value (the usage migration's CHECK lists them).
@@ -52,6 +67,11 @@ impl RefusalReason {
             RefusalReason::AddressNotAllowed => "Address not allowed",
             RefusalReason::ScopeNotAllowed => "Scope not allowed",
             RefusalReason::Throttled => "Throttled",
+            RefusalReason::KeysOnly => "Secret sent, keys only",
+            RefusalReason::BadAssertion => "Assertion not valid",
+            RefusalReason::AssertionExpired => "Assertion expired",
+            RefusalReason::AssertionReplayed => "Assertion replayed",
+            RefusalReason::UnknownKey => "Unknown key",
         }
     }
 
@@ -71,6 +91,7 @@ impl From<Refusal> for RefusalReason {
             Refusal::Expired => RefusalReason::Expired,
             Refusal::AddressNotAllowed => RefusalReason::AddressNotAllowed,
             Refusal::ScopeNotAllowed => RefusalReason::ScopeNotAllowed,
+            Refusal::KeysOnly => RefusalReason::KeysOnly,
         }
     }
 }
@@ -98,6 +119,11 @@ impl UsageEvent {
             UsageEvent::Refused(RefusalReason::AddressNotAllowed) => "refused_address",
             UsageEvent::Refused(RefusalReason::ScopeNotAllowed) => "refused_scope",
             UsageEvent::Refused(RefusalReason::Throttled) => "refused_throttled",
+            UsageEvent::Refused(RefusalReason::KeysOnly) => "refused_keys_only",
+            UsageEvent::Refused(RefusalReason::BadAssertion) => "refused_assertion",
+            UsageEvent::Refused(RefusalReason::AssertionExpired) => "refused_assertion_expired",
+            UsageEvent::Refused(RefusalReason::AssertionReplayed) => "refused_assertion_replayed",
+            UsageEvent::Refused(RefusalReason::UnknownKey) => "refused_unknown_key",
         }
     }
 

@@ -21,6 +21,7 @@ mod identifiers;
 mod input;
 mod journeys;
 mod journeys_forms;
+mod keys;
 mod lifecycle;
 mod management;
 mod realistic;

@@ -23,26 +23,7 @@ fn start_of_step(app: &TestApp) {
 
 /// Enrols the signed-in user through the page and returns the key read off it.
 async fn enrol(app: &TestApp, b: &mut Browser) -> Vec<u8> {
-    b.goto(m2m_console::paths::ACCOUNT_SECURITY).await;
-    b.click_testid("setup-submit").await;
-    let key_text = b.text(&b.testid("totp-key").await).await;
-    assert_eq!(
-        key_text.split(' ').next().map(str::len),
-        Some(4),
-        "in groups of four"
-    );
-    let key = data_encoding::BASE32_NOPAD
-        .decode(key_text.replace(' ', "").as_bytes())
-        .expect("the key is base32");
-    b.testid("totp-qr").await;
-    b.assert_accessible("two-factor enrolment with its QR code")
-        .await;
-    start_of_step(app);
-    b.fill("Current code from your app", &code(app, &key, 0))
-        .await;
-    b.click_testid("confirm-submit").await;
-    b.testid("recovery-codes").await;
-    assert_eq!(b.all_testid("recovery-code").await.len(), 10);
+    let key = enrol_to_codes(app, b).await;
     b.assert_accessible("the recovery codes").await;
     // Copy and Download, like a secret; leaving asks until "I have saved them" is ticked.
     assert!(
@@ -67,6 +48,48 @@ async fn enrol(app: &TestApp, b: &mut Browser) -> Vec<u8> {
     b.wait_testid_gone("recovery-codes").await;
     b.testid("two-factor-status").await;
     key
+}
+
+/// Enrols the signed-in user up to the recovery codes; the key read off the page.
+async fn enrol_to_codes(app: &TestApp, b: &mut Browser) -> Vec<u8> {
+    b.goto(m2m_console::paths::ACCOUNT_SECURITY).await;
+    b.click_testid("setup-submit").await;
+    let key_text = b.text(&b.testid("totp-key").await).await;
+    assert_eq!(
+        key_text.split(' ').next().map(str::len),
+        Some(4),
+        "in groups of four"
+    );
+    let key = data_encoding::BASE32_NOPAD
+        .decode(key_text.replace(' ', "").as_bytes())
+        .expect("the key is base32");
+    b.testid("totp-qr").await;
+    b.assert_accessible("two-factor enrolment with its QR code")
+        .await;
+    start_of_step(app);
+    b.fill("Current code from your app", &code(app, &key, 0))
+        .await;
+    b.click_testid("confirm-submit").await;
+    b.testid("recovery-codes").await;
+    assert_eq!(b.all_testid("recovery-code").await.len(), 10);
+    key
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recovery_codes_fit_a_390_px_phone() {
+    let app = TestApp::spawn().await;
+    let admin = flows::user(&app, StaffRole::Admin).await;
+    let mut b = Browser::with_size(&app.address, PHONE).await;
+    sign_in(&mut b, &admin.email).await;
+    enrol_to_codes(&app, &mut b).await;
+    assert!(
+        b.script_bool("return document.documentElement.scrollWidth <= window.innerWidth;")
+            .await,
+        "the recovery codes scroll sideways at 390 px"
+    );
+    b.assert_accessible("the recovery codes at 390 px").await;
+    b.screenshot("recovery-codes-390").await;
+    b.quit().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

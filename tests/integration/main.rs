@@ -43,6 +43,7 @@ mod oauth_liveness;
 mod oauth_queries;
 mod passwords;
 mod policy;
+mod private_key_jwt;
 mod reminders;
 mod reveal;
 mod roles;

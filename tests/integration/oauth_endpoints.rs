@@ -156,7 +156,11 @@ async fn the_server_metadata_describes_the_endpoints() {
     );
     assert_eq!(
         body["token_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post"])
+        serde_json::json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt"
+        ])
     );
 }
 

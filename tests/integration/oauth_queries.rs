@@ -23,6 +23,7 @@ async fn the_issuing_statement_is_prepared_once_per_connection() {
             presented: Presented {
                 client_id: "m2m_ci_nobody",
                 secret_hash: &[attempt; 32],
+                key_id: None,
                 ip: Some("127.0.0.1"),
                 now: s.app.clock.now(),
                 throttle: m2m_console::oauth::throttle::check(None, s.app.clock.now()),

@@ -7,7 +7,7 @@ use utoipa::openapi::security::{ClientCredentials, Flow, OAuth2, Scopes, Securit
 use utoipa::{Modify, OpenApi};
 
 use crate::api::v1::problem;
-use crate::api::v1::{credentials, lifecycle, read, tokens};
+use crate::api::v1::{credentials, keys, lifecycle, read, tokens};
 use crate::credentials::management::SCOPES;
 
 #[derive(OpenApi)]
@@ -28,6 +28,10 @@ use crate::credentials::management::SCOPES;
         lifecycle::disable_credential,
         lifecycle::enable_credential,
         lifecycle::revoke_credential,
+        keys::list_keys,
+        keys::add_key,
+        keys::remove_key,
+        keys::set_keys_only,
         tokens::list_tokens,
         tokens::revoke_token,
         tokens::revoke_all_tokens,
@@ -41,6 +45,7 @@ use crate::credentials::management::SCOPES;
     tags(
         (name = "credentials", description = "Credentials: list, read, create, edit, delete"),
         (name = "lifecycle", description = "Rotate, retire, disable, enable, revoke"),
+        (name = "keys", description = "Public keys for private_key_jwt, and keys only"),
         (name = "tokens", description = "A credential's live access tokens and its usage"),
         (name = "catalog", description = "The API catalog and roles (read only)"),
         (name = "audit", description = "The audit log"),

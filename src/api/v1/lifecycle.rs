@@ -58,7 +58,7 @@ pub struct NoOptions {}
 
 /// Runs a POST on the credential in the path: body read and checked, `Idempotency-Key`
 /// honoured, `If-Match` checked under the lock, then `action`.
-async fn post_action<B, F>(
+pub(super) async fn post_action<B, F>(
     req: HttpRequest,
     state: web::Data<AppState>,
     payload: web::Payload,

@@ -11,6 +11,7 @@ pub mod doc_parts;
 pub mod examples;
 pub mod idempotency;
 pub mod input;
+pub mod keys;
 pub mod lifecycle;
 pub mod problem;
 pub mod read;
@@ -83,6 +84,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource(
         "/api/v1/credentials/{id}/revoke",
         vec![("POST", web::post().to(lifecycle::revoke_credential))],
+    ))
+    .service(resource(
+        "/api/v1/credentials/{id}/keys",
+        vec![
+            ("GET", web::get().to(keys::list_keys)),
+            ("POST", web::post().to(keys::add_key)),
+        ],
+    ))
+    .service(resource(
+        "/api/v1/credentials/{id}/keys/{key_id}",
+        vec![("DELETE", web::delete().to(keys::remove_key))],
+    ))
+    .service(resource(
+        "/api/v1/credentials/{id}/keys-only",
+        vec![("POST", web::post().to(keys::set_keys_only))],
     ))
     .service(resource(
         "/api/v1/credentials/{id}/tokens",

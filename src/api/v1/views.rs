@@ -73,6 +73,8 @@ pub struct CredentialView {
     pub stale_exempt: bool,
     /// How long each access token it gets lives (`expires_in`), in seconds.
     pub token_lifetime_seconds: i32,
+    /// Only signed assertions (`private_key_jwt`) authenticate it: its secret is refused.
+    pub keys_only: bool,
 }
 
 pub fn status_name(status: Status) -> &'static str {
@@ -135,6 +137,7 @@ impl CredentialView {
             revoked_at: c.revoked_at,
             stale_exempt: c.stale_exempt,
             token_lifetime_seconds: c.token_lifetime_seconds,
+            keys_only: c.keys_only,
         }
     }
 }

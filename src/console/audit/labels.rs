@@ -11,6 +11,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("credential.deleted", "Credential deleted"),
     ("credential.disabled", "Credential disabled"),
     ("credential.enabled", "Credential enabled"),
+    ("credential.key_added", "Public key added"),
+    ("credential.key_removed", "Public key removed"),
     ("credential.leak_reported", "Leak reported"),
     (
         "credential.previous_secret_retired",

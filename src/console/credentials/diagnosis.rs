@@ -135,6 +135,24 @@ pub fn failing_banner(
             fix: "The throttle lifts by itself once the failures stop: fix what made them fail.".into(),
             action: None,
         },
+        Some(RefusalReason::KeysOnly) => FailingBanner {
+            cause: format!(
+                "{}: {ip} sends the secret, but the credential accepts signed assertions only.",
+                refused(g)
+            ),
+            fix: "Configure that integration to sign with its private key (private_key_jwt), or turn “keys only” off.".into(),
+            action: None,
+        },
+        Some(
+            reason @ (RefusalReason::BadAssertion
+            | RefusalReason::AssertionExpired
+            | RefusalReason::AssertionReplayed
+            | RefusalReason::UnknownKey),
+        ) => FailingBanner {
+            cause: format!("{}: {ip} sent a signed assertion that was refused ({}).", refused(g), reason.label().to_lowercase()),
+            fix: assertion_fix(reason).into(),
+            action: None,
+        },
         None => FailingBanner {
             cause: format!("{} for a reason this version does not know.", refused(g)),
             fix: "See the refusals under Usage below.".into(),
@@ -142,4 +160,22 @@ pub fn failing_banner(
         },
     };
     Some(banner)
+}
+
+/// What to do about a refused assertion.
+fn assertion_fix(reason: RefusalReason) -> &'static str {
+    match reason {
+        RefusalReason::UnknownKey => {
+            "Add the integration's public key under Public keys below, or check the key id (kid) it sends."
+        }
+        RefusalReason::AssertionExpired => {
+            "Check the clock of the integration's machine: an assertion must be made just before it is sent."
+        }
+        RefusalReason::AssertionReplayed => {
+            "Each assertion may be used once: make the integration sign a new one, with a new jti, per request."
+        }
+        _ => {
+            "Check the assertion: RS256 or ES256 as its key, iss and sub the client ID, aud this server, exp within 5 minutes."
+        }
+    }
 }

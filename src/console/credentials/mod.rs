@@ -6,6 +6,7 @@
 pub mod actions;
 pub mod diagnosis;
 pub mod form;
+pub mod keys;
 pub mod list;
 pub mod pages;
 pub mod sort;
@@ -42,6 +43,7 @@ pub use actions::{
     create_credential, delete_credential, disable_credential, enable_credential,
     retire_previous_secret, revoke_credential, rotate_credential_secret, update_credential,
 };
+pub use keys::{add_public_key, remove_public_key, set_keys_only};
 pub use pages::{
     confirm_form, credential_menu, edit_credential_form, list_credentials, new_credential_form,
     show_credential,

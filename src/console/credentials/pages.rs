@@ -7,6 +7,7 @@ use diesel_async::AsyncPgConnection;
 
 use crate::console::credentials::diagnosis;
 use crate::console::credentials::form::{CUSTOM, CredentialFormData, NEVER};
+use crate::console::credentials::keys::KeysSection;
 use crate::console::credentials::list::section;
 use crate::console::credentials::sort::ListSort;
 use crate::console::credentials::usage::UsageSection;
@@ -65,7 +66,10 @@ pub(super) async fn detail(
     let tokens = tokens::section(conn, rq, &credential).await?;
     let report = usage::report::for_credential(conn, credential.id, rq.now).await?;
     let since_success = refusal_groups::group(&report.refusals, credential.last_used_at);
+    let csrf_token = rq.csrf_token()?;
     let row = row(conn, rq, credential).await?;
+    let may_change_keys = row.can_manage && !row.locked && !row.c.is_revoked();
+    let keys = KeysSection::load(conn, &row.c, may_change_keys, csrf_token.clone(), rq.now).await?;
     let old_stopped = diagnosis::old_secret_stopped(&row, &events);
     Ok(CredentialDetail {
         banner: diagnosis::failing_banner(&row, &since_success, old_stopped),
@@ -74,8 +78,9 @@ pub(super) async fn detail(
         events,
         tokens: Fragment(tokens),
         usage: Fragment(UsageSection::new(&report, rq.now)),
+        keys: Fragment(keys),
         oob,
-        csrf_token: rq.csrf_token()?,
+        csrf_token,
     })
 }
 

@@ -82,6 +82,11 @@ fn reason_class(reason: RefusalReason) -> &'static str {
         RefusalReason::AddressNotAllowed => "bar-address",
         RefusalReason::ScopeNotAllowed => "bar-scope",
         RefusalReason::Throttled => "bar-throttled",
+        RefusalReason::KeysOnly => "bar-keys-only",
+        RefusalReason::BadAssertion => "bar-assertion",
+        RefusalReason::AssertionExpired => "bar-assertion-expired",
+        RefusalReason::AssertionReplayed => "bar-replayed",
+        RefusalReason::UnknownKey => "bar-unknown-key",
     }
 }
 

@@ -5,6 +5,7 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 
 use crate::console::credentials::form::FormView;
+use crate::console::credentials::keys::KeysSection;
 use crate::console::credentials::sort::{ListSort, SortKey};
 use crate::console::credentials::usage::UsageSection;
 use crate::credentials::lifecycle::{Overlap, disabled_why};
@@ -346,6 +347,7 @@ pub struct CredentialDetail {
     pub events: Vec<AuditEvent>,
     pub tokens: Fragment<TokensSection>,
     pub usage: Fragment<UsageSection>,
+    pub keys: Fragment<KeysSection>,
     /// Why it fails and the fix, while it is Failing.
     pub banner: Option<FailingBanner>,
     /// Rendered as an out-of-band swap (after a change made from the page itself).

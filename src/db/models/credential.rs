@@ -147,6 +147,8 @@ pub struct Credential {
     pub stale_exempt: bool,
     /// How long its access tokens live (`credentials::input::TokenLifetime`).
     pub token_lifetime_seconds: i32,
+    /// Only `private_key_jwt` authenticates it: its secret is refused.
+    pub keys_only: bool,
 }
 
 impl fmt::Debug for Credential {

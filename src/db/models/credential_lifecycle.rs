@@ -196,6 +196,24 @@ impl Credential {
             .await
     }
 
+    /// Accepts only signed assertions (`keys_only`), or its secret too.
+    pub async fn set_keys_only(
+        conn: &mut AsyncPgConnection,
+        org: OrgId,
+        id: CredentialId,
+        keys_only: bool,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Self> {
+        diesel::update(Self::usable_row(org, id))
+            .set((
+                credentials::keys_only.eq(keys_only),
+                credentials::updated_at.eq(now),
+            ))
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+
     /// Notes a report of one of its live secrets found in public at `now`; `repeat`: the
     /// report is recorded although it was already disabled (see `leak_repeat_recorded_at`).
     pub async fn note_leak_report(

@@ -25,8 +25,11 @@ use crate::db::models::limit_window::{LimitKind, Window};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable)]
 pub struct ClientChecks {
     /// The presented secret's digest is the current secret's, or the previous one's while it
-    /// overlaps.
+    /// overlaps; or the caller proved a key of the credential that has not expired.
     pub secret: bool,
+    /// The way the caller authenticated is allowed: a key, or a secret unless the credential
+    /// accepts keys only.
+    pub method: bool,
     pub not_revoked: bool,
     pub enabled: bool,
     pub unexpired: bool,
@@ -41,6 +44,7 @@ pub struct ClientChecks {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     WrongSecret,
+    KeysOnly,
     Revoked,
     Disabled,
     Expired,
@@ -54,6 +58,7 @@ impl Refusal {
     pub fn as_str(self) -> &'static str {
         match self {
             Refusal::WrongSecret => "wrong_secret",
+            Refusal::KeysOnly => "keys_only",
             Refusal::Revoked => "revoked",
             Refusal::Disabled => "disabled",
             Refusal::Expired => "expired",
@@ -68,6 +73,7 @@ impl ClientChecks {
     pub fn refusal(&self) -> Option<Refusal> {
         [
             (self.secret, Refusal::WrongSecret),
+            (self.method, Refusal::KeysOnly),
             (self.not_revoked, Refusal::Revoked),
             (self.enabled, Refusal::Disabled),
             (self.unexpired, Refusal::Expired),
@@ -124,6 +130,7 @@ type NullableChecks = (
     Option<bool>,
     Option<bool>,
     Option<bool>,
+    Option<bool>,
 );
 
 type LookupRowSql = (
@@ -139,12 +146,13 @@ type LookupRowSql = (
         Nullable<Bool>,
         Nullable<Bool>,
         Nullable<Bool>,
+        Nullable<Bool>,
     ),
 );
 
 impl LookupRow {
     fn into_lookup(self) -> Lookup {
-        let (secret, not_revoked, enabled, unexpired, address, scope) = self.checks;
+        let (secret, method, not_revoked, enabled, unexpired, address, scope) = self.checks;
         let client = (|| {
             Some(ClientRecord {
                 id: self.id?,
@@ -153,6 +161,7 @@ impl LookupRow {
                 secret_version: self.matched_version?,
                 checks: ClientChecks {
                     secret: secret?,
+                    method: method?,
                     not_revoked: not_revoked?,
                     enabled: enabled?,
                     unexpired: unexpired?,
@@ -190,9 +199,12 @@ pub struct Presented<'a> {
     /// A client ID of our shape (`tokens::is_client_id`), or '' when the caller's is not:
     /// then only the address is throttled and no credential is found.
     pub client_id: &'a str,
-    /// Digest of the secret the caller presented (empty when it was malformed: no
-    /// credential's secret then matches).
+    /// Digest of the secret the caller presented (empty when it was malformed or the caller
+    /// signed an assertion: no credential's secret then matches).
     pub secret_hash: &'a [u8],
+    /// The key whose signature the caller's assertion carried (`oauth::assertion`), instead
+    /// of a secret: it passes the secret check while the key is still the credential's.
+    pub key_id: Option<uuid::Uuid>,
     /// The caller's address (`None`: unknown).
     pub ip: Option<&'a str>,
     pub now: DateTime<Utc>,
@@ -258,19 +270,35 @@ fn record_columns<'b>(
     // of a SHA-256 digest of the caller's own guess matches, which says nothing about the
     // secret (whose digest alone is stored).
     let secret = presented.secret_hash;
+    let key = &presented.key_id;
+    // A token issued on a key's signature belongs to the current secret version: it lives and
+    // dies with the credential's tokens, not with a previous secret.
     out.push_sql("id, org_id, scopes, CASE WHEN secret_hash = ");
     out.push_bind_param::<Bytea, _>(secret)?;
+    out.push_sql(" OR ");
+    out.push_bind_param::<Nullable<Uuid>, _>(key)?;
     out.push_sql(
-        " THEN secret_version ELSE secret_version - 1 END AS matched_version, (secret_hash = ",
+        "::uuid IS NOT NULL THEN secret_version ELSE secret_version - 1 END AS matched_version, \
+         CASE WHEN ",
     );
+    out.push_bind_param::<Nullable<Uuid>, _>(key)?;
+    out.push_sql("::uuid IS NULL THEN (secret_hash = ");
     out.push_bind_param::<Bytea, _>(secret)?;
     out.push_sql(" OR coalesce(previous_secret_hash = ");
     out.push_bind_param::<Bytea, _>(secret)?;
     out.push_sql(" AND previous_secret_retires_at > ");
     out.push_bind_param::<Timestamptz, _>(&presented.now)?;
     out.push_sql(
-        ", false)) AS secret_ok, revoked_at IS NULL AS not_revoked, disabled_at IS NULL AS enabled, \
-         (expires_at IS NULL OR expires_at > ",
+        ", false)) ELSE EXISTS (SELECT 1 FROM credential_keys k WHERE k.credential_id = credentials.id AND k.id = ",
+    );
+    out.push_bind_param::<Nullable<Uuid>, _>(key)?;
+    out.push_sql(" AND (k.expires_at IS NULL OR k.expires_at > ");
+    out.push_bind_param::<Timestamptz, _>(&presented.now)?;
+    out.push_sql(")) END AS secret_ok, (");
+    out.push_bind_param::<Nullable<Uuid>, _>(key)?;
+    out.push_sql(
+        "::uuid IS NOT NULL OR NOT keys_only) AS method_ok, revoked_at IS NULL AS not_revoked, \
+         disabled_at IS NULL AS enabled, (expires_at IS NULL OR expires_at > ",
     );
     out.push_bind_param::<Timestamptz, _>(&presented.now)?;
     out.push_sql(") AS unexpired, ip_allowed(");
@@ -292,7 +320,7 @@ fn record_columns<'b>(
 
 /// The columns a lookup statement ends with, from `t` (the throttle) and `c` (the credential).
 const LOOKUP_COLUMNS: &str = "t.retry_after, c.id, c.org_id, c.scopes, c.matched_version, \
-     c.secret_ok, c.not_revoked, c.enabled, c.unexpired, c.ip_ok, c.scope_ok";
+     c.secret_ok, c.method_ok, c.not_revoked, c.enabled, c.unexpired, c.ip_ok, c.scope_ok";
 
 /// Whether the caller is throttled, and the credential with this client ID checked against
 /// what the caller presented (no scope asked for), with the client ID's introspection window
@@ -426,7 +454,7 @@ impl QueryFragment<Pg> for IssueForClient<'_> {
         out.push_sql(" + make_interval(secs => c.token_lifetime_seconds), ");
         out.push_bind_param::<Nullable<Text>, _>(&r.presented.ip)?;
         out.push_sql(
-            " FROM c, t WHERE t.retry_after = 0 AND c.secret_ok AND c.not_revoked AND c.enabled \
+            " FROM c, t WHERE t.retry_after = 0 AND c.secret_ok AND c.method_ok AND c.not_revoked AND c.enabled \
              AND c.unexpired AND c.ip_ok AND c.scope_ok RETURNING scopes, expires_at) SELECT ",
         );
         out.push_sql(LOOKUP_COLUMNS);
@@ -446,6 +474,7 @@ mod tests {
     fn the_first_failing_check_names_the_refusal() {
         let all = ClientChecks {
             secret: true,
+            method: true,
             not_revoked: true,
             enabled: true,
             unexpired: true,

@@ -5,6 +5,7 @@ pub mod api;
 pub mod api_role;
 pub mod audit_event;
 pub mod credential;
+pub mod credential_key;
 pub mod credential_lifecycle;
 pub mod idempotency_key;
 pub mod invitation;

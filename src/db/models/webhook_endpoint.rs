@@ -26,10 +26,12 @@ pub enum WebhookEvent {
     Expired,
     StaleDisabled,
     LeakReported,
+    KeyAdded,
+    KeyRemoved,
 }
 
 impl WebhookEvent {
-    pub const ALL: [WebhookEvent; 12] = [
+    pub const ALL: [WebhookEvent; 14] = [
         WebhookEvent::CredentialCreated,
         WebhookEvent::CredentialUpdated,
         WebhookEvent::SecretRotated,
@@ -42,6 +44,8 @@ impl WebhookEvent {
         WebhookEvent::Expired,
         WebhookEvent::StaleDisabled,
         WebhookEvent::LeakReported,
+        WebhookEvent::KeyAdded,
+        WebhookEvent::KeyRemoved,
     ];
 
     /// The event's `type` in the payload, and how the database stores it.
@@ -59,6 +63,8 @@ impl WebhookEvent {
             WebhookEvent::Expired => "credential.expired",
             WebhookEvent::StaleDisabled => "credential.stale_disabled",
             WebhookEvent::LeakReported => "credential.leak_reported",
+            WebhookEvent::KeyAdded => "credential.key_added",
+            WebhookEvent::KeyRemoved => "credential.key_removed",
         }
     }
 
@@ -81,6 +87,8 @@ impl WebhookEvent {
             WebhookEvent::Expired => "A credential has expired",
             WebhookEvent::StaleDisabled => "A credential was disabled automatically as unused",
             WebhookEvent::LeakReported => "A credential's secret or token was reported leaked",
+            WebhookEvent::KeyAdded => "A public key was added to a credential",
+            WebhookEvent::KeyRemoved => "A public key was removed from a credential",
         }
     }
 }
