@@ -205,13 +205,17 @@ def _():
     metadata.update(response.json())
     ensure(metadata.get("issuer") == ISSUER, f"issuer {metadata.get('issuer')}, expected {ISSUER}")
     document = AuthorizationServerMetadata(metadata)
+    ensure(isinstance(metadata.get("response_types_supported"), list), "response_types_supported is missing")
     for key in document.REGISTRY_KEYS:
-        # response_types_supported is REQUIRED by §2 unless no grant type uses the
-        # authorization endpoint (errata 7793; §3.2 omits members with zero elements): this
-        # server has the client credentials grant only. authlib requires it regardless.
-        if key == "response_types_supported" and not {"authorization_code", "implicit"} & set(
+        # §2 requires response_types_supported; a server whose grants never use the
+        # authorization endpoint has nothing to list in it and sends it empty (§3.2 would omit
+        # an empty member, §2 forbids omitting this one). authlib's validator takes an empty
+        # array for a missing one, so it judges only a non-empty array, or any array from a
+        # server with a grant that does use the authorization endpoint.
+        uses_authorization_endpoint = {"authorization_code", "implicit"} & set(
             metadata.get("grant_types_supported", ["authorization_code", "implicit"])
-        ):
+        )
+        if key == "response_types_supported" and metadata[key] == [] and not uses_authorization_endpoint:
             continue
         try:
             getattr(document, f"validate_{key}")()
@@ -494,7 +498,14 @@ problem = ["the key was not registered"]
 def _():
     response = management("POST", f"/credentials/{JWT_UUID}/keys", {"public_key": PUBLIC_PEM, "expires_at": None})
     if response.status_code != 201:
-        problem[0] = f"POST /api/v1/credentials/{{id}}/keys answered {response.status_code}"
+        try:
+            title = response.json().get("title", "no problem title")
+        except ValueError:
+            title = "no problem title"
+        # Tells a missing route from a management token that may not call the API.
+        probe = management("GET", f"/credentials/{JWT_UUID}")
+        problem[0] = (f"POST /api/v1/credentials/{{id}}/keys answered {response.status_code} ({title}; "
+                      f"GET /api/v1/credentials/{{id}} with the same token answered {probe.status_code})")
         raise Failed(problem[0])
     body = response.json()
     registered.update(body)
