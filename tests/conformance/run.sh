@@ -80,7 +80,7 @@ fi
 # --- a fresh database and the server on a free loopback port --------------------------------
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BASE="http://127.0.0.1:$PORT"
-export DATABASE_URL="$PGURL/$DB" BIND_ADDR="127.0.0.1:$PORT" PUBLIC_URL="$BASE" RUST_LOG=warn \
+export DATABASE_URL="$PGURL/$DB" BIND_ADDR="127.0.0.1:$PORT" PUBLIC_URL="$BASE" RUST_LOG=warn DRAIN_SECONDS=0 \
   LOG_FORMAT=json
 DB_CREATED=1
 "$BIN" migrate >/dev/null
