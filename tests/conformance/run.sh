@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # OAuth conformance: two independent strict clients against the release build on loopback,
 # one named check per protocol clause (README, "OAuth conformance"):
-#   - oauth4webapi (npm), tests/conformance/oauth4webapi.mjs
-#   - authlib (PyPI),     tests/conformance/authlib_client.py
+#   - oauth4webapi (npm), tests/conformance/oauth4webapi.mjs (+ oauth4webapi_keys.mjs)
+#   - authlib (PyPI),     tests/conformance/authlib_client.py (+ authlib_keys.py)
 # It builds the release binary (or takes M2M_BIN), creates a fresh database, starts the server
 # on a free port with PUBLIC_URL set to it, creates a Super Admin with the CLI and the
 # credentials through the console (sign-in, CSRF token, create form, reveal page), installs
