@@ -55,6 +55,12 @@ async fn an_admin_adds_and_removes_a_key_by_keyboard_on_a_phone_and_without_java
         );
         if scripts {
             b.assert_accessible("a credential with a public key").await;
+            assert!(
+                b.script_bool(
+                    "document.getElementById('keys-section').scrollIntoView(); return true;"
+                )
+                .await
+            );
             b.screenshot(shot).await;
         }
         b.click_testid("remove-key").await;
