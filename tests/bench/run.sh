@@ -155,7 +155,8 @@ for _ in $(seq 1 60); do
   [ "$(psql -tAq "$DATABASE_URL" -c "SELECT count(*) FROM access_tokens WHERE credential_id = '$CHECKER_ID'")" -le 20 ] && break
   sleep 1
 done
-psql -q "$DATABASE_URL" -c "CHECKPOINT"
+# The sweep leaves 100,000 dead rows: vacuumed now rather than by autovacuum mid-run.
+psql -q "$DATABASE_URL" -c "VACUUM access_tokens" -c "CHECKPOINT"
 run_wrk introspect POST "$BASE/oauth/introspect" "token=$LIVE" "$AUTH_CHECKER"
 run_wrk introspect_unknown POST "$BASE/oauth/introspect" "token=$UNKNOWN" "$AUTH_CHECKER"
 run_wrk whoami GET "$BASE/api/v1/whoami" "" "Bearer $LIVE"
@@ -221,6 +222,23 @@ kill "$SAMPLER" 2>/dev/null || true
 PEAK_RSS_KB=$(sort -n "$WORK/rss.txt" | tail -1 | tr -d ' ')
 BURST_CODES=$(sort "$WORK/burst.txt" | uniq -c | awk '{printf "%s×%s ", $1, $2}')
 
+# PROFILE=1: the token and introspection runs again, under a system-wide perf record (the
+# figures above come from the runs without it), and where the time went.
+if [ "${PROFILE:-0}" = 1 ]; then
+  command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf >/dev/null; }
+  for run in token introspect; do
+    perf record -a -g -F 499 -o "$WORK/$run.perf" -- sleep 8 >/dev/null 2>&1 &
+    PERF=$!
+    sleep 1
+    case $run in
+      token) run_wrk profile_token POST "$BASE/oauth/token" "grant_type=client_credentials" "$AUTH_TOKEN" ;;
+      introspect) run_wrk profile_introspect POST "$BASE/oauth/introspect" "token=$LIVE" "$AUTH_CHECKER" ;;
+    esac
+    wait "$PERF" || true
+    python3 tests/bench/profile.py "$WORK/$run.perf" "POST /oauth/$run" >>"$WORK/profile.md"
+  done
+fi
+
 python3 - "$WORK" "$INSERT_TPS" "$READ_TPS" "$RSS_KB" "$UNKNOWN_MS" "$WRONG_MS" "$PEAK_RSS_KB" "$BURST_CODES" \
   "$SEED_CREDENTIALS" "$SEED_SECONDS" "$TOKEN_ROWS" "$TABLE_MB" <<'PY'
 import json, sys
@@ -261,3 +279,4 @@ print(f"access tokens of the token-bench credential 5 s after its runs: {int(tok
 print(f"sign-in, unknown email: {unknown_ms} ms; wrong password: {wrong_ms} ms (medians of 30 alternating attempts, difference {float(wrong_ms)-float(unknown_ms):+.1f} ms)")
 print(f"sign-in burst (600 wrong passwords, 60 at a time, 600 addresses): peak RSS {int(peak_kb)/1024:.1f} MB; answers {codes.strip()}")
 PY
+if [ -f "$WORK/profile.md" ]; then cat "$WORK/profile.md"; fi

@@ -88,6 +88,12 @@ async fn the_recovery_codes_fit_a_390_px_phone() {
         "the recovery codes scroll sideways at 390 px"
     );
     b.assert_accessible("the recovery codes at 390 px").await;
+    assert!(
+        b.script_bool(
+            "document.querySelector('[data-testid=recovery-codes]').scrollIntoView(); return true;"
+        )
+        .await
+    );
     b.screenshot("recovery-codes-390").await;
     b.quit().await;
 }
