@@ -4,18 +4,14 @@ use std::io::BufRead;
 
 use secrecy::SecretString;
 
-use crate::audit::Record;
-use crate::client_ip::RequestMeta;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db;
-use crate::db::ids::UserId;
-use crate::db::models::audit_event::NewAuditEvent;
-use crate::db::models::organisation::Organisation;
-use crate::db::models::user::{NewUser, StaffRole, User};
+use crate::db::models::user::{StaffRole, User};
+use crate::domain_error::DomainError;
 use crate::forms::{self, FieldErrors};
 use crate::input::Lines;
-use crate::staff::password;
+use crate::staff::{accounts, password};
 
 pub async fn migrate(settings: &Settings) -> Result<(), anyhow::Error> {
     db::prepare(&settings.database_url).await?;
@@ -58,31 +54,15 @@ pub async fn create_user(
     let hash =
         password::hash_password(password::Argon2Pool::new(1).slot().await?, password).await?;
     let now = Clock::system().now();
-    let org = match Organisation::find_by_name(&mut conn, &org).await? {
-        Some(existing) => existing,
-        None => Organisation::create(&mut conn, &org, now).await?,
-    };
-    let user = User::insert(
-        &mut conn,
-        &NewUser {
-            id: UserId::new_random(),
-            org_id: org.id,
-            email: &email,
-            role,
-            password_hash: &hash,
-            created_at: now,
-            updated_at: now,
-        },
-    )
-    .await?;
-    db::models::setup_token::delete_all(&mut conn).await?;
-    NewAuditEvent::new("user.created", &RequestMeta::default(), now)
-        .org(org.id)
-        .actor_email("command line")
-        .target("user", user.id, &user.email)
-        .details(serde_json::json!({ "role": role.as_str() }))
-        .record(&mut conn)
-        .await?;
+    let (user, org) = accounts::create_from_command_line(&mut conn, &org, &email, role, &hash, now)
+        .await
+        .map_err(|e| match e {
+            DomainError::Invalid(errors) => errors.iter().next().map_or_else(
+                || anyhow::anyhow!("invalid input"),
+                |(field, message)| anyhow::anyhow!("--{field}: {message}"),
+            ),
+            other => anyhow::anyhow!(other),
+        })?;
     println!(
         "created {} ({}) in organisation {}",
         user.email,

@@ -8,15 +8,15 @@ use serde::Deserialize;
 
 use crate::audit::Record;
 use crate::client_ip::RequestMeta;
-use crate::db::ids::UserId;
 use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::organisation::Organisation;
 use crate::db::models::setup_token;
-use crate::db::models::user::{NewUser, StaffRole, User};
+use crate::db::models::user::{StaffRole, User};
 use crate::domain_error::DomainError;
 use crate::forms::{self, FieldErrors};
 use crate::input::Lines;
 use crate::random;
+use crate::staff::accounts::{NewAccount, create_account};
 use crate::staff::password::{self, Argon2Pool};
 
 const MAX_ORG_NAME: usize = 100;
@@ -94,16 +94,13 @@ pub async fn complete_setup(
             return Ok(None);
         }
         let org = Organisation::create(conn, &org_name, now).await?;
-        let new = NewUser {
-            id: UserId::new_random(),
+        let new = NewAccount {
             org_id: org.id,
             email: &email,
             role: StaffRole::SuperAdmin,
             password_hash: &hash,
-            created_at: now,
-            updated_at: now,
         };
-        let user = User::insert(conn, &new).await?;
+        let user = create_account(conn, new, now).await?;
         setup_token::delete_all(conn).await?;
         NewAuditEvent::new("setup.completed", meta, now)
             .by(&user)

@@ -17,14 +17,15 @@ use crate::actor::Actor;
 use crate::audit::Record;
 use crate::client_ip::RequestMeta;
 use crate::db::DbPool;
-use crate::db::ids::{InvitationId, UserId};
+use crate::db::ids::InvitationId;
 use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::invitation::{Invitation, NewLink};
 use crate::db::models::organisation::Organisation;
-use crate::db::models::user::{NewUser, StaffRole, User};
+use crate::db::models::user::{StaffRole, User};
 use crate::domain_error::DomainError;
 use crate::email::{Mailer, SendError};
 use crate::forms::{self, FieldErrors};
+use crate::staff::accounts::{NewAccount, create_account};
 use crate::staff::password::{self, Argon2Pool, PasswordContext};
 use crate::{paths, random};
 
@@ -338,17 +339,14 @@ pub async fn accept(
         {
             return Ok(Accepted::AddressTaken);
         }
-        let new = NewUser {
-            id: UserId::new_random(),
+        let new = NewAccount {
             org_id: invitation.org_id,
             email: &invitation.email,
             role: invitation.role,
             password_hash: &hash,
-            created_at: now,
-            updated_at: now,
         };
         // A sign-up racing this one for the address fails here, as a conflict.
-        let user = User::insert(conn, &new).await?;
+        let user = create_account(conn, new, now).await?;
         Invitation::accept(conn, invitation.id, user.id, now).await?;
         NewAuditEvent::new("user.invitation_accepted", meta, now)
             .by(&user)

@@ -3,6 +3,7 @@
 //! user's sessions in the same transaction, and the organisation always keeps one active
 //! Super Admin.
 
+pub mod accounts;
 pub mod common_passwords;
 pub mod first_run;
 pub mod invitations;

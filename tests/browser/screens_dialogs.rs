@@ -268,3 +268,32 @@ async fn a_failing_webhook_endpoint_says_so_and_shows_its_exchange_at_both_width
     }
     phone.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rotate_dialog_with_an_overlap_fits_a_390_px_phone() {
+    let app = TestApp::spawn().await;
+    let admin = flows::user(&app, StaffRole::Admin).await;
+    seed_catalog(&app, admin.org_id).await;
+    let mut b = Browser::with_size(&app.address, PHONE).await;
+    sign_in(&mut b, &admin.email).await;
+    create_credential(&mut b, "Billing export").await;
+    flows::row_action(&mut b, "Billing export", "menu-rotate").await;
+    b.dialog().await;
+    b.click_testid("overlap-24h").await;
+    assert!(
+        b.testid("rotate-outcome")
+            .await
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    assert!(
+        b.script_bool("return document.documentElement.scrollWidth <= window.innerWidth;")
+            .await,
+        "the rotate dialog scrolls sideways at 390 px"
+    );
+    b.assert_accessible("the rotate dialog with an overlap at 390 px")
+        .await;
+    b.screenshot("rotate-overlap-390").await;
+    b.quit().await;
+}

@@ -25,6 +25,7 @@ fn start_of_step(app: &TestApp) {
 async fn enrol(app: &TestApp, b: &mut Browser) -> Vec<u8> {
     let key = enrol_to_codes(app, b).await;
     b.assert_accessible("the recovery codes").await;
+    b.screenshot("recovery-codes-1280").await;
     // Copy and Download, like a secret; leaving asks until "I have saved them" is ticked.
     assert!(
         b.testid("download-codes")

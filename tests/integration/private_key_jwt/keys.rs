@@ -109,13 +109,7 @@ async fn a_removed_key_is_refused_on_the_next_request_on_every_instance() {
     let before = token_with(&other, &assertion(&other, &signer, &s.client.client_id)).await;
     assert_eq!(before.status, 200, "{}", before.text);
 
-    let key_id = m2m_console::db::models::credential_key::CredentialKey::of(
-        &mut *s.app.conn().await,
-        s.client.id,
-    )
-    .await
-    .unwrap()[0]
-        .id;
+    let key_id = keys_of(&s.app, s.client.id).await[0].id;
     let path = format!(
         "{}/keys/{key_id}/remove",
         m2m_console::paths::credential(s.client.id)
@@ -160,13 +154,7 @@ async fn keys_only_refuses_the_secret_and_needs_a_key() {
     assert_eq!(reasons, ["refused_keys_only"]);
 
     // Its last key cannot be removed while it accepts keys only.
-    let key_id = m2m_console::db::models::credential_key::CredentialKey::of(
-        &mut *s.app.conn().await,
-        s.client.id,
-    )
-    .await
-    .unwrap()[0]
-        .id;
+    let key_id = keys_of(&s.app, s.client.id).await[0].id;
     let remove = format!(
         "{}/keys/{key_id}/remove",
         m2m_console::paths::credential(s.client.id)

@@ -145,3 +145,13 @@ pub async fn add_key_in_console(s: &mut Setup, key: &str) -> crate::helpers::Pag
         .post_form(&path, &[("public_key", key), ("expires_at", "")])
         .await
 }
+
+/// The keys of credential `id`, oldest first.
+pub async fn keys_of(
+    app: &TestApp,
+    id: m2m_console::db::ids::CredentialId,
+) -> Vec<m2m_console::db::models::credential_key::CredentialKey> {
+    m2m_console::db::models::credential_key::CredentialKey::of(&mut *app.conn().await, id)
+        .await
+        .unwrap()
+}

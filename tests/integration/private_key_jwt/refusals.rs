@@ -21,14 +21,7 @@ async fn keyed() -> Keyed {
             .status,
         303
     );
-    let kid = m2m_console::db::models::credential_key::CredentialKey::of(
-        &mut *s.app.conn().await,
-        s.client.id,
-    )
-    .await
-    .unwrap()[0]
-        .thumbprint
-        .clone();
+    let kid = keys_of(&s.app, s.client.id).await[0].thumbprint.clone();
     Keyed { s, signer, kid }
 }
 
