@@ -65,6 +65,7 @@ mod token_lifetime;
 mod two_factor;
 mod two_factor_limits;
 mod two_factor_policy;
+mod usable_rule;
 mod usage;
 mod users;
 mod webhook_receiver;

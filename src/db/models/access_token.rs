@@ -16,6 +16,7 @@ use diesel::sql_types::{Array, BigInt, Bool, Bytea, Nullable, Text, Timestamptz}
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{CredentialId, OrgId, TokenId};
+use crate::db::models::usable::usable_at;
 use crate::db::schema::{
     access_tokens, credentials, ip_allowed, organisations, secret_version_live,
 };
@@ -40,13 +41,7 @@ pub async fn issue(
     let qualifying = credentials::table
         .filter(credentials::id.eq(credential))
         .filter(credentials::secret_hash.eq(secret_hash))
-        .filter(credentials::revoked_at.is_null())
-        .filter(credentials::disabled_at.is_null())
-        .filter(
-            credentials::expires_at
-                .is_null()
-                .or(credentials::expires_at.gt(now)),
-        )
+        .filter(usable_at(now))
         .select((
             token_hash.into_sql::<Bytea>(),
             credentials::id,
@@ -163,13 +158,7 @@ pub fn find_active_query<'a>(
             credentials::previous_secret_retires_at,
             now,
         ))
-        .filter(credentials::revoked_at.is_null())
-        .filter(credentials::disabled_at.is_null())
-        .filter(
-            credentials::expires_at
-                .is_null()
-                .or(credentials::expires_at.gt(now)),
-        )
+        .filter(usable_at(now))
         .filter(diesel::dsl::not(diesel::dsl::exists(tenth_newer)))
         .select((
             access_tokens::id,

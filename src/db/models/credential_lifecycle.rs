@@ -8,6 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{CredentialId, OrgId};
 use crate::db::models::credential::Credential;
+use crate::db::models::usable::usable_at;
 use crate::db::schema::credentials;
 
 /// The query of one unrevoked credential.
@@ -290,9 +291,7 @@ impl Credential {
         until: DateTime<Utc>,
     ) -> QueryResult<Vec<Self>> {
         credentials::table
-            .filter(credentials::revoked_at.is_null())
-            .filter(credentials::disabled_at.is_null())
-            .filter(credentials::expires_at.gt(from))
+            .filter(usable_at(from))
             .filter(credentials::expires_at.le(until))
             .order(credentials::expires_at.asc())
             .select(Self::as_select())
@@ -311,14 +310,8 @@ impl Credential {
     ) -> QueryResult<Vec<CredentialId>> {
         credentials::table
             .filter(credentials::org_id.eq(org))
-            .filter(credentials::revoked_at.is_null())
-            .filter(credentials::disabled_at.is_null())
+            .filter(usable_at(now))
             .filter(credentials::stale_exempt.eq(false))
-            .filter(
-                credentials::expires_at
-                    .is_null()
-                    .or(credentials::expires_at.gt(now)),
-            )
             .filter(credentials::created_at.le(cutoff))
             .filter(
                 credentials::last_used_at

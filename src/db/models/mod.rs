@@ -20,6 +20,7 @@ pub mod session;
 pub mod setup_token;
 pub mod token_sweep;
 pub mod two_factor;
+pub mod usable;
 pub mod usage;
 pub mod user;
 pub mod webhook_attempt;
