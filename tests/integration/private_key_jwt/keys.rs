@@ -229,6 +229,16 @@ async fn only_a_super_admin_adds_keys_to_a_credential_with_management_access() {
             .status,
         403
     );
+
+    // Through the API, adding a key takes m2m.credentials:rotate; reading lists them.
+    let reader = access_token(&s.app, &manager).await;
+    let path = format!("/api/v1/credentials/{}/keys", s.client.id);
+    let body = serde_json::json!({ "public_key": jwk });
+    let refused = api_call(&s.app, "POST", &path, &reader, Some(body), &[]).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    let listed = api_call(&s.app, "GET", &path, &reader, None, &[]).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(listed.json()["items"].as_array().map(Vec::len), Some(0));
 }
 
 #[tokio::test]
