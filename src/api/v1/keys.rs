@@ -74,8 +74,10 @@ pub struct AddKeyRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeysOnlyRequest {
-    /// `true`: only signed assertions authenticate it (it needs a key that works).
-    pub keys_only: bool,
+    /// `true`: only signed assertions authenticate it (it needs a key that works). Required:
+    /// an empty body must not switch it off.
+    #[schema(required = true, value_type = bool)]
+    pub keys_only: Option<bool>,
 }
 
 #[utoipa::path(get, path = "/api/v1/credentials/{id}/keys", tag = "keys",
@@ -159,7 +161,10 @@ pub async fn set_keys_only(
         payload,
         CREDENTIALS_ROTATE,
         async |call, conn, id, options: KeysOnlyRequest| {
-            let (c, _) = keys::set_keys_only(conn, &call.actor, id, options.keys_only).await?;
+            let keys_only = options
+                .keys_only
+                .ok_or_else(|| Problem::invalid("keys_only", "Say true or false."))?;
+            let (c, _) = keys::set_keys_only(conn, &call.actor, id, keys_only).await?;
             changed(conn, call, &c).await
         },
     )

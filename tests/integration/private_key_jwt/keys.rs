@@ -63,6 +63,17 @@ async fn an_rs256_pem_key_added_through_the_api_authenticates_introspection_and_
     let listed = a.call("GET", &path, None).await;
     assert_eq!(listed.json()["items"][0]["kid"], kid.as_str());
 
+    // Keys only through the API: the choice must be said; an empty body changes nothing.
+    let only = format!("/api/v1/credentials/{}/keys-only", target.id);
+    assert_eq!(a.call("POST", &only, None).await.status, 422);
+    assert_eq!(a.call("POST", &only, Some(json!({}))).await.status, 422);
+    let switched = a
+        .call("POST", &only, Some(json!({ "keys_only": true })))
+        .await;
+    assert_eq!(switched.status, 200, "{}", switched.text);
+    assert_eq!(switched.json()["keys_only"], true);
+    assert_eq!(token(&a.s.app, target, "").await.status, 401);
+
     let signer = Signer::rs256();
     let header = json!({ "alg": "RS256", "kid": kid });
     let access = {
@@ -95,7 +106,7 @@ async fn an_rs256_pem_key_added_through_the_api_authenticates_introspection_and_
     .await;
     assert_eq!(revoked.status, 200, "{}", revoked.text);
     assert_eq!(
-        introspect(&a.s.app, target, &access).await.json()["active"],
+        introspect(&a.s.app, &a.manager, &access).await.json()["active"],
         false
     );
 }

@@ -39,10 +39,12 @@ async fn a_replayed_assertion_is_refused_here_and_on_another_instance() {
     refused(&token_with(&k.s.app, &once).await, "replay, same instance");
     let other = k.s.app.second_instance().await;
     refused(&token_with(&other, &once).await, "replay, other instance");
+    // Each instance counted its own refusal.
     k.s.app.flush_usage().await;
+    other.flush_usage().await;
     assert_eq!(
         refusal_reasons(&k.s.app, k.s.client.id).await,
-        ["refused_assertion_replayed"]
+        ["refused_assertion_replayed", "refused_assertion_replayed"]
     );
 }
 
