@@ -55,7 +55,7 @@ pub async fn add_key(
                 current.name
             )));
         }
-        if i64::try_from(keys.len()).unwrap_or(i64::MAX) >= MAX_KEYS_PER_CREDENTIAL {
+        if keys.len() >= MAX_KEYS_PER_CREDENTIAL {
             return Err(DomainError::LimitReached(format!(
                 "“{}” already has {MAX_KEYS_PER_CREDENTIAL} public keys, the most it may have. Remove one first.",
                 current.name

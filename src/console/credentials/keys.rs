@@ -72,7 +72,7 @@ impl KeysSection {
     }
 
     pub fn room_for_another(&self) -> bool {
-        i64::try_from(self.keys.len()).unwrap_or(i64::MAX) < MAX_KEYS_PER_CREDENTIAL
+        self.keys.len() < MAX_KEYS_PER_CREDENTIAL
     }
 }
 

@@ -10,7 +10,7 @@ use crate::db::ids::CredentialId;
 use crate::db::schema::{client_assertion_jtis, credential_keys, credentials};
 
 /// At most this many keys per credential: one in use, one being rolled in.
-pub const MAX_KEYS_PER_CREDENTIAL: i64 = 2;
+pub const MAX_KEYS_PER_CREDENTIAL: usize = 2;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = credential_keys)]
