@@ -59,6 +59,21 @@ pub fn truncate(value: &str, max_chars: usize) -> String {
     value.chars().take(max_chars).collect()
 }
 
+/// Something a caller sent, quoted back in a message: at most `max_chars` characters, control
+/// characters written as escapes (`\u{0}`, `\u{1b}`), so a message never carries a NUL that
+/// PostgreSQL cannot keep (an idempotent answer is stored) or a byte that rewrites a terminal.
+pub fn quoted(value: &str, max_chars: usize) -> String {
+    let mut shown = String::new();
+    for c in value.chars().take(max_chars) {
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
+}
+
 /// Emails are compared and stored lowercased and trimmed.
 pub fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
@@ -67,6 +82,14 @@ pub fn normalise_email(email: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_values_are_bounded_and_carry_no_control_character() {
+        assert_eq!(quoted("m2m.x\0y\u{1b}[2J", 100), "m2m.x\\u{0}y\\u{1b}[2J");
+        assert_eq!(quoted("“é” l'API", 100), "“é” l'API");
+        assert_eq!(quoted("ééééé", 3), "ééé");
+        assert!(!has_control(&quoted("\u{7f}\n\t", 10), Lines::Single));
+    }
 
     #[test]
     fn control_characters_are_refused_but_line_breaks_are_fine_in_multi_line_fields() {

@@ -5,6 +5,7 @@
 //! the primary. The driver (tokio-postgres, under diesel-async) is handed the keyword form; the
 //! password never reaches a log line or an error message.
 
+use crate::input::quoted;
 use std::fmt;
 
 /// Seconds each host gets to accept the connection when `connect_timeout` is not given: a host
@@ -207,7 +208,7 @@ fn parse_url(rest: &str) -> Result<Vec<(String, String)>, String> {
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair
             .split_once('=')
-            .ok_or_else(|| format!("the URL's parameter {:?} has no value", shown(pair)))?;
+            .ok_or_else(|| format!("the URL's parameter {:?} has no value", quoted(pair, 64)))?;
         pairs.push((decode(key)?, decode(value)?));
     }
     Ok(pairs)
@@ -218,13 +219,13 @@ fn split_host_port(spec: &str) -> Result<(&str, &str), String> {
     if let Some(bracketed) = spec.strip_prefix('[') {
         let (inside, after) = bracketed
             .split_once(']')
-            .ok_or_else(|| format!("the host {:?} lacks its closing ]", shown(spec)))?;
+            .ok_or_else(|| format!("the host {:?} lacks its closing ]", quoted(spec, 64)))?;
         return match after {
             "" => Ok((inside, "")),
             _ => after
                 .strip_prefix(':')
                 .map(|port| (inside, port))
-                .ok_or_else(|| format!("unexpected text after the host {:?}", shown(spec))),
+                .ok_or_else(|| format!("unexpected text after the host {:?}", quoted(spec, 64))),
         };
     }
     Ok(spec.split_once(':').unwrap_or((spec, "")))
@@ -268,7 +269,7 @@ fn parse_keywords(raw: &str) -> Result<Vec<(String, String)>, String> {
         }
         while chars.next_if(|c| c.is_whitespace()).is_some() {}
         if chars.next() != Some('=') {
-            return Err(format!("the keyword {:?} has no = value", shown(&key)));
+            return Err(format!("the keyword {:?} has no = value", quoted(&key, 64)));
         }
         while chars.next_if(|c| c.is_whitespace()).is_some() {}
         let mut value = String::new();
@@ -300,7 +301,7 @@ fn validate(params: &[(String, String)]) -> Result<(), String> {
             return Err(format!(
                 "unknown parameter {:?} (libpq keywords such as host, port, dbname, user, \
                  target_session_attrs, connect_timeout)",
-                shown(key)
+                quoted(key, 64)
             ));
         }
         if NUMERIC.contains(&key.as_str()) && value.trim().parse::<u32>().is_err() {
@@ -328,7 +329,7 @@ fn validate(params: &[(String, String)]) -> Result<(), String> {
             .iter()
             .find(|p| !p.is_empty() && p.parse::<u16>().is_err())
         {
-            return Err(format!("{:?} is not a port number", shown(bad)));
+            return Err(format!("{:?} is not a port number", quoted(bad, 64)));
         }
     }
     match get(params, "target_session_attrs") {
@@ -337,7 +338,7 @@ fn validate(params: &[(String, String)]) -> Result<(), String> {
             return Err(format!(
                 "target_session_attrs={} is not supported: this server writes on every \
                  connection; use read-write (or primary, the same here) or any",
-                shown(other)
+                quoted(other, 64)
             ));
         }
     }
@@ -346,14 +347,9 @@ fn validate(params: &[(String, String)]) -> Result<(), String> {
         Some(other) => Err(format!(
             "sslmode={} is not supported: the server talks to PostgreSQL without TLS \
              (keep the database on a private network); use disable or prefer",
-            shown(other)
+            quoted(other, 64)
         )),
     }
-}
-
-/// A value quoted into a message: at most 64 characters, control characters escaped.
-fn shown(s: &str) -> String {
-    s.chars().take(64).flat_map(char::escape_debug).collect()
 }
 
 /// The keyword form; with `masked`, the password shows as `********`.

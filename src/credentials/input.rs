@@ -187,10 +187,7 @@ fn bad_entries_message(bad: &[(usize, &str)]) -> String {
     let named: Vec<String> = bad
         .iter()
         .take(NAMED_BAD_ENTRIES)
-        .map(|(line, entry)| {
-            let shown: String = entry.chars().take(60).collect();
-            format!("{line} (“{shown}”)")
-        })
+        .map(|(line, entry)| format!("{line} (“{}”)", crate::input::quoted(entry, 60)))
         .collect();
     let example = "such as 203.0.113.7 or 10.0.0.0/24.";
     if let [one] = named.as_slice() {

@@ -52,7 +52,8 @@ pub fn is_management_scope(scope: &str) -> bool {
 /// first unknown one.
 pub fn parse(chosen: &[String]) -> Result<Vec<String>, String> {
     if let Some(unknown) = chosen.iter().find(|s| !is_management_scope(s.trim())) {
-        return Err(format!("“{}” is not a management scope.", unknown.trim()));
+        let shown = crate::input::quoted(unknown.trim(), 60);
+        return Err(format!("“{shown}” is not a management scope."));
     }
     Ok(SCOPES
         .iter()

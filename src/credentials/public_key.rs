@@ -98,7 +98,7 @@ impl PublicKey {
             if alg != expected {
                 return Err(format!(
                     "Only RS256 (RSA) and ES256 (P-256) keys are accepted; this JWK says {}.",
-                    shown(alg)
+                    crate::input::quoted(alg, 40)
                 ));
             }
         }
@@ -127,7 +127,10 @@ impl PublicKey {
             "CERTIFICATE" => {
                 Err("Paste the public key, not a certificate (openssl x509 -pubkey -noout).".into())
             }
-            other => Err(format!("A PEM “{}” is not a public key.", shown(other))),
+            other => Err(format!(
+                "A PEM “{}” is not a public key.",
+                crate::input::quoted(other, 40)
+            )),
         }
     }
 
@@ -259,11 +262,6 @@ impl PublicKey {
             }
         }
     }
-}
-
-/// At most 40 characters of something the caller sent, to name it in a message.
-fn shown(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(40).collect()
 }
 
 fn strip_zeros(bytes: &[u8]) -> &[u8] {

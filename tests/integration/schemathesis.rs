@@ -26,6 +26,8 @@ async fn schemathesis_finds_no_server_error_and_no_answer_off_the_document() {
     let token = access_token(&s.app, &manager).await;
     let url = s.app.url("/api/v1/openapi.json");
     let base = s.app.url("/");
+    // More examples for a deeper local hunt: SCHEMATHESIS_MAX_EXAMPLES=300.
+    let examples = std::env::var("SCHEMATHESIS_MAX_EXAMPLES").unwrap_or_else(|_| "30".into());
     let cli_run = tokio::process::Command::new(cli)
         .args([
             "--config-file",
@@ -33,7 +35,14 @@ async fn schemathesis_finds_no_server_error_and_no_answer_off_the_document() {
         ])
         .args(["run", &url, "--url", base.trim_end_matches('/')])
         .args(["--header", &format!("Authorization: Bearer {token}")])
-        .args(["--checks", "all", "--max-examples", "30", "--workers", "1"])
+        .args([
+            "--checks",
+            "all",
+            "--max-examples",
+            &examples,
+            "--workers",
+            "1",
+        ])
         .args(["--phases", "examples,coverage,fuzzing"])
         // The token would otherwise be printed with every failing case.
         .env("SCHEMATHESIS_HOOKS", "")

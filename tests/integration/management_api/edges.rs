@@ -204,3 +204,33 @@ async fn a_change_made_through_the_api_reaches_webhooks_with_the_calling_credent
         json!({ "type": "credential", "client_id": a.manager.client_id })
     );
 }
+
+/// Found by Schemathesis: a NUL in an unknown scope was quoted into the 422, and keeping that
+/// answer for the Idempotency-Key (PostgreSQL jsonb holds no NUL) turned it into a 500.
+#[tokio::test]
+async fn an_answer_quoting_control_characters_is_kept_for_its_idempotency_key() {
+    let a = api().await;
+    let body = json!({
+        "name": "Orders sync",
+        "owner_email": "ops@acme.test",
+        "role_id": a.s.catalog.role.to_string(),
+        "access_level": "full",
+        "management_scopes": ["m2m.x\u{0}y\u{1b}[2J"],
+        "allowed_ips": ["10.0.0.1\u{0}"],
+    });
+    let key = [("Idempotency-Key", "control-characters-0001")];
+    let first = a
+        .call_with("POST", "/api/v1/credentials", Some(body.clone()), &key)
+        .await;
+    assert_eq!(first.status, 422, "{}", first.text);
+    assert!(!first.text.contains("\\u0000") && !first.text.contains("\\u001b"));
+    assert!(
+        first.text.contains("m2m.x\\\\u{0}y\\\\u{1b}[2J"),
+        "{}",
+        first.text
+    );
+    let again = a
+        .call_with("POST", "/api/v1/credentials", Some(body), &key)
+        .await;
+    assert_eq!((again.status, again.json()), (422, first.json()));
+}
