@@ -4,8 +4,10 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::audit::payload::{Details, Payload};
 use crate::client_ip::RequestMeta;
 use crate::db::ids::{CredentialId, OrgId};
+use crate::db::models::audit_action::AuditAction;
 use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::user::{StaffRole, User};
 use crate::domain_error::DomainError;
@@ -126,7 +128,20 @@ impl Actor {
     }
 
     /// The audit row of `action`, done by this actor in its organisation.
-    pub fn audit(&self, action: &str) -> NewAuditEvent {
+    pub fn audit(&self, action: AuditAction) -> NewAuditEvent {
+        // An action that is a webhook event goes through `audit_event`, with typed details.
+        debug_assert!(action.webhook().is_none(), "{action:?} needs audit_event");
+        self.audit_row(action)
+    }
+
+    /// The audit row of a change that is also a webhook event: its details are the event's.
+    pub fn audit_event<P: Payload>(&self, details: &P) -> NewAuditEvent {
+        self.audit_row(P::ACTION)
+            .details(details.to_json())
+            .webhook(details.event())
+    }
+
+    fn audit_row(&self, action: AuditAction) -> NewAuditEvent {
         let event = NewAuditEvent::new(action, &self.meta, self.now);
         match &self.principal {
             Principal::Staff(user) => event.by(user),

@@ -12,6 +12,7 @@ use crate::actor::Actor;
 use crate::audit::Record;
 use crate::credentials::input::TokenLifetime;
 use crate::db::ids::{CredentialId, OrgId};
+use crate::db::models::audit_action::AuditAction;
 use crate::db::models::credential::{Credential, Status};
 use crate::db::models::org_policy::OrgPolicy;
 use crate::db::models::organisation::Organisation;
@@ -360,7 +361,7 @@ pub async fn update_policy(
             map.insert("token_lifetime_shortened".into(), shortened.into());
         }
         actor
-            .audit("policy.updated")
+            .audit(AuditAction::PolicyUpdated)
             .details(details)
             .record(conn)
             .await?;

@@ -14,6 +14,7 @@ use crate::app_state::AppState;
 use crate::audit::Record;
 use crate::auth::csrf::AnonymousCsrf;
 use crate::client_ip::RequestMeta;
+use crate::db::models::audit_action::AuditAction;
 use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::user::User;
 use crate::error::AppError;
@@ -258,7 +259,7 @@ pub async fn logout(
         let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
         let mut conn = state.pool.get().await?;
         if let Some(user) = User::find_any(&mut conn, user_id).await? {
-            NewAuditEvent::new("user.logout", &meta, state.clock.now())
+            NewAuditEvent::new(AuditAction::UserLogout, &meta, state.clock.now())
                 .by(&user)
                 .record(&mut conn)
                 .await?;

@@ -11,6 +11,7 @@ use crate::audit::Record;
 use crate::catalog::{CHANGE_CATALOG, MAX_DESCRIPTION, MAX_NAME, Saved};
 use crate::db::ids::ApiId;
 use crate::db::models::api::{self, Api};
+use crate::db::models::audit_action::AuditAction;
 use crate::db::models::credential::Credential;
 use crate::db::models::organisation::Organisation;
 use crate::db::models::user::StaffRole;
@@ -124,7 +125,7 @@ pub async fn create_api(
         };
         new.insert(conn).await?;
         actor
-            .audit("api.created")
+            .audit(AuditAction::ApiCreated)
             .target("api", new.id, &new.scope)
             .details(details(&new))
             .record(conn)
@@ -159,7 +160,7 @@ pub async fn update_api(
         )
         .await?;
         actor
-            .audit("api.updated")
+            .audit(AuditAction::ApiUpdated)
             .target("api", id, &after.scope)
             .details(json!({ "before": details(&before), "after": details(&after) }))
             .record(conn)
@@ -188,7 +189,7 @@ pub async fn delete_api(
             .map(|(id, name)| json!({ "id": id, "name": name }))
             .collect();
         actor
-            .audit("api.deleted")
+            .audit(AuditAction::ApiDeleted)
             .target("api", id, &api.scope)
             .details(json!({ "scope": api.scope, "name": api.name, "credentials": credentials }))
             .record(conn)

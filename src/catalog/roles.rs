@@ -12,6 +12,7 @@ use crate::catalog::{CHANGE_ROLES, MAX_DESCRIPTION, MAX_NAME, Saved};
 use crate::db::ids::{ApiId, CredentialId, RoleId};
 use crate::db::models::api::Api;
 use crate::db::models::api_role::ApiRole;
+use crate::db::models::audit_action::AuditAction;
 use crate::db::models::organisation::Organisation;
 use crate::db::models::user::StaffRole;
 use crate::domain_error::DomainError;
@@ -145,7 +146,7 @@ pub async fn create_role(
         role.insert(conn).await?;
         ApiRole::set_apis(conn, role.id, &ids(&values.apis)).await?;
         actor
-            .audit("role.created")
+            .audit(AuditAction::RoleCreated)
             .target("role", role.id, &role.name)
             .details(summary(&role, &values.apis))
             .record(conn)
@@ -185,7 +186,7 @@ pub async fn update_role(
         .await?;
         ApiRole::set_apis(conn, id, &ids(&values.apis)).await?;
         actor
-            .audit("role.updated")
+            .audit(AuditAction::RoleUpdated)
             .target("role", id, &after.name)
             .details(json!({
                 "before": summary(&before, &before_apis),
@@ -235,7 +236,7 @@ pub async fn delete_role(
             Err(e) => return Err(e.into()),
         }
         actor
-            .audit("role.deleted")
+            .audit(AuditAction::RoleDeleted)
             .target("role", id, &role.name)
             .details(json!({ "name": role.name, "apis": scopes(&apis) }))
             .record(conn)

@@ -11,6 +11,7 @@ use crate::credentials::input::TokenLifetime;
 use crate::credentials::{find, management, require_manager};
 use crate::db::ids::{CredentialId, TokenId};
 use crate::db::models::access_token;
+use crate::db::models::audit_action::AuditAction;
 use crate::db::models::credential::Credential;
 use crate::domain_error::DomainError;
 use crate::tokens::{self, Kind, PlainSecret};
@@ -67,7 +68,7 @@ pub async fn generate_token(
             ));
         }
         actor
-            .audit("credential.token_generated")
+            .audit(AuditAction::CredentialTokenGenerated)
             .target("credential", credential.id, &credential.name)
             .details(serde_json::json!({ "scopes": scopes }))
             .record(conn)
@@ -97,7 +98,7 @@ pub async fn revoke_token(
             return Err(DomainError::NotFound);
         }
         actor
-            .audit("credential.token_revoked")
+            .audit(AuditAction::CredentialTokenRevoked)
             .target("credential", credential.id, &credential.name)
             .details(serde_json::json!({ "token_id": token }))
             .record(conn)
@@ -119,7 +120,7 @@ pub async fn revoke_all_tokens(
         management::may_handle(actor, &credential)?;
         let count = access_token::revoke_all(conn, credential.id, actor.now).await?;
         actor
-            .audit("credential.tokens_revoked")
+            .audit(AuditAction::CredentialTokensRevoked)
             .target("credential", credential.id, &credential.name)
             .details(serde_json::json!({ "tokens_revoked": count }))
             .record(conn)

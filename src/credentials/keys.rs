@@ -9,6 +9,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::Actor;
 use crate::audit::Record;
+use crate::audit::payload;
 use crate::catalog::Saved;
 use crate::credentials::lifecycle::acting_party;
 use crate::credentials::public_key::PublicKey;
@@ -76,13 +77,12 @@ pub async fn add_key(
         )
         .await?;
         actor
-            .audit("credential.key_added")
+            .audit_event(&payload::KeyAdded {
+                kid: added.thumbprint.clone(),
+                algorithm: added.algorithm.clone(),
+                expires_at: added.expires_at,
+            })
             .target("credential", id, &current.name)
-            .details(serde_json::json!({
-                "kid": added.thumbprint,
-                "algorithm": added.algorithm,
-                "expires_at": added.expires_at.map(|t| t.to_rfc3339()),
-            }))
             .record(conn)
             .await?;
         Ok((current, added))
@@ -114,13 +114,12 @@ pub async fn remove_key(
             .await?
             .ok_or(DomainError::NotFound)?;
         actor
-            .audit("credential.key_removed")
+            .audit_event(&payload::KeyRemoved {
+                kid: removed.thumbprint.clone(),
+                algorithm: removed.algorithm.clone(),
+                last_used_at: removed.last_used_at,
+            })
             .target("credential", id, &current.name)
-            .details(serde_json::json!({
-                "kid": removed.thumbprint,
-                "algorithm": removed.algorithm,
-                "last_used_at": removed.last_used_at.map(|t| t.to_rfc3339()),
-            }))
             .record(conn)
             .await?;
         Ok((current, removed))
@@ -157,12 +156,11 @@ pub async fn set_keys_only(
         let changed =
             Credential::set_keys_only(conn, actor.org_id(), id, keys_only, actor.now).await?;
         actor
-            .audit("credential.updated")
+            .audit_event(&payload::CredentialUpdated {
+                before: serde_json::json!({ "keys_only": current.keys_only }),
+                after: serde_json::json!({ "keys_only": keys_only }),
+            })
             .target("credential", id, &changed.name)
-            .details(serde_json::json!({
-                "before": { "keys_only": current.keys_only },
-                "after": { "keys_only": keys_only },
-            }))
             .record(conn)
             .await?;
         Ok((changed, Saved::Changed))

@@ -10,6 +10,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::Actor;
 use crate::audit::Record;
+use crate::audit::payload;
 use crate::credentials::lifecycle::{DisableReason, disable_credential};
 use crate::db::models::access_token;
 use crate::db::models::credential::Credential;
@@ -142,13 +143,12 @@ pub async fn act_on_leak(
             }
         };
         Actor::system(credential.org_id, now)
-            .audit("credential.leak_reported")
+            .audit_event(&payload::LeakReported {
+                what: leaked.what(),
+                url: url.to_string(),
+                outcome: outcome.as_str(),
+            })
             .target("credential", credential.id, &credential.name)
-            .details(serde_json::json!({
-                "what": leaked.what(),
-                "url": url,
-                "outcome": outcome.as_str(),
-            }))
             .record(conn)
             .await?;
         if outcome != Outcome::AlreadyDisabled {

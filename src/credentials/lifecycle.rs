@@ -7,6 +7,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::{Actor, Principal};
 use crate::audit::Record;
+use crate::audit::payload;
 use crate::credentials::{find, management, refuse_if_revoked, require_manager};
 use crate::db::ids::CredentialId;
 use crate::db::models::access_token;
@@ -131,14 +132,13 @@ pub async fn rotate_secret(
                 Some(_) => 0,
             };
             actor
-                .audit("credential.secret_rotated")
+                .audit_event(&payload::SecretRotated {
+                    overlap: overlap.as_str(),
+                    previous_secret_retires_at: previous_retires_at,
+                    earlier_secret_retired: replaced_overlap,
+                    tokens_revoked: revoked,
+                })
                 .target("credential", id, &rotated.name)
-                .details(serde_json::json!({
-                    "overlap": overlap.as_str(),
-                    "previous_secret_retires_at": previous_retires_at.map(|t| t.to_rfc3339()),
-                    "earlier_secret_retired": replaced_overlap,
-                    "tokens_revoked": revoked,
-                }))
                 .record(conn)
                 .await?;
             Ok::<_, DomainError>((rotated, previous_retires_at))
@@ -171,13 +171,12 @@ pub async fn retire_previous_secret(
         let retired =
             Credential::retire_previous_secret(conn, actor.org_id(), id, actor.now).await?;
         actor
-            .audit("credential.previous_secret_retired")
+            .audit_event(&payload::PreviousSecretRetired {
+                last_four: current.previous_secret_last_four.clone(),
+                last_used_at: current.previous_secret_last_used_at,
+                uses: current.previous_secret_uses,
+            })
             .target("credential", id, &retired.name)
-            .details(serde_json::json!({
-                "last_four": current.previous_secret_last_four,
-                "last_used_at": current.previous_secret_last_used_at.map(|t| t.to_rfc3339()),
-                "uses": current.previous_secret_uses,
-            }))
             .record(conn)
             .await?;
         Ok(retired)
@@ -278,13 +277,12 @@ pub async fn disable_credential(
         let disabled = Credential::set_disabled(conn, actor.org_id(), id, actor.now, &note).await?;
         let tokens = access_token::revoke_all(conn, id, actor.now).await?;
         actor
-            .audit("credential.disabled")
+            .audit_event(&payload::CredentialDisabled {
+                reason: reason.as_str(),
+                why: disabled_why(&disabled),
+                tokens_revoked: tokens,
+            })
             .target("credential", id, &disabled.name)
-            .details(serde_json::json!({
-                "reason": reason.as_str(),
-                "why": disabled_why(&disabled),
-                "tokens_revoked": tokens,
-            }))
             .record(conn)
             .await?;
         if let DisableReason::Stale { policy_days, .. } = reason {
@@ -320,7 +318,7 @@ pub async fn enable_credential(
         refuse_if_leaked(&current, actor.now)?;
         let enabled = Credential::set_enabled(conn, actor.org_id(), id, actor.now).await?;
         actor
-            .audit("credential.enabled")
+            .audit_event(&payload::CredentialEnabled {})
             .target("credential", id, &enabled.name)
             .record(conn)
             .await?;
@@ -362,9 +360,10 @@ pub async fn revoke_credential(
             let revoked = Credential::revoke(conn, actor.org_id(), id, actor.now).await?;
             let tokens = access_token::revoke_all(conn, id, actor.now).await?;
             actor
-                .audit("credential.revoked")
+                .audit_event(&payload::CredentialRevoked {
+                    tokens_revoked: tokens,
+                })
                 .target("credential", id, &revoked.name)
-                .details(serde_json::json!({ "tokens_revoked": tokens }))
                 .record(conn)
                 .await?;
             Ok::<_, DomainError>(revoked)
@@ -387,9 +386,10 @@ pub async fn delete_credential(
             management::may_handle(actor, &current)?;
             Credential::delete(conn, actor.org_id(), id).await?;
             actor
-                .audit("credential.deleted")
+                .audit_event(&payload::CredentialDeleted {
+                    client_id: current.client_id.clone(),
+                })
                 .target("credential", id, &current.name)
-                .details(serde_json::json!({ "client_id": current.client_id }))
                 .record(conn)
                 .await?;
             Ok::<_, DomainError>(current)

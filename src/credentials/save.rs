@@ -7,6 +7,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::Actor;
 use crate::audit::Record;
+use crate::audit::payload;
 use crate::catalog::Saved;
 use crate::credentials::checks::{self, Current, Resolved};
 use crate::credentials::input::{CredentialChanges, NewCredential};
@@ -141,12 +142,11 @@ pub async fn create_credential(
             let scopes = Credential::effective_scopes(conn, &credential).await?;
             management::may_grant(actor, &[], &scopes)?;
             actor
-                .audit("credential.created")
+                .audit_event(&payload::CredentialCreated {
+                    client_id: credential.client_id.clone(),
+                    after: valid.snapshot(&scopes),
+                })
                 .target("credential", credential.id, &credential.name)
-                .details(serde_json::json!({
-                    "client_id": credential.client_id,
-                    "after": valid.snapshot(&scopes),
-                }))
                 .record(conn)
                 .await?;
             Ok(credential)
@@ -212,12 +212,11 @@ pub async fn update_credential(
         let scopes = Credential::effective_scopes(conn, &updated).await?;
         management::may_grant(actor, &before_scopes, &scopes)?;
         actor
-            .audit("credential.updated")
+            .audit_event(&payload::CredentialUpdated {
+                before: before_snapshot,
+                after: valid.snapshot(&scopes),
+            })
             .target("credential", id, &updated.name)
-            .details(serde_json::json!({
-                "before": before_snapshot,
-                "after": valid.snapshot(&scopes),
-            }))
             .record(conn)
             .await?;
         Ok((updated, Saved::Changed))

@@ -13,6 +13,7 @@ use crate::catalog::Saved;
 use crate::credentials::lifecycle::{DisableReason, disable_credential};
 use crate::credentials::{find, management, refuse_if_revoked, require_manager};
 use crate::db::ids::CredentialId;
+use crate::db::models::audit_action::AuditAction;
 use crate::db::models::credential::Credential;
 use crate::db::models::org_policy::OrgPolicy;
 use crate::domain_error::DomainError;
@@ -64,9 +65,9 @@ pub async fn set_stale_exempt(
         let changed =
             Credential::set_stale_exempt(conn, actor.org_id(), id, exempt, actor.now).await?;
         let action = if exempt {
-            "credential.stale_exempted"
+            AuditAction::CredentialStaleExempted
         } else {
-            "credential.stale_exemption_removed"
+            AuditAction::CredentialStaleExemptionRemoved
         };
         actor
             .audit(action)

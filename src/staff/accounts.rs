@@ -10,6 +10,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use crate::audit::Record;
 use crate::client_ip::RequestMeta;
 use crate::db::ids::{OrgId, UserId};
+use crate::db::models::audit_action::AuditAction;
 use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::organisation::Organisation;
 use crate::db::models::setup_token;
@@ -73,7 +74,7 @@ pub async fn create_from_command_line(
         };
         let user = create_account(conn, new, now).await?;
         setup_token::delete_all(conn).await?;
-        NewAuditEvent::new("user.created", &RequestMeta::default(), now)
+        NewAuditEvent::new(AuditAction::UserCreated, &RequestMeta::default(), now)
             .org(org.id)
             .actor_email("command line")
             .target("user", user.id, &user.email)

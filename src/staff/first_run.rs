@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::audit::Record;
 use crate::client_ip::RequestMeta;
+use crate::db::models::audit_action::AuditAction;
 use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::organisation::Organisation;
 use crate::db::models::setup_token;
@@ -102,7 +103,7 @@ pub async fn complete_setup(
         };
         let user = create_account(conn, new, now).await?;
         setup_token::delete_all(conn).await?;
-        NewAuditEvent::new("setup.completed", meta, now)
+        NewAuditEvent::new(AuditAction::SetupCompleted, meta, now)
             .by(&user)
             .target("organisation", org.id, &org.name)
             .record(conn)

@@ -18,6 +18,7 @@ use crate::audit::Record;
 use crate::client_ip::RequestMeta;
 use crate::db::DbPool;
 use crate::db::ids::InvitationId;
+use crate::db::models::audit_action::AuditAction;
 use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::invitation::{Invitation, NewLink};
 use crate::db::models::organisation::Organisation;
@@ -137,7 +138,7 @@ pub async fn invite(
         .transaction(async |conn| {
             let invitation = Invitation::open_or_renew(conn, actor.org_id(), &email, &new).await?;
             actor
-                .audit("user.invited")
+                .audit(AuditAction::UserInvited)
                 .target("invitation", invitation.id, &invitation.email)
                 .details(serde_json::json!({
                     "role": role.as_str(),
@@ -166,7 +167,7 @@ pub async fn resend(
             let invitation =
                 Invitation::renew(conn, id, &new_link(actor, &link, open.role)?).await?;
             actor
-                .audit("user.invitation_resent")
+                .audit(AuditAction::UserInvitationResent)
                 .target("invitation", invitation.id, &invitation.email)
                 .details(serde_json::json!({ "expires_at": invitation.expires_at }))
                 .record(conn)
@@ -188,7 +189,7 @@ pub async fn revoke(
         let invitation = Invitation::lock_open(conn, actor.org_id(), id).await?;
         Invitation::revoke(conn, id, actor.now).await?;
         actor
-            .audit("user.invitation_revoked")
+            .audit(AuditAction::UserInvitationRevoked)
             .target("invitation", invitation.id, &invitation.email)
             .record(conn)
             .await?;
@@ -348,7 +349,7 @@ pub async fn accept(
         // A sign-up racing this one for the address fails here, as a conflict.
         let user = create_account(conn, new, now).await?;
         Invitation::accept(conn, invitation.id, user.id, now).await?;
-        NewAuditEvent::new("user.invitation_accepted", meta, now)
+        NewAuditEvent::new(AuditAction::UserInvitationAccepted, meta, now)
             .by(&user)
             .target("user", user.id, &user.email)
             .details(serde_json::json!({

@@ -21,6 +21,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use crate::actor::Actor;
 use crate::audit::Record;
 use crate::db::ids::UserId;
+use crate::db::models::audit_action::AuditAction;
 use crate::db::models::session as session_rows;
 use crate::db::models::user::{StaffRole, User, UserChanges};
 use crate::domain_error::DomainError;
@@ -68,7 +69,7 @@ pub async fn change_role(
         let updated = User::update(conn, actor.org_id(), target, &changes).await?;
         session_rows::delete_for_user(conn, target).await?;
         actor
-            .audit("user.role_changed")
+            .audit(AuditAction::UserRoleChanged)
             .target("user", target, &before.email)
             .details(serde_json::json!({ "before": before.role.as_str(), "after": role.as_str() }))
             .record(conn)
@@ -102,9 +103,9 @@ pub async fn set_disabled(
         let updated = User::update(conn, actor.org_id(), target, &changes).await?;
         session_rows::delete_for_user(conn, target).await?;
         let action = if disabled {
-            "user.disabled"
+            AuditAction::UserDisabled
         } else {
-            "user.enabled"
+            AuditAction::UserEnabled
         };
         actor
             .audit(action)

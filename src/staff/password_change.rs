@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::actor::Actor;
 use crate::audit::Record;
 use crate::db::DbPool;
+use crate::db::models::audit_action::AuditAction;
 use crate::db::models::organisation::Organisation;
 use crate::db::models::user::User;
 use crate::domain_error::DomainError;
@@ -116,7 +117,7 @@ pub async fn change_password(
             let ended =
                 sessions::end_others_inner(conn, user.id, current_session, actor.now).await?;
             actor
-                .audit("user.password_changed")
+                .audit(AuditAction::UserPasswordChanged)
                 .target("user", user.id, &user.email)
                 .details(serde_json::json!({ "sessions_ended": ended.count }))
                 .record(conn)

@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::audit::Record;
 use crate::client_ip::RequestMeta;
 use crate::db::DbPool;
+use crate::db::models::audit_action::AuditAction;
 use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::user::User;
 use crate::domain_error::DomainError;
@@ -71,7 +72,7 @@ pub async fn confirm(
     let mut conn = pool.get().await?;
     if !password_ok {
         throttle::record_failure(&mut conn, &keys, now).await?;
-        NewAuditEvent::new("user.reauthentication_failed", meta, now)
+        NewAuditEvent::new(AuditAction::UserReauthenticationFailed, meta, now)
             .by(user)
             .record(&mut conn)
             .await?;
@@ -97,7 +98,7 @@ pub async fn confirm(
             }
         }
     }
-    NewAuditEvent::new("user.reauthenticated", meta, now)
+    NewAuditEvent::new(AuditAction::UserReauthenticated, meta, now)
         .by(user)
         .details(serde_json::json!({ "second_factor": second_factor }))
         .record(&mut conn)

@@ -10,6 +10,7 @@ use crate::actor::Actor;
 use crate::audit::Record;
 use crate::client_ip::RequestMeta;
 use crate::db::ids::UserId;
+use crate::db::models::audit_action::AuditAction;
 use crate::db::models::session::{self as rows, UserSession};
 use crate::db::models::user::{StaffRole, User};
 use crate::domain_error::DomainError;
@@ -127,7 +128,7 @@ pub async fn end_other_sessions(
     conn.transaction(async |conn| {
         let ended = end_others_inner(conn, user.id, current, actor.now).await?;
         actor
-            .audit("user.sessions_ended")
+            .audit(AuditAction::UserSessionsEnded)
             .target("user", user.id, &user.email)
             .details(serde_json::json!({ "sessions_ended": ended.count, "kept": "this session" }))
             .record(conn)
@@ -174,7 +175,7 @@ pub async fn end_all_sessions_of(
         let count = all.iter().filter(|row| row.is_live(actor.now)).count();
         rows::delete_for_user(conn, target).await?;
         actor
-            .audit("user.sessions_ended")
+            .audit(AuditAction::UserSessionsEnded)
             .target("user", user.id, &user.email)
             .details(serde_json::json!({ "sessions_ended": count, "kept": "none" }))
             .record(conn)

@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::audit::Record;
 use crate::client_ip::RequestMeta;
 use crate::db::DbPool;
+use crate::db::models::audit_action::AuditAction;
 use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::user::User;
 use crate::domain_error::DomainError;
@@ -102,7 +103,7 @@ pub async fn sign_in(
             if two_factor::is_enabled(&mut conn, user.id).await? {
                 return Ok(Outcome::CodeNeeded(user));
             }
-            NewAuditEvent::new("user.login", meta, now)
+            NewAuditEvent::new(AuditAction::UserLogin, meta, now)
                 .by(&user)
                 .record(&mut conn)
                 .await?;
@@ -148,7 +149,7 @@ async fn audit_failure(
         Some(u) if u.disabled => "disabled",
         Some(_) => "wrong_password",
     };
-    let event = |action: &str, details: serde_json::Value| {
+    let event = |action: AuditAction, details: serde_json::Value| {
         let event = NewAuditEvent::new(action, meta, now)
             .actor_email(email)
             .details(details);
@@ -157,12 +158,15 @@ async fn audit_failure(
             None => event,
         }
     };
-    event("user.login_failed", serde_json::json!({ "reason": reason }))
-        .record(conn)
-        .await?;
+    event(
+        AuditAction::UserLoginFailed,
+        serde_json::json!({ "reason": reason }),
+    )
+    .record(conn)
+    .await?;
     for scope in lockouts {
         event(
-            "user.login_throttled",
+            AuditAction::UserLoginThrottled,
             serde_json::json!({ "scope": scope.as_str() }),
         )
         .record(conn)

@@ -14,6 +14,7 @@ use crate::actor::Actor;
 use crate::audit::Record;
 use crate::client_ip::RequestMeta;
 use crate::db::ids::UserId;
+use crate::db::models::audit_action::AuditAction;
 use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::session as sessions;
 use crate::db::models::two_factor::{self as rows, CODE_CEILING, TwoFactor};
@@ -202,7 +203,7 @@ pub async fn check_code(
     if passed.is_none() && recovery && row.enabled() {
         let digest = random::sha256(normalise_recovery_code(typed).as_bytes());
         if rows::use_recovery_code(conn, user.id, &digest, now).await? {
-            NewAuditEvent::new("user.recovery_code_used", meta, now)
+            NewAuditEvent::new(AuditAction::UserRecoveryCodeUsed, meta, now)
                 .by(user)
                 .record(conn)
                 .await?;
@@ -216,7 +217,7 @@ pub async fn check_code(
     }
     let lockouts = throttle::record_failure(conn, &keys, now).await?;
     let scopes: Vec<&str> = lockouts.iter().map(|s| s.as_str()).collect();
-    NewAuditEvent::new("user.two_factor_failed", meta, now)
+    NewAuditEvent::new(AuditAction::UserTwoFactorFailed, meta, now)
         .by(user)
         .details(serde_json::json!({ "locked_out": scopes }))
         .record(conn)
@@ -226,7 +227,7 @@ pub async fn check_code(
         None => Ok(Check::Locked),
         Some(count) => {
             if count == CODE_CEILING {
-                NewAuditEvent::new("user.two_factor_locked", meta, now)
+                NewAuditEvent::new(AuditAction::UserTwoFactorLocked, meta, now)
                     .by(user)
                     .details(serde_json::json!({ "wrong_codes_in_a_row": count }))
                     .record(conn)
@@ -258,7 +259,7 @@ pub async fn complete_sign_in(
     match check {
         Check::Passed(method) => {
             throttle::forget_pending(conn, pending).await?;
-            NewAuditEvent::new("user.login", meta, now)
+            NewAuditEvent::new(AuditAction::UserLogin, meta, now)
                 .by(user)
                 .details(serde_json::json!({ "second_factor": method.as_str() }))
                 .record(conn)
@@ -312,7 +313,10 @@ pub async fn confirm_enrolment(
     conn.transaction(async |conn| {
         TwoFactor::enable(conn, user.id, actor.now).await?;
         rows::replace_recovery_codes(conn, user.id, &digests).await?;
-        actor.audit("user.two_factor_enabled").record(conn).await?;
+        actor
+            .audit(AuditAction::UserTwoFactorEnabled)
+            .record(conn)
+            .await?;
         account::two_factor_changed(conn, user, TwoFactorChange::TurnedOn, actor.now).await?;
         Ok(codes)
     })
@@ -335,7 +339,7 @@ pub async fn regenerate_recovery_codes(
     conn.transaction(async |conn| {
         rows::replace_recovery_codes(conn, user.id, &digests).await?;
         actor
-            .audit("user.recovery_codes_regenerated")
+            .audit(AuditAction::UserRecoveryCodesRegenerated)
             .record(conn)
             .await?;
         Ok(codes)
@@ -357,7 +361,10 @@ pub async fn disable(
     passed(check_code(conn, sealer, user, typed, false, &actor.meta, actor.now).await?)?;
     conn.transaction(async |conn| {
         TwoFactor::delete(conn, user.id).await?;
-        actor.audit("user.two_factor_disabled").record(conn).await?;
+        actor
+            .audit(AuditAction::UserTwoFactorDisabled)
+            .record(conn)
+            .await?;
         account::two_factor_changed(conn, user, TwoFactorChange::TurnedOff, actor.now).await?;
         Ok(())
     })
@@ -385,7 +392,7 @@ pub async fn reset(
         }
         sessions::delete_for_user(conn, target).await?;
         actor
-            .audit("user.two_factor_reset")
+            .audit(AuditAction::UserTwoFactorReset)
             .target("user", target, &user.email)
             .record(conn)
             .await?;

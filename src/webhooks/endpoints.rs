@@ -12,6 +12,7 @@ use crate::audit::Record;
 use crate::catalog::Saved;
 use crate::config::WebhookSettings;
 use crate::db::ids::{WebhookDeliveryId, WebhookEndpointId};
+use crate::db::models::audit_action::AuditAction;
 use crate::db::models::organisation::Organisation;
 use crate::db::models::webhook_delivery::{self, WebhookDelivery};
 use crate::db::models::webhook_endpoint::{MAX_ENDPOINTS_PER_ORG, WebhookEndpoint, WebhookEvent};
@@ -216,7 +217,7 @@ pub async fn create_endpoint(
             };
             endpoint.insert(conn).await?;
             actor
-                .audit("webhook.created")
+                .audit(AuditAction::WebhookCreated)
                 .target("webhook", id, &recorded_url(&endpoint.url))
                 .details(checked.summary())
                 .record(conn)
@@ -257,7 +258,7 @@ pub async fn update_endpoint(
         )
         .await?;
         actor
-            .audit("webhook.updated")
+            .audit(AuditAction::WebhookUpdated)
             .target("webhook", id, &recorded_url(&after.url))
             .details(json!({ "before": summary(&before), "after": checked.summary() }))
             .record(conn)
@@ -281,7 +282,7 @@ pub async fn delete_endpoint(
             return Err(DomainError::NotFound);
         }
         actor
-            .audit("webhook.deleted")
+            .audit(AuditAction::WebhookDeleted)
             .target("webhook", id, &recorded_url(&endpoint.url))
             .details(summary(&endpoint))
             .record(conn)
@@ -305,7 +306,7 @@ pub async fn rotate_secret(
             let endpoint =
                 WebhookEndpoint::set_secret(conn, actor.org_id(), id, &sealed, actor.now).await?;
             actor
-                .audit("webhook.secret_rotated")
+                .audit(AuditAction::WebhookSecretRotated)
                 .target("webhook", id, &recorded_url(&endpoint.url))
                 .record(conn)
                 .await?;
@@ -329,7 +330,7 @@ pub async fn redeliver(
         let again =
             WebhookDelivery::redeliver(conn, actor.org_id(), endpoint, delivery, actor.now).await?;
         actor
-            .audit("webhook.redelivered")
+            .audit(AuditAction::WebhookRedelivered)
             .target("webhook", endpoint, &recorded_url(&found.url))
             .details(json!({ "message_id": again.message_id(), "event": again.event }))
             .record(conn)
@@ -361,7 +362,7 @@ pub async fn send_test_event(
         let delivery =
             webhook_delivery::enqueue_test(conn, actor.org_id(), id, sent_by, actor.now).await?;
         actor
-            .audit("webhook.test_sent")
+            .audit(AuditAction::WebhookTestSent)
             .target("webhook", id, &recorded_url(&endpoint.url))
             .details(json!({ "message_id": format!("msg_{}", delivery.0.simple()) }))
             .record(conn)

@@ -3,21 +3,17 @@
 //! that have expired. Each is queued once per endpoint, credential, expiry (and threshold),
 //! however many instances run: the outbox's key says so.
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
-use serde_json::json;
 
+use crate::audit::payload::{self, Details};
 use crate::db::models::credential::Credential;
 use crate::db::models::webhook_delivery::{self, Event, EventActor};
 use crate::db::models::webhook_endpoint::WebhookEvent;
 
 /// A credential that expired while the server was down this long is still announced.
 pub const LOOKBACK: Duration = Duration::days(7);
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
 
 /// Queues `credential.expiring` for the reminder `days` before `expires_at` (in the
 /// reminder's transaction).
@@ -28,7 +24,7 @@ pub async fn enqueue_expiring(
     expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> QueryResult<usize> {
-    let details = json!({ "days": days, "expires_at": rfc3339(expires_at) });
+    let details = payload::Expiring { days, expires_at }.to_json();
     let event = Event {
         event: WebhookEvent::Expiring,
         at: now,
@@ -54,7 +50,10 @@ pub async fn enqueue_expired(
 ) -> QueryResult<usize> {
     let mut queued = 0;
     for expired in webhook_delivery::expired_unannounced(conn, now, now - LOOKBACK).await? {
-        let details = json!({ "expires_at": rfc3339(expired.expires_at) });
+        let details = payload::Expired {
+            expires_at: expired.expires_at,
+        }
+        .to_json();
         let event = Event {
             event: WebhookEvent::Expired,
             at: expired.expires_at,

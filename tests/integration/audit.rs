@@ -56,7 +56,7 @@ async fn insert_events(app: &TestApp, actor: &User, action: &str, count: usize) 
     // A day ago: older than anything the test does through HTTP.
     let start = app.clock.now() - Duration::days(1);
     for i in 0..count {
-        NewAuditEvent::new(
+        NewAuditEvent::unlisted(
             action,
             &RequestMeta::default(),
             start + Duration::minutes(i as i64),
@@ -152,7 +152,7 @@ async fn rows_show_time_actor_action_target_ip_agent_and_details() {
                 .into(),
         ),
     };
-    NewAuditEvent::new(
+    NewAuditEvent::unlisted(
         "credential.rotated",
         &meta,
         Utc.with_ymd_and_hms(2026, 11, 22, 20, 15, 42).unwrap(),
@@ -234,7 +234,7 @@ async fn the_audit_log_filters_by_action_actor_and_credential() {
         (&other, &nightly, "credential.rotated"),
         (&me, &hourly, "credential.created"),
     ] {
-        NewAuditEvent::new(action, &RequestMeta::default(), app.clock.now())
+        NewAuditEvent::unlisted(action, &RequestMeta::default(), app.clock.now())
             .by(who)
             .target("credential", credential.id, &credential.name)
             .record(&mut conn)
@@ -242,7 +242,7 @@ async fn the_audit_log_filters_by_action_actor_and_credential() {
             .unwrap();
     }
     // An event about something else whose id happens to match is not a credential event.
-    NewAuditEvent::new("role.updated", &RequestMeta::default(), app.clock.now())
+    NewAuditEvent::unlisted("role.updated", &RequestMeta::default(), app.clock.now())
         .by(&me)
         .target("role", nightly.id, "look-alike")
         .record(&mut conn)

@@ -135,7 +135,7 @@ async fn ndjson_export_is_one_object_a_line_with_the_same_fields() {
         user_agent: Some("curl/8.5.0".into()),
     };
     let mut conn = app.conn().await;
-    NewAuditEvent::new("credential.secret_rotated", &meta, app.clock.now())
+    NewAuditEvent::unlisted("credential.secret_rotated", &meta, app.clock.now())
         .by(&me)
         .target(
             "credential",
@@ -205,7 +205,7 @@ async fn exports_hold_only_the_events_the_filters_match() {
         (&me, "credential.disabled", "Nightly ERP", day(2)),
         (&outsider, "credential.revoked", "Nightly globex", day(2)),
     ] {
-        NewAuditEvent::new(action, &RequestMeta::default(), at)
+        NewAuditEvent::unlisted(action, &RequestMeta::default(), at)
             .by(who)
             .target("credential", uuid::Uuid::new_v4(), label)
             .record(&mut conn)
@@ -253,7 +253,7 @@ async fn a_long_export_reads_page_after_page_without_skipping_or_repeating() {
     let at = app.clock.now() - Duration::days(1);
     let events: Vec<NewAuditEvent> = (0..2_345)
         .map(|n| {
-            NewAuditEvent::new("test.bulk", &RequestMeta::default(), at)
+            NewAuditEvent::unlisted("test.bulk", &RequestMeta::default(), at)
                 .by(&me)
                 .details(serde_json::json!({ "n": n }))
         })

@@ -48,7 +48,7 @@ const LAYERS: &[(&str, Layer)] = &[
     ("usage/", Layer::Domain),
     ("policy.rs", Layer::Domain),
     ("actor.rs", Layer::Domain),
-    ("audit.rs", Layer::Domain),
+    ("audit/", Layer::Domain),
     ("domain_error.rs", Layer::Domain),
     ("rate_limit.rs", Layer::Domain),
     ("email.rs", Layer::Domain),

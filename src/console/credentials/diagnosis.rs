@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::console::credentials::views::{CredentialRow, FailingBanner};
+use crate::db::models::audit_action::AuditAction;
 use crate::db::models::audit_event::AuditEvent;
 use crate::usage::RefusalReason;
 use crate::usage::refusal_groups::RefusalGroup;
@@ -37,7 +38,7 @@ pub fn old_secret_stopped(row: &CredentialRow, events: &[AuditEvent]) -> Option<
     let overlap_ended = c.previous_secret_retires_at.filter(|t| *t <= row.now);
     let retired = events
         .iter()
-        .filter(|e| e.action == "credential.previous_secret_retired")
+        .filter(|e| e.action == AuditAction::CredentialPreviousSecretRetired.as_str())
         .map(|e| e.created_at)
         .max();
     // No overlap recorded after a rotation: it was "Now" (or retired, counted above).

@@ -6,6 +6,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{AuditEventId, CredentialId, OrgId, UserId};
+use crate::db::models::audit_action::AuditAction;
+use crate::db::models::webhook_endpoint::WebhookEvent;
 use crate::db::schema::audit_events;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -44,6 +46,10 @@ pub struct NewAuditEvent {
     pub created_at: DateTime<Utc>,
     /// The calling credential, when the management API acted.
     pub actor_client_id: Option<String>,
+    /// The webhook event this row stands for: set only with typed details (the audit
+    /// module's `Payload`), so every event's payload has one shape.
+    #[diesel(skip_insertion)]
+    pub webhook: Option<WebhookEvent>,
 }
 
 impl NewAuditEvent {
@@ -103,7 +109,7 @@ impl AuditEvent {
     ) -> QueryResult<std::collections::HashMap<UserId, DateTime<Utc>>> {
         let rows: Vec<(Option<UserId>, Option<DateTime<Utc>>)> = audit_events::table
             .filter(audit_events::org_id.eq(org))
-            .filter(audit_events::action.eq("user.login"))
+            .filter(audit_events::action.eq(AuditAction::UserLogin.as_str()))
             .filter(audit_events::actor_user_id.is_not_null())
             .group_by(audit_events::actor_user_id)
             .select((
@@ -227,7 +233,23 @@ fn escape_like(text: &str) -> String {
 
 impl NewAuditEvent {
     /// An event with no actor yet (sign-in failures, first-run setup).
-    pub fn new(action: &str, meta: &crate::client_ip::RequestMeta, now: DateTime<Utc>) -> Self {
+    pub fn new(
+        action: AuditAction,
+        meta: &crate::client_ip::RequestMeta,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self::unlisted(action.as_str(), meta, now)
+    }
+
+    /// A row of an action this build does not write: what another version left in the log,
+    /// which the console and the API must still show (the tests write such rows). The code
+    /// itself only writes `AuditAction`s, through `new`.
+    #[doc(hidden)]
+    pub fn unlisted(
+        action: &str,
+        meta: &crate::client_ip::RequestMeta,
+        now: DateTime<Utc>,
+    ) -> Self {
         Self {
             org_id: None,
             actor_user_id: None,
@@ -241,6 +263,7 @@ impl NewAuditEvent {
             details: serde_json::json!({}),
             created_at: now,
             actor_client_id: None,
+            webhook: None,
         }
     }
 
@@ -278,6 +301,12 @@ impl NewAuditEvent {
 
     pub fn details(mut self, details: serde_json::Value) -> Self {
         self.details = details;
+        self
+    }
+
+    /// The webhook event the row stands for (queued with it by the audit module).
+    pub fn webhook(mut self, event: Option<WebhookEvent>) -> Self {
+        self.webhook = event;
         self
     }
 }

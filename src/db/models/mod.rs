@@ -3,6 +3,7 @@
 pub mod access_token;
 pub mod api;
 pub mod api_role;
+pub mod audit_action;
 pub mod audit_event;
 pub mod credential;
 pub mod credential_key;

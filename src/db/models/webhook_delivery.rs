@@ -157,6 +157,18 @@ pub async fn enqueue(
     .await
 }
 
+/// What "Send test event" sends: the `ping` event.
+pub fn ping_payload(sent_by: &str, now: DateTime<Utc>) -> Value {
+    json!({
+        "type": "ping",
+        "timestamp": now.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "data": {
+            "message": "A test event sent from the console. Answer with a 2xx status.",
+            "actor": { "type": "staff", "email": sent_by },
+        },
+    })
+}
+
 /// Queues a `ping` event for `endpoint` alone, whatever it subscribes to: its
 /// owner sees a delivery (and its answer) at once. The delivery's id.
 pub async fn enqueue_test(
@@ -167,14 +179,7 @@ pub async fn enqueue_test(
     now: DateTime<Utc>,
 ) -> QueryResult<WebhookDeliveryId> {
     let id = WebhookDeliveryId(uuid::Uuid::new_v4());
-    let payload = json!({
-        "type": "ping",
-        "timestamp": now.to_rfc3339_opts(SecondsFormat::Millis, true),
-        "data": {
-            "message": "A test event sent from the console. Answer with a 2xx status.",
-            "actor": { "type": "staff", "email": sent_by },
-        },
-    });
+    let payload = ping_payload(sent_by, now);
     diesel::insert_into(webhook_deliveries::table)
         .values((
             webhook_deliveries::id.eq(id),

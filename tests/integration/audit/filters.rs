@@ -67,7 +67,7 @@ async fn the_date_range_covers_whole_utc_days_and_bad_dates_are_field_errors() {
         (2, Utc.with_ymd_and_hms(2026, 11, 10, 23, 59, 59)),
         (3, Utc.with_ymd_and_hms(2026, 11, 11, 0, 0, 0)),
     ] {
-        NewAuditEvent::new("test.dated", &RequestMeta::default(), at.unwrap())
+        NewAuditEvent::unlisted("test.dated", &RequestMeta::default(), at.unwrap())
             .by(&me)
             .details(serde_json::json!({ "n": n }))
             .record(&mut conn)
