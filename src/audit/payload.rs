@@ -30,9 +30,13 @@ pub trait Payload: Serialize {
     }
 }
 
+/// A time as payloads write it.
+pub fn time_text(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
 fn rfc3339<S: Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-    at.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
-        .serialize(s)
+    at.map(time_text).serialize(s)
 }
 
 fn rfc3339_at<S: Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {

@@ -109,7 +109,7 @@ impl Resolved {
             "access_level": self.access_level.as_str(),
             "apis": scopes,
             "allowed_ips": self.allowed_ips,
-            "expires_at": self.expires_at.map(|t| t.to_rfc3339()),
+            "expires_at": self.expires_at.map(crate::audit::payload::time_text),
             "management_scopes": self.management_scopes,
             "token_lifetime_seconds": self.token_lifetime.seconds(),
         })

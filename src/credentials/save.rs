@@ -173,7 +173,7 @@ async fn snapshot_of(
         "access_level": c.access_level.as_str(),
         "apis": scopes,
         "allowed_ips": c.allowed_ips,
-        "expires_at": c.expires_at.map(|t| t.to_rfc3339()),
+        "expires_at": c.expires_at.map(crate::audit::payload::time_text),
         "management_scopes": c.management_scopes,
         "token_lifetime_seconds": c.token_lifetime_seconds,
     }))
