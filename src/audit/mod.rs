@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::webhook_delivery::{self, Event, EventActor};
 
-pub mod payload;
+pub(crate) mod payload;
 
 pub use payload::Payload;
 

@@ -2,9 +2,9 @@
 //! invitation, the role guard and CSRF protection. What they check (passwords, the sign-in
 //! throttle, TOTP) is the staff domain's (`crate::staff`).
 
-pub mod csrf;
-pub mod guard;
-pub mod invitation;
-pub mod login;
-pub mod setup;
-pub mod two_factor_login;
+pub(crate) mod csrf;
+pub(crate) mod guard;
+pub(crate) mod invitation;
+pub(crate) mod login;
+pub(crate) mod setup;
+pub(crate) mod two_factor_login;

@@ -6,8 +6,8 @@
 //! may use takes first (see the hot_path migration): the checks made under it (a scope or a
 //! name still free, the APIs a role names still in the catalog) still hold at commit.
 
-pub mod apis;
-pub mod roles;
+pub(crate) mod apis;
+pub(crate) mod roles;
 
 /// What a Super Admin does here; completes "Your role does not allow you to …".
 const CHANGE_CATALOG: &str = "change the API catalog";

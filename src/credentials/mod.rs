@@ -3,16 +3,16 @@
 //! permission, enforces the limits, takes its locks and writes its audit row in the same
 //! transaction. The console, the JSON management API and the background jobs call these.
 
-pub mod access_tokens;
-pub mod checks;
-pub mod input;
-pub mod keys;
-pub mod leaks;
+pub(crate) mod access_tokens;
+pub(crate) mod checks;
+pub(crate) mod input;
+pub(crate) mod keys;
+pub(crate) mod leaks;
 pub mod lifecycle;
-pub mod management;
-pub mod public_key;
-pub mod save;
-pub mod stale;
+pub(crate) mod management;
+pub(crate) mod public_key;
+pub(crate) mod save;
+pub(crate) mod stale;
 
 use diesel_async::AsyncPgConnection;
 

@@ -4,7 +4,7 @@
 //! ID, a secret or an address. The hot path increments counters resolved at start (no label
 //! lookup per request).
 
-pub mod http;
+pub(crate) mod http;
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts,

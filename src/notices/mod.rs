@@ -4,9 +4,9 @@
 //! delivered by a background job (`deliver`); for credentials the key (credential, kind,
 //! moment, recipient) keeps each email to exactly one.
 
-pub mod account;
+pub(crate) mod account;
 pub mod deliver;
-pub mod expiry;
+pub(crate) mod expiry;
 
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;

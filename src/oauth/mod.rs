@@ -4,18 +4,18 @@
 //!
 //! Errors here are `OAuthError` / `BearerError` JSON, never the console's HTML `AppError`.
 
-pub mod assertion;
-pub mod bearer;
-pub mod client_auth;
-pub mod error;
-pub mod form;
-pub mod introspect;
-pub mod introspection_limit;
-pub mod metadata;
-pub mod revoke;
-pub mod state;
+pub(crate) mod assertion;
+pub(crate) mod bearer;
+pub(crate) mod client_auth;
+pub(crate) mod error;
+pub(crate) mod form;
+pub(crate) mod introspect;
+pub(crate) mod introspection_limit;
+pub(crate) mod metadata;
+pub(crate) mod revoke;
+pub(crate) mod state;
 pub mod throttle;
-pub mod token;
+pub(crate) mod token;
 
 /// The `realm` of our `WWW-Authenticate` challenges.
 pub const REALM: &str = "m2m-console";

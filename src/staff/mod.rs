@@ -3,18 +3,18 @@
 //! user's sessions in the same transaction, and the organisation always keeps one active
 //! Super Admin.
 
-pub mod accounts;
-pub mod common_passwords;
-pub mod first_run;
-pub mod invitations;
+pub(crate) mod accounts;
+pub(crate) mod common_passwords;
+pub(crate) mod first_run;
+pub(crate) mod invitations;
 pub mod password;
-pub mod password_change;
-pub mod reauth;
-pub mod sessions;
-pub mod sign_in;
-pub mod throttle;
+pub(crate) mod password_change;
+pub(crate) mod reauth;
+pub(crate) mod sessions;
+pub(crate) mod sign_in;
+pub(crate) mod throttle;
 pub mod totp;
-pub mod two_factor;
+pub(crate) mod two_factor;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 

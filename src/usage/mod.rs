@@ -3,10 +3,10 @@
 //! (`UsageCounter`) and shown to admins on the credential's page; the caller itself only
 //! ever gets one `invalid_client`.
 
-pub mod counter;
+pub(crate) mod counter;
 pub mod flush;
-pub mod refusal_groups;
-pub mod report;
+pub(crate) mod refusal_groups;
+pub(crate) mod report;
 
 pub use counter::UsageCounter;
 

@@ -8,11 +8,11 @@
 //! taking the actor, a connection and typed input; permission, limit, lock and audit row
 //! inside one transaction.
 
-pub mod deliver;
-pub mod destination;
+pub(crate) mod deliver;
+pub(crate) mod destination;
 pub mod endpoints;
-pub mod expiry;
-pub mod signature;
+pub(crate) mod expiry;
+pub(crate) mod signature;
 
 use crate::actor::Actor;
 use crate::db::models::user::StaffRole;
