@@ -7,6 +7,8 @@ use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 use serde_json::Value;
 
+use crate::actor::Actor;
+use crate::db::ids::CredentialId;
 use crate::db::models::audit_event::NewAuditEvent;
 use crate::db::models::webhook_delivery::{self, Event, EventActor};
 
@@ -29,6 +31,22 @@ impl Record for NewAuditEvent {
         enqueue_for_audit(conn, self, id).await?;
         Ok(())
     }
+}
+
+/// The audit row of a change to the credential `id` (named `name`) that is also a webhook
+/// event, with its deliveries.
+pub async fn credential_event<P: Payload>(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: CredentialId,
+    name: &str,
+    details: &P,
+) -> QueryResult<()> {
+    actor
+        .audit_event(details)
+        .target("credential", id, name)
+        .record(conn)
+        .await
 }
 
 /// The webhook deliveries of an audit row just written (`audit_id`), if its action is an

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::Actor;
-use crate::audit::Record;
+use crate::audit;
 use crate::audit::payload;
 use crate::catalog::Saved;
 use crate::credentials::lifecycle::acting_party;
@@ -76,14 +76,11 @@ pub async fn add_key(
             },
         )
         .await?;
-        actor
-            .audit_event(&payload::KeyAdded {
+        audit::credential_event(conn, actor, id, &current.name, &payload::KeyAdded {
                 kid: added.thumbprint.clone(),
                 algorithm: added.algorithm.clone(),
                 expires_at: added.expires_at,
             })
-            .target("credential", id, &current.name)
-            .record(conn)
             .await?;
         Ok((current, added))
     })
@@ -113,14 +110,11 @@ pub async fn remove_key(
         let removed = CredentialKey::delete(conn, id, key_id)
             .await?
             .ok_or(DomainError::NotFound)?;
-        actor
-            .audit_event(&payload::KeyRemoved {
+        audit::credential_event(conn, actor, id, &current.name, &payload::KeyRemoved {
                 kid: removed.thumbprint.clone(),
                 algorithm: removed.algorithm.clone(),
                 last_used_at: removed.last_used_at,
             })
-            .target("credential", id, &current.name)
-            .record(conn)
             .await?;
         Ok((current, removed))
     })
@@ -155,14 +149,17 @@ pub async fn set_keys_only(
         }
         let changed =
             Credential::set_keys_only(conn, actor.org_id(), id, keys_only, actor.now).await?;
-        actor
-            .audit_event(&payload::CredentialUpdated {
+        audit::credential_event(
+            conn,
+            actor,
+            id,
+            &changed.name,
+            &payload::CredentialUpdated {
                 before: serde_json::json!({ "keys_only": current.keys_only }),
                 after: serde_json::json!({ "keys_only": keys_only }),
-            })
-            .target("credential", id, &changed.name)
-            .record(conn)
-            .await?;
+            },
+        )
+        .await?;
         Ok((changed, Saved::Changed))
     })
     .await

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::Actor;
-use crate::audit::Record;
+use crate::audit;
 use crate::audit::payload;
 use crate::credentials::lifecycle::{DisableReason, disable_credential};
 use crate::db::models::access_token;
@@ -142,15 +142,18 @@ pub async fn act_on_leak(
                 (credential, Outcome::TokenRevoked)
             }
         };
-        Actor::system(credential.org_id, now)
-            .audit_event(&payload::LeakReported {
+        audit::credential_event(
+            conn,
+            &Actor::system(credential.org_id, now),
+            credential.id,
+            &credential.name,
+            &payload::LeakReported {
                 what: leaked.what(),
                 url: url.to_string(),
                 outcome: outcome.as_str(),
-            })
-            .target("credential", credential.id, &credential.name)
-            .record(conn)
-            .await?;
+            },
+        )
+        .await?;
         if outcome != Outcome::AlreadyDisabled {
             let draft = email(conn, &credential, leaked, url, now).await?;
             notices::enqueue(conn, &credential, &draft, now).await?;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::{Actor, Principal};
-use crate::audit::Record;
+use crate::audit;
 use crate::audit::payload;
 use crate::credentials::{find, management, refuse_if_revoked, require_manager};
 use crate::db::ids::CredentialId;
@@ -131,16 +131,19 @@ pub async fn rotate_secret(
                 None => access_token::revoke_all(conn, id, now).await?,
                 Some(_) => 0,
             };
-            actor
-                .audit_event(&payload::SecretRotated {
+            audit::credential_event(
+                conn,
+                actor,
+                id,
+                &rotated.name,
+                &payload::SecretRotated {
                     overlap: overlap.as_str(),
                     previous_secret_retires_at: previous_retires_at,
                     earlier_secret_retired: replaced_overlap,
                     tokens_revoked: revoked,
-                })
-                .target("credential", id, &rotated.name)
-                .record(conn)
-                .await?;
+                },
+            )
+            .await?;
             Ok::<_, DomainError>((rotated, previous_retires_at))
         })
         .await?;
@@ -170,15 +173,18 @@ pub async fn retire_previous_secret(
         }
         let retired =
             Credential::retire_previous_secret(conn, actor.org_id(), id, actor.now).await?;
-        actor
-            .audit_event(&payload::PreviousSecretRetired {
+        audit::credential_event(
+            conn,
+            actor,
+            id,
+            &retired.name,
+            &payload::PreviousSecretRetired {
                 last_four: current.previous_secret_last_four.clone(),
                 last_used_at: current.previous_secret_last_used_at,
                 uses: current.previous_secret_uses,
-            })
-            .target("credential", id, &retired.name)
-            .record(conn)
-            .await?;
+            },
+        )
+        .await?;
         Ok(retired)
     })
     .await
@@ -276,15 +282,18 @@ pub async fn disable_credential(
         };
         let disabled = Credential::set_disabled(conn, actor.org_id(), id, actor.now, &note).await?;
         let tokens = access_token::revoke_all(conn, id, actor.now).await?;
-        actor
-            .audit_event(&payload::CredentialDisabled {
+        audit::credential_event(
+            conn,
+            actor,
+            id,
+            &disabled.name,
+            &payload::CredentialDisabled {
                 reason: reason.as_str(),
                 why: disabled_why(&disabled),
                 tokens_revoked: tokens,
-            })
-            .target("credential", id, &disabled.name)
-            .record(conn)
-            .await?;
+            },
+        )
+        .await?;
         if let DisableReason::Stale { policy_days, .. } = reason {
             let why = format!(
                 "it had not been used for {idle} days (your organisation's policy disables \
@@ -317,11 +326,14 @@ pub async fn enable_credential(
         }
         refuse_if_leaked(&current, actor.now)?;
         let enabled = Credential::set_enabled(conn, actor.org_id(), id, actor.now).await?;
-        actor
-            .audit_event(&payload::CredentialEnabled {})
-            .target("credential", id, &enabled.name)
-            .record(conn)
-            .await?;
+        audit::credential_event(
+            conn,
+            actor,
+            id,
+            &enabled.name,
+            &payload::CredentialEnabled {},
+        )
+        .await?;
         Ok(enabled)
     })
     .await
@@ -359,13 +371,16 @@ pub async fn revoke_credential(
             management::may_handle(actor, &current)?;
             let revoked = Credential::revoke(conn, actor.org_id(), id, actor.now).await?;
             let tokens = access_token::revoke_all(conn, id, actor.now).await?;
-            actor
-                .audit_event(&payload::CredentialRevoked {
+            audit::credential_event(
+                conn,
+                actor,
+                id,
+                &revoked.name,
+                &payload::CredentialRevoked {
                     tokens_revoked: tokens,
-                })
-                .target("credential", id, &revoked.name)
-                .record(conn)
-                .await?;
+                },
+            )
+            .await?;
             Ok::<_, DomainError>(revoked)
         })
         .await?;
@@ -385,13 +400,16 @@ pub async fn delete_credential(
             let current = find(conn, actor, id).await?;
             management::may_handle(actor, &current)?;
             Credential::delete(conn, actor.org_id(), id).await?;
-            actor
-                .audit_event(&payload::CredentialDeleted {
+            audit::credential_event(
+                conn,
+                actor,
+                id,
+                &current.name,
+                &payload::CredentialDeleted {
                     client_id: current.client_id.clone(),
-                })
-                .target("credential", id, &current.name)
-                .record(conn)
-                .await?;
+                },
+            )
+            .await?;
             Ok::<_, DomainError>(current)
         })
         .await?;

@@ -6,7 +6,7 @@ use diesel::OptionalExtension;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::actor::Actor;
-use crate::audit::Record;
+use crate::audit;
 use crate::audit::payload;
 use crate::catalog::Saved;
 use crate::credentials::checks::{self, Current, Resolved};
@@ -141,14 +141,17 @@ pub async fn create_credential(
             Credential::set_apis(conn, credential.id, &valid.api_ids).await?;
             let scopes = Credential::effective_scopes(conn, &credential).await?;
             management::may_grant(actor, &[], &scopes)?;
-            actor
-                .audit_event(&payload::CredentialCreated {
+            audit::credential_event(
+                conn,
+                actor,
+                credential.id,
+                &credential.name,
+                &payload::CredentialCreated {
                     client_id: credential.client_id.clone(),
                     after: valid.snapshot(&scopes),
-                })
-                .target("credential", credential.id, &credential.name)
-                .record(conn)
-                .await?;
+                },
+            )
+            .await?;
             Ok(credential)
         })
         .await?;
@@ -211,14 +214,17 @@ pub async fn update_credential(
         Credential::set_apis(conn, id, &valid.api_ids).await?;
         let scopes = Credential::effective_scopes(conn, &updated).await?;
         management::may_grant(actor, &before_scopes, &scopes)?;
-        actor
-            .audit_event(&payload::CredentialUpdated {
+        audit::credential_event(
+            conn,
+            actor,
+            id,
+            &updated.name,
+            &payload::CredentialUpdated {
                 before: before_snapshot,
                 after: valid.snapshot(&scopes),
-            })
-            .target("credential", id, &updated.name)
-            .record(conn)
-            .await?;
+            },
+        )
+        .await?;
         Ok((updated, Saved::Changed))
     })
     .await
