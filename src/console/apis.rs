@@ -10,6 +10,7 @@ use crate::catalog::Saved;
 use crate::catalog::apis::{self as catalog, ApiDraft};
 use crate::console::path_id;
 use crate::console::request::ConsoleRequest;
+use crate::console::section::SettingsSection;
 use crate::db::ids::{ApiId, CredentialId};
 use crate::db::models::api::Api;
 use crate::db::models::api_role::ApiRole;
@@ -55,53 +56,35 @@ pub struct ApiDeleteConfirmation {
     pub csrf_token: String,
 }
 
-async fn section(
-    conn: &mut AsyncPgConnection,
-    rq: &ConsoleRequest,
-) -> Result<ApisSection, AppError> {
-    let apis = Api::list_for_org(conn, rq.user.org_id).await?;
-    let can_edit = rq.user.role == StaffRole::SuperAdmin;
-    let next_step = can_edit
-        && !apis.is_empty()
-        && ApiRole::list_for_org(conn, rq.user.org_id)
-            .await?
-            .is_empty();
-    Ok(ApisSection {
-        apis,
-        can_edit,
-        next_step,
-        form: ApiDraft::default(),
-        errors: FieldErrors::default(),
-        csrf_token: rq.csrf_token()?,
-    })
-}
+impl SettingsSection for ApisSection {
+    const TITLE: &'static str = "APIs";
+    const PATH: &'static str = paths::APIS;
 
-/// The APIs page, or one of its sub-pages titled `here`.
-fn page<T: Template>(
-    rq: &ConsoleRequest,
-    status: StatusCode,
-    here: Option<&str>,
-    content: T,
-) -> Result<HttpResponse, AppError> {
-    rq.settings_page(status, ("APIs", paths::APIS), here, content)
-}
-
-/// After a change: the refreshed section and a toast, or a redirect with a flash.
-async fn changed(
-    rq: &ConsoleRequest,
-    conn: &mut AsyncPgConnection,
-    message: &str,
-) -> Result<HttpResponse, AppError> {
-    rq.changed(message, paths::APIS, async || section(conn, rq).await)
-        .await
+    async fn load(conn: &mut AsyncPgConnection, rq: &ConsoleRequest) -> Result<Self, AppError> {
+        let apis = Api::list_for_org(conn, rq.user.org_id).await?;
+        let can_edit = rq.user.role == StaffRole::SuperAdmin;
+        let next_step = can_edit
+            && !apis.is_empty()
+            && ApiRole::list_for_org(conn, rq.user.org_id)
+                .await?
+                .is_empty();
+        Ok(ApisSection {
+            apis,
+            can_edit,
+            next_step,
+            form: ApiDraft::default(),
+            errors: FieldErrors::default(),
+            csrf_token: rq.csrf_token()?,
+        })
+    }
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn list_apis(rq: ConsoleRequest) -> Result<HttpResponse, AppError> {
     rq.require(StaffRole::Viewer, "read the API catalog")?;
     let mut conn = rq.conn().await?;
-    let content = section(&mut conn, &rq).await?;
-    page(&rq, StatusCode::OK, None, content)
+    let content = ApisSection::load(&mut conn, &rq).await?;
+    ApisSection::page(&rq, StatusCode::OK, None, content)
 }
 
 #[tracing::instrument(skip_all)]
@@ -112,7 +95,7 @@ pub async fn create_api(
     let mut conn = rq.conn().await?;
     match catalog::create_api(&mut conn, &rq.actor(), &draft).await {
         Ok(api) => {
-            changed(
+            ApisSection::changed(
                 &rq,
                 &mut conn,
                 &format!("Added {} to the catalog.", api.scope),
@@ -120,10 +103,10 @@ pub async fn create_api(
             .await
         }
         Err(DomainError::Invalid(errors)) => {
-            let mut content = section(&mut conn, &rq).await?;
+            let mut content = ApisSection::load(&mut conn, &rq).await?;
             content.form = draft.check().0;
             content.errors = errors;
-            page(&rq, StatusCode::UNPROCESSABLE_ENTITY, None, content)
+            ApisSection::page(&rq, StatusCode::UNPROCESSABLE_ENTITY, None, content)
         }
         Err(e) => Err(e.into()),
     }
@@ -152,7 +135,7 @@ pub async fn edit_api_form(
         errors: FieldErrors::default(),
         csrf_token: rq.csrf_token()?,
     };
-    page(&rq, StatusCode::OK, Some(&here), content)
+    ApisSection::page(&rq, StatusCode::OK, Some(&here), content)
 }
 
 #[tracing::instrument(skip_all, fields(api = %path))]
@@ -165,10 +148,10 @@ pub async fn update_api(
     let mut conn = rq.conn().await?;
     match catalog::update_api(&mut conn, &rq.actor(), id, &draft).await {
         Ok((api, Saved::Changed)) => {
-            changed(&rq, &mut conn, &format!("Saved {}.", api.scope)).await
+            ApisSection::changed(&rq, &mut conn, &format!("Saved {}.", api.scope)).await
         }
         Ok((api, Saved::Unchanged)) => {
-            changed(&rq, &mut conn, &format!("No changes to {}.", api.scope)).await
+            ApisSection::changed(&rq, &mut conn, &format!("No changes to {}.", api.scope)).await
         }
         Err(DomainError::Invalid(errors)) => {
             let api = Api::find_in_org(&mut conn, rq.user.org_id, id).await?;
@@ -179,7 +162,7 @@ pub async fn update_api(
                 errors,
                 csrf_token: rq.csrf_token()?,
             };
-            page(&rq, StatusCode::UNPROCESSABLE_ENTITY, Some(&here), content)
+            ApisSection::page(&rq, StatusCode::UNPROCESSABLE_ENTITY, Some(&here), content)
         }
         Err(e) => Err(e.into()),
     }
@@ -207,7 +190,7 @@ pub async fn delete_api_form(
         credentials,
         csrf_token: rq.csrf_token()?,
     };
-    page(&rq, StatusCode::OK, Some(&here), content)
+    ApisSection::page(&rq, StatusCode::OK, Some(&here), content)
 }
 
 #[tracing::instrument(skip_all, fields(api = %path))]
@@ -218,7 +201,7 @@ pub async fn delete_api(
     let id: ApiId = path_id(&path)?;
     let mut conn = rq.conn().await?;
     let api = catalog::delete_api(&mut conn, &rq.actor(), id).await?;
-    changed(
+    ApisSection::changed(
         &rq,
         &mut conn,
         &format!("Deleted {} from the catalog.", api.scope),

@@ -7,7 +7,8 @@ use actix_web::{HttpResponse, web};
 use diesel_async::AsyncPgConnection;
 
 use crate::console::request::ConsoleRequest;
-use crate::console::users::{ShownLink, changed, page, section};
+use crate::console::section::SettingsSection;
+use crate::console::users::{ShownLink, UsersSection};
 use crate::db::ids::InvitationId;
 use crate::db::models::user::StaffRole;
 use crate::domain_error::DomainError;
@@ -29,11 +30,11 @@ pub async fn invite_user(
         }
         Err(DomainError::Invalid(errors)) => {
             let (email, role, _) = invitations::check(&draft);
-            let mut content = section(&mut conn, &rq).await?;
+            let mut content = UsersSection::load(&mut conn, &rq).await?;
             content.form_email = email;
             content.form_role = role.unwrap_or(StaffRole::Viewer);
             content.errors = errors;
-            page(&rq, StatusCode::UNPROCESSABLE_ENTITY, content)
+            UsersSection::page(&rq, StatusCode::UNPROCESSABLE_ENTITY, None, content)
         }
         Err(e) => Err(e.into()),
     }
@@ -60,7 +61,7 @@ pub async fn revoke_invitation(
     let mut conn = rq.conn().await?;
     let revoked = invitations::revoke(&mut conn, &rq.actor(), path.into_inner()).await?;
     let message = format!("The invitation of {} was revoked.", revoked.email);
-    changed(&rq, &mut conn, &message).await
+    UsersSection::changed(&rq, &mut conn, &message).await
 }
 
 /// Emails the new link, or shows it once when it cannot be emailed. The answer never says
@@ -76,7 +77,7 @@ async fn deliver(rq: &ConsoleRequest, invited: Invited) -> Result<HttpResponse, 
                     invited.invitation.email,
                     crate::notices::utc(invited.invitation.expires_at)
                 );
-                return changed(rq, &mut conn, &message).await;
+                return UsersSection::changed(rq, &mut conn, &message).await;
             }
             Err(DomainError::Unavailable(_)) => {
                 "The email could not be sent (the mail server did not take it).".to_string()
@@ -96,13 +97,13 @@ async fn shown_once(
     invited: Invited,
     why: String,
 ) -> Result<HttpResponse, AppError> {
-    let mut content = section(conn, rq).await?;
+    let mut content = UsersSection::load(conn, rq).await?;
     content.link = Some(ShownLink {
         email: invited.invitation.email.clone(),
         url: invited.link.expose().to_string(),
         why,
     });
-    let mut res = page(rq, StatusCode::OK, content)?;
+    let mut res = UsersSection::page(rq, StatusCode::OK, None, content)?;
     res.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),

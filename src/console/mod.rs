@@ -8,6 +8,7 @@ pub mod invitations;
 pub mod policy;
 pub mod request;
 pub mod roles;
+pub mod section;
 pub mod sessions;
 pub mod settings;
 pub mod step_up;

@@ -13,6 +13,7 @@ use crate::catalog::Saved;
 use crate::catalog::roles::{self as catalog, RoleDraft, scopes};
 use crate::console::path_id;
 use crate::console::request::ConsoleRequest;
+use crate::console::section::SettingsSection;
 use crate::db::ids::{CredentialId, RoleId};
 use crate::db::models::api::Api;
 use crate::db::models::api_role::ApiRole;
@@ -66,54 +67,36 @@ pub struct RoleDeleteConfirmation {
     pub csrf_token: String,
 }
 
-async fn section(
-    conn: &mut AsyncPgConnection,
-    rq: &ConsoleRequest,
-) -> Result<RolesSection, AppError> {
-    let org = rq.user.org_id;
-    let mut in_use: HashMap<RoleId, usize> = HashMap::new();
-    for credential in Credential::list_for_org(conn, org).await? {
-        *in_use.entry(credential.role_id).or_default() += 1;
-    }
-    let roles: Vec<RoleRow> = ApiRole::list_with_apis(conn, org)
-        .await?
-        .into_iter()
-        .map(|r| RoleRow {
-            credentials: in_use.get(&r.role.id).copied().unwrap_or(0),
-            scopes: scopes(&r.apis),
-            role: r.role,
+impl SettingsSection for RolesSection {
+    const TITLE: &'static str = "Roles";
+    const PATH: &'static str = paths::ROLES;
+
+    async fn load(conn: &mut AsyncPgConnection, rq: &ConsoleRequest) -> Result<Self, AppError> {
+        let org = rq.user.org_id;
+        let mut in_use: HashMap<RoleId, usize> = HashMap::new();
+        for credential in Credential::list_for_org(conn, org).await? {
+            *in_use.entry(credential.role_id).or_default() += 1;
+        }
+        let roles: Vec<RoleRow> = ApiRole::list_with_apis(conn, org)
+            .await?
+            .into_iter()
+            .map(|r| RoleRow {
+                credentials: in_use.get(&r.role.id).copied().unwrap_or(0),
+                scopes: scopes(&r.apis),
+                role: r.role,
+            })
+            .collect();
+        let next_step = !roles.is_empty() && in_use.is_empty() && rq.can(StaffRole::Admin);
+        Ok(RolesSection {
+            next_step,
+            roles,
+            catalog: Api::list_for_org(conn, org).await?,
+            can_edit: rq.user.role == StaffRole::SuperAdmin,
+            form: RoleDraft::default(),
+            errors: FieldErrors::default(),
+            csrf_token: rq.csrf_token()?,
         })
-        .collect();
-    let next_step = !roles.is_empty() && in_use.is_empty() && rq.can(StaffRole::Admin);
-    Ok(RolesSection {
-        next_step,
-        roles,
-        catalog: Api::list_for_org(conn, org).await?,
-        can_edit: rq.user.role == StaffRole::SuperAdmin,
-        form: RoleDraft::default(),
-        errors: FieldErrors::default(),
-        csrf_token: rq.csrf_token()?,
-    })
-}
-
-/// The roles page, or one of its sub-pages titled `here`.
-fn page<T: Template>(
-    rq: &ConsoleRequest,
-    status: StatusCode,
-    here: Option<&str>,
-    content: T,
-) -> Result<HttpResponse, AppError> {
-    rq.settings_page(status, ("Roles", paths::ROLES), here, content)
-}
-
-/// After a change: the refreshed section and a toast, or a redirect with a flash.
-async fn changed(
-    rq: &ConsoleRequest,
-    conn: &mut AsyncPgConnection,
-    message: &str,
-) -> Result<HttpResponse, AppError> {
-    rq.changed(message, paths::ROLES, async || section(conn, rq).await)
-        .await
+    }
 }
 
 /// The edit form of `role` showing `form`.
@@ -133,15 +116,15 @@ async fn edit_form(
         errors,
         csrf_token: rq.csrf_token()?,
     };
-    page(rq, status, Some(&here), content)
+    RolesSection::page(rq, status, Some(&here), content)
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn list_roles(rq: ConsoleRequest) -> Result<HttpResponse, AppError> {
     rq.require(StaffRole::Viewer, "read roles")?;
     let mut conn = rq.conn().await?;
-    let content = section(&mut conn, &rq).await?;
-    page(&rq, StatusCode::OK, None, content)
+    let content = RolesSection::load(&mut conn, &rq).await?;
+    RolesSection::page(&rq, StatusCode::OK, None, content)
 }
 
 #[tracing::instrument(skip_all)]
@@ -151,12 +134,14 @@ pub async fn create_role(
 ) -> Result<HttpResponse, AppError> {
     let mut conn = rq.conn().await?;
     match catalog::create_role(&mut conn, &rq.actor(), &draft).await {
-        Ok(role) => changed(&rq, &mut conn, &format!("Added the role {}.", role.name)).await,
+        Ok(role) => {
+            RolesSection::changed(&rq, &mut conn, &format!("Added the role {}.", role.name)).await
+        }
         Err(DomainError::Invalid(errors)) => {
-            let mut content = section(&mut conn, &rq).await?;
+            let mut content = RolesSection::load(&mut conn, &rq).await?;
             content.form = draft.trimmed();
             content.errors = errors;
-            page(&rq, StatusCode::UNPROCESSABLE_ENTITY, None, content)
+            RolesSection::page(&rq, StatusCode::UNPROCESSABLE_ENTITY, None, content)
         }
         Err(e) => Err(e.into()),
     }
@@ -201,10 +186,10 @@ pub async fn update_role(
     let mut conn = rq.conn().await?;
     match catalog::update_role(&mut conn, &rq.actor(), id, &draft).await {
         Ok((role, Saved::Changed)) => {
-            changed(&rq, &mut conn, &format!("Saved the role {}.", role.name)).await
+            RolesSection::changed(&rq, &mut conn, &format!("Saved the role {}.", role.name)).await
         }
         Ok((role, Saved::Unchanged)) => {
-            changed(
+            RolesSection::changed(
                 &rq,
                 &mut conn,
                 &format!("No changes to the role {}.", role.name),
@@ -236,7 +221,7 @@ pub async fn delete_role_form(
         credentials,
         csrf_token: rq.csrf_token()?,
     };
-    page(&rq, StatusCode::OK, Some(&here), content)
+    RolesSection::page(&rq, StatusCode::OK, Some(&here), content)
 }
 
 #[tracing::instrument(skip_all, fields(role = %path))]
@@ -247,5 +232,5 @@ pub async fn delete_role(
     let id: RoleId = path_id(&path)?;
     let mut conn = rq.conn().await?;
     let role = catalog::delete_role(&mut conn, &rq.actor(), id).await?;
-    changed(&rq, &mut conn, &format!("Deleted the role {}.", role.name)).await
+    RolesSection::changed(&rq, &mut conn, &format!("Deleted the role {}.", role.name)).await
 }

@@ -11,6 +11,7 @@ use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 
 use crate::console::request::ConsoleRequest;
+use crate::console::section::SettingsSection;
 use crate::db::ids::{InvitationId, UserId};
 use crate::db::models::audit_event::AuditEvent;
 use crate::db::models::invitation::Invitation;
@@ -107,67 +108,51 @@ pub struct UsersSection {
     pub csrf_token: String,
 }
 
-pub(crate) async fn section(
-    conn: &mut AsyncPgConnection,
-    rq: &ConsoleRequest,
-) -> Result<UsersSection, AppError> {
-    let two_factor = TwoFactor::enabled_in_org(conn, rq.user.org_id).await?;
-    let invitations = Invitation::list_open(conn, rq.user.org_id)
-        .await?
-        .into_iter()
-        .map(|i| InvitationRow::new(i, rq.now))
-        .collect();
-    let last_sign_ins = AuditEvent::last_sign_ins(conn, rq.user.org_id)
-        .await?
-        .into_iter()
-        .map(|(id, at)| (id, (relative_time(at, rq.now), absolute_time(at))))
-        .collect();
-    Ok(UsersSection {
-        last_sign_ins,
-        users: User::list_in_org(conn, rq.user.org_id).await?,
-        two_factor: TwoFactorUsers {
-            on: two_factor.iter().map(|(id, _)| *id).collect(),
-            locked: two_factor
-                .iter()
-                .filter(|(_, locked)| *locked)
-                .map(|(id, _)| *id)
-                .collect(),
-        },
-        invitations,
-        link: None,
-        me: rq.user.id,
-        roles: StaffRole::ALL,
-        form_email: String::new(),
-        form_role: StaffRole::Viewer,
-        errors: FieldErrors::default(),
-        csrf_token: rq.csrf_token()?,
-    })
-}
+impl SettingsSection for UsersSection {
+    const TITLE: &'static str = "Users";
+    const PATH: &'static str = paths::USERS;
 
-pub(crate) fn page(
-    rq: &ConsoleRequest,
-    status: StatusCode,
-    content: UsersSection,
-) -> Result<HttpResponse, AppError> {
-    rq.settings_page(status, ("Users", paths::USERS), None, content)
-}
-
-/// After a change: the refreshed section and a toast, or a redirect with a flash.
-pub(crate) async fn changed(
-    rq: &ConsoleRequest,
-    conn: &mut AsyncPgConnection,
-    message: &str,
-) -> Result<HttpResponse, AppError> {
-    rq.changed(message, paths::USERS, async || section(conn, rq).await)
-        .await
+    async fn load(conn: &mut AsyncPgConnection, rq: &ConsoleRequest) -> Result<Self, AppError> {
+        let two_factor = TwoFactor::enabled_in_org(conn, rq.user.org_id).await?;
+        let invitations = Invitation::list_open(conn, rq.user.org_id)
+            .await?
+            .into_iter()
+            .map(|i| InvitationRow::new(i, rq.now))
+            .collect();
+        let last_sign_ins = AuditEvent::last_sign_ins(conn, rq.user.org_id)
+            .await?
+            .into_iter()
+            .map(|(id, at)| (id, (relative_time(at, rq.now), absolute_time(at))))
+            .collect();
+        Ok(UsersSection {
+            last_sign_ins,
+            users: User::list_in_org(conn, rq.user.org_id).await?,
+            two_factor: TwoFactorUsers {
+                on: two_factor.iter().map(|(id, _)| *id).collect(),
+                locked: two_factor
+                    .iter()
+                    .filter(|(_, locked)| *locked)
+                    .map(|(id, _)| *id)
+                    .collect(),
+            },
+            invitations,
+            link: None,
+            me: rq.user.id,
+            roles: StaffRole::ALL,
+            form_email: String::new(),
+            form_role: StaffRole::Viewer,
+            errors: FieldErrors::default(),
+            csrf_token: rq.csrf_token()?,
+        })
+    }
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn list_users(rq: ConsoleRequest) -> Result<HttpResponse, AppError> {
     rq.require(StaffRole::SuperAdmin, ACTION)?;
     let mut conn = rq.conn().await?;
-    let content = section(&mut conn, &rq).await?;
-    page(&rq, StatusCode::OK, content)
+    let content = UsersSection::load(&mut conn, &rq).await?;
+    UsersSection::page(&rq, StatusCode::OK, None, content)
 }
 
 #[derive(Deserialize)]
@@ -192,7 +177,7 @@ pub async fn change_user_role(
         // Our own sessions were just ended: sign in again under the new role.
         return Ok(rq.redirect(paths::LOGIN));
     }
-    changed(
+    UsersSection::changed(
         &rq,
         &mut conn,
         &format!("{} is now {}.", updated.email, role.label()),
@@ -208,7 +193,7 @@ async fn set_disabled(
     let mut conn = rq.conn().await?;
     let updated = staff::set_disabled(&mut conn, &rq.actor(), target, disabled).await?;
     let verb = if disabled { "disabled" } else { "enabled" };
-    changed(&rq, &mut conn, &format!("{} is {verb}.", updated.email)).await
+    UsersSection::changed(&rq, &mut conn, &format!("{} is {verb}.", updated.email)).await
 }
 
 #[tracing::instrument(skip_all, fields(target_user = %path))]
@@ -239,7 +224,7 @@ pub async fn reset_user_two_factor(
         // Our own sessions were just ended.
         return Ok(rq.redirect(paths::LOGIN));
     }
-    changed(
+    UsersSection::changed(
         &rq,
         &mut conn,
         &format!("Two-factor sign-in of {} was reset.", updated.email),
@@ -262,7 +247,7 @@ pub async fn end_user_sessions(
         return Ok(rq.redirect(paths::LOGIN));
     }
     let plural = if count == 1 { "" } else { "s" };
-    changed(
+    UsersSection::changed(
         &rq,
         &mut conn,
         &format!(

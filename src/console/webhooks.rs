@@ -13,6 +13,7 @@ use diesel_async::AsyncPgConnection;
 use crate::catalog::Saved;
 use crate::console::path_id;
 use crate::console::request::ConsoleRequest;
+use crate::console::section::SettingsSection;
 use crate::db::ids::{WebhookDeliveryId, WebhookEndpointId};
 use crate::db::models::user::StaffRole;
 use crate::db::models::webhook_attempt::{self, LastExchange};
@@ -195,29 +196,22 @@ pub struct WebhookSecretReveal {
     pub rotated: bool,
 }
 
-fn page<T: Template>(
-    rq: &ConsoleRequest,
-    status: StatusCode,
-    here: Option<&str>,
-    content: T,
-) -> Result<HttpResponse, AppError> {
-    rq.settings_page(status, ("Webhooks", paths::WEBHOOKS), here, content)
-}
+impl SettingsSection for WebhooksSection {
+    const TITLE: &'static str = "Webhooks";
+    const PATH: &'static str = paths::WEBHOOKS;
 
-async fn section(
-    conn: &mut AsyncPgConnection,
-    rq: &ConsoleRequest,
-) -> Result<WebhooksSection, AppError> {
-    Ok(WebhooksSection {
-        health: webhook_delivery_report::health(conn, rq.user.org_id).await?,
-        now: rq.now,
-        endpoints: WebhookEndpoint::list_for_org(conn, rq.user.org_id).await?,
-        events: WebhookEvent::ALL,
-        form: EndpointDraft::blank(),
-        errors: FieldErrors::default(),
-        max: MAX_ENDPOINTS_PER_ORG,
-        csrf_token: rq.csrf_token()?,
-    })
+    async fn load(conn: &mut AsyncPgConnection, rq: &ConsoleRequest) -> Result<Self, AppError> {
+        Ok(WebhooksSection {
+            health: webhook_delivery_report::health(conn, rq.user.org_id).await?,
+            now: rq.now,
+            endpoints: WebhookEndpoint::list_for_org(conn, rq.user.org_id).await?,
+            events: WebhookEvent::ALL,
+            form: EndpointDraft::blank(),
+            errors: FieldErrors::default(),
+            max: MAX_ENDPOINTS_PER_ORG,
+            csrf_token: rq.csrf_token()?,
+        })
+    }
 }
 
 async fn detail(
@@ -273,15 +267,15 @@ fn reveal(
         secret,
         rotated,
     };
-    page(rq, StatusCode::OK, Some("Signing secret"), content)
+    WebhooksSection::page(rq, StatusCode::OK, Some("Signing secret"), content)
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn list_webhooks(rq: ConsoleRequest) -> Result<HttpResponse, AppError> {
     rq.require(StaffRole::SuperAdmin, webhooks::MANAGE)?;
     let mut conn = rq.conn().await?;
-    let content = section(&mut conn, &rq).await?;
-    page(&rq, StatusCode::OK, None, content)
+    let content = WebhooksSection::load(&mut conn, &rq).await?;
+    WebhooksSection::page(&rq, StatusCode::OK, None, content)
 }
 
 #[tracing::instrument(skip_all)]
@@ -302,10 +296,10 @@ pub async fn create_webhook(
     match created {
         Ok(created) => reveal(&rq, created, false),
         Err(DomainError::Invalid(errors)) => {
-            let mut content = section(&mut conn, &rq).await?;
+            let mut content = WebhooksSection::load(&mut conn, &rq).await?;
             content.form = draft.trimmed();
             content.errors = errors;
-            page(&rq, StatusCode::UNPROCESSABLE_ENTITY, None, content)
+            WebhooksSection::page(&rq, StatusCode::UNPROCESSABLE_ENTITY, None, content)
         }
         Err(e) => Err(e.into()),
     }
@@ -321,7 +315,7 @@ pub async fn show_webhook(
     // A URL may be 2,000 characters: the title and breadcrumb show its start.
     let here = crate::input::truncate(&endpoint.url, 80);
     let content = detail(&mut conn, &rq, endpoint).await?;
-    page(&rq, StatusCode::OK, Some(&here), content)
+    WebhooksSection::page(&rq, StatusCode::OK, Some(&here), content)
 }
 
 #[tracing::instrument(skip_all, fields(webhook = %path))]
@@ -339,7 +333,7 @@ pub async fn edit_webhook_form(
         errors: FieldErrors::default(),
         csrf_token: rq.csrf_token()?,
     };
-    page(&rq, StatusCode::OK, Some("Edit endpoint"), content)
+    WebhooksSection::page(&rq, StatusCode::OK, Some("Edit endpoint"), content)
 }
 
 #[tracing::instrument(skip_all, fields(webhook = %path))]
@@ -371,7 +365,7 @@ pub async fn update_webhook(
                 errors,
                 csrf_token: rq.csrf_token()?,
             };
-            page(
+            WebhooksSection::page(
                 &rq,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some("Edit endpoint"),
@@ -401,7 +395,7 @@ pub async fn confirm_webhook_action(
         rotate,
         csrf_token: rq.csrf_token()?,
     };
-    page(&rq, StatusCode::OK, Some(here), content)
+    WebhooksSection::page(&rq, StatusCode::OK, Some(here), content)
 }
 
 #[tracing::instrument(skip_all, fields(webhook = %path))]
@@ -412,10 +406,7 @@ pub async fn delete_webhook(
     let id: WebhookEndpointId = path_id(&path)?;
     let mut conn = rq.conn().await?;
     endpoints::delete_endpoint(&mut conn, &rq.actor(), id).await?;
-    rq.changed("Deleted the endpoint.", paths::WEBHOOKS, async || {
-        section(&mut conn, &rq).await
-    })
-    .await
+    WebhooksSection::changed(&rq, &mut conn, "Deleted the endpoint.").await
 }
 
 #[tracing::instrument(skip_all, fields(webhook = %path))]

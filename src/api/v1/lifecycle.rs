@@ -8,6 +8,7 @@ use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::actor::Actor;
 use crate::api::v1::call::{self, ApiCall, Reply};
 use crate::api::v1::credentials::{changed, current, secret_issued, transaction, view};
 use crate::api::v1::problem::Problem;
@@ -18,6 +19,7 @@ use crate::credentials::lifecycle::{self, DisableReason, Overlap};
 use crate::credentials::management::{CREDENTIALS_ROTATE, CREDENTIALS_WRITE};
 use crate::db::ids::CredentialId;
 use crate::db::models::credential::Credential;
+use crate::domain_error::DomainError;
 
 /// How long the current secret keeps working after the rotation.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -118,13 +120,29 @@ pub async fn rotate_secret(
     .await
 }
 
-/// The credential's answer after `done`.
-async fn answer(
-    call: &ApiCall,
-    conn: &mut AsyncPgConnection,
-    done: Result<Credential, crate::domain_error::DomainError>,
-) -> Result<Reply, Problem> {
-    changed(conn, call, &done?).await
+/// `post_action` for a change that takes no options and answers with the credential as it
+/// now stands; `change` is the domain operation.
+async fn post_change<F>(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+    scope: &'static str,
+    change: F,
+) -> HttpResponse
+where
+    F: AsyncFnOnce(&mut AsyncPgConnection, &Actor, CredentialId) -> Result<Credential, DomainError>,
+{
+    post_action(
+        req,
+        state,
+        payload,
+        scope,
+        async |call, conn, id, _: NoOptions| {
+            let credential = change(conn, &call.actor, id).await?;
+            changed(conn, call, &credential).await
+        },
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/credentials/{id}/retire-previous-secret", tag = "lifecycle",
@@ -136,15 +154,12 @@ pub async fn retire_previous_secret(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> HttpResponse {
-    post_action(
+    post_change(
         req,
         state,
         payload,
         CREDENTIALS_ROTATE,
-        async |call, conn, id, _: NoOptions| {
-            let done = lifecycle::retire_previous_secret(conn, &call.actor, id).await;
-            answer(call, conn, done).await
-        },
+        lifecycle::retire_previous_secret,
     )
     .await
 }
@@ -158,15 +173,13 @@ pub async fn disable_credential(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> HttpResponse {
-    post_action(
+    post_change(
         req,
         state,
         payload,
         CREDENTIALS_WRITE,
-        async |call, conn, id, _: NoOptions| {
-            let done =
-                lifecycle::disable_credential(conn, &call.actor, id, DisableReason::Manual).await;
-            answer(call, conn, done).await
+        async |conn, actor, id| {
+            lifecycle::disable_credential(conn, actor, id, DisableReason::Manual).await
         },
     )
     .await
@@ -181,15 +194,12 @@ pub async fn enable_credential(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> HttpResponse {
-    post_action(
+    post_change(
         req,
         state,
         payload,
         CREDENTIALS_WRITE,
-        async |call, conn, id, _: NoOptions| {
-            let done = lifecycle::enable_credential(conn, &call.actor, id).await;
-            answer(call, conn, done).await
-        },
+        lifecycle::enable_credential,
     )
     .await
 }
@@ -204,15 +214,12 @@ pub async fn revoke_credential(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> HttpResponse {
-    post_action(
+    post_change(
         req,
         state,
         payload,
         CREDENTIALS_WRITE,
-        async |call, conn, id, _: NoOptions| {
-            let done = lifecycle::revoke_credential(conn, &call.actor, id).await;
-            answer(call, conn, done).await
-        },
+        lifecycle::revoke_credential,
     )
     .await
 }

@@ -28,27 +28,7 @@ pub fn is_valid_scope(scope: &str) -> bool {
 }
 
 impl Api {
-    pub async fn list_for_org(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<Vec<Self>> {
-        apis::table
-            .filter(apis::org_id.eq(org))
-            .order(apis::scope.asc())
-            .select(Self::as_select())
-            .load(conn)
-            .await
-    }
-
-    pub async fn find_in_org(
-        conn: &mut AsyncPgConnection,
-        org: OrgId,
-        id: ApiId,
-    ) -> QueryResult<Self> {
-        apis::table
-            .filter(apis::org_id.eq(org))
-            .filter(apis::id.eq(id))
-            .select(Self::as_select())
-            .first(conn)
-            .await
-    }
+    org_scoped!(apis, ApiId, list_for_org ordered by apis::scope.asc());
 
     /// Those of `ids` that belong to `org`; anything else is silently dropped by the caller's
     /// length check.

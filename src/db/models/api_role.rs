@@ -29,27 +29,7 @@ pub struct ApiRoleWithApis {
 }
 
 impl ApiRole {
-    pub async fn list_for_org(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<Vec<Self>> {
-        roles::table
-            .filter(roles::org_id.eq(org))
-            .order(roles::name.asc())
-            .select(Self::as_select())
-            .load(conn)
-            .await
-    }
-
-    pub async fn find_in_org(
-        conn: &mut AsyncPgConnection,
-        org: OrgId,
-        id: RoleId,
-    ) -> QueryResult<Self> {
-        roles::table
-            .filter(roles::org_id.eq(org))
-            .filter(roles::id.eq(id))
-            .select(Self::as_select())
-            .first(conn)
-            .await
-    }
+    org_scoped!(roles, RoleId, list_for_org ordered by roles::name.asc());
 
     /// Every role of `org` with its APIs, in two queries.
     pub async fn list_with_apis(

@@ -240,27 +240,7 @@ impl Credential {
             && self.previous_secret_retires_at.is_some_and(|t| t > now)
     }
 
-    pub async fn list_for_org(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<Vec<Self>> {
-        credentials::table
-            .filter(credentials::org_id.eq(org))
-            .order((credentials::created_at.asc(), credentials::id.asc()))
-            .select(Self::as_select())
-            .load(conn)
-            .await
-    }
-
-    pub async fn find_in_org(
-        conn: &mut AsyncPgConnection,
-        org: OrgId,
-        id: CredentialId,
-    ) -> QueryResult<Self> {
-        credentials::table
-            .filter(credentials::org_id.eq(org))
-            .filter(credentials::id.eq(id))
-            .select(Self::as_select())
-            .first(conn)
-            .await
-    }
+    org_scoped!(credentials, CredentialId, list_for_org ordered by (credentials::created_at.asc(), credentials::id.asc()));
 
     pub async fn find_by_creation_key(
         conn: &mut AsyncPgConnection,

@@ -1,5 +1,44 @@
 //! One module per table: the row struct, its insertable form and its queries.
 
+/// The lookups of a table that belongs to an organisation, written once so that none of them
+/// can leave out the organisation filter (see STYLE: a tenant's data is read by `OrgId`).
+/// Inside the row type's `impl`: `find_in_org`, and with `$list ordered by $order` a list of
+/// all the organisation's rows. The caller's module imports diesel's prelude and
+/// `diesel_async::{AsyncPgConnection, RunQueryDsl}`, as every model module does.
+macro_rules! org_scoped {
+    ($table:ident, $id:ty) => {
+        /// The row `id` when it belongs to `org`; `NotFound` otherwise, as if it did not exist.
+        pub async fn find_in_org(
+            conn: &mut AsyncPgConnection,
+            org: crate::db::ids::OrgId,
+            id: $id,
+        ) -> QueryResult<Self> {
+            $table::table
+                .filter($table::org_id.eq(org))
+                .filter($table::id.eq(id))
+                .select(Self::as_select())
+                .first(conn)
+                .await
+        }
+    };
+    ($table:ident, $id:ty, $list:ident ordered by $order:expr) => {
+        org_scoped!($table, $id);
+
+        /// Every row of `org`.
+        pub async fn $list(
+            conn: &mut AsyncPgConnection,
+            org: crate::db::ids::OrgId,
+        ) -> QueryResult<Vec<Self>> {
+            $table::table
+                .filter($table::org_id.eq(org))
+                .order($order)
+                .select(Self::as_select())
+                .load(conn)
+                .await
+        }
+    };
+}
+
 pub mod access_token;
 pub mod api;
 pub mod api_role;

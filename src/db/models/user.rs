@@ -153,27 +153,7 @@ impl User {
             .optional()
     }
 
-    pub async fn find_in_org(
-        conn: &mut AsyncPgConnection,
-        org: OrgId,
-        id: UserId,
-    ) -> QueryResult<Self> {
-        users::table
-            .filter(users::org_id.eq(org))
-            .filter(users::id.eq(id))
-            .select(Self::as_select())
-            .first(conn)
-            .await
-    }
-
-    pub async fn list_in_org(conn: &mut AsyncPgConnection, org: OrgId) -> QueryResult<Vec<Self>> {
-        users::table
-            .filter(users::org_id.eq(org))
-            .order(users::email.asc())
-            .select(Self::as_select())
-            .load(conn)
-            .await
-    }
+    org_scoped!(users, UserId, list_in_org ordered by users::email.asc());
 
     pub async fn insert(conn: &mut AsyncPgConnection, new: &NewUser<'_>) -> QueryResult<Self> {
         diesel::insert_into(users::table)
