@@ -21,6 +21,8 @@ use crate::app_state::AppState;
 use crate::error::AppError;
 use crate::paths;
 use crate::random;
+use crate::render::render_template;
+use crate::views::PublicPage;
 
 pub const HEADER: &str = "X-CSRF-Token";
 pub const FIELD: &str = "csrf_token";
@@ -92,6 +94,29 @@ impl AnonymousCsrf {
         }
         Ok(())
     }
+}
+
+/// A page shown before sign-in with a form: the form gets the CSRF token, the response the
+/// cookie when it is new. `no_store` for a page whose form carries a link's token (setup,
+/// invitation), which no cache may keep.
+pub fn public_form_page<T: askama::Template>(
+    req: &HttpRequest,
+    state: &AppState,
+    status: actix_web::http::StatusCode,
+    (title, no_store): (&str, bool),
+    form: impl FnOnce(String) -> T,
+) -> Result<HttpResponse, AppError> {
+    let csrf = AnonymousCsrf::for_request(req, state)?;
+    let form = form(csrf.token.clone());
+    let mut res = render_template(status, &PublicPage::new(title, csrf.token.clone(), form))?;
+    csrf.set_cookie(&mut res)?;
+    if no_store {
+        res.headers_mut().insert(
+            actix_web::http::header::CACHE_CONTROL,
+            actix_web::http::header::HeaderValue::from_static("no-store"),
+        );
+    }
+    Ok(res)
 }
 
 /// The token a POST to `req`'s path must carry: the double-submit cookie's for the forms

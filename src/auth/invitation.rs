@@ -10,7 +10,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::app_state::AppState;
-use crate::auth::csrf::AnonymousCsrf;
+use crate::auth::csrf::public_form_page;
 use crate::client_ip::RequestMeta;
 use crate::db::models::invitation::Invitation;
 use crate::db::models::two_factor::TwoFactor;
@@ -24,7 +24,7 @@ use crate::render::render_template;
 use crate::session::TypedSession;
 use crate::staff::invitations::{self, Acceptance, Accepted, Opened};
 use crate::staff::sessions::SignInOrigin;
-use crate::views::{PublicPage, error_page};
+use crate::views::error_page;
 
 const LINK_INVALID: &str = "This invitation link is not valid: it has been used, revoked or replaced by a newer one, or it has expired. Ask the person who invited you to send it again.";
 const ADDRESS_TAKEN: &str = "This email address already has a staff account of this console, and an address can belong to one organisation only. Sign in with that account, or ask the person who invited you to invite another address.";
@@ -76,18 +76,7 @@ fn form_page(
     status: StatusCode,
     form: impl FnOnce(String) -> InvitationForm,
 ) -> Result<HttpResponse, AppError> {
-    let csrf = AnonymousCsrf::for_request(req, state)?;
-    let form = form(csrf.token.clone());
-    let mut res = render_template(
-        status,
-        &PublicPage::new("Accept your invitation", csrf.token.clone(), form),
-    )?;
-    csrf.set_cookie(&mut res)?;
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    Ok(res)
+    public_form_page(req, state, status, ("Accept your invitation", true), form)
 }
 
 fn form_of(

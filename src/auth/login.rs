@@ -12,7 +12,7 @@ use url::Url;
 
 use crate::app_state::AppState;
 use crate::audit::Record;
-use crate::auth::csrf::AnonymousCsrf;
+use crate::auth::csrf::public_form_page;
 use crate::client_ip::RequestMeta;
 use crate::db::models::audit_action::AuditAction;
 use crate::db::models::audit_event::NewAuditEvent;
@@ -22,11 +22,9 @@ use crate::forms::MAX_EMAIL_BYTES;
 use crate::html_form::HtmlForm;
 use crate::input::{self, Lines};
 use crate::paths;
-use crate::render::render_template;
 use crate::session::{PendingSignIn, TypedSession};
 use crate::staff::sessions::SignInOrigin;
 use crate::staff::sign_in::{Attempt, Outcome, sign_in};
-use crate::views::PublicPage;
 
 /// The same for an unknown email, a wrong password and a disabled account.
 const FAILED: &str = "Email or password is not right.";
@@ -86,14 +84,7 @@ fn login_page(
     status: StatusCode,
     form: impl FnOnce(String) -> LoginForm,
 ) -> Result<HttpResponse, AppError> {
-    let csrf = AnonymousCsrf::for_request(req, state)?;
-    let form = form(csrf.token.clone());
-    let mut res = render_template(
-        status,
-        &PublicPage::new("Sign in", csrf.token.clone(), form),
-    )?;
-    csrf.set_cookie(&mut res)?;
-    Ok(res)
+    public_form_page(req, state, status, ("Sign in", false), form)
 }
 
 #[tracing::instrument(skip_all)]

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::app_state::AppState;
-use crate::auth::csrf::AnonymousCsrf;
+use crate::auth::csrf::public_form_page;
 use crate::client_ip::RequestMeta;
 use crate::db::DbPool;
 use crate::db::models::setup_token;
@@ -23,7 +23,7 @@ use crate::render::render_template;
 use crate::session::TypedSession;
 use crate::staff::first_run::{self, SetupDraft};
 use crate::staff::sessions::SignInOrigin;
-use crate::views::{PublicPage, error_page};
+use crate::views::error_page;
 
 const LINK_INVALID: &str = "This setup link is not valid or has already been used. Restart the server to print a new one while no user exists, or sign in.";
 
@@ -71,26 +71,14 @@ fn invalid_link() -> Result<HttpResponse, AppError> {
 }
 
 /// The setup page, with its double-submit CSRF token (and cookie, when new): no session
-/// exists yet, and showing the page stores nothing.
+/// exists yet, and showing the page stores nothing. It carries the setup token.
 fn setup_page(
     req: &HttpRequest,
     state: &AppState,
     status: StatusCode,
     form: impl FnOnce(String) -> SetupForm,
 ) -> Result<HttpResponse, AppError> {
-    let csrf = AnonymousCsrf::for_request(req, state)?;
-    let form = form(csrf.token.clone());
-    let mut res = render_template(
-        status,
-        &PublicPage::new("Set up m2m-console", csrf.token.clone(), form),
-    )?;
-    csrf.set_cookie(&mut res)?;
-    // The page carries the setup token in a hidden field.
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    Ok(res)
+    public_form_page(req, state, status, ("Set up m2m-console", true), form)
 }
 
 #[tracing::instrument(skip_all)]

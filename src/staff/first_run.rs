@@ -31,14 +31,10 @@ pub struct SetupDraft {
     pub org_name: String,
     #[serde(default)]
     pub email: String,
-    #[serde(default = "empty")]
+    #[serde(default = "crate::staff::password::missing")]
     pub password: SecretString,
-    #[serde(default = "empty")]
+    #[serde(default = "crate::staff::password::missing")]
     pub password_confirm: SecretString,
-}
-
-fn empty() -> SecretString {
-    SecretString::from("")
 }
 
 /// The organisation name and email as the form shows them again, and the messages.

@@ -274,14 +274,10 @@ pub async fn open(
 pub struct Acceptance {
     #[serde(default)]
     pub token: String,
-    #[serde(default = "empty")]
+    #[serde(default = "crate::staff::password::missing")]
     pub password: SecretString,
-    #[serde(default = "empty")]
+    #[serde(default = "crate::staff::password::missing")]
     pub password_confirm: SecretString,
-}
-
-fn empty() -> SecretString {
-    SecretString::from("")
 }
 
 /// How accepting ended, besides field messages (`DomainError::Invalid`).

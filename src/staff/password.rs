@@ -61,6 +61,12 @@ impl PasswordContext<'_> {
     }
 }
 
+/// A password field a form left out: `#[serde(default = "password::missing")]`, so the
+/// checks say "Enter a password" instead of the body being refused.
+pub fn missing() -> SecretString {
+    SecretString::from("")
+}
+
 /// The one rule for a new staff password (first-run setup, `create-user`, accepting an
 /// invitation, changing one's own), checked before hashing: 12 to 128 characters, no control
 /// characters, not on the list of the most common passwords, and hard to guess by zxcvbn

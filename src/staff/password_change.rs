@@ -29,14 +29,10 @@ const WRONG_CURRENT: &str = "That is not your current password.";
 /// The form as posted. Neither field is ever shown again.
 #[derive(Deserialize)]
 pub struct PasswordChange {
-    #[serde(default = "empty")]
+    #[serde(default = "crate::staff::password::missing")]
     pub current_password: SecretString,
-    #[serde(default = "empty")]
+    #[serde(default = "crate::staff::password::missing")]
     pub new_password: SecretString,
-}
-
-fn empty() -> SecretString {
-    SecretString::from("")
 }
 
 /// How a change ended, besides a refusal with field messages (`DomainError::Invalid`).

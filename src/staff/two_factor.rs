@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::json;
 
 use crate::actor::Actor;
 use crate::audit::Record;
@@ -203,10 +204,13 @@ pub async fn check_code(
     if passed.is_none() && recovery && row.enabled() {
         let digest = random::sha256(normalise_recovery_code(typed).as_bytes());
         if rows::use_recovery_code(conn, user.id, &digest, now).await? {
-            NewAuditEvent::new(AuditAction::UserRecoveryCodeUsed, meta, now)
-                .by(user)
-                .record(conn)
-                .await?;
+            audit(
+                conn,
+                AuditAction::UserRecoveryCodeUsed,
+                (user, meta, now),
+                json!({}),
+            )
+            .await?;
             passed = Some(Method::RecoveryCode);
         }
     }
@@ -217,26 +221,35 @@ pub async fn check_code(
     }
     let lockouts = throttle::record_failure(conn, &keys, now).await?;
     let scopes: Vec<&str> = lockouts.iter().map(|s| s.as_str()).collect();
-    NewAuditEvent::new(AuditAction::UserTwoFactorFailed, meta, now)
-        .by(user)
-        .details(serde_json::json!({ "locked_out": scopes }))
-        .record(conn)
-        .await?;
+    let who = (user, meta, now);
+    let details = json!({ "locked_out": scopes });
+    audit(conn, AuditAction::UserTwoFactorFailed, who, details).await?;
     tracing::info!(user_id = %user.id, "two-factor code refused");
     match counted {
         None => Ok(Check::Locked),
         Some(count) => {
             if count == CODE_CEILING {
-                NewAuditEvent::new(AuditAction::UserTwoFactorLocked, meta, now)
-                    .by(user)
-                    .details(serde_json::json!({ "wrong_codes_in_a_row": count }))
-                    .record(conn)
-                    .await?;
+                let details = json!({ "wrong_codes_in_a_row": count });
+                audit(conn, AuditAction::UserTwoFactorLocked, who, details).await?;
                 tracing::warn!(user_id = %user.id, "two-factor codes locked after the ceiling");
             }
             Ok(Check::Wrong)
         }
     }
+}
+
+/// An audit row of `user`'s own sign-in steps (no session acts yet: the request's address).
+async fn audit(
+    conn: &mut AsyncPgConnection,
+    action: AuditAction,
+    (user, meta, now): (&User, &RequestMeta, DateTime<Utc>),
+    details: serde_json::Value,
+) -> diesel::QueryResult<()> {
+    NewAuditEvent::new(action, meta, now)
+        .by(user)
+        .details(details)
+        .record(conn)
+        .await
 }
 
 /// The code step of signing in, for the pending sign-in `pending` (its id): one of its
@@ -259,11 +272,8 @@ pub async fn complete_sign_in(
     match check {
         Check::Passed(method) => {
             throttle::forget_pending(conn, pending).await?;
-            NewAuditEvent::new(AuditAction::UserLogin, meta, now)
-                .by(user)
-                .details(serde_json::json!({ "second_factor": method.as_str() }))
-                .record(conn)
-                .await?;
+            let details = json!({ "second_factor": method.as_str() });
+            audit(conn, AuditAction::UserLogin, (user, meta, now), details).await?;
             tracing::info!(user_id = %user.id, "signed in with a second factor");
         }
         Check::Wrong | Check::Locked => {

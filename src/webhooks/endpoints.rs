@@ -216,12 +216,14 @@ pub async fn create_endpoint(
                 updated_at: actor.now,
             };
             endpoint.insert(conn).await?;
-            actor
-                .audit(AuditAction::WebhookCreated)
-                .target("webhook", id, &recorded_url(&endpoint.url))
-                .details(checked.summary())
-                .record(conn)
-                .await?;
+            audit(
+                conn,
+                actor,
+                AuditAction::WebhookCreated,
+                (id, &endpoint.url),
+                checked.summary(),
+            )
+            .await?;
             Ok(endpoint)
         })
         .await?;
@@ -257,15 +259,33 @@ pub async fn update_endpoint(
             actor.now,
         )
         .await?;
-        actor
-            .audit(AuditAction::WebhookUpdated)
-            .target("webhook", id, &recorded_url(&after.url))
-            .details(json!({ "before": summary(&before), "after": checked.summary() }))
-            .record(conn)
-            .await?;
+        audit(
+            conn,
+            actor,
+            AuditAction::WebhookUpdated,
+            (id, &after.url),
+            json!({ "before": summary(&before), "after": checked.summary() }),
+        )
+        .await?;
         Ok((after, Saved::Changed))
     })
     .await
+}
+
+/// The audit row of a change to the endpoint `id` at `url` (named by `recorded_url`).
+async fn audit(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    action: AuditAction,
+    (id, url): (WebhookEndpointId, &str),
+    details: serde_json::Value,
+) -> diesel::QueryResult<()> {
+    actor
+        .audit(action)
+        .target("webhook", id, &recorded_url(url))
+        .details(details)
+        .record(conn)
+        .await
 }
 
 /// Deletes an endpoint and its deliveries (the audit log keeps the record).
@@ -281,12 +301,14 @@ pub async fn delete_endpoint(
         if WebhookEndpoint::delete(conn, actor.org_id(), id).await? == 0 {
             return Err(DomainError::NotFound);
         }
-        actor
-            .audit(AuditAction::WebhookDeleted)
-            .target("webhook", id, &recorded_url(&endpoint.url))
-            .details(summary(&endpoint))
-            .record(conn)
-            .await?;
+        audit(
+            conn,
+            actor,
+            AuditAction::WebhookDeleted,
+            (id, &endpoint.url),
+            summary(&endpoint),
+        )
+        .await?;
         Ok(endpoint)
     })
     .await
@@ -305,11 +327,14 @@ pub async fn rotate_secret(
         .transaction(async |conn| {
             let endpoint =
                 WebhookEndpoint::set_secret(conn, actor.org_id(), id, &sealed, actor.now).await?;
-            actor
-                .audit(AuditAction::WebhookSecretRotated)
-                .target("webhook", id, &recorded_url(&endpoint.url))
-                .record(conn)
-                .await?;
+            audit(
+                conn,
+                actor,
+                AuditAction::WebhookSecretRotated,
+                (id, &endpoint.url),
+                json!({}),
+            )
+            .await?;
             Ok::<_, DomainError>(endpoint)
         })
         .await?;
@@ -329,12 +354,14 @@ pub async fn redeliver(
         let found = WebhookEndpoint::find_in_org(conn, actor.org_id(), endpoint).await?;
         let again =
             WebhookDelivery::redeliver(conn, actor.org_id(), endpoint, delivery, actor.now).await?;
-        actor
-            .audit(AuditAction::WebhookRedelivered)
-            .target("webhook", endpoint, &recorded_url(&found.url))
-            .details(json!({ "message_id": again.message_id(), "event": again.event }))
-            .record(conn)
-            .await?;
+        audit(
+            conn,
+            actor,
+            AuditAction::WebhookRedelivered,
+            (endpoint, &found.url),
+            json!({ "message_id": again.message_id(), "event": again.event }),
+        )
+        .await?;
         Ok(again)
     })
     .await
@@ -361,12 +388,14 @@ pub async fn send_test_event(
         };
         let delivery =
             webhook_delivery::enqueue_test(conn, actor.org_id(), id, sent_by, actor.now).await?;
-        actor
-            .audit(AuditAction::WebhookTestSent)
-            .target("webhook", id, &recorded_url(&endpoint.url))
-            .details(json!({ "message_id": format!("msg_{}", delivery.0.simple()) }))
-            .record(conn)
-            .await?;
+        audit(
+            conn,
+            actor,
+            AuditAction::WebhookTestSent,
+            (id, &endpoint.url),
+            json!({ "message_id": format!("msg_{}", delivery.0.simple()) }),
+        )
+        .await?;
         Ok(endpoint)
     })
     .await

@@ -6,7 +6,6 @@ use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{ApiId, CredentialId, OrgId, RoleId, UserId};
@@ -17,41 +16,14 @@ use crate::db::schema::{access_tokens, apis, credential_apis, credential_scopes,
 /// At most this many credentials per organisation, revoked ones included until deleted.
 pub const MAX_CREDENTIALS_PER_ORG: i64 = 10;
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = Text)]
-pub enum AccessLevel {
-    /// Every API the role allows.
-    Full,
-    /// A chosen subset of the role's APIs.
-    FineGrained,
-}
-
-impl AccessLevel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccessLevel::Full => "full",
-            AccessLevel::FineGrained => "fine_grained",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "full" => Some(AccessLevel::Full),
-            "fine_grained" => Some(AccessLevel::FineGrained),
-            _ => None,
-        }
+text_enum! {
+    pub enum AccessLevel ("access level") {
+        /// Every API the role allows.
+        Full = "full",
+        /// A chosen subset of the role's APIs.
+        FineGrained = "fine_grained",
     }
 }
-
-text_enum_sql!(AccessLevel, "access level");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {

@@ -10,57 +10,25 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use crate::db::ids::{CredentialId, NoticeId, OrgId};
 use crate::db::schema::notices;
 
-/// What a notice reports; with the credential, the moment and the recipient, it is the key
-/// that keeps each email to one.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-pub enum NoticeKind {
-    ExpiresIn30Days,
-    ExpiresIn7Days,
-    ExpiresIn1Day,
-    Disabled,
-    Leaked,
-    /// To a staff member: their right password was followed by a wrong two-factor code.
-    PasswordWithWrongCode,
-    /// To a staff member: two-factor sign-in of their account was turned on, or off.
-    TwoFactorEnabled,
-    TwoFactorDisabled,
+text_enum! {
+    /// What a notice reports; with the credential, the moment and the recipient, it is the
+    /// key that keeps each email to one.
+    #[derive(Hash)]
+    pub enum NoticeKind ("notice kind") {
+        ExpiresIn30Days = "expires_in_30_days",
+        ExpiresIn7Days = "expires_in_7_days",
+        ExpiresIn1Day = "expires_in_1_day",
+        Disabled = "disabled",
+        Leaked = "leaked",
+        /// To a staff member: their right password was followed by a wrong two-factor code.
+        PasswordWithWrongCode = "password_with_wrong_code",
+        /// To a staff member: two-factor sign-in of their account was turned on, or off.
+        TwoFactorEnabled = "two_factor_enabled",
+        TwoFactorDisabled = "two_factor_disabled",
+    }
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 8] = [
-        NoticeKind::ExpiresIn30Days,
-        NoticeKind::ExpiresIn7Days,
-        NoticeKind::ExpiresIn1Day,
-        NoticeKind::Disabled,
-        NoticeKind::Leaked,
-        NoticeKind::PasswordWithWrongCode,
-        NoticeKind::TwoFactorEnabled,
-        NoticeKind::TwoFactorDisabled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NoticeKind::ExpiresIn30Days => "expires_in_30_days",
-            NoticeKind::ExpiresIn7Days => "expires_in_7_days",
-            NoticeKind::ExpiresIn1Day => "expires_in_1_day",
-            NoticeKind::Disabled => "disabled",
-            NoticeKind::Leaked => "leaked",
-            NoticeKind::PasswordWithWrongCode => "password_with_wrong_code",
-            NoticeKind::TwoFactorEnabled => "two_factor_enabled",
-            NoticeKind::TwoFactorDisabled => "two_factor_disabled",
-        }
-    }
-
     /// Whether the email is about the recipient's own staff account (not a credential).
     pub fn is_about_own_account(self) -> bool {
         matches!(
@@ -70,13 +38,7 @@ impl NoticeKind {
                 | NoticeKind::TwoFactorDisabled
         )
     }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        NoticeKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
 }
-
-text_enum_sql!(NoticeKind, "notice kind");
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = notices)]

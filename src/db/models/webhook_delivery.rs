@@ -13,47 +13,19 @@ use crate::db::ids::{CredentialId, OrgId, WebhookDeliveryId, WebhookEndpointId};
 use crate::db::models::webhook_endpoint::WebhookEvent;
 use crate::db::schema::webhook_deliveries;
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = Text)]
-pub enum DeliveryStatus {
-    /// Not tried yet (or sent again with Redeliver).
-    Pending,
-    /// Tried and failed; tried again later.
-    Retrying,
-    Delivered,
-    /// Given up: still failing 24 hours after the first attempt, or its endpoint is off.
-    Failed,
+text_enum! {
+    pub enum DeliveryStatus ("webhook delivery status") {
+        /// Not tried yet (or sent again with Redeliver).
+        Pending = "pending",
+        /// Tried and failed; tried again later.
+        Retrying = "retrying",
+        Delivered = "delivered",
+        /// Given up: still failing 24 hours after the first attempt, or its endpoint is off.
+        Failed = "failed",
+    }
 }
 
 impl DeliveryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Pending => "pending",
-            DeliveryStatus::Retrying => "retrying",
-            DeliveryStatus::Delivered => "delivered",
-            DeliveryStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            DeliveryStatus::Pending,
-            DeliveryStatus::Retrying,
-            DeliveryStatus::Delivered,
-            DeliveryStatus::Failed,
-        ]
-        .into_iter()
-        .find(|d| d.as_str() == s)
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             DeliveryStatus::Pending => "Pending",
@@ -72,8 +44,6 @@ impl DeliveryStatus {
         }
     }
 }
-
-text_enum_sql!(DeliveryStatus, "webhook delivery status");
 
 /// Who caused an event, as the payload names them.
 pub enum EventActor<'a> {
