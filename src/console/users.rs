@@ -138,7 +138,7 @@ impl SettingsSection for UsersSection {
             invitations,
             link: None,
             me: rq.user.id,
-            roles: StaffRole::ALL,
+            roles: StaffRole::BY_POWER,
             form_email: String::new(),
             form_role: StaffRole::Viewer,
             errors: FieldErrors::default(),
@@ -168,7 +168,7 @@ pub async fn change_user_role(
     HtmlForm(form): HtmlForm<RoleData>,
 ) -> Result<HttpResponse, AppError> {
     rq.require(StaffRole::SuperAdmin, ACTION)?;
-    let role = StaffRole::parse(&form.role)
+    let role = StaffRole::parse(form.role.trim())
         .ok_or_else(|| AppError::BadRequest("Choose a valid role.".into()))?;
     let target = path.into_inner();
     let mut conn = rq.conn().await?;

@@ -85,7 +85,7 @@ pub struct Invited {
 pub fn check(draft: &InvitationDraft) -> (String, Option<StaffRole>, FieldErrors) {
     let mut errors = FieldErrors::default();
     let email = forms::email(&mut errors, "email", &draft.email);
-    let role = StaffRole::parse(&draft.role);
+    let role = StaffRole::parse(draft.role.trim());
     if role.is_none() {
         errors.add("role", "Choose a role.");
     }

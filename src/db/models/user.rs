@@ -5,59 +5,33 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{OrgId, UserId};
 use crate::db::schema::users;
 use crate::input::normalise_email;
 
-/// What a staff member may do; checked on the server for every request.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = Text)]
-pub enum StaffRole {
-    Viewer,
-    Admin,
-    SuperAdmin,
+text_enum! {
+    /// What a staff member may do; checked on the server for every request. Ordered by
+    /// power (`Viewer < Admin < SuperAdmin`); stored as `viewer`, `admin`, `super_admin`.
+    #[derive(PartialOrd, Ord)]
+    pub enum StaffRole ("role") {
+        Viewer = "viewer",
+        Admin = "admin",
+        SuperAdmin = "super_admin",
+    }
 }
 
 impl StaffRole {
-    pub const ALL: [StaffRole; 3] = [StaffRole::SuperAdmin, StaffRole::Admin, StaffRole::Viewer];
-
-    /// The value stored in the database and used in forms (`super_admin`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StaffRole::SuperAdmin => "super_admin",
-            StaffRole::Admin => "admin",
-            StaffRole::Viewer => "viewer",
-        }
-    }
+    /// As the console lists them: the most powerful first.
+    pub const BY_POWER: [StaffRole; 3] =
+        [StaffRole::SuperAdmin, StaffRole::Admin, StaffRole::Viewer];
 
     pub fn label(self) -> &'static str {
         match self {
             StaffRole::SuperAdmin => "Super Admin",
             StaffRole::Admin => "Admin",
             StaffRole::Viewer => "Viewer",
-        }
-    }
-
-    /// Parses the database/form value or the CLI spelling (`super-admin`).
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().replace('-', "_").as_str() {
-            "super_admin" => Some(StaffRole::SuperAdmin),
-            "admin" => Some(StaffRole::Admin),
-            "viewer" => Some(StaffRole::Viewer),
-            _ => None,
         }
     }
 }
@@ -71,12 +45,11 @@ impl fmt::Display for StaffRole {
 impl FromStr for StaffRole {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        StaffRole::parse(s)
+        // The command line's spelling (`super-admin`) as well as the stored one.
+        StaffRole::parse(&s.trim().replace('-', "_"))
             .ok_or_else(|| format!("unknown role {s:?} (super-admin, admin or viewer)"))
     }
 }
-
-text_enum_sql!(StaffRole, "role");
 
 #[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
