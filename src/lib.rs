@@ -2,7 +2,7 @@
 //! authorization server those credentials talk to.
 
 pub mod actor;
-pub mod api;
+pub(crate) mod api;
 pub mod app_state;
 pub mod assets;
 pub mod audit;
@@ -31,7 +31,7 @@ pub mod oauth;
 pub mod paths;
 pub mod policy;
 pub mod random;
-pub mod rate_limit;
+pub(crate) mod rate_limit;
 pub(crate) mod render;
 pub mod routes;
 pub mod sealed;

@@ -138,11 +138,6 @@ impl TypedSession {
         self.0.get::<String>(FLASH_KEY).ok().flatten()?;
         self.0.remove_as::<String>(FLASH_KEY).and_then(Result::ok)
     }
-
-    /// The token without creating one: a request whose session has none cannot be valid.
-    pub fn existing_csrf_token(&self) -> Option<String> {
-        self.0.get::<String>(CSRF_KEY).ok().flatten()
-    }
 }
 
 impl FromRequest for TypedSession {

@@ -68,10 +68,6 @@ impl Shell {
         serde_json::json!({ "X-CSRF-Token": self.csrf_token }).to_string()
     }
 
-    pub fn is_super_admin(&self) -> bool {
-        self.user_role == Some(StaffRole::SuperAdmin)
-    }
-
     /// A Viewer reads everything and changes nothing: every page says so once.
     pub fn is_viewer(&self) -> bool {
         self.user_role == Some(StaffRole::Viewer)

@@ -1,5 +1,5 @@
 //! The JSON endpoints beside the OAuth ones: the management API (`v1`) and the leak reports
 //! of secret scanners.
 
-pub mod leaks;
-pub mod v1;
+pub(crate) mod leaks;
+pub(crate) mod v1;

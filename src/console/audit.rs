@@ -5,9 +5,9 @@
 
 mod details;
 mod export;
-pub mod labels;
+pub(crate) mod labels;
 mod query;
-pub mod user_agent;
+pub(crate) mod user_agent;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};

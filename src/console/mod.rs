@@ -1,20 +1,20 @@
 //! Handlers of the admin console pages.
 
-pub mod account;
-pub mod apis;
-pub mod audit;
-pub mod credentials;
-pub mod invitations;
-pub mod policy;
-pub mod request;
-pub mod roles;
-pub mod section;
-pub mod sessions;
-pub mod settings;
-pub mod step_up;
+pub(crate) mod account;
+pub(crate) mod apis;
+pub(crate) mod audit;
+pub(crate) mod credentials;
+pub(crate) mod invitations;
+pub(crate) mod policy;
+pub(crate) mod request;
+pub(crate) mod roles;
+pub(crate) mod section;
+pub(crate) mod sessions;
+pub(crate) mod settings;
+pub(crate) mod step_up;
 pub mod step_up_gate;
-pub mod users;
-pub mod webhooks;
+pub(crate) mod users;
+pub(crate) mod webhooks;
 
 use crate::error::AppError;
 

@@ -81,7 +81,7 @@ macro_rules! text_enum {
 pub mod ids;
 pub mod models;
 pub mod schema;
-pub mod statements;
+pub(crate) mod statements;
 
 use std::time::Duration;
 

@@ -3,21 +3,21 @@
 //! with management scopes. Thin handlers: they read and check the request, call the domain
 //! functions the console calls, and answer JSON or an RFC 9457 problem.
 
-pub mod call;
-pub mod credentials;
-pub mod cursor;
-pub mod doc;
-pub mod doc_parts;
-pub mod examples;
-pub mod idempotency;
-pub mod input;
-pub mod keys;
-pub mod lifecycle;
-pub mod problem;
-pub mod read;
-pub mod reference;
-pub mod tokens;
-pub mod views;
+pub(crate) mod call;
+pub(crate) mod credentials;
+pub(crate) mod cursor;
+pub(crate) mod doc;
+pub(crate) mod doc_parts;
+pub(crate) mod examples;
+pub(crate) mod idempotency;
+pub(crate) mod input;
+pub(crate) mod keys;
+pub(crate) mod lifecycle;
+pub(crate) mod problem;
+pub(crate) mod read;
+pub(crate) mod reference;
+pub(crate) mod tokens;
+pub(crate) mod views;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, Route, web};

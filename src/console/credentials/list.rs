@@ -147,7 +147,6 @@ pub(super) async fn section(
             .collect(),
         rows,
         can_manage: can_manage(rq),
-        csrf_token: rq.csrf_token()?,
         oob,
         sort,
         first_run,

@@ -3,17 +3,17 @@
 //! for htmx (modals, fragments, out-of-band row updates and toasts) and for plain forms
 //! (whole pages and redirects). The operations are the domain's (`crate::credentials`).
 
-pub mod actions;
-pub mod diagnosis;
-pub mod form;
-pub mod keys;
-pub mod list;
-pub mod pages;
-pub mod sort;
-pub mod staleness;
-pub mod tokens;
-pub mod usage;
-pub mod views;
+pub(crate) mod actions;
+pub(crate) mod diagnosis;
+pub(crate) mod form;
+pub(crate) mod keys;
+pub(crate) mod list;
+pub(crate) mod pages;
+pub(crate) mod sort;
+pub(crate) mod staleness;
+pub(crate) mod tokens;
+pub(crate) mod usage;
+pub(crate) mod views;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;

@@ -71,7 +71,6 @@ pub struct Chart {
     pub reasons: Vec<RefusalReason>,
     pub rows: Vec<DataRow>,
     pub empty: bool,
-    pub baseline: String,
 }
 
 fn reason_class(reason: RefusalReason) -> &'static str {
@@ -224,7 +223,6 @@ impl Chart {
             reasons,
             rows,
             empty: issued == 0 && refused == 0 && api_calls == 0,
-            baseline: format!("{plot_bottom:.1}"),
         }
     }
 

@@ -152,7 +152,6 @@ pub struct CredentialsSection {
     /// Usable credentials that expire within a week, soonest first: the banner.
     pub expiring: Vec<(CredentialId, String, String)>,
     pub can_manage: bool,
-    pub csrf_token: String,
     /// Rendered as an out-of-band swap (after a change made in a modal).
     pub oob: bool,
     pub sort: ListSort,

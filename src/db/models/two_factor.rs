@@ -15,10 +15,6 @@ pub struct TwoFactor {
     pub sealed_key: Vec<u8>,
     pub enabled_at: Option<DateTime<Utc>>,
     pub last_used_step: Option<i64>,
-    pub created_at: DateTime<Utc>,
-    /// Wrong codes in a row, from every address (see `CODE_CEILING`).
-    pub failed_codes: i32,
-    pub alerted_at: Option<DateTime<Utc>>,
 }
 
 /// Wrong codes in a row after which the account's app codes are refused (NIST SP 800-63B

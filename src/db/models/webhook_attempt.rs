@@ -135,8 +135,6 @@ pub async fn record_attempt(
 pub struct LastExchange {
     #[diesel(sql_type = Uuid)]
     pub delivery_id: WebhookDeliveryId,
-    #[diesel(sql_type = Timestamptz)]
-    pub attempted_at: DateTime<Utc>,
     #[diesel(sql_type = Nullable<Int4>)]
     pub status_code: Option<i32>,
     #[diesel(sql_type = Nullable<Text>)]
