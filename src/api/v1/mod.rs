@@ -135,7 +135,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource(
         crate::paths::API_REFERENCE,
         vec![("GET", web::get().to(reference::api_reference))],
-    ));
+    ))
+    // Anything else under the API is a problem document too, whatever the method: without
+    // this, an unknown path fell through to the console and a POST met its CSRF check.
+    .service(
+        web::resource("/api/v1/{rest:.*}")
+            .default_service(web::to(|| async { Problem::not_found().error_response() })),
+    );
 }
 
 /// `GET /api/v1/openapi.json`: public, like the API reference.

@@ -234,3 +234,42 @@ async fn an_answer_quoting_control_characters_is_kept_for_its_idempotency_key() 
         .await;
     assert_eq!((again.status, again.json()), (422, first.json()));
 }
+
+/// An address under the API that names no operation is a 404 problem for every method, with
+/// or without a token: it used to fall through to the console, where a POST met the CSRF
+/// check (403, no body) and a GET the sign-in redirect.
+#[tokio::test]
+async fn unknown_api_paths_are_404_problem_documents_for_every_method() {
+    let a = api().await;
+    let app = &a.s.app;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for method in ["GET", "POST", "PUT", "DELETE"] {
+        for path in [
+            "/api/v1/nothing-here",
+            "/api/v1/credentials/x/y/z",
+            "/api/v1/",
+        ] {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let res = client
+                .request(method.clone(), app.url(path))
+                .bearer_auth(&a.token)
+                .header("Content-Type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 404, "{method} {path}");
+            assert_eq!(res.headers()["content-type"], "application/problem+json");
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(
+                body["type"], "/api/v1/docs#problem-not-found",
+                "{method} {path}"
+            );
+        }
+    }
+    // The operations themselves still answer.
+    assert_eq!(a.call("GET", "/api/v1/apis", None).await.status, 200);
+}
