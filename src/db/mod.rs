@@ -1,35 +1,5 @@
 //! The connection pool, first-start database creation and the embedded migrations.
 
-/// Stores an enum as text through its `as_str` and `parse`; `$what` names it in the error
-/// for a value the database should never hold.
-macro_rules! text_enum_sql {
-    ($name:ty, $what:literal) => {
-        impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
-            fn to_sql<'b>(
-                &'b self,
-                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
-            ) -> diesel::serialize::Result {
-                <str as diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg>>::to_sql(
-                    self.as_str(),
-                    out,
-                )
-            }
-        }
-
-        impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
-            fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
-                let s = <String as diesel::deserialize::FromSql<
-                    diesel::sql_types::Text,
-                    diesel::pg::Pg,
-                >>::from_sql(bytes)?;
-                <$name>::parse(&s).ok_or_else(|| {
-                    format!(concat!("unknown ", $what, " in database: {}"), s).into()
-                })
-            }
-        }
-    };
-}
-
 /// An enum stored as text, declared with its stored names once: the enum with the derives
 /// every such enum needs, `ALL` (declaration order), `as_str`, `parse` and the SQL mapping.
 /// More derives and docs go on it as usual.
@@ -74,7 +44,31 @@ macro_rules! text_enum {
             }
         }
 
-        text_enum_sql!($name, $what);
+        // Stored through `as_str` and read back through `parse`; `$what` names the enum in
+        // the error for a value the database should never hold.
+        impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+            ) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg>>::to_sql(
+                    self.as_str(),
+                    out,
+                )
+            }
+        }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                let s = <String as diesel::deserialize::FromSql<
+                    diesel::sql_types::Text,
+                    diesel::pg::Pg,
+                >>::from_sql(bytes)?;
+                <$name>::parse(&s).ok_or_else(|| {
+                    format!(concat!("unknown ", $what, " in database: {}"), s).into()
+                })
+            }
+        }
     };
 }
 
