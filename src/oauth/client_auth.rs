@@ -16,10 +16,11 @@ use diesel_async::AsyncPgConnection;
 
 use crate::config::Settings;
 use crate::credentials::public_key::PublicKey;
-use crate::db::models::credential_key;
+use crate::db::models::access_token::ActiveToken;
 use crate::db::models::issuance::{
     self, ClientRecord, IssueOutcome, Lookup, Refusal, ThrottleCheck, TokenRequest,
 };
+use crate::db::models::{client_lookup, credential_key};
 use crate::oauth::assertion::{self, Flaw};
 use crate::oauth::error::OAuthError;
 use crate::oauth::form::OAuthForm;
@@ -311,9 +312,24 @@ impl Attempt {
     /// is already a "no" and is not looked up (`None`).
     pub async fn lookup(&self, conn: &AsyncPgConnection) -> QueryResult<Option<Lookup>> {
         match self.checkable() {
-            Some(presented) => issuance::find_client(conn, presented).await.map(Some),
+            Some(presented) => client_lookup::find_client(conn, presented).await.map(Some),
             None => Ok(None),
         }
+    }
+
+    /// The lookup, and the live token with this digest in the same statement (introspection);
+    /// the token is not looked up when the caller is already a "no".
+    pub async fn lookup_with_token(
+        &self,
+        conn: &AsyncPgConnection,
+        token_hash: &[u8],
+    ) -> QueryResult<(Option<Lookup>, Option<ActiveToken>)> {
+        let Some(presented) = self.checkable() else {
+            return Ok((None, None));
+        };
+        let (lookup, token) =
+            client_lookup::find_client_and_token(conn, presented, token_hash).await?;
+        Ok((Some(lookup), token))
     }
 
     /// The lookup, storing a token at the same time if every check passes (see

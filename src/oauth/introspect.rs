@@ -6,7 +6,6 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::app_state::AppState;
-use crate::db::models::access_token;
 use crate::metrics::Introspection;
 use crate::oauth::client_auth;
 use crate::oauth::error::OAuthError;
@@ -51,21 +50,16 @@ async fn introspect(
         .and_then(|t| tokens::parse(Kind::AccessToken, t))
         .map(|t| t.hash());
 
-    // The caller's credential and the token are looked up together, in one round trip; the
-    // token's answer is used only once the caller has authenticated.
+    // The caller's credential and the token are looked up in one statement; the token's
+    // answer is used only once the caller has authenticated.
     let mut conn = state.machine_pool(req).get().await?;
     attempt
         .prove(&mut conn, &state.settings, "/oauth/introspect")
         .await?;
-    let caller_lookup = attempt.lookup(&conn);
-    let token_lookup = async {
-        match &token_hash {
-            // The token's own allow-list is about its bearer, not about this caller.
-            Some(hash) => access_token::find_active(&conn, hash.as_bytes(), now, None).await,
-            None => Ok(None),
-        }
+    let (caller, found) = match &token_hash {
+        Some(hash) => attempt.lookup_with_token(&conn, hash.as_bytes()).await?,
+        None => (attempt.lookup(&conn).await?, None),
     };
-    let (caller, found) = tokio::try_join!(caller_lookup, token_lookup)?;
     let calls = caller.as_ref().and_then(|lookup| lookup.calls);
     let client_id = attempt.client_id().to_owned();
     let (caller, _) = attempt.finish(&mut conn, &state.oauth, caller).await?;

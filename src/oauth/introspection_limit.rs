@@ -4,7 +4,7 @@
 //! `introspection` windows of `limit_windows`.
 //!
 //! The success path pays no round trip and takes no row lock for it: the caller's window is
-//! read by the statement that looks the caller up anyway (`issuance::find_client`), each
+//! read by the statement that looks the caller up anyway (`client_lookup::find_client`), each
 //! instance counts its own calls in memory, and the flush job adds them to the window every
 //! `USAGE_FLUSH_SECONDS`. A write per call would serialise every call of one credential on
 //! one row (each waiting for the previous commit). The price: instances see each other's

@@ -45,6 +45,55 @@ async fn the_issuing_statement_is_prepared_once_per_connection() {
     assert_eq!(prepared.n, 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_caller_lookups_are_prepared_once_per_connection() {
+    // Introspection's statement (the caller's lookup joined with the token's) and the lookup
+    // alone are two statements of their own: each must be prepared once, and neither may be
+    // served by the other's prepared statement.
+    use diesel::sql_types::BigInt;
+    use diesel_async::RunQueryDsl;
+    use m2m_console::db::models::client_lookup::{find_client, find_client_and_token};
+    use m2m_console::db::models::issuance::Presented;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let s = setup().await;
+    let token = access_token(&s.app, &s.client).await;
+    let hash = m2m_console::tokens::parse(m2m_console::tokens::Kind::AccessToken, &token)
+        .unwrap()
+        .hash();
+    let mut conn = s.app.conn().await;
+    for attempt in 0..3u8 {
+        let now = s.app.clock.now();
+        let presented = Presented {
+            client_id: &s.client.client_id,
+            secret_hash: &[attempt; 32],
+            key_id: None,
+            ip: Some("127.0.0.1"),
+            now,
+            throttle: m2m_console::oauth::throttle::check(None, now),
+            calls_network: m2m_console::db::models::limit_window::any_network(),
+            calls_since: now,
+        };
+        let alone = find_client(&conn, presented).await.unwrap();
+        let (joined, found) = find_client_and_token(&conn, presented, hash.as_bytes())
+            .await
+            .unwrap();
+        assert!(alone.client.is_some() && joined.client.is_some());
+        assert_eq!(found.map(|t| t.client_id), Some(s.client.client_id.clone()));
+    }
+    let prepared: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_prepared_statements \
+         WHERE statement LIKE 'SELECT t.retry_after%'",
+    )
+    .get_result(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(prepared.n, 2);
+}
+
 /// Rows of `access_tokens` that the current transaction read by sequential scan, and index
 /// entries it read through the primary key.
 async fn token_rows_read_outside_the_credential_index(
@@ -76,6 +125,8 @@ async fn a_busy_credential_does_not_slow_token_checks_of_another() {
     // all of the busy one's tokens. This replays that skew and counts the rows read.
     use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
     use m2m_console::db::models::access_token;
+    use m2m_console::db::models::client_lookup::find_client_and_token;
+    use m2m_console::db::models::issuance::Presented;
     use m2m_console::tokens::{Kind, parse};
     let mut s = setup().await;
     let (id, client_id, secret) =
@@ -113,6 +164,31 @@ async fn a_busy_credential_does_not_slow_token_checks_of_another() {
         assert!(
             seq + pkey < 100,
             "{mode}: {seq} rows by sequential scan, {pkey} by primary key"
+        );
+
+        // Introspection's statement joins the same lookup to the caller's: it must keep its
+        // plan there too.
+        conn.batch_execute("BEGIN").await.unwrap();
+        let now = s.app.clock.now();
+        let presented = Presented {
+            client_id: &s.client.client_id,
+            secret_hash: &[0; 32],
+            key_id: None,
+            ip: Some("127.0.0.1"),
+            now,
+            throttle: m2m_console::oauth::throttle::check(None, now),
+            calls_network: m2m_console::db::models::limit_window::any_network(),
+            calls_since: now,
+        };
+        let (lookup, found) = find_client_and_token(&conn, presented, hash.as_bytes())
+            .await
+            .unwrap();
+        assert!(lookup.client.is_some() && found.is_some());
+        let (seq, pkey) = token_rows_read_outside_the_credential_index(&mut conn).await;
+        conn.batch_execute("COMMIT").await.unwrap();
+        assert!(
+            seq + pkey < 100,
+            "{mode}, introspection: {seq} rows by sequential scan, {pkey} by primary key"
         );
     }
 }

@@ -6,8 +6,9 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use m2m_console::db::models::client_lookup::find_client;
 use m2m_console::db::models::credential::{AccessLevel, Credential};
-use m2m_console::db::models::issuance::{self, Presented};
+use m2m_console::db::models::issuance::Presented;
 use m2m_console::db::models::usable::usable_at;
 use m2m_console::db::schema::credentials;
 
@@ -73,7 +74,7 @@ async fn rust_sql_and_the_issuing_statement_agree_on_usable() {
             .await
             .unwrap();
         let in_sql = in_sql.unwrap_or_else(|| panic!("{what}: usable_at is NULL"));
-        let lookup = issuance::find_client(
+        let lookup = find_client(
             &conn,
             Presented {
                 client_id: &c.client_id,

@@ -1,13 +1,13 @@
-//! Client authentication and token issuance: the two statements of the hot path that look a
-//! client up. The rule of whether a credential may authenticate, and get a token, is decided
-//! here and only here, in SQL: each check is one column (`ClientChecks`), and the issuing
-//! statement stores a token only when every column is true. Rust reads the columns to name a
-//! refusal; it never decides again.
+//! Client authentication and token issuance: the rule of whether a credential may
+//! authenticate, and get a token, is decided here and only here, in SQL: each check is one
+//! column (`ClientChecks`), and the issuing statement stores a token only when every column is
+//! true. Rust reads the columns to name a refusal; it never decides again. The lookup without
+//! issuance (introspection, revocation) is `client_lookup`'s, built from the same columns.
 //!
-//! Both are typed queries with a static `QueryId` (diesel's DSL has no data-modifying CTE,
-//! and raw SQL is never cached), so each is prepared once per connection: a token request
-//! and the caller's half of an introspection are one round trip each. Neither locks the
-//! credential row (see the lock_free_issuance migration).
+//! Each statement is a typed query with a static `QueryId` (diesel's DSL has no
+//! data-modifying CTE, and raw SQL is never cached), so each is prepared once per connection:
+//! a token request is one round trip. None locks the credential row (see the
+//! lock_free_issuance migration).
 
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
@@ -113,7 +113,7 @@ pub struct Lookup {
 /// One row of a lookup statement: the throttle, then the credential's columns (all NULL when
 /// no credential has the client ID), then the scopes granted when a token was stored.
 #[derive(Debug, Clone, Queryable)]
-struct LookupRow {
+pub(super) struct LookupRow {
     retry_after: i32,
     id: Option<CredentialId>,
     org_id: Option<OrgId>,
@@ -133,7 +133,7 @@ type NullableChecks = (
     Option<bool>,
 );
 
-type LookupRowSql = (
+pub(super) type LookupRowSql = (
     Integer,
     Nullable<Uuid>,
     Nullable<Uuid>,
@@ -151,7 +151,7 @@ type LookupRowSql = (
 );
 
 impl LookupRow {
-    fn into_lookup(self) -> Lookup {
+    pub(super) fn into_lookup(self) -> Lookup {
         let (secret, method, not_revoked, enabled, unexpired, address, scope) = self.checks;
         let client = (|| {
             Some(ClientRecord {
@@ -218,7 +218,7 @@ pub struct Presented<'a> {
 
 /// `retry_after`: the seconds until the longer of the caller's two throttle windows that are
 /// over their allowance ends, or 0.
-fn throttle_column<'b>(
+pub(super) fn throttle_column<'b>(
     out: &mut AstPass<'_, 'b, Pg>,
     presented: &'b Presented<'b>,
 ) -> QueryResult<()> {
@@ -261,7 +261,7 @@ fn throttle_column<'b>(
 /// place the rule is written. `scopes`: the scopes asked for (`None`: everything the
 /// credential may use, which must then not be nothing); `without_scope`: a lookup that asks
 /// for no token, whose scope check is always true.
-fn record_columns<'b>(
+pub(super) fn record_columns<'b>(
     out: &mut AstPass<'_, 'b, Pg>,
     presented: &'b Presented<'b>,
     scopes: Option<&'b Option<&'b [String]>>,
@@ -319,62 +319,8 @@ fn record_columns<'b>(
 }
 
 /// The columns a lookup statement ends with, from `t` (the throttle) and `c` (the credential).
-const LOOKUP_COLUMNS: &str = "t.retry_after, c.id, c.org_id, c.scopes, c.matched_version, \
+pub(super) const LOOKUP_COLUMNS: &str = "t.retry_after, c.id, c.org_id, c.scopes, c.matched_version, \
      c.secret_ok, c.method_ok, c.not_revoked, c.enabled, c.unexpired, c.ip_ok, c.scope_ok";
-
-/// Whether the caller is throttled, and the credential with this client ID checked against
-/// what the caller presented (no scope asked for), with the client ID's introspection window
-/// (`LimitKind::Introspection`, read in the same statement so that the limit costs no round
-/// trip). Takes a shared connection, so that it can be pipelined with another query.
-pub async fn find_client(
-    mut conn: &AsyncPgConnection,
-    presented: Presented<'_>,
-) -> QueryResult<Lookup> {
-    let (row, hits, started_at): (LookupRow, Option<i32>, Option<DateTime<Utc>>) =
-        FindClient { presented }.get_result(&mut conn).await?;
-    let mut lookup = row.into_lookup();
-    lookup.calls = hits
-        .zip(started_at)
-        .map(|(hits, started_at)| Window { hits, started_at });
-    Ok(lookup)
-}
-
-struct FindClient<'a> {
-    presented: Presented<'a>,
-}
-
-impl QueryId for FindClient<'_> {
-    type QueryId = FindClient<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl Query for FindClient<'_> {
-    type SqlType = (LookupRowSql, Nullable<Integer>, Nullable<Timestamptz>);
-}
-
-impl QueryFragment<Pg> for FindClient<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let p = &self.presented;
-        out.push_sql("SELECT ");
-        out.push_sql(LOOKUP_COLUMNS);
-        out.push_sql(", r.hits, r.started_at FROM (SELECT ");
-        throttle_column(&mut out, p)?;
-        out.push_sql(") t LEFT JOIN (SELECT hits, started_at FROM limit_windows WHERE kind = ");
-        out.push_bind_param::<Text, _>(LimitKind::Introspection.as_str())?;
-        out.push_sql(" AND subject = ");
-        out.push_bind_param::<Text, _>(p.client_id)?;
-        out.push_sql(" AND network = ");
-        out.push_bind_param::<Cidr, _>(&p.calls_network)?;
-        out.push_sql(" AND started_at > ");
-        out.push_bind_param::<Timestamptz, _>(&p.calls_since)?;
-        out.push_sql(") r ON true LEFT JOIN (SELECT ");
-        record_columns(&mut out, &self.presented, None)?;
-        out.push_sql(" FROM credentials WHERE client_id = ");
-        out.push_bind_param::<Text, _>(self.presented.client_id)?;
-        out.push_sql(") c ON true");
-        Ok(())
-    }
-}
 
 /// A token request for `issue_for_client`.
 #[derive(Debug, Clone, Copy)]

@@ -44,6 +44,7 @@ pub mod api;
 pub mod api_role;
 pub(crate) mod audit_action;
 pub mod audit_event;
+pub mod client_lookup;
 pub mod credential;
 pub mod credential_key;
 pub(crate) mod credential_lifecycle;
