@@ -176,7 +176,13 @@ async fn another_organisations_credential_is_not_found_anywhere() {
     )
     .await;
     assert_eq!(page.status, 422);
-    assert!(!other.get(BASE).await.body.contains("Warehouse sync"));
+    let list = other.get(BASE).await;
+    assert_eq!(list.status, 200);
+    assert!(
+        list.body.contains("data-testid=\"credential-count\""),
+        "the list"
+    );
+    assert!(!list.body.contains("Warehouse sync"));
 
     let c = Credential::find_in_org(&mut *app.conn().await, admin.org_id, id)
         .await

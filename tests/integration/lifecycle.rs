@@ -340,6 +340,10 @@ async fn a_rotation_sent_twice_rotates_once_and_never_shows_a_secret_again() {
     let replay = s.admin.hx_post(&rotate, &fields).await;
     assert_eq!(replay.status, 409);
     let fresh = s.admin.get(&rotate).await;
+    assert!(
+        fresh.body.contains("name=\"rotation_key\" value=\""),
+        "a key of its own"
+    );
     assert!(!fresh.body.contains(&key), "each dialog has its own key");
     let page = s.admin.post_form(&rotate, &[("overlap", "now")]).await;
     assert_eq!(

@@ -47,6 +47,10 @@ async fn an_admin_can_neither_give_management_scopes_nor_touch_a_credential_hold
     let (mut s, _, manager, _) = manager(&[READ]).await;
     // The form does not offer it to an Admin, and the server refuses it anyway.
     let form = s.admin.get(m2m_console::paths::NEW_CREDENTIAL).await;
+    assert!(
+        form.body.contains("data-testid=\"expiry-choices\""),
+        "the form"
+    );
     assert!(!form.body.contains("data-testid=\"management-access\""));
     let mut sneaky = with(valid_form(&s.catalog), "name", "Sneaky");
     sneaky.push(("management_scopes", READ.into()));
