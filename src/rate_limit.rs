@@ -57,8 +57,10 @@ impl WindowLimiter {
         n: u32,
         now: DateTime<Utc>,
     ) -> QueryResult<Result<Left, u64>> {
-        self.take_key(conn, subject, limit_window::any_network(), n, now)
-            .await
+        let window = self
+            .hit(conn, subject, limit_window::any_network(), n, now)
+            .await?;
+        Ok(self.left(window, now))
     }
 
     /// Takes `n` places for the caller at `ip` (an IPv6 caller counts by its /64).
@@ -69,7 +71,8 @@ impl WindowLimiter {
         n: u32,
         now: DateTime<Utc>,
     ) -> QueryResult<Result<Left, u64>> {
-        self.take_key(conn, "", address_block(ip), n, now).await
+        let window = self.hit(conn, "", address_block(ip), n, now).await?;
+        Ok(self.left(window, now))
     }
 
     /// Takes up to `n` places for the caller at `ip`: how many it got and, when that is
@@ -110,26 +113,21 @@ impl WindowLimiter {
             .map(|_| ())
     }
 
-    async fn take_key(
-        &self,
-        conn: &mut AsyncPgConnection,
-        subject: &str,
-        network: IpNet,
-        n: u32,
-        now: DateTime<Utc>,
-    ) -> QueryResult<Result<Left, u64>> {
-        let Some(window) = self.hit(conn, subject, network, n, now).await? else {
-            return Ok(Err(self.window_secs().max(1)));
+    /// What is left of the allowance once a request took its places in `window` (as `hit`
+    /// returned it), or, when that went over, the seconds until the window frees up.
+    fn left(&self, window: Option<Window>, now: DateTime<Utc>) -> Result<Left, u64> {
+        let Some(window) = window else {
+            return Err(self.window_secs().max(1));
         };
         let reset_after = window.seconds_left(self.window, now);
         let hits = u32::try_from(window.hits).unwrap_or(u32::MAX);
         if hits > self.allowance {
-            return Ok(Err(reset_after));
+            return Err(reset_after);
         }
-        Ok(Ok(Left {
+        Ok(Left {
             remaining: self.allowance - hits,
             reset_after,
-        }))
+        })
     }
 
     async fn hit(

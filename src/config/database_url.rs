@@ -19,7 +19,7 @@ const EXPECTED: &str = "expected a URL such as postgres://user@host1:5432,host2:
                         target_session_attrs=read-write or keywords such as \
                         host=host1,host2 port=5432,5432 dbname=dbname target_session_attrs=read-write";
 
-/// The libpq keywords the driver understands.
+/// The libpq keywords the driver understands, besides the `NUMERIC` ones.
 const KEYWORDS: &[&str] = &[
     "user",
     "password",
@@ -31,16 +31,11 @@ const KEYWORDS: &[&str] = &[
     "host",
     "hostaddr",
     "port",
-    "connect_timeout",
-    "tcp_user_timeout",
-    "keepalives",
-    "keepalives_idle",
-    "keepalives_interval",
-    "keepalives_retries",
     "target_session_attrs",
     "channel_binding",
     "load_balance_hosts",
 ];
+/// The keywords the driver understands whose value is a whole number of seconds.
 const NUMERIC: &[&str] = &[
     "connect_timeout",
     "tcp_user_timeout",
@@ -297,14 +292,15 @@ fn parse_keywords(raw: &str) -> Result<Vec<(String, String)>, String> {
 
 fn validate(params: &[(String, String)]) -> Result<(), String> {
     for (key, value) in params {
-        if !KEYWORDS.contains(&key.as_str()) {
+        let numeric = NUMERIC.contains(&key.as_str());
+        if !numeric && !KEYWORDS.contains(&key.as_str()) {
             return Err(format!(
                 "unknown parameter {:?} (libpq keywords such as host, port, dbname, user, \
                  target_session_attrs, connect_timeout)",
                 quoted(key, 64)
             ));
         }
-        if NUMERIC.contains(&key.as_str()) && value.trim().parse::<u32>().is_err() {
+        if numeric && value.trim().parse::<u32>().is_err() {
             return Err(format!(
                 "{key} must be a whole number of seconds, got {value:?}"
             ));

@@ -3,12 +3,13 @@
 //! at `/oauth/token`.
 
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 
 use crate::actor::Actor;
 use crate::audit::Record;
+use crate::credentials::change;
 use crate::credentials::input::TokenLifetime;
-use crate::credentials::{find, management, require_manager};
+use crate::credentials::management::{CREDENTIALS_WRITE, TOKENS_REVOKE};
 use crate::db::ids::{CredentialId, TokenId};
 use crate::db::models::access_token;
 use crate::db::models::audit_action::AuditAction;
@@ -31,55 +32,58 @@ pub async fn generate_token(
     actor: &Actor,
     id: CredentialId,
 ) -> Result<Issued, DomainError> {
-    require_manager(actor, management::CREDENTIALS_WRITE)?;
-    let token = tokens::generate(Kind::AccessToken)?;
     let now = actor.now;
-    conn.transaction(async |conn| {
-        let credential = find(conn, actor, id).await?;
-        management::may_handle(actor, &credential)?;
-        if !credential.is_usable(now) {
-            return Err(DomainError::Conflict(format!(
-                "“{}” is revoked or expired: it cannot get tokens.",
-                credential.name
-            )));
-        }
-        let scopes = Credential::effective_scopes(conn, &credential).await?;
-        if scopes.is_empty() {
-            return Err(DomainError::Conflict(format!(
-                "“{}” is not allowed any API yet: give its role some APIs first.",
-                credential.name
-            )));
-        }
-        let ip = actor.meta.ip_string();
-        let lifetime = TokenLifetime::stored(credential.token_lifetime_seconds).duration();
-        let stored = access_token::issue(
-            conn,
-            credential.id,
-            &credential.secret_hash,
-            token.hash().as_bytes(),
-            &scopes,
-            (now, now + lifetime),
-            ip.as_deref(),
-        )
-        .await?;
-        if stored.is_none() {
-            return Err(DomainError::Conflict(
-                "The credential changed meanwhile; reload and try again.".into(),
-            ));
-        }
-        actor
-            .audit(AuditAction::CredentialTokenGenerated)
-            .target("credential", credential.id, &credential.name)
-            .details(serde_json::json!({ "scopes": scopes }))
-            .record(conn)
+    change(
+        conn,
+        actor,
+        id,
+        CREDENTIALS_WRITE,
+        async |conn, credential| {
+            let token = tokens::generate(Kind::AccessToken)?;
+            if !credential.is_usable(now) {
+                return Err(DomainError::Conflict(format!(
+                    "“{}” is revoked or expired: it cannot get tokens.",
+                    credential.name
+                )));
+            }
+            let scopes = Credential::effective_scopes(conn, &credential).await?;
+            if scopes.is_empty() {
+                return Err(DomainError::Conflict(format!(
+                    "“{}” is not allowed any API yet: give its role some APIs first.",
+                    credential.name
+                )));
+            }
+            let ip = actor.meta.ip_string();
+            let lifetime = TokenLifetime::stored(credential.token_lifetime_seconds).duration();
+            let stored = access_token::issue(
+                conn,
+                credential.id,
+                &credential.secret_hash,
+                token.hash().as_bytes(),
+                &scopes,
+                (now, now + lifetime),
+                ip.as_deref(),
+            )
             .await?;
-        Ok(Issued {
-            credential,
-            token,
-            scopes,
-            expires_at: now + lifetime,
-        })
-    })
+            if stored.is_none() {
+                return Err(DomainError::Conflict(
+                    "The credential changed meanwhile; reload and try again.".into(),
+                ));
+            }
+            actor
+                .audit(AuditAction::CredentialTokenGenerated)
+                .target("credential", credential.id, &credential.name)
+                .details(serde_json::json!({ "scopes": scopes }))
+                .record(conn)
+                .await?;
+            Ok(Issued {
+                credential,
+                token,
+                scopes,
+                expires_at: now + lifetime,
+            })
+        },
+    )
     .await
 }
 
@@ -90,10 +94,7 @@ pub async fn revoke_token(
     id: CredentialId,
     token: TokenId,
 ) -> Result<Credential, DomainError> {
-    require_manager(actor, management::TOKENS_REVOKE)?;
-    conn.transaction(async |conn| {
-        let credential = find(conn, actor, id).await?;
-        management::may_handle(actor, &credential)?;
+    change(conn, actor, id, TOKENS_REVOKE, async |conn, credential| {
         if !access_token::revoke_by_id(conn, credential.id, token, actor.now).await? {
             return Err(DomainError::NotFound);
         }
@@ -114,10 +115,7 @@ pub async fn revoke_all_tokens(
     actor: &Actor,
     id: CredentialId,
 ) -> Result<(Credential, usize), DomainError> {
-    require_manager(actor, management::TOKENS_REVOKE)?;
-    conn.transaction(async |conn| {
-        let credential = find(conn, actor, id).await?;
-        management::may_handle(actor, &credential)?;
+    change(conn, actor, id, TOKENS_REVOKE, async |conn, credential| {
         let count = access_token::revoke_all(conn, credential.id, actor.now).await?;
         actor
             .audit(AuditAction::CredentialTokensRevoked)

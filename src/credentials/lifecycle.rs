@@ -8,7 +8,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use crate::actor::{Actor, Principal};
 use crate::audit;
 use crate::audit::payload;
-use crate::credentials::{find, management, refuse_if_revoked, require_manager};
+use crate::credentials::management::{self, CREDENTIALS_WRITE};
+use crate::credentials::{change, find, refuse_if_revoked, require_manager};
 use crate::db::ids::CredentialId;
 use crate::db::models::access_token;
 use crate::db::models::credential::Credential;
@@ -249,7 +250,7 @@ pub async fn disable_credential(
     id: CredentialId,
     reason: DisableReason,
 ) -> Result<Credential, DomainError> {
-    require_manager(actor, management::CREDENTIALS_WRITE)?;
+    require_manager(actor, CREDENTIALS_WRITE)?;
     conn.transaction(async |conn| {
         let current = Credential::lock_in_org(conn, actor.org_id(), id).await?;
         refuse_if_revoked(&current)?;
@@ -313,7 +314,7 @@ pub async fn enable_credential(
     actor: &Actor,
     id: CredentialId,
 ) -> Result<Credential, DomainError> {
-    require_manager(actor, management::CREDENTIALS_WRITE)?;
+    require_manager(actor, CREDENTIALS_WRITE)?;
     conn.transaction(async |conn| {
         let current = Credential::lock_in_org(conn, actor.org_id(), id).await?;
         refuse_if_revoked(&current)?;
@@ -363,7 +364,7 @@ pub async fn revoke_credential(
     actor: &Actor,
     id: CredentialId,
 ) -> Result<Credential, DomainError> {
-    require_manager(actor, management::CREDENTIALS_WRITE)?;
+    require_manager(actor, CREDENTIALS_WRITE)?;
     let revoked = conn
         .transaction(async |conn| {
             let current = find(conn, actor, id).await?;
@@ -394,25 +395,21 @@ pub async fn delete_credential(
     actor: &Actor,
     id: CredentialId,
 ) -> Result<Credential, DomainError> {
-    require_manager(actor, management::CREDENTIALS_WRITE)?;
-    let deleted = conn
-        .transaction(async |conn| {
-            let current = find(conn, actor, id).await?;
-            management::may_handle(actor, &current)?;
-            Credential::delete(conn, actor.org_id(), id).await?;
-            audit::credential_event(
-                conn,
-                actor,
-                id,
-                &current.name,
-                &payload::CredentialDeleted {
-                    client_id: current.client_id.clone(),
-                },
-            )
-            .await?;
-            Ok::<_, DomainError>(current)
-        })
+    let deleted = change(conn, actor, id, CREDENTIALS_WRITE, async |conn, current| {
+        Credential::delete(conn, actor.org_id(), id).await?;
+        audit::credential_event(
+            conn,
+            actor,
+            id,
+            &current.name,
+            &payload::CredentialDeleted {
+                client_id: current.client_id.clone(),
+            },
+        )
         .await?;
+        Ok(current)
+    })
+    .await?;
     tracing::info!(credential_id = %deleted.id, "credential deleted");
     Ok(deleted)
 }

@@ -52,3 +52,22 @@ async fn find(
 ) -> Result<Credential, DomainError> {
     Ok(Credential::find_in_org(conn, actor.org_id(), id).await?)
 }
+
+/// Runs `work` on the credential `id` of the actor's organisation, in one transaction, once
+/// the actor may manage credentials with `scope` and may handle this one (see
+/// `management::may_handle`).
+async fn change<T>(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    id: CredentialId,
+    scope: &'static str,
+    work: impl AsyncFnOnce(&mut AsyncPgConnection, Credential) -> Result<T, DomainError>,
+) -> Result<T, DomainError> {
+    require_manager(actor, scope)?;
+    crate::db::transaction(conn, async |conn| {
+        let current = find(conn, actor, id).await?;
+        management::may_handle(actor, &current)?;
+        work(conn, current).await
+    })
+    .await
+}

@@ -333,6 +333,22 @@ pub async fn confirm_enrolment(
     .await
 }
 
+/// The acting user, once they have two-factor on and `typed` is one of their current codes
+/// (never a recovery code): what a change to a working two-factor asks for.
+async fn confirmed_by_code<'a>(
+    conn: &mut AsyncPgConnection,
+    sealer: &Sealer,
+    actor: &'a Actor,
+    typed: &str,
+) -> Result<&'a User, DomainError> {
+    let user = staff(actor)?;
+    if !is_enabled(conn, user.id).await? {
+        return Err(DomainError::Conflict(NOT_ON.into()));
+    }
+    passed(check_code(conn, sealer, user, typed, false, &actor.meta, actor.now).await?)?;
+    Ok(user)
+}
+
 /// New recovery codes (the old ones stop working), after a current code.
 pub async fn regenerate_recovery_codes(
     conn: &mut AsyncPgConnection,
@@ -340,11 +356,7 @@ pub async fn regenerate_recovery_codes(
     actor: &Actor,
     typed: &str,
 ) -> Result<RecoveryCodes, DomainError> {
-    let user = staff(actor)?;
-    if !is_enabled(conn, user.id).await? {
-        return Err(DomainError::Conflict(NOT_ON.into()));
-    }
-    passed(check_code(conn, sealer, user, typed, false, &actor.meta, actor.now).await?)?;
+    let user = confirmed_by_code(conn, sealer, actor, typed).await?;
     let (codes, digests) = new_recovery_codes()?;
     conn.transaction(async |conn| {
         rows::replace_recovery_codes(conn, user.id, &digests).await?;
@@ -364,11 +376,7 @@ pub async fn disable(
     actor: &Actor,
     typed: &str,
 ) -> Result<(), DomainError> {
-    let user = staff(actor)?;
-    if !is_enabled(conn, user.id).await? {
-        return Err(DomainError::Conflict(NOT_ON.into()));
-    }
-    passed(check_code(conn, sealer, user, typed, false, &actor.meta, actor.now).await?)?;
+    let user = confirmed_by_code(conn, sealer, actor, typed).await?;
     conn.transaction(async |conn| {
         TwoFactor::delete(conn, user.id).await?;
         actor

@@ -15,7 +15,9 @@ use crate::db::ids::{WebhookDeliveryId, WebhookEndpointId};
 use crate::db::models::audit_action::AuditAction;
 use crate::db::models::organisation::Organisation;
 use crate::db::models::webhook_delivery::{self, WebhookDelivery};
-use crate::db::models::webhook_endpoint::{MAX_ENDPOINTS_PER_ORG, WebhookEndpoint, WebhookEvent};
+use crate::db::models::webhook_endpoint::{
+    EndpointChanges, MAX_ENDPOINTS_PER_ORG, WebhookEndpoint, WebhookEvent,
+};
 use crate::domain_error::DomainError;
 use crate::forms::FieldErrors;
 use crate::sealed::Sealer;
@@ -251,14 +253,15 @@ pub async fn update_endpoint(
         {
             return Ok((before, Saved::Unchanged));
         }
-        let after = WebhookEndpoint::update(
-            conn,
-            actor.org_id(),
-            id,
-            (&checked.url, &checked.events, checked.enabled),
-            actor.now,
-        )
-        .await?;
+        let settings = EndpointChanges {
+            url: Some(&checked.url),
+            events: Some(&checked.events),
+            enabled: Some(checked.enabled),
+            secret_sealed: None,
+            secret_rotated_at: None,
+            updated_at: actor.now,
+        };
+        let after = WebhookEndpoint::update(conn, actor.org_id(), id, &settings).await?;
         audit(
             conn,
             actor,
@@ -325,8 +328,15 @@ pub async fn rotate_secret(
     let (secret, sealed) = sealed_secret(sealer, id)?;
     let endpoint = conn
         .transaction(async |conn| {
-            let endpoint =
-                WebhookEndpoint::set_secret(conn, actor.org_id(), id, &sealed, actor.now).await?;
+            let new_secret = EndpointChanges {
+                url: None,
+                events: None,
+                enabled: None,
+                secret_sealed: Some(&sealed),
+                secret_rotated_at: Some(actor.now),
+                updated_at: actor.now,
+            };
+            let endpoint = WebhookEndpoint::update(conn, actor.org_id(), id, &new_secret).await?;
             audit(
                 conn,
                 actor,

@@ -20,6 +20,18 @@ type UsableRow = diesel::dsl::Filter<
     diesel::dsl::IsNull<credentials::revoked_at>,
 >;
 
+/// Sets `$changes` on the unrevoked credential `$id` of `$org`, and `updated_at` to `$now`;
+/// a future of the changed row (`NotFound` when there is no such credential). A macro: as a
+/// function it would have to spell out diesel's update statement type in its bounds.
+macro_rules! update_usable {
+    ($conn:expr, $org:expr, $id:expr, $now:expr, $changes:expr $(,)?) => {
+        diesel::update(Credential::usable_row($org, $id))
+            .set(($changes, credentials::updated_at.eq($now)))
+            .returning(Credential::as_returning())
+            .get_result($conn)
+    };
+}
+
 /// Why a credential is disabled and by whom, as its row keeps it.
 pub struct DisabledNote<'a> {
     /// `manual`, `stale` or `leaked`.
@@ -145,17 +157,13 @@ impl Credential {
         now: DateTime<Utc>,
         note: &DisabledNote<'_>,
     ) -> QueryResult<Self> {
-        diesel::update(Self::usable_row(org, id))
-            .set((
-                credentials::disabled_at.eq(now),
-                credentials::updated_at.eq(now),
-                credentials::disabled_reason.eq(note.reason),
-                credentials::disabled_by.eq(note.by),
-                credentials::disabled_why.eq(note.why),
-            ))
-            .returning(Self::as_returning())
-            .get_result(conn)
-            .await
+        let note = (
+            credentials::disabled_at.eq(now),
+            credentials::disabled_reason.eq(note.reason),
+            credentials::disabled_by.eq(note.by),
+            credentials::disabled_why.eq(note.why),
+        );
+        update_usable!(conn, org, id, now, note).await
     }
 
     /// Enables it again, which starts a new period before it counts as stale.
@@ -165,18 +173,14 @@ impl Credential {
         id: CredentialId,
         now: DateTime<Utc>,
     ) -> QueryResult<Self> {
-        diesel::update(Self::usable_row(org, id))
-            .set((
-                credentials::disabled_at.eq(None::<DateTime<Utc>>),
-                credentials::disabled_reason.eq(None::<String>),
-                credentials::disabled_by.eq(None::<String>),
-                credentials::disabled_why.eq(None::<String>),
-                credentials::enabled_at.eq(now),
-                credentials::updated_at.eq(now),
-            ))
-            .returning(Self::as_returning())
-            .get_result(conn)
-            .await
+        let enabled = (
+            credentials::disabled_at.eq(None::<DateTime<Utc>>),
+            credentials::disabled_reason.eq(None::<String>),
+            credentials::disabled_by.eq(None::<String>),
+            credentials::disabled_why.eq(None::<String>),
+            credentials::enabled_at.eq(now),
+        );
+        update_usable!(conn, org, id, now, enabled).await
     }
 
     /// Exempts it from the staleness policy, or ends the exemption.
@@ -187,14 +191,7 @@ impl Credential {
         exempt: bool,
         now: DateTime<Utc>,
     ) -> QueryResult<Self> {
-        diesel::update(Self::usable_row(org, id))
-            .set((
-                credentials::stale_exempt.eq(exempt),
-                credentials::updated_at.eq(now),
-            ))
-            .returning(Self::as_returning())
-            .get_result(conn)
-            .await
+        update_usable!(conn, org, id, now, credentials::stale_exempt.eq(exempt)).await
     }
 
     /// Accepts only signed assertions (`keys_only`), or its secret too.
@@ -205,14 +202,7 @@ impl Credential {
         keys_only: bool,
         now: DateTime<Utc>,
     ) -> QueryResult<Self> {
-        diesel::update(Self::usable_row(org, id))
-            .set((
-                credentials::keys_only.eq(keys_only),
-                credentials::updated_at.eq(now),
-            ))
-            .returning(Self::as_returning())
-            .get_result(conn)
-            .await
+        update_usable!(conn, org, id, now, credentials::keys_only.eq(keys_only)).await
     }
 
     /// Notes a report of one of its live secrets found in public at `now`; `repeat`: the
@@ -255,14 +245,7 @@ impl Credential {
         id: CredentialId,
         now: DateTime<Utc>,
     ) -> QueryResult<Self> {
-        diesel::update(Self::usable_row(org, id))
-            .set((
-                credentials::revoked_at.eq(now),
-                credentials::updated_at.eq(now),
-            ))
-            .returning(Self::as_returning())
-            .get_result(conn)
-            .await
+        update_usable!(conn, org, id, now, credentials::revoked_at.eq(now)).await
     }
 }
 

@@ -26,6 +26,8 @@ pub struct Invitation {
 }
 
 /// A new link for an invitation: who sends it, when, until when, and its token's digest.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = invitations)]
 pub struct NewLink<'a> {
     pub token_hash: &'a [u8],
     pub role: StaffRole,
@@ -116,12 +118,7 @@ impl Invitation {
                         invitations::id.eq(InvitationId::new_random()),
                         invitations::org_id.eq(org),
                         invitations::email.eq(email),
-                        invitations::role.eq(link.role),
-                        invitations::token_hash.eq(link.token_hash),
-                        invitations::invited_by.eq(link.invited_by),
-                        invitations::invited_by_email.eq(link.invited_by_email),
-                        invitations::sent_at.eq(link.sent_at),
-                        invitations::expires_at.eq(link.expires_at),
+                        link,
                         invitations::created_at.eq(link.sent_at),
                     ))
                     .returning(Self::as_returning())
@@ -139,12 +136,7 @@ impl Invitation {
     ) -> QueryResult<Self> {
         diesel::update(invitations::table.find(id))
             .set((
-                invitations::role.eq(link.role),
-                invitations::token_hash.eq(link.token_hash),
-                invitations::invited_by.eq(link.invited_by),
-                invitations::invited_by_email.eq(link.invited_by_email),
-                invitations::sent_at.eq(link.sent_at),
-                invitations::expires_at.eq(link.expires_at),
+                link,
                 invitations::emailed_at.eq(None::<DateTime<Utc>>),
                 invitations::email_error.eq(None::<String>),
             ))

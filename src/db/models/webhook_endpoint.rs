@@ -11,6 +11,19 @@ use crate::db::schema::webhook_endpoints;
 /// At most this many endpoints per organisation.
 pub const MAX_ENDPOINTS_PER_ORG: i64 = 10;
 
+/// A change to an endpoint: its settings, or its signing secret; `None` leaves a field as
+/// it is.
+#[derive(AsChangeset)]
+#[diesel(table_name = webhook_endpoints)]
+pub struct EndpointChanges<'a> {
+    pub url: Option<&'a str>,
+    pub events: Option<&'a [String]>,
+    pub enabled: Option<bool>,
+    pub secret_sealed: Option<&'a [u8]>,
+    pub secret_rotated_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
 /// What an endpoint can subscribe to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WebhookEvent {
@@ -184,47 +197,19 @@ impl WebhookEndpoint {
             .await
     }
 
+    /// Applies `changes` to the endpoint `id` of `org`; another organisation's is `NotFound`.
     pub async fn update(
         conn: &mut AsyncPgConnection,
         org: OrgId,
         id: WebhookEndpointId,
-        (url, events, enabled): (&str, &[String], bool),
-        now: DateTime<Utc>,
+        changes: &EndpointChanges<'_>,
     ) -> QueryResult<Self> {
         diesel::update(
             webhook_endpoints::table
                 .filter(webhook_endpoints::org_id.eq(org))
                 .find(id),
         )
-        .set((
-            webhook_endpoints::url.eq(url),
-            webhook_endpoints::events.eq(events),
-            webhook_endpoints::enabled.eq(enabled),
-            webhook_endpoints::updated_at.eq(now),
-        ))
-        .returning(Self::as_returning())
-        .get_result(conn)
-        .await
-    }
-
-    /// Replaces the sealed signing secret.
-    pub async fn set_secret(
-        conn: &mut AsyncPgConnection,
-        org: OrgId,
-        id: WebhookEndpointId,
-        sealed: &[u8],
-        now: DateTime<Utc>,
-    ) -> QueryResult<Self> {
-        diesel::update(
-            webhook_endpoints::table
-                .filter(webhook_endpoints::org_id.eq(org))
-                .find(id),
-        )
-        .set((
-            webhook_endpoints::secret_sealed.eq(sealed),
-            webhook_endpoints::secret_rotated_at.eq(now),
-            webhook_endpoints::updated_at.eq(now),
-        ))
+        .set(changes)
         .returning(Self::as_returning())
         .get_result(conn)
         .await
