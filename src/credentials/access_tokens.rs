@@ -7,9 +7,9 @@ use diesel_async::AsyncPgConnection;
 
 use crate::actor::Actor;
 use crate::audit::Record;
-use crate::credentials::change;
 use crate::credentials::input::TokenLifetime;
 use crate::credentials::management::{CREDENTIALS_WRITE, TOKENS_REVOKE};
+use crate::credentials::{Hold, change};
 use crate::db::ids::{CredentialId, TokenId};
 use crate::db::models::access_token;
 use crate::db::models::audit_action::AuditAction;
@@ -38,6 +38,7 @@ pub async fn generate_token(
         actor,
         id,
         CREDENTIALS_WRITE,
+        Hold::Read,
         async |conn, credential| {
             let token = tokens::generate(Kind::AccessToken)?;
             if !credential.is_usable(now) {
@@ -94,18 +95,25 @@ pub async fn revoke_token(
     id: CredentialId,
     token: TokenId,
 ) -> Result<Credential, DomainError> {
-    change(conn, actor, id, TOKENS_REVOKE, async |conn, credential| {
-        if !access_token::revoke_by_id(conn, credential.id, token, actor.now).await? {
-            return Err(DomainError::NotFound);
-        }
-        actor
-            .audit(AuditAction::CredentialTokenRevoked)
-            .target("credential", credential.id, &credential.name)
-            .details(serde_json::json!({ "token_id": token }))
-            .record(conn)
-            .await?;
-        Ok(credential)
-    })
+    change(
+        conn,
+        actor,
+        id,
+        TOKENS_REVOKE,
+        Hold::Read,
+        async |conn, credential| {
+            if !access_token::revoke_by_id(conn, credential.id, token, actor.now).await? {
+                return Err(DomainError::NotFound);
+            }
+            actor
+                .audit(AuditAction::CredentialTokenRevoked)
+                .target("credential", credential.id, &credential.name)
+                .details(serde_json::json!({ "token_id": token }))
+                .record(conn)
+                .await?;
+            Ok(credential)
+        },
+    )
     .await
 }
 
@@ -115,15 +123,22 @@ pub async fn revoke_all_tokens(
     actor: &Actor,
     id: CredentialId,
 ) -> Result<(Credential, usize), DomainError> {
-    change(conn, actor, id, TOKENS_REVOKE, async |conn, credential| {
-        let count = access_token::revoke_all(conn, credential.id, actor.now).await?;
-        actor
-            .audit(AuditAction::CredentialTokensRevoked)
-            .target("credential", credential.id, &credential.name)
-            .details(serde_json::json!({ "tokens_revoked": count }))
-            .record(conn)
-            .await?;
-        Ok((credential, count))
-    })
+    change(
+        conn,
+        actor,
+        id,
+        TOKENS_REVOKE,
+        Hold::Read,
+        async |conn, credential| {
+            let count = access_token::revoke_all(conn, credential.id, actor.now).await?;
+            actor
+                .audit(AuditAction::CredentialTokensRevoked)
+                .target("credential", credential.id, &credential.name)
+                .details(serde_json::json!({ "tokens_revoked": count }))
+                .record(conn)
+                .await?;
+            Ok((credential, count))
+        },
+    )
     .await
 }

@@ -133,7 +133,7 @@ pub async fn act_on_leak(
                 }
             }
             Leaked::Token(hash) => {
-                let Some(id) = access_token::live_owner_of(conn, hash.as_bytes(), now).await?
+                let Some(id) = access_token::owner_of(conn, hash.as_bytes(), Some(now)).await?
                 else {
                     return Ok(Outcome::NothingLive);
                 };

@@ -9,7 +9,7 @@ use crate::actor::{Actor, Principal};
 use crate::audit;
 use crate::audit::payload;
 use crate::credentials::management::{self, CREDENTIALS_WRITE};
-use crate::credentials::{change, find, refuse_if_revoked, require_manager};
+use crate::credentials::{Hold, change, find, refuse_if_revoked, require_manager};
 use crate::db::ids::CredentialId;
 use crate::db::models::access_token;
 use crate::db::models::credential::Credential;
@@ -250,61 +250,67 @@ pub async fn disable_credential(
     id: CredentialId,
     reason: DisableReason,
 ) -> Result<Credential, DomainError> {
-    require_manager(actor, CREDENTIALS_WRITE)?;
-    conn.transaction(async |conn| {
-        let current = Credential::lock_in_org(conn, actor.org_id(), id).await?;
-        refuse_if_revoked(&current)?;
-        management::may_handle(actor, &current)?;
-        if current.is_disabled() {
-            return Err(DomainError::Conflict(format!(
-                "“{}” is already disabled.",
-                current.name
-            )));
-        }
-        if let DisableReason::Stale { cutoff, .. } = reason
-            && current.last_activity() > cutoff
-        {
-            return Err(DomainError::Conflict(format!(
-                "“{}” was used since it was found stale.",
-                current.name
-            )));
-        }
-        let idle = (actor.now - current.last_activity()).num_days();
-        let why = match reason {
-            DisableReason::Manual => None,
-            DisableReason::Stale { .. } => Some(format!("unused for {idle} days")),
-            DisableReason::Leaked => Some("its secret was reported found in public".to_string()),
-        };
-        let by = acting_party(actor);
-        let note = DisabledNote {
-            reason: reason.as_str(),
-            by: by.as_deref(),
-            why: why.as_deref(),
-        };
-        let disabled = Credential::set_disabled(conn, actor.org_id(), id, actor.now, &note).await?;
-        let tokens = access_token::revoke_all(conn, id, actor.now).await?;
-        audit::credential_event(
-            conn,
-            actor,
-            id,
-            &disabled.name,
-            &payload::CredentialDisabled {
+    change(
+        conn,
+        actor,
+        id,
+        CREDENTIALS_WRITE,
+        Hold::LockLive,
+        async |conn, current| {
+            if current.is_disabled() {
+                return Err(DomainError::Conflict(format!(
+                    "“{}” is already disabled.",
+                    current.name
+                )));
+            }
+            if let DisableReason::Stale { cutoff, .. } = reason
+                && current.last_activity() > cutoff
+            {
+                return Err(DomainError::Conflict(format!(
+                    "“{}” was used since it was found stale.",
+                    current.name
+                )));
+            }
+            let idle = (actor.now - current.last_activity()).num_days();
+            let why = match reason {
+                DisableReason::Manual => None,
+                DisableReason::Stale { .. } => Some(format!("unused for {idle} days")),
+                DisableReason::Leaked => {
+                    Some("its secret was reported found in public".to_string())
+                }
+            };
+            let by = acting_party(actor);
+            let note = DisabledNote {
                 reason: reason.as_str(),
-                why: disabled_why(&disabled),
-                tokens_revoked: tokens,
-            },
-        )
-        .await?;
-        if let DisableReason::Stale { policy_days, .. } = reason {
-            let why = format!(
-                "it had not been used for {idle} days (your organisation's policy disables \
+                by: by.as_deref(),
+                why: why.as_deref(),
+            };
+            let disabled =
+                Credential::set_disabled(conn, actor.org_id(), id, actor.now, &note).await?;
+            let tokens = access_token::revoke_all(conn, id, actor.now).await?;
+            audit::credential_event(
+                conn,
+                actor,
+                id,
+                &disabled.name,
+                &payload::CredentialDisabled {
+                    reason: reason.as_str(),
+                    why: disabled_why(&disabled),
+                    tokens_revoked: tokens,
+                },
+            )
+            .await?;
+            if let DisableReason::Stale { policy_days, .. } = reason {
+                let why = format!(
+                    "it had not been used for {idle} days (your organisation's policy disables \
                  credentials unused for {policy_days} days)"
-            );
-            let draft = notices::disabled(conn, &disabled, &why, actor.now).await?;
-            notices::enqueue(conn, &disabled, &draft, actor.now).await?;
-        }
-        Ok(disabled)
-    })
+                );
+                let draft = notices::disabled(conn, &disabled, &why, actor.now).await?;
+                notices::enqueue(conn, &disabled, &draft, actor.now).await?;
+            }
+            Ok(disabled)
+        },
+    )
     .await
 }
 
@@ -314,29 +320,32 @@ pub async fn enable_credential(
     actor: &Actor,
     id: CredentialId,
 ) -> Result<Credential, DomainError> {
-    require_manager(actor, CREDENTIALS_WRITE)?;
-    conn.transaction(async |conn| {
-        let current = Credential::lock_in_org(conn, actor.org_id(), id).await?;
-        refuse_if_revoked(&current)?;
-        management::may_handle(actor, &current)?;
-        if !current.is_disabled() {
-            return Err(DomainError::Conflict(format!(
-                "“{}” is not disabled.",
-                current.name
-            )));
-        }
-        refuse_if_leaked(&current, actor.now)?;
-        let enabled = Credential::set_enabled(conn, actor.org_id(), id, actor.now).await?;
-        audit::credential_event(
-            conn,
-            actor,
-            id,
-            &enabled.name,
-            &payload::CredentialEnabled {},
-        )
-        .await?;
-        Ok(enabled)
-    })
+    change(
+        conn,
+        actor,
+        id,
+        CREDENTIALS_WRITE,
+        Hold::LockLive,
+        async |conn, current| {
+            if !current.is_disabled() {
+                return Err(DomainError::Conflict(format!(
+                    "“{}” is not disabled.",
+                    current.name
+                )));
+            }
+            refuse_if_leaked(&current, actor.now)?;
+            let enabled = Credential::set_enabled(conn, actor.org_id(), id, actor.now).await?;
+            audit::credential_event(
+                conn,
+                actor,
+                id,
+                &enabled.name,
+                &payload::CredentialEnabled {},
+            )
+            .await?;
+            Ok(enabled)
+        },
+    )
     .await
 }
 
@@ -395,20 +404,27 @@ pub async fn delete_credential(
     actor: &Actor,
     id: CredentialId,
 ) -> Result<Credential, DomainError> {
-    let deleted = change(conn, actor, id, CREDENTIALS_WRITE, async |conn, current| {
-        Credential::delete(conn, actor.org_id(), id).await?;
-        audit::credential_event(
-            conn,
-            actor,
-            id,
-            &current.name,
-            &payload::CredentialDeleted {
-                client_id: current.client_id.clone(),
-            },
-        )
-        .await?;
-        Ok(current)
-    })
+    let deleted = change(
+        conn,
+        actor,
+        id,
+        CREDENTIALS_WRITE,
+        Hold::Read,
+        async |conn, current| {
+            Credential::delete(conn, actor.org_id(), id).await?;
+            audit::credential_event(
+                conn,
+                actor,
+                id,
+                &current.name,
+                &payload::CredentialDeleted {
+                    client_id: current.client_id.clone(),
+                },
+            )
+            .await?;
+            Ok(current)
+        },
+    )
     .await?;
     tracing::info!(credential_id = %deleted.id, "credential deleted");
     Ok(deleted)

@@ -53,6 +53,16 @@ async fn find(
     Ok(Credential::find_in_org(conn, actor.org_id(), id).await?)
 }
 
+/// How `change` holds the credential while its work runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hold {
+    /// As it stands.
+    Read,
+    /// Locked for the transaction, so that two changes of its state (disable, enable) see
+    /// each other, and refused first when it is revoked.
+    LockLive,
+}
+
 /// Runs `work` on the credential `id` of the actor's organisation, in one transaction, once
 /// the actor may manage credentials with `scope` and may handle this one (see
 /// `management::may_handle`).
@@ -61,11 +71,19 @@ async fn change<T>(
     actor: &Actor,
     id: CredentialId,
     scope: &'static str,
+    hold: Hold,
     work: impl AsyncFnOnce(&mut AsyncPgConnection, Credential) -> Result<T, DomainError>,
 ) -> Result<T, DomainError> {
     require_manager(actor, scope)?;
     crate::db::transaction(conn, async |conn| {
-        let current = find(conn, actor, id).await?;
+        let current = match hold {
+            Hold::Read => find(conn, actor, id).await?,
+            Hold::LockLive => {
+                let current = Credential::lock_in_org(conn, actor.org_id(), id).await?;
+                refuse_if_revoked(&current)?;
+                current
+            }
+        };
         management::may_handle(actor, &current)?;
         work(conn, current).await
     })

@@ -41,7 +41,7 @@ pub async fn revoke_token(
         return Ok(done);
     };
     let hash = token.hash();
-    match access_token::owner_of(&mut conn, hash.as_bytes()).await? {
+    match access_token::owner_of(&mut conn, hash.as_bytes(), None).await? {
         None => Ok(done),
         Some(owner) if owner == caller.id => {
             access_token::revoke_by_hash(&mut conn, hash.as_bytes(), now).await?;

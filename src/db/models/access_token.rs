@@ -16,10 +16,8 @@ use diesel::sql_types::{Array, BigInt, Bool, Bytea, Nullable, Text, Timestamptz}
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{CredentialId, OrgId, TokenId};
-use crate::db::models::usable::usable_at;
-use crate::db::schema::{
-    access_tokens, credentials, ip_allowed, organisations, secret_version_live,
-};
+use crate::db::models::usable::{token_live_at, usable_at};
+use crate::db::schema::{access_tokens, credentials, ip_allowed, organisations};
 
 /// Access tokens live an hour unless their credential says otherwise; clients fetch a new one.
 pub const TOKEN_LIFETIME: Duration = Duration::seconds(3600);
@@ -150,14 +148,7 @@ pub fn find_active_query<'a>(
     access_tokens::table
         .inner_join(credentials::table.inner_join(organisations::table))
         .filter(access_tokens::token_hash.eq(token_hash))
-        .filter(access_tokens::revoked_at.is_null())
-        .filter(access_tokens::expires_at.gt(now))
-        .filter(secret_version_live(
-            access_tokens::secret_version,
-            credentials::secret_version,
-            credentials::previous_secret_retires_at,
-            now,
-        ))
+        .filter(token_live_at(now))
         .filter(usable_at(now))
         .filter(diesel::dsl::not(diesel::dsl::exists(tenth_newer)))
         .select((
@@ -176,33 +167,24 @@ pub fn find_active_query<'a>(
         .limit(1)
 }
 
-/// Who a token (live or not) belongs to, for RFC 7009 revocation.
+/// The credential of the token with this digest: whether the token is live or not (RFC 7009
+/// revocation, `live_at` = `None`), or only while it is unrevoked and unexpired at `live_at`
+/// (a leak report).
 pub async fn owner_of(
     conn: &mut AsyncPgConnection,
     token_hash: &[u8],
+    live_at: Option<DateTime<Utc>>,
 ) -> QueryResult<Option<CredentialId>> {
-    access_tokens::table
+    let mut query = access_tokens::table
         .filter(access_tokens::token_hash.eq(token_hash))
         .select(access_tokens::credential_id)
-        .first(conn)
-        .await
-        .optional()
-}
-
-/// The credential of the token with this digest while it is unrevoked and unexpired.
-pub async fn live_owner_of(
-    conn: &mut AsyncPgConnection,
-    token_hash: &[u8],
-    now: DateTime<Utc>,
-) -> QueryResult<Option<CredentialId>> {
-    access_tokens::table
-        .filter(access_tokens::token_hash.eq(token_hash))
-        .filter(access_tokens::revoked_at.is_null())
-        .filter(access_tokens::expires_at.gt(now))
-        .select(access_tokens::credential_id)
-        .first(conn)
-        .await
-        .optional()
+        .into_boxed();
+    if let Some(now) = live_at {
+        query = query
+            .filter(access_tokens::revoked_at.is_null())
+            .filter(access_tokens::expires_at.gt(now));
+    }
+    query.first(conn).await.optional()
 }
 
 pub async fn revoke_by_hash(
@@ -284,14 +266,7 @@ pub async fn list_live(
     access_tokens::table
         .inner_join(credentials::table)
         .filter(access_tokens::id.eq_any(newest))
-        .filter(access_tokens::revoked_at.is_null())
-        .filter(access_tokens::expires_at.gt(now))
-        .filter(secret_version_live(
-            access_tokens::secret_version,
-            credentials::secret_version,
-            credentials::previous_secret_retires_at,
-            now,
-        ))
+        .filter(token_live_at(now))
         .order(access_tokens::id.desc())
         .select(TokenSummary::as_select())
         .load(conn)

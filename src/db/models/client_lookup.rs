@@ -87,21 +87,8 @@ fn walk_find_client<'b>(
     Ok(())
 }
 
-// Both statements are typed with a static `QueryId` of their own (the SQL of each is always
-// the same), so each is prepared once per connection.
-
-struct FindClient<'a> {
-    presented: Presented<'a>,
-}
-
-impl QueryId for FindClient<'_> {
-    type QueryId = FindClient<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl Query for FindClient<'_> {
-    type SqlType = (LookupRowSql, Nullable<Integer>, Nullable<Timestamptz>);
-}
+fixed_statement!(FindClient<'a> { presented: Presented<'a> }
+    -> (LookupRowSql, Nullable<Integer>, Nullable<Timestamptz>));
 
 impl QueryFragment<Pg> for FindClient<'_> {
     fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
@@ -109,6 +96,8 @@ impl QueryFragment<Pg> for FindClient<'_> {
     }
 }
 
+/// `FindClient` with the token's lookup; generic over that query's (unnameable) type, so it
+/// names its statement cache key itself.
 struct FindClientAndToken<'a, T> {
     presented: Presented<'a>,
     token: T,

@@ -12,7 +12,7 @@
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sql_types::{Array, Bool, Bytea, Cidr, Integer, Nullable, Text, Timestamptz, Uuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ipnet::IpNet;
@@ -363,18 +363,8 @@ pub async fn issue_for_client(
     Ok((row.into_lookup(), granted))
 }
 
-struct IssueForClient<'a> {
-    request: TokenRequest<'a>,
-}
-
-impl QueryId for IssueForClient<'_> {
-    type QueryId = IssueForClient<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl Query for IssueForClient<'_> {
-    type SqlType = (LookupRowSql, Nullable<Array<Text>>, Nullable<Timestamptz>);
-}
+fixed_statement!(IssueForClient<'a> { request: TokenRequest<'a> }
+    -> (LookupRowSql, Nullable<Array<Text>>, Nullable<Timestamptz>));
 
 impl QueryFragment<Pg> for IssueForClient<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {

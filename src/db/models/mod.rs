@@ -39,6 +39,27 @@ macro_rules! org_scoped {
     };
 }
 
+/// Declares a hand-written statement `$name` holding `$field`, whose SQL text never changes:
+/// its static `QueryId` lets diesel prepare it once per connection (raw SQL never is). Its
+/// `QueryFragment` is written beside it.
+macro_rules! fixed_statement {
+    ($(#[$meta:meta])* $name:ident<$lt:lifetime> { $field:ident: $ty:ty } -> $sql:ty) => {
+        $(#[$meta])*
+        struct $name<$lt> {
+            $field: $ty,
+        }
+
+        impl diesel::query_builder::QueryId for $name<'_> {
+            type QueryId = $name<'static>;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+
+        impl diesel::query_builder::Query for $name<'_> {
+            type SqlType = $sql;
+        }
+    };
+}
+
 pub mod access_token;
 pub mod api;
 pub mod api_role;
