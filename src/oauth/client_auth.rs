@@ -187,8 +187,8 @@ pub fn admit_call(
 }
 
 /// A client authentication in two halves around the database work, so that an endpoint can
-/// do that work in its own round trip: the lookup sent together with its own query
-/// (introspection), or the lookup and the token insert as one statement (the token endpoint).
+/// do that work in its own statement: the lookup joined with the token's (introspection), or
+/// the lookup and the token insert (the token endpoint).
 pub struct Attempt {
     presented: Presented,
     /// The presented client ID has the shape of ours (`tokens::is_client_id`).
