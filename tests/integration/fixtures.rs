@@ -496,3 +496,24 @@ pub async fn deliveries(
         .await
         .unwrap()
 }
+
+/// What a caller presented, as the lookup statements take it: a secret's digest (or any
+/// bytes, to match nothing), from `ip`, at `now`, with the throttle and introspection window
+/// of a fresh caller.
+pub fn presented<'a>(
+    client_id: &'a str,
+    secret_hash: &'a [u8],
+    ip: Option<&'a str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> m2m_console::db::models::issuance::Presented<'a> {
+    m2m_console::db::models::issuance::Presented {
+        client_id,
+        secret_hash,
+        key_id: None,
+        ip,
+        now,
+        throttle: m2m_console::oauth::throttle::check(None, now),
+        calls_network: m2m_console::db::models::limit_window::any_network(),
+        calls_since: now,
+    }
+}

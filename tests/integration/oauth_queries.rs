@@ -2,7 +2,7 @@
 //! connection, token checks that stay on the credential's index, and the trigger-kept copy
 //! of each credential's scopes.
 
-use crate::fixtures::{Client, access_token, create_credential, setup, valid_form};
+use crate::fixtures::{Client, access_token, create_credential, presented, setup, valid_form};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_issuing_statement_is_prepared_once_per_connection() {
@@ -10,7 +10,7 @@ async fn the_issuing_statement_is_prepared_once_per_connection() {
     // DSL's statements: planning it on every request would cost the round trip it saves.
     use diesel::sql_types::BigInt;
     use diesel_async::RunQueryDsl;
-    use m2m_console::db::models::issuance::{Presented, TokenRequest, issue_for_client};
+    use m2m_console::db::models::issuance::{TokenRequest, issue_for_client};
     #[derive(diesel::QueryableByName)]
     struct Count {
         #[diesel(sql_type = BigInt)]
@@ -19,18 +19,15 @@ async fn the_issuing_statement_is_prepared_once_per_connection() {
     let s = setup().await;
     let mut conn = s.app.conn().await;
     for attempt in 0..3u8 {
+        let digest = [attempt; 32];
         let request = TokenRequest {
-            presented: Presented {
-                client_id: "m2m_ci_nobody",
-                secret_hash: &[attempt; 32],
-                key_id: None,
-                ip: Some("127.0.0.1"),
-                now: s.app.clock.now(),
-                throttle: m2m_console::oauth::throttle::check(None, s.app.clock.now()),
-                calls_network: m2m_console::db::models::limit_window::any_network(),
-                calls_since: s.app.clock.now(),
-            },
-            token_hash: &[attempt; 32],
+            presented: presented(
+                "m2m_ci_nobody",
+                &digest,
+                Some("127.0.0.1"),
+                s.app.clock.now(),
+            ),
+            token_hash: &digest,
             scopes: None,
         };
         let (lookup, granted) = issue_for_client(&mut conn, request).await.unwrap();
@@ -53,7 +50,6 @@ async fn the_caller_lookups_are_prepared_once_per_connection() {
     use diesel::sql_types::BigInt;
     use diesel_async::RunQueryDsl;
     use m2m_console::db::models::client_lookup::{find_client, find_client_and_token};
-    use m2m_console::db::models::issuance::Presented;
     #[derive(diesel::QueryableByName)]
     struct Count {
         #[diesel(sql_type = BigInt)]
@@ -67,16 +63,8 @@ async fn the_caller_lookups_are_prepared_once_per_connection() {
     let mut conn = s.app.conn().await;
     for attempt in 0..3u8 {
         let now = s.app.clock.now();
-        let presented = Presented {
-            client_id: &s.client.client_id,
-            secret_hash: &[attempt; 32],
-            key_id: None,
-            ip: Some("127.0.0.1"),
-            now,
-            throttle: m2m_console::oauth::throttle::check(None, now),
-            calls_network: m2m_console::db::models::limit_window::any_network(),
-            calls_since: now,
-        };
+        let digest = [attempt; 32];
+        let presented = presented(&s.client.client_id, &digest, Some("127.0.0.1"), now);
         let alone = find_client(&conn, presented).await.unwrap();
         let (joined, found) = find_client_and_token(&conn, presented, hash.as_bytes())
             .await
@@ -126,7 +114,6 @@ async fn a_busy_credential_does_not_slow_token_checks_of_another() {
     use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
     use m2m_console::db::models::access_token;
     use m2m_console::db::models::client_lookup::find_client_and_token;
-    use m2m_console::db::models::issuance::Presented;
     use m2m_console::tokens::{Kind, parse};
     let mut s = setup().await;
     let (id, client_id, secret) =
@@ -170,16 +157,7 @@ async fn a_busy_credential_does_not_slow_token_checks_of_another() {
         // plan there too.
         conn.batch_execute("BEGIN").await.unwrap();
         let now = s.app.clock.now();
-        let presented = Presented {
-            client_id: &s.client.client_id,
-            secret_hash: &[0; 32],
-            key_id: None,
-            ip: Some("127.0.0.1"),
-            now,
-            throttle: m2m_console::oauth::throttle::check(None, now),
-            calls_network: m2m_console::db::models::limit_window::any_network(),
-            calls_since: now,
-        };
+        let presented = presented(&s.client.client_id, &[0; 32], Some("127.0.0.1"), now);
         let (lookup, found) = find_client_and_token(&conn, presented, hash.as_bytes())
             .await
             .unwrap();

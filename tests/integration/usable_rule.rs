@@ -8,7 +8,6 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use m2m_console::db::models::client_lookup::find_client;
 use m2m_console::db::models::credential::{AccessLevel, Credential};
-use m2m_console::db::models::issuance::Presented;
 use m2m_console::db::models::usable::usable_at;
 use m2m_console::db::schema::credentials;
 
@@ -74,21 +73,9 @@ async fn rust_sql_and_the_issuing_statement_agree_on_usable() {
             .await
             .unwrap();
         let in_sql = in_sql.unwrap_or_else(|| panic!("{what}: usable_at is NULL"));
-        let lookup = find_client(
-            &conn,
-            Presented {
-                client_id: &c.client_id,
-                secret_hash: &[7u8; 32],
-                key_id: None,
-                ip: None,
-                now,
-                throttle: m2m_console::oauth::throttle::check(None, now),
-                calls_network: m2m_console::db::models::limit_window::any_network(),
-                calls_since: now,
-            },
-        )
-        .await
-        .unwrap();
+        let lookup = find_client(&conn, presented(&c.client_id, &[7u8; 32], None, now))
+            .await
+            .unwrap();
         let checks = lookup.client.unwrap().checks;
         assert!(checks.secret, "{what}: the fixture's secret");
         let at_issuance = checks.not_revoked && checks.enabled && checks.unexpired;
