@@ -59,6 +59,14 @@ pub fn json_body<T: DeserializeOwned + Default>(
             "Send the body with Content-Type: application/json.",
         ));
     }
+    // serde reads a struct from a JSON array too (`[null]` as `{"overlap": null}`); every
+    // body of this API is an object, and anything else is refused before serde sees it.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Problem::new(
+            Kind::Validation,
+            "The body does not fit this operation: send a JSON object.",
+        ));
+    }
     serde_json::from_slice(body).map_err(|e| {
         // serde's message names the field and the expected type, never more of the body
         // than the offending value the caller sent itself.

@@ -273,3 +273,52 @@ async fn unknown_api_paths_are_404_problem_documents_for_every_method() {
     // The operations themselves still answer.
     assert_eq!(a.call("GET", "/api/v1/apis", None).await.status, 200);
 }
+
+/// serde reads a struct from a JSON array as well as from an object: `[null]` sent to rotate
+/// was taken as `{"overlap": null}` and rotated the secret (Schemathesis found it once it
+/// fuzzed a real credential). Every body of the API is an object; anything else is a 422.
+#[tokio::test]
+async fn a_body_that_is_not_a_json_object_is_refused_and_changes_nothing() {
+    let a = api().await;
+    let base = format!("/api/v1/credentials/{}", a.s.client.id);
+    let before = a.call("GET", &base, None).await.json();
+    for (method, path, body) in [
+        ("POST", format!("{base}/rotate"), json!([null])),
+        ("POST", format!("{base}/disable"), json!([])),
+        ("PATCH", base.clone(), json!(["Renamed"])),
+        (
+            "POST",
+            "/api/v1/credentials".to_string(),
+            json!(["Orders sync"]),
+        ),
+        (
+            "POST",
+            format!("{base}/keys"),
+            json!(["-----BEGIN PUBLIC KEY-----"]),
+        ),
+        ("POST", format!("{base}/rotate"), json!("now")),
+    ] {
+        let answer = a.call(method, &path, Some(body.clone())).await;
+        assert_eq!(
+            answer.status, 422,
+            "{method} {path} {body}: {}",
+            answer.text
+        );
+        assert!(
+            answer.text.contains("send a JSON object"),
+            "{}",
+            answer.text
+        );
+    }
+    let after = a.call("GET", &base, None).await.json();
+    assert_eq!(
+        after, before,
+        "not rotated, disabled, renamed or given a key"
+    );
+    assert!(after["name"].is_string() && after["disabled_at"].is_null());
+    // An object still works, and an empty body still means "no options".
+    let rotated = a
+        .call("POST", &format!("{base}/rotate"), Some(json!({})))
+        .await;
+    assert_eq!(rotated.status, 200, "{}", rotated.text);
+}
