@@ -67,7 +67,7 @@ pub async fn add_key(
             &NewCredentialKey {
                 id: uuid::Uuid::new_v4(),
                 credential_id: id,
-                algorithm: key.algorithm.as_str(),
+                algorithm: key.algorithm,
                 jwk: &key.jwk,
                 thumbprint: &key.thumbprint,
                 expires_at: new.expires_at,
@@ -78,7 +78,7 @@ pub async fn add_key(
         .await?;
         audit::credential_event(conn, actor, id, &current.name, &payload::KeyAdded {
                 kid: added.thumbprint.clone(),
-                algorithm: added.algorithm.clone(),
+                algorithm: added.algorithm.as_str().into(),
                 expires_at: added.expires_at,
             })
             .await?;
@@ -112,7 +112,7 @@ pub async fn remove_key(
             .ok_or(DomainError::NotFound)?;
         audit::credential_event(conn, actor, id, &current.name, &payload::KeyRemoved {
                 kid: removed.thumbprint.clone(),
-                algorithm: removed.algorithm.clone(),
+                algorithm: removed.algorithm.as_str().into(),
                 last_used_at: removed.last_used_at,
             })
             .await?;

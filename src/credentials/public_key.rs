@@ -13,34 +13,12 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ring::signature;
 use sha2::{Digest, Sha256};
 
+pub use crate::db::models::credential_key::Algorithm;
+
 /// The longest text accepted (an RSA 8192-bit PEM is about 1.5 kB).
 pub const MAX_KEY_TEXT: usize = 8 * 1024;
 const MIN_RSA_BITS: usize = 2048;
 const MAX_RSA_BITS: usize = 8192;
-
-/// The signing algorithm a key is pinned to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Algorithm {
-    Rs256,
-    Es256,
-}
-
-impl Algorithm {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Algorithm::Rs256 => "RS256",
-            Algorithm::Es256 => "ES256",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "RS256" => Some(Algorithm::Rs256),
-            "ES256" => Some(Algorithm::Es256),
-            _ => None,
-        }
-    }
-}
 
 /// A public key as stored: its algorithm, the JWK members that make it, and its thumbprint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,8 +196,7 @@ impl PublicKey {
     }
 
     /// A key as stored (`algorithm` and `jwk` columns).
-    pub fn stored(algorithm: &str, jwk: &serde_json::Value) -> Option<Self> {
-        let algorithm = Algorithm::parse(algorithm)?;
+    pub fn stored(algorithm: Algorithm, jwk: &serde_json::Value) -> Option<Self> {
         let member = |name: &str| {
             jwk.get(name)
                 .and_then(serde_json::Value::as_str)
@@ -380,7 +357,7 @@ mod tests {
         let sig = pair.sign(&rng, b"hello").unwrap();
         assert!(from_pem.verifies(b"hello", sig.as_ref()));
         assert!(!from_pem.verifies(b"hullo", sig.as_ref()));
-        let stored = PublicKey::stored("ES256", &from_pem.jwk).unwrap();
+        let stored = PublicKey::stored(Algorithm::Es256, &from_pem.jwk).unwrap();
         assert_eq!(stored, from_pem);
     }
 

@@ -271,7 +271,7 @@ impl Attempt {
             return Ok(());
         }
         let signer = named.into_iter().find(|k| {
-            PublicKey::stored(&k.algorithm, &k.jwk).is_some_and(|key| read.signed_by(&key))
+            PublicKey::stored(k.algorithm, &k.jwk).is_some_and(|key| read.signed_by(&key))
         });
         let Some(signer) = signer else {
             self.key = Err(Flaw::Invalid);

@@ -167,7 +167,7 @@ async fn audit_failure(
     for scope in lockouts {
         event(
             AuditAction::UserLoginThrottled,
-            serde_json::json!({ "scope": scope.as_str() }),
+            serde_json::json!({ "scope": scope }),
         )
         .record(conn)
         .await?;

@@ -28,20 +28,12 @@ const ACCOUNT_AT_ADDRESS_ALLOWANCE: i32 = 5;
 /// Per address, more: many people may sign in from behind one office NAT.
 const ADDRESS_ALLOWANCE: i32 = 20;
 
-/// What a lock-out episode was about, for its audit row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a lock-out episode was about, named in its audit row's details.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Scope {
     AccountAtAddress,
     Address,
-}
-
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::AccountAtAddress => "account_at_address",
-            Scope::Address => "address",
-        }
-    }
 }
 
 pub struct ThrottleKeys {

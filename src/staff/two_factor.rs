@@ -220,9 +220,8 @@ pub async fn check_code(
         return Ok(Check::Passed(method));
     }
     let lockouts = throttle::record_failure(conn, &keys, now).await?;
-    let scopes: Vec<&str> = lockouts.iter().map(|s| s.as_str()).collect();
     let who = (user, meta, now);
-    let details = json!({ "locked_out": scopes });
+    let details = json!({ "locked_out": lockouts });
     audit(conn, AuditAction::UserTwoFactorFailed, who, details).await?;
     tracing::info!(user_id = %user.id, "two-factor code refused");
     match counted {

@@ -43,7 +43,7 @@ impl From<CredentialKey> for KeyView {
         Self {
             id: k.id,
             kid: k.thumbprint,
-            algorithm: k.algorithm,
+            algorithm: k.algorithm.as_str().into(),
             jwk: k.jwk,
             expires_at: k.expires_at,
             added_by: k.added_by,

@@ -105,7 +105,8 @@ pub async fn add_public_key(
     // The fingerprint is on the page; a toast is too narrow for 43 unbreakable characters.
     let message = format!(
         "{} public key added to “{}”: assertions it signs are accepted from now on.",
-        key.algorithm, c.name
+        key.algorithm.as_str(),
+        c.name
     );
     changed(&rq, &mut conn, &message, &paths::credential(c.id), Some(c)).await
 }
@@ -120,7 +121,8 @@ pub async fn remove_public_key(
     let (c, key) = keys::remove_key(&mut conn, &rq.actor(), id, key_id).await?;
     let message = format!(
         "{} public key removed from “{}”: assertions it signs are refused from now on.",
-        key.algorithm, c.name
+        key.algorithm.as_str(),
+        c.name
     );
     changed(&rq, &mut conn, &message, &paths::credential(c.id), Some(c)).await
 }

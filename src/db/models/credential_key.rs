@@ -9,6 +9,14 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use crate::db::ids::CredentialId;
 use crate::db::schema::{client_assertion_jtis, credential_keys, credentials};
 
+text_enum! {
+    /// The signing algorithm a key is pinned to: the only one it verifies.
+    pub enum Algorithm ("key algorithm") {
+        Rs256 = "RS256",
+        Es256 = "ES256",
+    }
+}
+
 /// At most this many keys per credential: one in use, one being rolled in.
 pub const MAX_KEYS_PER_CREDENTIAL: usize = 2;
 
@@ -17,8 +25,7 @@ pub const MAX_KEYS_PER_CREDENTIAL: usize = 2;
 pub struct CredentialKey {
     pub id: uuid::Uuid,
     pub credential_id: CredentialId,
-    /// `RS256` or `ES256`: the only algorithm the key verifies.
-    pub algorithm: String,
+    pub algorithm: Algorithm,
     /// The public JWK members (never a private member).
     pub jwk: serde_json::Value,
     /// RFC 7638 thumbprint, also its `kid`.
@@ -36,7 +43,7 @@ pub struct CredentialKey {
 pub struct NewCredentialKey<'a> {
     pub id: uuid::Uuid,
     pub credential_id: CredentialId,
-    pub algorithm: &'a str,
+    pub algorithm: Algorithm,
     pub jwk: &'a serde_json::Value,
     pub thumbprint: &'a str,
     pub expires_at: Option<DateTime<Utc>>,
@@ -49,7 +56,7 @@ pub struct NewCredentialKey<'a> {
 pub struct VerifyingKey {
     pub credential_id: CredentialId,
     pub key_id: uuid::Uuid,
-    pub algorithm: String,
+    pub algorithm: Algorithm,
     pub jwk: serde_json::Value,
     pub thumbprint: String,
 }
