@@ -59,6 +59,13 @@ fn scope_refused(requested: Option<&[String]>) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidScope, message)
 }
 
+fn unsupported_grant_type() -> OAuthError {
+    OAuthError::new(
+        ErrorCode::UnsupportedGrantType,
+        "Only the client_credentials grant is supported.",
+    )
+}
+
 #[tracing::instrument(skip_all)]
 pub async fn issue_token(
     req: HttpRequest,
@@ -111,10 +118,7 @@ async fn issue(
     let (client, basic) = attempt.finish(&mut conn, &state.oauth, found).await?;
     drop(conn);
     if grant_type != GRANT_TYPE {
-        return Err(OAuthError::new(
-            ErrorCode::UnsupportedGrantType,
-            "Only the client_credentials grant is supported.",
-        ));
+        return Err(unsupported_grant_type());
     }
     let requested = requested?;
     if !client.checks.scope {

@@ -4,7 +4,8 @@
 //!
 //! It reads source text rather than compiled items, so it stays a few milliseconds of std-only
 //! code; `graph.rs` turns files into module paths and paths into edges, `rules.rs` holds the
-//! layer of every top-level module.
+//! layer of every top-level module. `sizes.rs` keeps the size rules (files, front-end
+//! handlers).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,6 +15,7 @@
 
 mod graph;
 mod rules;
+mod sizes;
 
 use std::collections::BTreeSet;
 
@@ -65,6 +67,48 @@ fn every_import_goes_down_the_layers() {
         breaks.is_empty(),
         "imports against the layers:\n{}",
         breaks.join("\n")
+    );
+}
+
+#[test]
+fn no_file_is_too_long_and_no_handler_either() {
+    let mut over = Vec::new();
+    for path in sizes::rust_files(std::path::Path::new("src")) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let shown = path.display();
+        let lines = text.lines().count();
+        if lines > sizes::MAX_FILE_LINES {
+            over.push(format!(
+                "{shown}: {lines} lines (at most {})",
+                sizes::MAX_FILE_LINES
+            ));
+        }
+        let front_end = sizes::FRONT_ENDS
+            .iter()
+            .any(|dir| path.starts_with(std::path::Path::new("src").join(dir)));
+        if !front_end {
+            continue;
+        }
+        for (name, lines) in sizes::async_fn_lengths(&text) {
+            if lines > sizes::MAX_HANDLER_LINES {
+                over.push(format!(
+                    "{shown}: async fn {name} is {lines} lines (at most {})",
+                    sizes::MAX_HANDLER_LINES
+                ));
+            }
+        }
+    }
+    assert!(over.is_empty(), "too long:\n{}", over.join("\n"));
+}
+
+/// The length check measures what it claims: a function from its `async fn` line to its
+/// closing brace, nested ones on their own.
+#[test]
+fn the_length_check_measures_functions_whole() {
+    let text = "pub async fn outer() {\n    async fn inner() {\n        a();\n    }\n    b();\n}\n";
+    assert_eq!(
+        sizes::async_fn_lengths(text),
+        vec![("outer".to_string(), 6), ("inner".to_string(), 3)]
     );
 }
 
