@@ -185,7 +185,7 @@ async fn tokens_of_another_credential_are_not_swept_with_a_busy_one() {
 }
 
 /// The statements sent so far by requests of `route` (the metrics listener's counter).
-pub(crate) async fn statements(app: &TestApp, route: &str) -> f64 {
+async fn statements(app: &TestApp, route: &str) -> f64 {
     let port = app.metrics_port.unwrap();
     let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
         .await

@@ -44,45 +44,6 @@ pub async fn find_client_and_token(
     Ok((with_window(row, hits, started_at), token))
 }
 
-/// `find_client_and_token` for several introspections at once, in one statement: a `UNION ALL`
-/// of that statement, one branch per request with its own values and tagged with its place,
-/// so requests that arrive together on one worker share a round trip. Each branch is the whole
-/// lookup of its own request: nothing one caller presented decides another's answer. The
-/// statement is prepared once per connection and size (diesel keys it by its text).
-pub async fn find_clients_and_tokens(
-    mut conn: &AsyncPgConnection,
-    asked: &[(Presented<'_>, &[u8])],
-) -> QueryResult<Vec<(Lookup, Option<ActiveToken>)>> {
-    let branches = asked
-        .iter()
-        .map(|(presented, token_hash)| FindClientAndToken {
-            presented: *presented,
-            token: access_token::find_active_query(token_hash, presented.now, None),
-        })
-        .collect();
-    type Row = (
-        i32,
-        LookupRow,
-        Option<i32>,
-        Option<DateTime<Utc>>,
-        Option<ActiveToken>,
-    );
-    let rows: Vec<Row> = FindMany { branches }.load(&mut conn).await?;
-    let mut found: Vec<Option<(Lookup, Option<ActiveToken>)>> = Vec::new();
-    found.resize_with(asked.len(), || None);
-    for (place, row, hits, started_at, token) in rows {
-        let slot = usize::try_from(place).ok().and_then(|i| found.get_mut(i));
-        if let Some(slot) = slot {
-            *slot = Some((with_window(row, hits, started_at), token));
-        }
-    }
-    // Each branch yields exactly one row (one throttle row, left joins on unique keys).
-    found
-        .into_iter()
-        .map(|answer| answer.ok_or(diesel::result::Error::NotFound))
-        .collect()
-}
-
 fn with_window(row: LookupRow, hits: Option<i32>, started_at: Option<DateTime<Utc>>) -> Lookup {
     let mut lookup = row.into_lookup();
     lookup.calls = hits
@@ -162,40 +123,5 @@ impl<T: QueryFragment<Pg>> Query for FindClientAndToken<'_, T> {
 impl<T: QueryFragment<Pg>> QueryFragment<Pg> for FindClientAndToken<'_, T> {
     fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         walk_find_client(out, &self.presented, Some(&self.token))
-    }
-}
-
-/// `FindClientAndToken` once per request, tagged with its place in the batch.
-struct FindMany<'a, T> {
-    branches: Vec<FindClientAndToken<'a, T>>,
-}
-
-/// Keyed by its text, which differs by the number of branches only.
-impl<T> QueryId for FindMany<'_, T> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<T: QueryFragment<Pg>> Query for FindMany<'_, T> {
-    type SqlType = (
-        Integer,
-        LookupRowSql,
-        Nullable<Integer>,
-        Nullable<Timestamptz>,
-        Nullable<ActiveTokenSql>,
-    );
-}
-
-impl<T: QueryFragment<Pg>> QueryFragment<Pg> for FindMany<'_, T> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        for (place, branch) in self.branches.iter().enumerate() {
-            if place > 0 {
-                out.push_sql(" UNION ALL ");
-            }
-            out.push_sql(&format!("SELECT {place}, q.* FROM ("));
-            branch.walk_ast(out.reborrow())?;
-            out.push_sql(") q");
-        }
-        Ok(())
     }
 }
