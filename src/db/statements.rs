@@ -22,6 +22,26 @@ pub async fn counted<F: Future>(future: F) -> (F::Output, u32) {
     (output, count.load(Ordering::Relaxed))
 }
 
+/// The statement count of the request a task serves, to charge to it a statement that
+/// another task sends on its behalf (`charged_to`).
+#[derive(Clone)]
+pub struct RequestCount(Arc<AtomicU32>);
+
+/// The count of the request this task serves, if it runs inside `counted`.
+pub fn current() -> Option<RequestCount> {
+    REQUEST_STATEMENTS
+        .try_with(|count| RequestCount(count.clone()))
+        .ok()
+}
+
+/// Runs `future` with the statements it starts charged to `count` (none when `None`).
+pub async fn charged_to<F: Future>(count: Option<RequestCount>, future: F) -> F::Output {
+    match count {
+        Some(RequestCount(count)) => REQUEST_STATEMENTS.scope(count, future).await,
+        None => future.await,
+    }
+}
+
 /// The instrumentation every pooled connection carries.
 #[derive(Debug, Default)]
 pub struct CountStatements;

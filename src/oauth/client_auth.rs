@@ -7,30 +7,26 @@ use std::net::IpAddr;
 
 use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
-use base64::Engine;
-use base64::alphabet;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 
 use crate::config::Settings;
 use crate::credentials::public_key::PublicKey;
+use crate::db::DbPool;
 use crate::db::models::access_token::ActiveToken;
 use crate::db::models::issuance::{
     self, ClientRecord, IssueOutcome, Lookup, Refusal, ThrottleCheck, TokenRequest,
 };
 use crate::db::models::{client_lookup, credential_key};
 use crate::oauth::assertion::{self, Flaw};
+use crate::oauth::basic_auth::{decode_basic, strip_basic_scheme};
 use crate::oauth::error::OAuthError;
 use crate::oauth::form::OAuthForm;
 use crate::oauth::state::OAuthState;
 use crate::oauth::throttle;
 use crate::tokens::{self, HashedSecret, Kind};
 use crate::usage::RefusalReason;
-
-/// Longest Authorization header we decode; anything longer cannot hold a valid pair.
-const MAX_BASIC_LEN: usize = 1024;
 
 /// What the client presented.
 pub struct Presented {
@@ -118,56 +114,6 @@ fn presented_assertion(form: &OAuthForm) -> Result<Presented, OAuthError> {
     })
 }
 
-/// The credentials after `Basic ` (the scheme name is case-insensitive).
-fn strip_basic_scheme(value: &[u8]) -> Option<&[u8]> {
-    let (scheme, rest) = value.split_at_checked(6)?;
-    (scheme.eq_ignore_ascii_case(b"basic ") && !rest.is_empty()).then_some(rest)
-}
-
-/// Standard base64 with or without its `=` padding: RFC 7617 asks for padding, but common
-/// clients leave it off, and nothing is ambiguous without it.
-const BASE64: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
-
-/// `base64(urlencode(id) ":" urlencode(secret))`, split on the first colon.
-fn decode_basic(encoded: &[u8]) -> Option<(String, String)> {
-    let encoded = encoded.trim_ascii();
-    if encoded.is_empty() || encoded.len() > MAX_BASIC_LEN {
-        return None;
-    }
-    let decoded = BASE64.decode(encoded).ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (id, secret) = text.split_once(':')?;
-    Some((form_decode(id)?, form_decode(secret)?))
-}
-
-/// application/x-www-form-urlencoded decoding of one value (`+` is a space); a malformed
-/// percent escape or non-UTF-8 result is refused rather than guessed at.
-fn form_decode(s: &str) -> Option<String> {
-    let mut bytes = s.bytes();
-    let mut out = Vec::with_capacity(s.len());
-    while let Some(b) = bytes.next() {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let high = hex_digit(bytes.next()?)?;
-                let low = hex_digit(bytes.next()?)?;
-                out.push(high << 4 | low);
-            }
-            b => out.push(b),
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-fn hex_digit(b: u8) -> Option<u8> {
-    char::from(b)
-        .to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
-}
-
 /// Admits one introspection or revocation of an authenticated caller against its limit
 /// (`introspection_limit`), whose shared window its lookup read as `calls`; 429 with
 /// `Retry-After` beyond it.
@@ -184,6 +130,13 @@ pub fn admit_call(
             tracing::info!(client_id, "introspection limit reached");
             OAuthError::rate_limited(secs)
         })
+}
+
+/// Where `finish` takes a connection for a failure's one write: the request's own, or its
+/// pool when the request holds none (its lookup ran in a statement shared with others).
+pub enum Conn<'a> {
+    Held(&'a mut AsyncPgConnection),
+    Pool(&'a DbPool),
 }
 
 /// A client authentication in two halves around the database work, so that an endpoint can
@@ -352,7 +305,7 @@ impl Attempt {
     }
 
     /// What to check a credential against, unless the presented pair is already a "no".
-    fn checkable(&self) -> Option<issuance::Presented<'_>> {
+    pub(super) fn checkable(&self) -> Option<issuance::Presented<'_>> {
         if !self.well_formed_id || self.unproven().is_some() {
             return None;
         }
@@ -369,6 +322,11 @@ impl Attempt {
     }
 
     /// The caller proved one of the credential's keys (not a secret).
+    /// Whether the caller signed an assertion, which `prove` checks against its keys.
+    pub fn needs_proof(&self) -> bool {
+        matches!(self.presented.proof, Proof::Assertion(_))
+    }
+
     pub fn by_key(&self) -> bool {
         self.key.is_ok()
     }
@@ -384,7 +342,7 @@ impl Attempt {
     /// failing check.
     pub async fn finish(
         self,
-        conn: &mut AsyncPgConnection,
+        conn: Conn<'_>,
         oauth: &OAuthState,
         found: Option<Lookup>,
     ) -> Result<(ClientRecord, bool), OAuthError> {
@@ -417,7 +375,15 @@ impl Attempt {
                 }
             },
         };
-        let already = throttle::record_failure(conn, throttle_id, self.ip, self.now).await?;
+        let already = match conn {
+            Conn::Held(conn) => {
+                throttle::record_failure(conn, throttle_id, self.ip, self.now).await?
+            }
+            Conn::Pool(pool) => {
+                let mut conn = pool.get().await?;
+                throttle::record_failure(&mut conn, throttle_id, self.ip, self.now).await?
+            }
+        };
         if let Some(secs) = already.filter(|_| !looked_up) {
             // Not checked by a lookup (malformed), and over its allowance before this one.
             return Err(self.throttled(oauth, secs));
@@ -438,61 +404,5 @@ impl Attempt {
             oauth.usage.refuse_client_id(id, reason, self.ip, self.now);
         }
         OAuthError::throttled(secs)
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    fn b64(s: &str) -> Vec<u8> {
-        base64::engine::general_purpose::STANDARD
-            .encode(s)
-            .into_bytes()
-    }
-
-    #[test]
-    fn basic_credentials_are_form_decoded_and_split_on_the_first_colon() {
-        assert_eq!(
-            decode_basic(&b64("m2m_ci_x:m2m_sk_y")).unwrap(),
-            ("m2m_ci_x".into(), "m2m_sk_y".into())
-        );
-        assert_eq!(
-            decode_basic(&b64("a%3Ab+c:d%25e:f")).unwrap(),
-            ("a:b c".into(), "d%e:f".into())
-        );
-    }
-
-    #[test]
-    fn basic_credentials_without_padding_are_accepted() {
-        let padded = String::from_utf8(b64("m2m_ci_x:m2m_sk_y")).unwrap();
-        assert!(padded.ends_with('='));
-        let unpadded = padded.trim_end_matches('=');
-        assert_eq!(
-            decode_basic(unpadded.as_bytes()).unwrap(),
-            ("m2m_ci_x".into(), "m2m_sk_y".into())
-        );
-    }
-
-    #[test]
-    fn a_truncated_percent_escape_is_refused_without_a_panic() {
-        for bad in ["a%", "a%4", "%é1", "é%"] {
-            assert!(form_decode(bad).is_none(), "{bad:?}");
-        }
-        assert_eq!(form_decode("%C3%A9+x").unwrap(), "é x");
-    }
-
-    #[test]
-    fn malformed_basic_credentials_are_refused() {
-        assert!(decode_basic(&b64("no-colon")).is_none());
-        assert!(decode_basic(b"***not base64***").is_none());
-        assert!(decode_basic(&b64("a%zz:b")).is_none());
-        assert!(
-            decode_basic(&b64("a%ff:b")).is_none(),
-            "percent-decodes to non-UTF-8"
-        );
-        assert!(decode_basic(&[b'Q'; 8192]).is_none());
-        assert!(decode_basic(b"").is_none());
     }
 }

@@ -7,10 +7,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::app_state::AppState;
 use crate::metrics::Introspection;
-use crate::oauth::client_auth;
+use crate::oauth::client_auth::{self, Conn};
 use crate::oauth::error::OAuthError;
 use crate::oauth::form::OAuthForm;
+use crate::oauth::introspect_batch::IntrospectionBatches;
 use crate::tokens::{self, Kind};
+
+const PATH: &str = "/oauth/introspect";
 
 fn answer(body: serde_json::Value) -> HttpResponse {
     HttpResponse::Ok()
@@ -50,20 +53,31 @@ async fn introspect(
         .and_then(|t| tokens::parse(Kind::AccessToken, t))
         .map(|t| t.hash());
 
-    // The caller's credential and the token are looked up in one statement; the token's
-    // answer is used only once the caller has authenticated.
-    let mut conn = state.machine_pool(req).get().await?;
-    attempt
-        .prove(&mut conn, &state.settings, "/oauth/introspect")
-        .await?;
-    let (caller, found) = match &token_hash {
-        Some(hash) => attempt.lookup_with_token(&conn, hash.as_bytes()).await?,
-        None => (attempt.lookup(&conn).await?, None),
+    let pool = state.machine_pool(req);
+    if attempt.needs_proof() {
+        let mut conn = pool.get().await?;
+        attempt.prove(&mut conn, &state.settings, PATH).await?;
+    }
+    // The caller's credential and the token are looked up in one statement (shared with the
+    // introspections that arrive with this one); the token's answer is used only once the
+    // caller has authenticated.
+    let (attempt, caller, found) = match (&token_hash, req.app_data::<IntrospectionBatches>()) {
+        (Some(hash), Some(batches)) => batches.lookup(attempt, hash.as_bytes()).await?,
+        (Some(hash), None) => {
+            let conn = pool.get().await?;
+            let (caller, found) = attempt.lookup_with_token(&conn, hash.as_bytes()).await?;
+            (attempt, caller, found)
+        }
+        (None, _) => {
+            let caller = attempt.lookup(&*pool.get().await?).await?;
+            (attempt, caller, None)
+        }
     };
     let calls = caller.as_ref().and_then(|lookup| lookup.calls);
     let client_id = attempt.client_id().to_owned();
-    let (caller, _) = attempt.finish(&mut conn, &state.oauth, caller).await?;
-    drop(conn);
+    let (caller, _) = attempt
+        .finish(Conn::Pool(pool), &state.oauth, caller)
+        .await?;
     client_auth::admit_call(&state.oauth, &client_id, calls, now)?;
     if token.is_none() {
         return Err(OAuthError::invalid_request(

@@ -5,11 +5,13 @@
 //! Errors here are `OAuthError` / `BearerError` JSON, never the console's HTML `AppError`.
 
 pub(crate) mod assertion;
+pub(crate) mod basic_auth;
 pub(crate) mod bearer;
 pub(crate) mod client_auth;
 pub(crate) mod error;
 pub(crate) mod form;
 pub(crate) mod introspect;
+pub(crate) mod introspect_batch;
 pub(crate) mod introspection_limit;
 pub(crate) mod metadata;
 pub(crate) mod revoke;

@@ -28,7 +28,9 @@ pub async fn revoke_token(
     let found = attempt.lookup(&conn).await?;
     let calls = found.as_ref().and_then(|lookup| lookup.calls);
     let client_id = attempt.client_id().to_owned();
-    let (caller, _) = attempt.finish(&mut conn, &state.oauth, found).await?;
+    let (caller, _) = attempt
+        .finish(client_auth::Conn::Held(&mut conn), &state.oauth, found)
+        .await?;
     client_auth::admit_call(&state.oauth, &client_id, calls, now)?;
     let token = form.get("token").ok_or(OAuthError::invalid_request(
         "The token parameter is missing.",

@@ -115,7 +115,9 @@ async fn issue(
         _ => (attempt.lookup(&conn).await?, None),
     };
     let by_key = attempt.by_key();
-    let (client, basic) = attempt.finish(&mut conn, &state.oauth, found).await?;
+    let (client, basic) = attempt
+        .finish(client_auth::Conn::Held(&mut conn), &state.oauth, found)
+        .await?;
     drop(conn);
     if grant_type != GRANT_TYPE {
         return Err(unsupported_grant_type());

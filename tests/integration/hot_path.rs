@@ -7,6 +7,7 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel_async::RunQueryDsl;
 use m2m_console::db::models::access_token;
 use m2m_console::db::models::credential::Credential;
+use m2m_console::db::models::lookup_args::Arg;
 use m2m_console::db::models::token_sweep;
 use m2m_console::tokens::{Kind, parse};
 
@@ -38,7 +39,7 @@ impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Explain<Q> {
 async fn pages_read_to_check(app: &TestApp, token: &str) -> (i64, bool) {
     let hash = parse(Kind::AccessToken, token).unwrap().hash();
     let now = app.clock.now();
-    let query = access_token::find_active_query(hash.as_bytes(), now, None);
+    let query = access_token::find_active_query(Arg::bound(hash.as_bytes()), now, None);
     let plan: serde_json::Value = Explain(query)
         .get_result(&mut *app.conn().await)
         .await
@@ -185,7 +186,7 @@ async fn tokens_of_another_credential_are_not_swept_with_a_busy_one() {
 }
 
 /// The statements sent so far by requests of `route` (the metrics listener's counter).
-async fn statements(app: &TestApp, route: &str) -> f64 {
+pub(crate) async fn statements(app: &TestApp, route: &str) -> f64 {
     let port = app.metrics_port.unwrap();
     let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
         .await

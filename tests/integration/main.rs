@@ -25,6 +25,7 @@ mod database_hosts;
 mod fuzz;
 mod hot_path;
 mod input_rules;
+mod introspect_batches;
 mod introspection_limit;
 mod invitations;
 mod leaks;

@@ -16,6 +16,7 @@ use diesel::sql_types::{Array, BigInt, Bool, Bytea, Nullable, Text, Timestamptz}
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{CredentialId, OrgId, TokenId};
+use crate::db::models::lookup_args::Arg;
 use crate::db::models::usable::{token_live_at, usable_at};
 use crate::db::schema::{access_tokens, credentials, ip_allowed, organisations};
 
@@ -123,15 +124,16 @@ pub async fn find_active(
     now: DateTime<Utc>,
     ip: Option<&str>,
 ) -> QueryResult<Option<ActiveToken>> {
-    find_active_query(token_hash, now, ip)
+    find_active_query(Arg::bound(token_hash), now, ip)
         .get_result(&mut conn)
         .await
         .optional()
 }
 
-/// The statement of `find_active`, for tests that look at its plan.
+/// The statement of `find_active` (for tests that look at its plan), with the token's digest
+/// bound or read from a batch (`client_lookup::find_clients_and_tokens`).
 pub fn find_active_query<'a>(
-    token_hash: &'a [u8],
+    token_hash: Arg<'a, Bytea, [u8]>,
     now: DateTime<Utc>,
     ip: Option<&'a str>,
 ) -> impl Query<SqlType = ActiveTokenSql> + QueryFragment<Pg> + QueryId + Send + 'a {

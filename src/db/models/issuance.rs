@@ -13,12 +13,13 @@ use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment};
-use diesel::sql_types::{Array, Bool, Bytea, Cidr, Integer, Nullable, Text, Timestamptz, Uuid};
+use diesel::sql_types::{Array, Bool, Bytea, Integer, Nullable, Text, Timestamptz, Uuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ipnet::IpNet;
 
 use crate::db::ids::{CredentialId, OrgId};
 use crate::db::models::limit_window::{LimitKind, Window};
+use crate::db::models::lookup_args::{Arg, PresentedArgs};
 
 /// One column per check of a credential against what the caller presented, in the order a
 /// refusal is named.
@@ -220,39 +221,34 @@ pub struct Presented<'a> {
 /// over their allowance ends, or 0.
 pub(super) fn throttle_column<'b>(
     out: &mut AstPass<'_, 'b, Pg>,
-    presented: &'b Presented<'b>,
+    p: PresentedArgs<'b>,
 ) -> QueryResult<()> {
-    let t = &presented.throttle;
     let window = |out: &mut AstPass<'_, 'b, Pg>,
                   kind: &'static str,
-                  subject: &'b str,
-                  allowance: &'b i32|
+                  subject: Arg<'b, Text, str>,
+                  allowance: Arg<'b, Integer, i32>|
      -> QueryResult<()> {
         out.push_sql("(SELECT ceil(extract(epoch FROM started_at - ");
-        out.push_bind_param::<Timestamptz, _>(&t.since)?;
+        p.since.push(out)?;
         out.push_sql("))::int4 FROM limit_windows WHERE kind = ");
         out.push_bind_param::<Text, _>(kind)?;
         out.push_sql(" AND subject = ");
-        out.push_bind_param::<Text, _>(subject)?;
+        subject.push(out)?;
         out.push_sql(" AND network = ");
-        out.push_bind_param::<Cidr, _>(&t.network)?;
+        p.network.push(out)?;
         out.push_sql(" AND started_at > ");
-        out.push_bind_param::<Timestamptz, _>(&t.since)?;
+        p.since.push(out)?;
         out.push_sql(" AND hits >= ");
-        out.push_bind_param::<Integer, _>(allowance)?;
+        allowance.push(out)?;
         out.push_sql(")");
         Ok(())
     };
     out.push_sql("coalesce(greatest(");
-    window(out, LimitKind::OAuthAddress.as_str(), "", &t.per_address)?;
+    let address_kind = LimitKind::OAuthAddress.as_str();
+    window(out, address_kind, Arg::bound(""), p.per_address)?;
     out.push_sql(", ");
     let client_kind = LimitKind::OAuthClientAtAddress.as_str();
-    window(
-        out,
-        client_kind,
-        presented.client_id,
-        &t.per_client_at_address,
-    )?;
+    window(out, client_kind, p.client_id, p.per_client_at_address)?;
     out.push_sql("), 0) AS retry_after");
     Ok(())
 }
@@ -263,46 +259,45 @@ pub(super) fn throttle_column<'b>(
 /// for no token, whose scope check is always true.
 pub(super) fn record_columns<'b>(
     out: &mut AstPass<'_, 'b, Pg>,
-    presented: &'b Presented<'b>,
+    p: PresentedArgs<'b>,
     scopes: Option<&'b Option<&'b [String]>>,
 ) -> QueryResult<()> {
     // The secret digest is compared in SQL, not in constant time: what could leak is how much
     // of a SHA-256 digest of the caller's own guess matches, which says nothing about the
     // secret (whose digest alone is stored).
-    let secret = presented.secret_hash;
-    let key = &presented.key_id;
+    let (secret, key, now) = (p.secret_hash, p.key_id, p.now);
     // A token issued on a key's signature belongs to the current secret version: it lives and
     // dies with the credential's tokens, not with a previous secret.
     out.push_sql("id, org_id, scopes, CASE WHEN secret_hash = ");
-    out.push_bind_param::<Bytea, _>(secret)?;
+    secret.push(out)?;
     out.push_sql(" OR ");
-    out.push_bind_param::<Nullable<Uuid>, _>(key)?;
+    key.push(out)?;
     out.push_sql(
         "::uuid IS NOT NULL THEN secret_version ELSE secret_version - 1 END AS matched_version, \
          CASE WHEN ",
     );
-    out.push_bind_param::<Nullable<Uuid>, _>(key)?;
+    key.push(out)?;
     out.push_sql("::uuid IS NULL THEN (secret_hash = ");
-    out.push_bind_param::<Bytea, _>(secret)?;
+    secret.push(out)?;
     out.push_sql(" OR coalesce(previous_secret_hash = ");
-    out.push_bind_param::<Bytea, _>(secret)?;
+    secret.push(out)?;
     out.push_sql(" AND previous_secret_retires_at > ");
-    out.push_bind_param::<Timestamptz, _>(&presented.now)?;
+    now.push(out)?;
     out.push_sql(
         ", false)) ELSE EXISTS (SELECT 1 FROM credential_keys k WHERE k.credential_id = credentials.id AND k.id = ",
     );
-    out.push_bind_param::<Nullable<Uuid>, _>(key)?;
+    key.push(out)?;
     out.push_sql(" AND (k.expires_at IS NULL OR k.expires_at > ");
-    out.push_bind_param::<Timestamptz, _>(&presented.now)?;
+    now.push(out)?;
     out.push_sql(")) END AS secret_ok, (");
-    out.push_bind_param::<Nullable<Uuid>, _>(key)?;
+    key.push(out)?;
     out.push_sql(
         "::uuid IS NOT NULL OR NOT keys_only) AS method_ok, revoked_at IS NULL AS not_revoked, \
          disabled_at IS NULL AS enabled, (expires_at IS NULL OR expires_at > ",
     );
-    out.push_bind_param::<Timestamptz, _>(&presented.now)?;
+    now.push(out)?;
     out.push_sql(") AS unexpired, ip_allowed(");
-    out.push_bind_param::<Nullable<Text>, _>(&presented.ip)?;
+    p.ip.push(out)?;
     out.push_sql(", allowed_ips) AS ip_ok, ");
     match scopes {
         None => out.push_sql("true"),
@@ -369,10 +364,11 @@ fixed_statement!(IssueForClient<'a> { request: TokenRequest<'a> }
 impl QueryFragment<Pg> for IssueForClient<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         let r = &self.request;
+        let args = PresentedArgs::bound(&r.presented);
         out.push_sql("WITH t AS (SELECT ");
-        throttle_column(&mut out, &r.presented)?;
+        throttle_column(&mut out, args)?;
         out.push_sql("), c AS (SELECT ");
-        record_columns(&mut out, &r.presented, Some(&r.scopes))?;
+        record_columns(&mut out, args, Some(&r.scopes))?;
         out.push_sql(" FROM credentials WHERE client_id = ");
         out.push_bind_param::<Text, _>(r.presented.client_id)?;
         out.push_sql(

@@ -74,6 +74,7 @@ pub mod invitation;
 pub mod issuance;
 pub mod limit_window;
 pub(crate) mod login_attempt;
+pub mod lookup_args;
 pub(crate) mod notice;
 pub(crate) mod org_policy;
 pub mod organisation;
