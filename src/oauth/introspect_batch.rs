@@ -26,9 +26,11 @@ use crate::db::statements::{self, RequestCount};
 use crate::oauth::client_auth::Attempt;
 use crate::oauth::error::OAuthError;
 
-/// Statements in flight per worker: enough to keep the database's cores busy while the next
-/// batch gathers, few enough that batches form under load.
-const IN_FLIGHT: usize = 2;
+/// Statements in flight per worker: one, so that the requests that arrive while it runs form
+/// the next batch (every worker has its own, so the database still gets one per core). With
+/// two, the benchmark measured 96 % of its floor; with one, 176 % at 7.7 introspections per
+/// statement (tests/bench/RESULTS.md).
+const IN_FLIGHT: usize = 1;
 /// Introspections per statement at most (each is one more element of each array; the bound
 /// keeps one statement's wait short).
 const MAX_BATCH: usize = 32;
