@@ -22,6 +22,8 @@ use crate::db::{self, DbPool};
 use crate::email::Mailer;
 use crate::error::error_pages;
 use crate::metrics::{self, Metrics};
+use crate::oauth::batch_queue::Batches;
+use crate::oauth::bearer::BearerChecks;
 use crate::oauth::introspect_batch::IntrospectionBatches;
 use crate::oauth::state::OAuthState;
 use crate::random;
@@ -165,6 +167,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(IntrospectionBatches::new(worker_pool.clone()))
+                .app_data(Batches::<BearerChecks>::new(worker_pool.clone()))
                 .app_data(WorkerPool(worker_pool))
                 .configure(routes::machine_routes)
                 .service(

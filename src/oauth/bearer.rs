@@ -10,11 +10,13 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 
 use crate::app_state::AppState;
+use crate::db::DbPool;
 use crate::db::models::access_token::{self, ActiveToken};
 use crate::oauth::REALM;
-use crate::tokens::{self, Kind};
+use crate::oauth::batch_queue::{Batched, Batches};
+use crate::tokens::{self, Kind, PlainSecret};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum BearerError {
     /// No credentials at all: a bare challenge, no error code (RFC 6750 §3.1).
     #[error("missing bearer token")]
@@ -137,15 +139,41 @@ pub async fn verify(
     ip: Option<IpAddr>,
     now: DateTime<Utc>,
 ) -> Result<ActiveToken, BearerError> {
-    let token = bearer_token(headers, query)?;
-    let token = tokens::parse(Kind::AccessToken, token)
-        .ok_or(BearerError::InvalidToken("The access token is invalid."))?;
+    let token = presented(headers, query)?;
     let ip_text = ip.map(|ip| ip.to_string());
-    let found = access_token::find_active(conn, token.hash().as_bytes(), now, ip_text.as_deref())
-        .await?
-        .ok_or(BearerError::InvalidToken(
-            "The access token is invalid, expired or revoked.",
-        ))?;
+    let found =
+        access_token::find_active(conn, token.hash().as_bytes(), now, ip_text.as_deref()).await?;
+    accept(found)
+}
+
+/// `verify`, in the next statement this worker sends for bearer checks (`BearerChecks`).
+async fn verify_batched(
+    batches: &Batches<BearerChecks>,
+    headers: &HeaderMap,
+    query: &str,
+    ip: Option<IpAddr>,
+    now: DateTime<Utc>,
+) -> Result<ActiveToken, BearerError> {
+    let token = presented(headers, query)?;
+    let ask = (
+        token.hash().as_bytes().to_vec(),
+        ip.map(|ip| ip.to_string()),
+        now,
+    );
+    accept(batches.ask(ask).await?)
+}
+
+/// The access token the request presents, if it is one of ours.
+fn presented(headers: &HeaderMap, query: &str) -> Result<PlainSecret, BearerError> {
+    let token = bearer_token(headers, query)?;
+    tokens::parse(Kind::AccessToken, token)
+        .ok_or(BearerError::InvalidToken("The access token is invalid."))
+}
+
+fn accept(found: Option<ActiveToken>) -> Result<ActiveToken, BearerError> {
+    let found = found.ok_or(BearerError::InvalidToken(
+        "The access token is invalid, expired or revoked.",
+    ))?;
     if !found.within_current_rights() {
         return Err(BearerError::InvalidToken(
             "The access token is no longer valid for this credential.",
@@ -159,6 +187,32 @@ pub async fn verify(
     Ok(found)
 }
 
+/// Bearer checks share statements (`batch_queue`, `access_token::find_many_active`).
+pub struct BearerChecks;
+
+impl Batched for BearerChecks {
+    /// The token's digest, the caller's address and the request's instant.
+    type Ask = (Vec<u8>, Option<String>, DateTime<Utc>);
+    type Answer = Option<ActiveToken>;
+    type Error = BearerError;
+
+    fn lost() -> BearerError {
+        BearerError::Unavailable
+    }
+
+    async fn look_up(
+        pool: &DbPool,
+        asks: Vec<Self::Ask>,
+    ) -> Result<Vec<Option<ActiveToken>>, BearerError> {
+        let asked: Vec<_> = asks
+            .iter()
+            .map(|(hash, ip, now)| (hash.as_slice(), ip.as_deref(), *now))
+            .collect();
+        let conn = pool.get().await?;
+        Ok(access_token::find_many_active(&conn, &asked).await?)
+    }
+}
+
 #[tracing::instrument(skip_all)]
 pub async fn whoami(
     req: HttpRequest,
@@ -166,9 +220,14 @@ pub async fn whoami(
 ) -> Result<HttpResponse, BearerError> {
     let ip = state.client_ip(&req);
     let now = state.clock.now();
-    let conn = state.machine_pool(&req).get().await?;
-    let verified = verify(&conn, req.headers(), req.query_string(), ip, now).await;
-    drop(conn);
+    let (headers, query) = (req.headers(), req.query_string());
+    let verified = match req.app_data::<Batches<BearerChecks>>() {
+        Some(batches) => verify_batched(batches, headers, query, ip, now).await,
+        None => {
+            let conn = state.machine_pool(&req).get().await?;
+            verify(&conn, headers, query, ip, now).await
+        }
+    };
     state.oauth.metrics.bearer_check(verified.is_ok());
     let token = verified?;
     let usage = &state.oauth.usage;

@@ -6,12 +6,14 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::app_state::AppState;
+use crate::db::DbPool;
 use crate::metrics::Introspection;
+use crate::oauth::client_auth::Attempt;
 use crate::oauth::client_auth::{self, Conn};
 use crate::oauth::error::OAuthError;
 use crate::oauth::form::OAuthForm;
-use crate::oauth::introspect_batch::IntrospectionBatches;
-use crate::tokens::{self, Kind};
+use crate::oauth::introspect_batch::{self, IntrospectionBatches, Looked};
+use crate::tokens::{self, HashedSecret, Kind};
 
 const PATH: &str = "/oauth/introspect";
 
@@ -38,6 +40,30 @@ pub async fn introspect_token(
     answer.map(|(res, _)| res)
 }
 
+/// The caller's lookup and the token's, in the next statement this worker sends for
+/// introspections (shared with those that arrive with this one).
+async fn look_up(
+    req: &HttpRequest,
+    pool: &DbPool,
+    attempt: Attempt,
+    token_hash: Option<&HashedSecret>,
+) -> Result<Looked, OAuthError> {
+    match (token_hash, req.app_data::<IntrospectionBatches>()) {
+        (Some(hash), Some(batches)) => {
+            introspect_batch::lookup(batches, attempt, hash.as_bytes()).await
+        }
+        (Some(hash), None) => {
+            let conn = pool.get().await?;
+            let (caller, found) = attempt.lookup_with_token(&conn, hash.as_bytes()).await?;
+            Ok((attempt, caller, found))
+        }
+        (None, _) => {
+            let caller = attempt.lookup(&*pool.get().await?).await?;
+            Ok((attempt, caller, None))
+        }
+    }
+}
+
 /// The answer, and whether the token was active.
 async fn introspect(
     req: &HttpRequest,
@@ -58,21 +84,9 @@ async fn introspect(
         let mut conn = pool.get().await?;
         attempt.prove(&mut conn, &state.settings, PATH).await?;
     }
-    // The caller's credential and the token are looked up in one statement (shared with the
-    // introspections that arrive with this one); the token's answer is used only once the
-    // caller has authenticated.
-    let (attempt, caller, found) = match (&token_hash, req.app_data::<IntrospectionBatches>()) {
-        (Some(hash), Some(batches)) => batches.lookup(attempt, hash.as_bytes()).await?,
-        (Some(hash), None) => {
-            let conn = pool.get().await?;
-            let (caller, found) = attempt.lookup_with_token(&conn, hash.as_bytes()).await?;
-            (attempt, caller, found)
-        }
-        (None, _) => {
-            let caller = attempt.lookup(&*pool.get().await?).await?;
-            (attempt, caller, None)
-        }
-    };
+    // The caller's credential and the token are looked up in one statement; the token's
+    // answer is used only once the caller has authenticated.
+    let (attempt, caller, found) = look_up(req, pool, attempt, token_hash.as_ref()).await?;
     let calls = caller.as_ref().and_then(|lookup| lookup.calls);
     let client_id = attempt.client_id().to_owned();
     let (caller, _) = attempt

@@ -6,6 +6,7 @@
 
 pub(crate) mod assertion;
 pub(crate) mod basic_auth;
+pub(crate) mod batch_queue;
 pub(crate) mod bearer;
 pub(crate) mod client_auth;
 pub(crate) mod error;

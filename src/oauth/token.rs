@@ -4,12 +4,12 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::app_state::AppState;
-use crate::db::models::issuance::Granted;
+use crate::db::models::issuance::{ClientRecord, Granted};
 use crate::oauth::client_auth;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::form::OAuthForm;
 use crate::tokens::{self, Kind, PlainSecret};
-use crate::usage::RefusalReason;
+use crate::usage::{RefusalReason, UsageCounter};
 
 const GRANT_TYPE: &str = "client_credentials";
 const TOKEN_PATH: &str = "/oauth/token";
@@ -133,13 +133,23 @@ async fn issue(
         tracing::error!("a token request passed every check but no token was stored");
         return Err(OAuthError::invalid_client(basic));
     };
-    let usage = &state.oauth.usage;
+    count_issued(&state.oauth.usage, &client, by_key, ip, now);
+    Ok(token_response(&token, &granted, now))
+}
+
+/// Counts a token issued, by the key or the secret version it was asked with.
+fn count_issued(
+    usage: &UsageCounter,
+    client: &ClientRecord,
+    by_key: bool,
+    ip: Option<std::net::IpAddr>,
+    now: chrono::DateTime<chrono::Utc>,
+) {
     if by_key {
         usage.token_issued_by_key(client.id, ip, now);
     } else {
         usage.token_issued(client.id, client.secret_version, ip, now);
     }
-    Ok(token_response(&token, &granted, now))
 }
 
 /// RFC 6749 §5.1: the token, never to be cached. `expires_in` is its credential's token

@@ -157,19 +157,25 @@ for _ in $(seq 1 60); do
 done
 # The sweep leaves 100,000 dead rows: vacuumed now rather than by autovacuum mid-run.
 psql -q "$DATABASE_URL" -c "VACUUM access_tokens" -c "CHECKPOINT"
-# Introspections that arrive together share a statement: the metrics say how many did.
-introspect_counts() {
-  curl -fs "http://127.0.0.1:$((PORT + 2))/metrics" | awk '/^m2m_introspections_total/ {i += $2}
-    /^m2m_db_statements_total[{]route="[/]oauth[/]introspect"[}]/ {s += $2} END {print i + 0, s + 0}'
+# Requests that arrive together share a statement: the metrics say how many did.
+counts() { # requests metric, route
+  curl -fs "http://127.0.0.1:$((PORT + 2))/metrics" | awk -v m="^$1" -v r="route=\"$2\"" \
+    '$0 ~ m {i += $2} index($0, "m2m_db_statements_total{" r "}") == 1 {s += $2} END {print i + 0, s + 0}'
 }
-read -r INTROSPECTIONS_BEFORE STATEMENTS_BEFORE <<<"$(introspect_counts)"
+per_statement() { # requests and statements before, then after
+  awk -v i0="$1" -v s0="$2" -v i1="$3" -v s1="$4" \
+    'BEGIN {if (s1 > s0) printf "%.1f", (i1 - i0) / (s1 - s0); else print "n/a"}'
+}
+BEFORE=$(counts m2m_introspections_total /oauth/introspect)
 run_wrk introspect POST "$BASE/oauth/introspect" "token=$LIVE" "$AUTH_CHECKER"
 run_wrk introspect_unknown POST "$BASE/oauth/introspect" "token=$UNKNOWN" "$AUTH_CHECKER"
-read -r INTROSPECTIONS_AFTER STATEMENTS_AFTER <<<"$(introspect_counts)"
-PER_STATEMENT=$(awk -v i1="$INTROSPECTIONS_AFTER" -v i0="$INTROSPECTIONS_BEFORE" -v s1="$STATEMENTS_AFTER" \
-  -v s0="$STATEMENTS_BEFORE" 'BEGIN {if (s1 > s0) printf "%.1f", (i1 - i0) / (s1 - s0); else print "n/a"}')
+# shellcheck disable=SC2046  # two numbers each
+PER_STATEMENT=$(per_statement $BEFORE $(counts m2m_introspections_total /oauth/introspect))
+BEFORE=$(counts m2m_bearer_checks_total /api/v1/whoami)
 run_wrk whoami GET "$BASE/api/v1/whoami" "" "Bearer $LIVE"
 run_wrk whoami_unknown GET "$BASE/api/v1/whoami" "" "Bearer $UNKNOWN"
+# shellcheck disable=SC2046
+CHECKS_PER_STATEMENT=$(per_statement $BEFORE $(counts m2m_bearer_checks_total /api/v1/whoami))
 run_wrk list GET "$BASE/settings/integrations/machine-to-machine" "" "" "$SESSION" 4
 run_wrk token POST "$BASE/oauth/token" "grant_type=client_credentials" "$AUTH_TOKEN"
 # The same during an overlap: rotate with 24 h, so two secrets are live, and keep asking with
@@ -249,9 +255,9 @@ if [ "${PROFILE:-0}" = 1 ]; then
 fi
 
 python3 - "$WORK" "$INSERT_TPS" "$READ_TPS" "$RSS_KB" "$UNKNOWN_MS" "$WRONG_MS" "$PEAK_RSS_KB" "$BURST_CODES" \
-  "$SEED_CREDENTIALS" "$SEED_SECONDS" "$TOKEN_ROWS" "$TABLE_MB" "$PER_STATEMENT" <<'PY'
+  "$SEED_CREDENTIALS" "$SEED_SECONDS" "$TOKEN_ROWS" "$TABLE_MB" "$PER_STATEMENT" "$CHECKS_PER_STATEMENT" <<'PY'
 import json, sys
-work, insert_tps, read_tps, rss_kb, unknown_ms, wrong_ms, peak_kb, codes, seeded, seed_s, token_rows, table_mb, per_statement = sys.argv[1:]
+work, insert_tps, read_tps, rss_kb, unknown_ms, wrong_ms, peak_kb, codes, seeded, seed_s, token_rows, table_mb, per_statement, checks_per_statement = sys.argv[1:]
 names = ["floor", "token", "token_overlap", "token_assertion", "introspect", "introspect_pushed", "introspect_unknown",
          "whoami", "whoami_pushed", "whoami_unknown", "list"]
 r = {n: json.load(open(f"{work}/{n}.json")) for n in names}
@@ -283,7 +289,7 @@ row("GET /api/v1/whoami, token pushed out behind 100,000 (401, while the sweep d
 row("GET /api/v1/whoami, unknown token (401)", "whoami_unknown", "one-SELECT handler", handler, True)
 row("GET the credentials list (10, signed in, 4 connections)", "list", "one-SELECT handler", handler)
 print()
-print(f"introspections per statement (live and unknown runs): {per_statement}")
+print(f"requests per statement (live and unknown runs): introspection {per_statement}, whoami {checks_per_statement}")
 print(f"server RSS after the runs: {int(rss_kb)/1024:.1f} MB")
 print(f"access tokens of the token-bench credential 5 s after its runs: {int(token_rows):,} rows; access_tokens table with indexes: {table_mb} MB")
 print(f"sign-in, unknown email: {unknown_ms} ms; wrong password: {wrong_ms} ms (medians of 30 alternating attempts, difference {float(wrong_ms)-float(unknown_ms):+.1f} ms)")

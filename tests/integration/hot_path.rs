@@ -39,7 +39,8 @@ impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Explain<Q> {
 async fn pages_read_to_check(app: &TestApp, token: &str) -> (i64, bool) {
     let hash = parse(Kind::AccessToken, token).unwrap().hash();
     let now = app.clock.now();
-    let query = access_token::find_active_query(Arg::bound(hash.as_bytes()), now, None);
+    let query =
+        access_token::find_active_query(Arg::bound(hash.as_bytes()), now, Arg::bound(&None));
     let plan: serde_json::Value = Explain(query)
         .get_result(&mut *app.conn().await)
         .await

@@ -11,7 +11,7 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::{Query, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Bool, Bytea, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
@@ -124,7 +124,7 @@ pub async fn find_active(
     now: DateTime<Utc>,
     ip: Option<&str>,
 ) -> QueryResult<Option<ActiveToken>> {
-    find_active_query(Arg::bound(token_hash), now, ip)
+    find_active_query(Arg::bound(token_hash), now, Arg::bound(&ip))
         .get_result(&mut conn)
         .await
         .optional()
@@ -135,7 +135,7 @@ pub async fn find_active(
 pub fn find_active_query<'a>(
     token_hash: Arg<'a, Bytea, [u8]>,
     now: DateTime<Utc>,
-    ip: Option<&'a str>,
+    ip: Arg<'a, Nullable<Text>, Option<&'a str>>,
 ) -> impl Query<SqlType = ActiveTokenSql> + QueryFragment<Pg> + QueryId + Send + 'a {
     let newer = diesel::alias!(access_tokens as newer);
     let tenth_newer = newer
@@ -167,6 +167,69 @@ pub fn find_active_query<'a>(
             credentials::scopes,
         ))
         .limit(1)
+}
+
+/// `find_active` for several bearer checks at once, in one statement: each check's digest and
+/// address are an element of two arrays that `unnest` turns into rows `b`, each joined
+/// (`LATERAL`) to `find_active`'s statement over `b`'s columns, so PostgreSQL plans and binds
+/// one statement whatever the batch's size. Tokens are checked at the latest of the checks'
+/// instants. One answer per check, in order.
+pub async fn find_many_active(
+    mut conn: &AsyncPgConnection,
+    asked: &[(&[u8], Option<&str>, DateTime<Utc>)],
+) -> QueryResult<Vec<Option<ActiveToken>>> {
+    let Some(now) = asked.iter().map(|(_, _, now)| *now).max() else {
+        return Ok(Vec::new());
+    };
+    let hashes: Vec<&[u8]> = asked.iter().map(|(hash, _, _)| *hash).collect();
+    let ips: Vec<Option<&str>> = asked.iter().map(|(_, ip, _)| *ip).collect();
+    let token = find_active_query(Arg::column("b.token_hash"), now, Arg::column("b.ip"));
+    let rows: Vec<(i64, Option<ActiveToken>)> = FindManyActive { hashes, ips, token }
+        .load(&mut conn)
+        .await?;
+    let mut found: Vec<Option<ActiveToken>> = Vec::new();
+    found.resize_with(asked.len(), || None);
+    for (place, token) in rows {
+        // `WITH ORDINALITY` counts from 1.
+        if let Some(slot) = usize::try_from(place - 1)
+            .ok()
+            .and_then(|i| found.get_mut(i))
+        {
+            *slot = token;
+        }
+    }
+    Ok(found)
+}
+
+struct FindManyActive<'a, T> {
+    hashes: Vec<&'a [u8]>,
+    ips: Vec<Option<&'a str>>,
+    token: T,
+}
+
+/// `FindManyActive`'s statement cache key: its text is the same whatever the batch's size.
+struct FindManyActiveId;
+
+impl<T> QueryId for FindManyActive<'_, T> {
+    type QueryId = FindManyActiveId;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<T: QueryFragment<Pg>> Query for FindManyActive<'_, T> {
+    type SqlType = (BigInt, Nullable<ActiveTokenSql>);
+}
+
+impl<T: QueryFragment<Pg>> QueryFragment<Pg> for FindManyActive<'_, T> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT b.i, k.* FROM unnest(");
+        out.push_bind_param::<Array<Bytea>, _>(&self.hashes)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.ips)?;
+        out.push_sql(") WITH ORDINALITY AS b(token_hash, ip, i) LEFT JOIN LATERAL (");
+        self.token.walk_ast(out.reborrow())?;
+        out.push_sql(") k ON true");
+        Ok(())
+    }
 }
 
 /// The credential of the token with this digest: whether the token is live or not (RFC 7009

@@ -40,7 +40,8 @@ pub async fn find_client_and_token(
     presented: Presented<'_>,
     token_hash: &[u8],
 ) -> QueryResult<(Lookup, Option<ActiveToken>)> {
-    let token = access_token::find_active_query(Arg::bound(token_hash), presented.now, None);
+    let token =
+        access_token::find_active_query(Arg::bound(token_hash), presented.now, Arg::bound(&None));
     let query = FindClientAndToken { presented, token };
     let (row, hits, started_at, token) = query.get_result(&mut conn).await?;
     Ok((with_window(row, hits, started_at), token))
@@ -76,7 +77,8 @@ pub async fn find_clients_and_tokens(
         calls_since: asked.iter().map(|(p, _)| p.calls_since).collect(),
         token_hashes: asked.iter().map(|(_, hash)| *hash).collect(),
     };
-    let token = access_token::find_active_query(Arg::column("b.token_hash"), now, None);
+    let token =
+        access_token::find_active_query(Arg::column("b.token_hash"), now, Arg::bound(&None));
     let query = FindMany { batch, now, token };
     type Row = (
         i64,
@@ -152,7 +154,7 @@ fixed_statement!(FindClient<'a> { presented: Presented<'a> }
 
 impl QueryFragment<Pg> for FindClient<'_> {
     fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        walk_find_client(out, PresentedArgs::bound(&self.presented), None)
+        walk_find_client(out, self.presented.args(), None)
     }
 }
 
@@ -182,11 +184,7 @@ impl<T: QueryFragment<Pg>> Query for FindClientAndToken<'_, T> {
 
 impl<T: QueryFragment<Pg>> QueryFragment<Pg> for FindClientAndToken<'_, T> {
     fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        walk_find_client(
-            out,
-            PresentedArgs::bound(&self.presented),
-            Some(&self.token),
-        )
+        walk_find_client(out, self.presented.args(), Some(&self.token))
     }
 }
 

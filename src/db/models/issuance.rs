@@ -217,6 +217,25 @@ pub struct Presented<'a> {
     pub calls_since: DateTime<Utc>,
 }
 
+impl<'a> Presented<'a> {
+    /// These values, bound, for the lookup statements.
+    pub(super) fn args(&'a self) -> PresentedArgs<'a> {
+        PresentedArgs {
+            client_id: Arg::bound(self.client_id),
+            secret_hash: Arg::bound(self.secret_hash),
+            key_id: Arg::bound(&self.key_id),
+            ip: Arg::bound(&self.ip),
+            now: Arg::bound(&self.now),
+            network: Arg::bound(&self.throttle.network),
+            since: Arg::bound(&self.throttle.since),
+            per_client_at_address: Arg::bound(&self.throttle.per_client_at_address),
+            per_address: Arg::bound(&self.throttle.per_address),
+            calls_network: Arg::bound(&self.calls_network),
+            calls_since: Arg::bound(&self.calls_since),
+        }
+    }
+}
+
 /// `retry_after`: the seconds until the longer of the caller's two throttle windows that are
 /// over their allowance ends, or 0.
 pub(super) fn throttle_column<'b>(
@@ -364,7 +383,7 @@ fixed_statement!(IssueForClient<'a> { request: TokenRequest<'a> }
 impl QueryFragment<Pg> for IssueForClient<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         let r = &self.request;
-        let args = PresentedArgs::bound(&r.presented);
+        let args = r.presented.args();
         out.push_sql("WITH t AS (SELECT ");
         throttle_column(&mut out, args)?;
         out.push_sql("), c AS (SELECT ");

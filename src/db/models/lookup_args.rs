@@ -17,8 +17,6 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{Bytea, Cidr, HasSqlType, Integer, Nullable, Text, Timestamptz, Uuid};
 use ipnet::IpNet;
 
-use crate::db::models::issuance::Presented;
-
 /// One value of SQL type `ST`: a bound `T`, or a column of the batch row `b`.
 pub struct Arg<'a, ST, T: ?Sized> {
     source: Source<'a, T>,
@@ -112,7 +110,8 @@ impl<ST, T: ?Sized, G> ValidGrouping<G> for Arg<'_, ST, T> {
     type IsAggregate = diesel::expression::is_aggregate::Never;
 }
 
-/// Everything a caller presented that a lookup statement reads, as `Arg`s.
+/// Everything a caller presented that a lookup statement reads, as `Arg`s
+/// (`issuance::Presented::args` binds one request's).
 #[derive(Clone, Copy)]
 pub struct PresentedArgs<'a> {
     pub client_id: Arg<'a, Text, str>,
@@ -129,23 +128,6 @@ pub struct PresentedArgs<'a> {
 }
 
 impl<'a> PresentedArgs<'a> {
-    /// One request's values, bound.
-    pub fn bound(p: &'a Presented<'a>) -> Self {
-        Self {
-            client_id: Arg::bound(p.client_id),
-            secret_hash: Arg::bound(p.secret_hash),
-            key_id: Arg::bound(&p.key_id),
-            ip: Arg::bound(&p.ip),
-            now: Arg::bound(&p.now),
-            network: Arg::bound(&p.throttle.network),
-            since: Arg::bound(&p.throttle.since),
-            per_client_at_address: Arg::bound(&p.throttle.per_client_at_address),
-            per_address: Arg::bound(&p.throttle.per_address),
-            calls_network: Arg::bound(&p.calls_network),
-            calls_since: Arg::bound(&p.calls_since),
-        }
-    }
-
     /// The columns of the batch row `b` (`client_lookup::BATCH_COLUMNS` names them), with the
     /// batch's one `now`.
     pub fn batch_row(now: &'a DateTime<Utc>) -> Self {

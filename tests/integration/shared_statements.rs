@@ -1,13 +1,14 @@
-//! Introspections that arrive together share one statement (`oauth::introspect_batch`), and
-//! each still gets the answer its own statement would give.
+//! Introspections and bearer checks that arrive together share one statement
+//! (`oauth::batch_queue`), and each still gets the answer its own statement would give.
 
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+use m2m_console::db::models::access_token::{find_active, find_many_active};
 use m2m_console::db::models::client_lookup::{find_client_and_token, find_clients_and_tokens};
 use m2m_console::tokens::{Kind, parse};
 
 use crate::fixtures::{
     Client, access_token, basic, create_credential, introspect, post, presented, setup_on,
-    valid_form,
+    valid_form, whoami,
 };
 use crate::helpers::TestApp;
 use crate::hot_path::statements;
@@ -127,13 +128,6 @@ async fn introspections_that_arrive_together_share_statements_and_keep_their_own
     let unknown = m2m_console::tokens::generate(Kind::AccessToken).unwrap();
     let unknown = unknown.expose().to_string();
     let before = statements(&s.app, "/oauth/introspect").await;
-
-    // Hold every lookup at the throttle's table until all the requests are in, so that the
-    // ones behind the first statements queue up whatever the machine's speed.
-    let mut lock = s.app.conn().await;
-    lock.batch_execute("BEGIN; LOCK TABLE limit_windows IN ACCESS EXCLUSIVE MODE")
-        .await
-        .unwrap();
     let kinds = [
         (&s.client, live.as_str(), Some(true)),
         (&s.client, revoked.as_str(), Some(false)),
@@ -146,31 +140,8 @@ async fn introspections_that_arrive_together_share_statements_and_keep_their_own
             introspect(&s.app, caller, token)
         })
         .collect();
-    let waiting = "SELECT count(*) AS n FROM pg_locks WHERE NOT granted \
-                   AND relation = 'limit_windows'::regclass \
-                   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let mut probe = s.app.conn().await;
-    let release = async {
-        for _ in 0..200 {
-            let n: Count = diesel::sql_query(waiting)
-                .get_result(&mut *probe)
-                .await
-                .unwrap();
-            if n.n > 0 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        // Time for the other requests to reach the queue (they need no statement for that).
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        lock.batch_execute("COMMIT").await.unwrap();
-    };
-    let (answers, ()) = tokio::join!(futures::future::join_all(requests), release);
+    // Every lookup reads the throttle's table.
+    let answers = held_at_lock(&s.app, "limit_windows", requests).await;
     for (i, answer) in answers.iter().enumerate() {
         match kinds[i % kinds.len()].2 {
             Some(active) => {
@@ -187,4 +158,124 @@ async fn introspections_that_arrive_together_share_statements_and_keep_their_own
         "at least one lookup and the ten failure counts: {sent}"
     );
     assert!(sent <= 30.0, "the lookups shared statements: {sent}");
+}
+
+/// Runs `requests` while `table` is locked, so that every lookup waits at it until all the
+/// requests are in and the ones behind the first statements queue up, whatever the machine's
+/// speed; then lets them go.
+async fn held_at_lock<F: std::future::Future>(
+    app: &TestApp,
+    table: &str,
+    requests: Vec<F>,
+) -> Vec<F::Output> {
+    let mut lock = app.conn().await;
+    lock.batch_execute(&format!(
+        "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
+    ))
+    .await
+    .unwrap();
+    let waiting = format!(
+        "SELECT count(*) AS n FROM pg_locks WHERE NOT granted \
+         AND relation = '{table}'::regclass \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    );
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut probe = app.conn().await;
+    let release = async {
+        for _ in 0..200 {
+            let n: Count = diesel::sql_query(&waiting)
+                .get_result(&mut *probe)
+                .await
+                .unwrap();
+            if n.n > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        // Time for the other requests to reach the queue (they need no statement for that).
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        lock.batch_execute("COMMIT").await.unwrap();
+    };
+    let (answers, ()) = tokio::join!(futures::future::join_all(requests), release);
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_bearer_checks_answers_each_as_its_own_statement_would() {
+    let mut s = setup_on(TestApp::spawn().await, |f| f).await;
+    let other = second_client(&mut s).await;
+    let mine = access_token(&s.app, &s.client).await;
+    let theirs = access_token(&s.app, &other).await;
+    let revoked = access_token(&s.app, &s.client).await;
+    let auth = basic(&s.client.client_id, &s.client.secret);
+    let body = format!("token={revoked}");
+    let res = post(&s.app, "/oauth/revoke", &body, &[("Authorization", &auth)]).await;
+    assert_eq!(res.status, 200);
+    let unknown = m2m_console::tokens::generate(Kind::AccessToken).unwrap();
+    let unknown = unknown.hash().as_bytes().to_vec();
+    let (mine, theirs, revoked) = (
+        digest(Kind::AccessToken, &mine),
+        digest(Kind::AccessToken, &theirs),
+        digest(Kind::AccessToken, &revoked),
+    );
+    let now = s.app.clock.now();
+    let asked = [
+        (&mine[..], Some("127.0.0.1"), now),
+        (&revoked[..], Some("127.0.0.1"), now),
+        (&unknown[..], None, now),
+        (&theirs[..], Some("203.0.113.9"), now),
+        (&mine[..], None, now),
+    ];
+    let conn = s.app.conn().await;
+    let batch = find_many_active(&conn, &asked).await.unwrap();
+    assert_eq!(batch.len(), asked.len());
+    for (i, ((hash, ip, now), found)) in asked.iter().zip(&batch).enumerate() {
+        let alone = find_active(&conn, hash, *now, *ip).await.unwrap();
+        assert_eq!(format!("{found:?}"), format!("{alone:?}"), "check {i}");
+    }
+    // Spot checks, so that agreeing on nothing cannot pass.
+    assert!(batch[0].is_some() && batch[3].is_some() && batch[4].is_some());
+    assert!(batch[1].is_none() && batch[2].is_none());
+    assert_eq!(batch[3].as_ref().unwrap().client_id, other.client_id);
+    assert!(find_many_active(&conn, &[]).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bearer_checks_that_arrive_together_share_statements_and_keep_their_own_answers() {
+    let app = TestApp::spawn_with(|s| s.metrics_addr = Some("127.0.0.1:0".parse().unwrap())).await;
+    let s = setup_on(app, |f| f).await;
+    let live = access_token(&s.app, &s.client).await;
+    let revoked = access_token(&s.app, &s.client).await;
+    let auth = basic(&s.client.client_id, &s.client.secret);
+    let body = format!("token={revoked}");
+    let res = post(&s.app, "/oauth/revoke", &body, &[("Authorization", &auth)]).await;
+    assert_eq!(res.status, 200);
+    let unknown = m2m_console::tokens::generate(Kind::AccessToken).unwrap();
+    let unknown = unknown.expose().to_string();
+    let before = statements(&s.app, "/api/v1/whoami").await;
+    let kinds = [
+        (live.as_str(), 200),
+        (revoked.as_str(), 401),
+        (unknown.as_str(), 401),
+    ];
+    let requests: Vec<_> = (0..30)
+        .map(|i| whoami(&s.app, kinds[i % kinds.len()].0))
+        .collect();
+    let answers = held_at_lock(&s.app, "access_tokens", requests).await;
+    for (i, answer) in answers.iter().enumerate() {
+        assert_eq!(
+            answer.status,
+            kinds[i % kinds.len()].1,
+            "request {i}: {}",
+            answer.text
+        );
+    }
+    let sent = statements(&s.app, "/api/v1/whoami").await - before;
+    // 30 alone would be 30 statements.
+    assert!(sent >= 1.0, "{sent}");
+    assert!(sent <= 20.0, "the checks shared statements: {sent}");
 }
