@@ -114,10 +114,7 @@ async fn introspections_that_arrive_together_share_statements_and_keep_their_own
     let other = second_client(&mut s).await;
     let live = access_token(&s.app, &s.client).await;
     let revoked = access_token(&s.app, &s.client).await;
-    let auth = basic(&s.client.client_id, &s.client.secret);
-    let body = format!("token={revoked}");
-    let res = post(&s.app, "/oauth/revoke", &body, &[("Authorization", &auth)]).await;
-    assert_eq!(res.status, 200);
+    revoke(&s.app, &s.client, &revoked).await;
     let impostor = Client {
         secret: m2m_console::tokens::generate(Kind::ClientSecret)
             .unwrap()
@@ -158,6 +155,14 @@ async fn introspections_that_arrive_together_share_statements_and_keep_their_own
         "at least one lookup and the ten failure counts: {sent}"
     );
     assert!(sent <= 30.0, "the lookups shared statements: {sent}");
+}
+
+/// Revokes `token` as its client (RFC 7009).
+async fn revoke(app: &TestApp, client: &Client, token: &str) {
+    let auth = basic(&client.client_id, &client.secret);
+    let body = format!("token={token}");
+    let res = post(app, "/oauth/revoke", &body, &[("Authorization", &auth)]).await;
+    assert_eq!(res.status, 200);
 }
 
 /// Runs `requests` while `table` is locked, so that every lookup waits at it until all the
@@ -211,10 +216,7 @@ async fn a_batch_of_bearer_checks_answers_each_as_its_own_statement_would() {
     let mine = access_token(&s.app, &s.client).await;
     let theirs = access_token(&s.app, &other).await;
     let revoked = access_token(&s.app, &s.client).await;
-    let auth = basic(&s.client.client_id, &s.client.secret);
-    let body = format!("token={revoked}");
-    let res = post(&s.app, "/oauth/revoke", &body, &[("Authorization", &auth)]).await;
-    assert_eq!(res.status, 200);
+    revoke(&s.app, &s.client, &revoked).await;
     let unknown = m2m_console::tokens::generate(Kind::AccessToken).unwrap();
     let unknown = unknown.hash().as_bytes().to_vec();
     let (mine, theirs, revoked) = (
@@ -250,10 +252,7 @@ async fn bearer_checks_that_arrive_together_share_statements_and_keep_their_own_
     let s = setup_on(app, |f| f).await;
     let live = access_token(&s.app, &s.client).await;
     let revoked = access_token(&s.app, &s.client).await;
-    let auth = basic(&s.client.client_id, &s.client.secret);
-    let body = format!("token={revoked}");
-    let res = post(&s.app, "/oauth/revoke", &body, &[("Authorization", &auth)]).await;
-    assert_eq!(res.status, 200);
+    revoke(&s.app, &s.client, &revoked).await;
     let unknown = m2m_console::tokens::generate(Kind::AccessToken).unwrap();
     let unknown = unknown.expose().to_string();
     let before = statements(&s.app, "/api/v1/whoami").await;

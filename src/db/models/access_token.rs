@@ -16,7 +16,7 @@ use diesel::sql_types::{Array, BigInt, Bool, Bytea, Nullable, Text, Timestamptz}
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::ids::{CredentialId, OrgId, TokenId};
-use crate::db::models::lookup_args::Arg;
+use crate::db::models::lookup_args::{Arg, in_order};
 use crate::db::models::usable::{token_live_at, usable_at};
 use crate::db::schema::{access_tokens, credentials, ip_allowed, organisations};
 
@@ -187,18 +187,10 @@ pub async fn find_many_active(
     let rows: Vec<(i64, Option<ActiveToken>)> = FindManyActive { hashes, ips, token }
         .load(&mut conn)
         .await?;
-    let mut found: Vec<Option<ActiveToken>> = Vec::new();
-    found.resize_with(asked.len(), || None);
-    for (place, token) in rows {
-        // `WITH ORDINALITY` counts from 1.
-        if let Some(slot) = usize::try_from(place - 1)
-            .ok()
-            .and_then(|i| found.get_mut(i))
-        {
-            *slot = token;
-        }
-    }
-    Ok(found)
+    Ok(in_order(asked.len(), rows)
+        .into_iter()
+        .map(Option::flatten)
+        .collect())
 }
 
 struct FindManyActive<'a, T> {

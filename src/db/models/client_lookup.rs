@@ -17,7 +17,7 @@ use crate::db::models::issuance::{
     LOOKUP_COLUMNS, Lookup, LookupRow, LookupRowSql, Presented, record_columns, throttle_column,
 };
 use crate::db::models::limit_window::{LimitKind, Window};
-use crate::db::models::lookup_args::{Arg, PresentedArgs};
+use crate::db::models::lookup_args::{Arg, PresentedArgs, in_order};
 
 /// Whether the caller is throttled, and the credential with this client ID checked against
 /// what the caller presented (no scope asked for), with the client ID's introspection window
@@ -88,19 +88,13 @@ pub async fn find_clients_and_tokens(
         Option<ActiveToken>,
     );
     let rows: Vec<Row> = query.load(&mut conn).await?;
-    let mut found: Vec<Option<(Lookup, Option<ActiveToken>)>> = Vec::new();
-    found.resize_with(asked.len(), || None);
-    for (place, row, hits, started_at, token) in rows {
-        // `WITH ORDINALITY` counts from 1.
-        let slot = usize::try_from(place - 1)
-            .ok()
-            .and_then(|i| found.get_mut(i));
-        if let Some(slot) = slot {
-            *slot = Some((with_window(row, hits, started_at), token));
-        }
-    }
+    let rows = rows
+        .into_iter()
+        .map(|(place, row, hits, started_at, token)| {
+            (place, (with_window(row, hits, started_at), token))
+        });
     // Each row of `b` yields exactly one row (one throttle row, left joins on unique keys).
-    found
+    in_order(asked.len(), rows)
         .into_iter()
         .map(|answer| answer.ok_or(diesel::result::Error::NotFound))
         .collect()

@@ -146,3 +146,19 @@ impl<'a> PresentedArgs<'a> {
         }
     }
 }
+
+/// The rows of a batch statement, each tagged with its place (`WITH ORDINALITY`, from 1), in
+/// the batch's order: `None` where a place yielded no row.
+pub fn in_order<T>(size: usize, rows: impl IntoIterator<Item = (i64, T)>) -> Vec<Option<T>> {
+    let mut placed: Vec<Option<T>> = Vec::new();
+    placed.resize_with(size, || None);
+    for (place, row) in rows {
+        let slot = usize::try_from(place - 1)
+            .ok()
+            .and_then(|i| placed.get_mut(i));
+        if let Some(slot) = slot {
+            *slot = Some(row);
+        }
+    }
+    placed
+}
