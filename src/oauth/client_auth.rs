@@ -321,12 +321,12 @@ impl Attempt {
         })
     }
 
-    /// The caller proved one of the credential's keys (not a secret).
     /// Whether the caller signed an assertion, which `prove` checks against its keys.
     pub fn needs_proof(&self) -> bool {
         matches!(self.presented.proof, Proof::Assertion(_))
     }
 
+    /// The caller proved one of the credential's keys (not a secret).
     pub fn by_key(&self) -> bool {
         self.key.is_ok()
     }
