@@ -129,38 +129,36 @@ fn bearer_token<'a>(headers: &'a HeaderMap, query: &str) -> Result<&'a str, Bear
     Ok(token)
 }
 
+/// Where a bearer check's statement runs: on the request's own connection, or in the next
+/// statement this worker sends for bearer checks (`BearerChecks`).
+pub enum Via<'a> {
+    Conn(&'a AsyncPgConnection),
+    Batch(&'a Batches<BearerChecks>),
+}
+
 /// Checks a bearer token for a request from `ip`: live, within its credential's current
 /// rights, and from an allowed address. One statement, with no write: the caller records the
 /// use in the usage counter, which writes it with the next flush.
 pub async fn verify(
-    conn: &AsyncPgConnection,
+    via: Via<'_>,
     headers: &HeaderMap,
     query: &str,
     ip: Option<IpAddr>,
     now: DateTime<Utc>,
 ) -> Result<ActiveToken, BearerError> {
     let token = presented(headers, query)?;
-    let ip_text = ip.map(|ip| ip.to_string());
-    let found =
-        access_token::find_active(conn, token.hash().as_bytes(), now, ip_text.as_deref()).await?;
+    let (hash, ip_text) = (token.hash(), ip.map(|ip| ip.to_string()));
+    let found = match via {
+        Via::Conn(conn) => {
+            access_token::find_active(conn, hash.as_bytes(), now, ip_text.as_deref()).await?
+        }
+        Via::Batch(batches) => {
+            batches
+                .ask((hash.as_bytes().to_vec(), ip_text, now))
+                .await?
+        }
+    };
     accept(found)
-}
-
-/// `verify`, in the next statement this worker sends for bearer checks (`BearerChecks`).
-async fn verify_batched(
-    batches: &Batches<BearerChecks>,
-    headers: &HeaderMap,
-    query: &str,
-    ip: Option<IpAddr>,
-    now: DateTime<Utc>,
-) -> Result<ActiveToken, BearerError> {
-    let token = presented(headers, query)?;
-    let ask = (
-        token.hash().as_bytes().to_vec(),
-        ip.map(|ip| ip.to_string()),
-        now,
-    );
-    accept(batches.ask(ask).await?)
 }
 
 /// The access token the request presents, if it is one of ours.
@@ -222,10 +220,10 @@ pub async fn whoami(
     let now = state.clock.now();
     let (headers, query) = (req.headers(), req.query_string());
     let verified = match req.app_data::<Batches<BearerChecks>>() {
-        Some(batches) => verify_batched(batches, headers, query, ip, now).await,
+        Some(batches) => verify(Via::Batch(batches), headers, query, ip, now).await,
         None => {
             let conn = state.machine_pool(&req).get().await?;
-            verify(&conn, headers, query, ip, now).await
+            verify(Via::Conn(&conn), headers, query, ip, now).await
         }
     };
     state.oauth.metrics.bearer_check(verified.is_ok());

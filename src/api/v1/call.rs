@@ -136,7 +136,14 @@ async fn authenticate(
 ) -> Result<(ApiCall, Left), (Problem, Option<Left>)> {
     let ip = state.client_ip(req);
     let now = state.clock.now();
-    let verified = bearer::verify(&*conn, req.headers(), req.query_string(), ip, now).await;
+    let verified = bearer::verify(
+        bearer::Via::Conn(conn),
+        req.headers(),
+        req.query_string(),
+        ip,
+        now,
+    )
+    .await;
     state.oauth.metrics.bearer_check(verified.is_ok());
     let token = verified.map_err(|e| (bearer_problem(e), None))?;
     let usage = &state.oauth.usage;
