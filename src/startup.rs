@@ -26,6 +26,7 @@ use crate::oauth::batch_queue::Batches;
 use crate::oauth::bearer::BearerChecks;
 use crate::oauth::introspect_batch::IntrospectionBatches;
 use crate::oauth::state::OAuthState;
+use crate::oauth::token_batch::TokenBatches;
 use crate::random;
 use crate::rate_limit::WindowLimiter;
 use crate::sealed::{self, DataKey, Sealer};
@@ -168,6 +169,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(IntrospectionBatches::new(worker_pool.clone()))
                 .app_data(Batches::<BearerChecks>::new(worker_pool.clone()))
+                .app_data(TokenBatches::new(worker_pool.clone()))
                 .app_data(WorkerPool(worker_pool))
                 .configure(routes::machine_routes)
                 .service(

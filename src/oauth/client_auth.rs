@@ -15,9 +15,7 @@ use crate::config::Settings;
 use crate::credentials::public_key::PublicKey;
 use crate::db::DbPool;
 use crate::db::models::access_token::ActiveToken;
-use crate::db::models::issuance::{
-    self, ClientRecord, IssueOutcome, Lookup, Refusal, ThrottleCheck, TokenRequest,
-};
+use crate::db::models::issuance::{self, ClientRecord, Lookup, Refusal, ThrottleCheck};
 use crate::db::models::{client_lookup, credential_key};
 use crate::oauth::assertion::{self, Flaw};
 use crate::oauth::basic_auth::{decode_basic, strip_basic_scheme};
@@ -283,25 +281,6 @@ impl Attempt {
         let (lookup, token) =
             client_lookup::find_client_and_token(conn, presented, token_hash).await?;
         Ok((Some(lookup), token))
-    }
-
-    /// The lookup, storing a token at the same time if every check passes (see
-    /// `issuance::issue_for_client`); `finish` then names what failed, if anything.
-    pub async fn lookup_and_issue(
-        &self,
-        conn: &mut AsyncPgConnection,
-        token_hash: &[u8],
-        scopes: Option<&[String]>,
-    ) -> QueryResult<Option<IssueOutcome>> {
-        let Some(presented) = self.checkable() else {
-            return Ok(None);
-        };
-        let request = TokenRequest {
-            presented,
-            token_hash,
-            scopes,
-        };
-        issuance::issue_for_client(conn, request).await.map(Some)
     }
 
     /// What to check a credential against, unless the presented pair is already a "no".

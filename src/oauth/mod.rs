@@ -19,6 +19,7 @@ pub(crate) mod revoke;
 pub(crate) mod state;
 pub mod throttle;
 pub(crate) mod token;
+pub(crate) mod token_batch;
 
 /// The `realm` of our `WWW-Authenticate` challenges.
 pub const REALM: &str = "m2m-console";

@@ -8,6 +8,7 @@ use crate::db::models::issuance::{ClientRecord, Granted};
 use crate::oauth::client_auth;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::form::OAuthForm;
+use crate::oauth::token_batch;
 use crate::tokens::{self, Kind, PlainSecret};
 use crate::usage::{RefusalReason, UsageCounter};
 
@@ -97,28 +98,30 @@ async fn issue(
     let token = tokens::generate(Kind::AccessToken)?;
 
     // One statement reads the caller's throttle, looks the client up and, when every check
-    // passes, stores the token. A request that cannot get a token anyway only looks the
-    // client up, to answer in the order the checks go: client authentication, grant type,
-    // scope.
-    let mut conn = state.machine_pool(req).get().await?;
-    attempt
-        .prove(&mut conn, &state.settings, TOKEN_PATH)
-        .await?;
-    let (found, granted) = match &requested {
+    // passes, stores the token (shared with the requests that arrive with this one). A request
+    // that cannot get a token anyway only looks the client up, to answer in the order the
+    // checks go: client authentication, grant type, scope.
+    let pool = state.machine_pool(req);
+    if attempt.needs_proof() {
+        let mut conn = pool.get().await?;
+        attempt
+            .prove(&mut conn, &state.settings, TOKEN_PATH)
+            .await?;
+    }
+    let (attempt, found, granted) = match &requested {
         Ok(scopes) if grant_type == GRANT_TYPE => {
             let hash = token.hash();
-            attempt
-                .lookup_and_issue(&mut conn, hash.as_bytes(), scopes.as_deref())
-                .await?
-                .map_or((None, None), |(lookup, granted)| (Some(lookup), granted))
+            token_batch::issue(req, pool, attempt, hash.as_bytes(), scopes.clone()).await?
         }
-        _ => (attempt.lookup(&conn).await?, None),
+        _ => {
+            let found = attempt.lookup(&*pool.get().await?).await?;
+            (attempt, found, None)
+        }
     };
     let by_key = attempt.by_key();
     let (client, basic) = attempt
-        .finish(client_auth::Conn::Held(&mut conn), &state.oauth, found)
+        .finish(client_auth::Conn::Pool(pool), &state.oauth, found)
         .await?;
-    drop(conn);
     if grant_type != GRANT_TYPE {
         return Err(unsupported_grant_type());
     }

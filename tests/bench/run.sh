@@ -177,7 +177,10 @@ run_wrk whoami_unknown GET "$BASE/api/v1/whoami" "" "Bearer $UNKNOWN"
 # shellcheck disable=SC2046
 CHECKS_PER_STATEMENT=$(per_statement $BEFORE $(counts m2m_bearer_checks_total /api/v1/whoami))
 run_wrk list GET "$BASE/settings/integrations/machine-to-machine" "" "" "$SESSION" 4
+BEFORE=$(counts m2m_token_requests_total /oauth/token)
 run_wrk token POST "$BASE/oauth/token" "grant_type=client_credentials" "$AUTH_TOKEN"
+# shellcheck disable=SC2046
+TOKENS_PER_STATEMENT=$(per_statement $BEFORE $(counts m2m_token_requests_total /oauth/token))
 # The same during an overlap: rotate with 24 h, so two secrets are live, and keep asking with
 # the old one (its check is the second branch of the statement's secret test).
 TOKEN_ID=$(psql -tAq "$DATABASE_URL" -c "SELECT id FROM credentials WHERE name = 'Token bench'")
@@ -255,9 +258,9 @@ if [ "${PROFILE:-0}" = 1 ]; then
 fi
 
 python3 - "$WORK" "$INSERT_TPS" "$READ_TPS" "$RSS_KB" "$UNKNOWN_MS" "$WRONG_MS" "$PEAK_RSS_KB" "$BURST_CODES" \
-  "$SEED_CREDENTIALS" "$SEED_SECONDS" "$TOKEN_ROWS" "$TABLE_MB" "$PER_STATEMENT" "$CHECKS_PER_STATEMENT" <<'PY'
+  "$SEED_CREDENTIALS" "$SEED_SECONDS" "$TOKEN_ROWS" "$TABLE_MB" "$PER_STATEMENT" "$CHECKS_PER_STATEMENT" "$TOKENS_PER_STATEMENT" <<'PY'
 import json, sys
-work, insert_tps, read_tps, rss_kb, unknown_ms, wrong_ms, peak_kb, codes, seeded, seed_s, token_rows, table_mb, per_statement, checks_per_statement = sys.argv[1:]
+work, insert_tps, read_tps, rss_kb, unknown_ms, wrong_ms, peak_kb, codes, seeded, seed_s, token_rows, table_mb, per_statement, checks_per_statement, tokens_per_statement = sys.argv[1:]
 names = ["floor", "token", "token_overlap", "token_assertion", "introspect", "introspect_pushed", "introspect_unknown",
          "whoami", "whoami_pushed", "whoami_unknown", "list"]
 r = {n: json.load(open(f"{work}/{n}.json")) for n in names}
@@ -289,7 +292,7 @@ row("GET /api/v1/whoami, token pushed out behind 100,000 (401, while the sweep d
 row("GET /api/v1/whoami, unknown token (401)", "whoami_unknown", "one-SELECT handler", handler, True)
 row("GET the credentials list (10, signed in, 4 connections)", "list", "one-SELECT handler", handler)
 print()
-print(f"requests per statement (live and unknown runs): introspection {per_statement}, whoami {checks_per_statement}")
+print(f"requests per statement: introspection {per_statement}, whoami {checks_per_statement} (live and unknown runs), token {tokens_per_statement}")
 print(f"server RSS after the runs: {int(rss_kb)/1024:.1f} MB")
 print(f"access tokens of the token-bench credential 5 s after its runs: {int(token_rows):,} rows; access_tokens table with indexes: {table_mb} MB")
 print(f"sign-in, unknown email: {unknown_ms} ms; wrong password: {wrong_ms} ms (medians of 30 alternating attempts, difference {float(wrong_ms)-float(unknown_ms):+.1f} ms)")

@@ -55,6 +55,7 @@ mod screens;
 mod seams;
 mod sessions;
 mod setup;
+mod shared_commits;
 mod shared_limits;
 mod shared_statements;
 mod shell;

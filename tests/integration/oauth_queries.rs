@@ -10,7 +10,8 @@ async fn the_issuing_statement_is_prepared_once_per_connection() {
     // DSL's statements: planning it on every request would cost the round trip it saves.
     use diesel::sql_types::BigInt;
     use diesel_async::RunQueryDsl;
-    use m2m_console::db::models::issuance::{TokenRequest, issue_for_client};
+    use m2m_console::db::models::issuance::TokenRequest;
+    use m2m_console::db::models::token_issue::issue_for_client;
     #[derive(diesel::QueryableByName)]
     struct Count {
         #[diesel(sql_type = BigInt)]
@@ -34,7 +35,7 @@ async fn the_issuing_statement_is_prepared_once_per_connection() {
         assert!(lookup.client.is_none() && granted.is_none());
     }
     let prepared: Count = diesel::sql_query(
-        "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE 'WITH t AS%'",
+        "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE 'WITH b AS%'",
     )
     .get_result(&mut *conn)
     .await

@@ -13,7 +13,7 @@ use crate::fixtures::{
 use crate::helpers::TestApp;
 use crate::hot_path::statements;
 
-async fn second_client(s: &mut crate::fixtures::Setup) -> Client {
+pub(crate) async fn second_client(s: &mut crate::fixtures::Setup) -> Client {
     let (id, client_id, secret) =
         create_credential(&s.app, &mut s.admin, &valid_form(&s.catalog)).await;
     Client {
@@ -23,7 +23,7 @@ async fn second_client(s: &mut crate::fixtures::Setup) -> Client {
     }
 }
 
-fn digest(kind: Kind, text: &str) -> Vec<u8> {
+pub(crate) fn digest(kind: Kind, text: &str) -> Vec<u8> {
     parse(kind, text).unwrap().hash().as_bytes().to_vec()
 }
 
@@ -168,7 +168,7 @@ async fn revoke(app: &TestApp, client: &Client, token: &str) {
 /// Runs `requests` while `table` is locked, so that every lookup waits at it until all the
 /// requests are in and the ones behind the first statements queue up, whatever the machine's
 /// speed; then lets them go.
-async fn held_at_lock<F: std::future::Future>(
+pub(crate) async fn held_at_lock<F: std::future::Future>(
     app: &TestApp,
     table: &str,
     requests: Vec<F>,

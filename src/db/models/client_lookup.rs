@@ -255,7 +255,7 @@ impl<T: QueryFragment<Pg>> QueryFragment<Pg> for FindMany<'_, T> {
         out.push_sql(") WITH ORDINALITY AS ");
         out.push_sql(BATCH_COLUMNS);
         out.push_sql(" CROSS JOIN LATERAL (");
-        let args = PresentedArgs::batch_row(&self.now);
+        let args = PresentedArgs::batch_row(Arg::bound(&self.now));
         walk_find_client(out.reborrow(), args, Some(&self.token))?;
         out.push_sql(") q");
         Ok(())

@@ -1,8 +1,9 @@
 //! Client authentication and token issuance: the rule of whether a credential may
 //! authenticate, and get a token, is decided here and only here, in SQL: each check is one
 //! column (`ClientChecks`), and the issuing statement stores a token only when every column is
-//! true. Rust reads the columns to name a refusal; it never decides again. The lookup without
-//! issuance (introspection, revocation) is `client_lookup`'s, built from the same columns.
+//! true. Rust reads the columns to name a refusal; it never decides again. The issuing
+//! statement is `token_issue`'s; the lookup without issuance (introspection, revocation) is
+//! `client_lookup`'s, both built from the same columns.
 //!
 //! Each statement is a typed query with a static `QueryId` (diesel's DSL has no
 //! data-modifying CTE, and raw SQL is never cached), so each is prepared once per connection:
@@ -12,9 +13,8 @@
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, QueryFragment};
-use diesel::sql_types::{Array, Bool, Bytea, Integer, Nullable, Text, Timestamptz, Uuid};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel::query_builder::AstPass;
+use diesel::sql_types::{Array, Bool, Integer, Nullable, Text, Uuid};
 use ipnet::IpNet;
 
 use crate::db::ids::{CredentialId, OrgId};
@@ -273,13 +273,13 @@ pub(super) fn throttle_column<'b>(
 }
 
 /// The columns of `ClientRecord` over a `credentials` row, ending with the checks. The one
-/// place the rule is written. `scopes`: the scopes asked for (`None`: everything the
-/// credential may use, which must then not be nothing); `without_scope`: a lookup that asks
-/// for no token, whose scope check is always true.
+/// place the rule is written. `asked`: the column holding the scopes a token request asks for
+/// (NULL: everything the credential may use, which must then not be nothing); `None` for a
+/// lookup that asks for no token, whose scope check is always true.
 pub(super) fn record_columns<'b>(
     out: &mut AstPass<'_, 'b, Pg>,
     p: PresentedArgs<'b>,
-    scopes: Option<&'b Option<&'b [String]>>,
+    asked: Option<&'static str>,
 ) -> QueryResult<()> {
     // The secret digest is compared in SQL, not in constant time: what could leak is how much
     // of a SHA-256 digest of the caller's own guess matches, which says nothing about the
@@ -318,13 +318,13 @@ pub(super) fn record_columns<'b>(
     out.push_sql(") AS unexpired, ip_allowed(");
     p.ip.push(out)?;
     out.push_sql(", allowed_ips) AS ip_ok, ");
-    match scopes {
+    match asked {
         None => out.push_sql("true"),
         Some(asked) => {
             out.push_sql("CASE WHEN ");
-            out.push_bind_param::<Nullable<Array<Text>>, _>(asked)?;
+            out.push_sql(asked);
             out.push_sql(" IS NULL THEN cardinality(scopes) > 0 ELSE scopes @> ");
-            out.push_bind_param::<Nullable<Array<Text>>, _>(asked)?;
+            out.push_sql(asked);
             out.push_sql(" END");
         }
     }
@@ -336,7 +336,7 @@ pub(super) fn record_columns<'b>(
 pub(super) const LOOKUP_COLUMNS: &str = "t.retry_after, c.id, c.org_id, c.scopes, c.matched_version, \
      c.secret_ok, c.method_ok, c.not_revoked, c.enabled, c.unexpired, c.ip_ok, c.scope_ok";
 
-/// A token request for `issue_for_client`.
+/// A token request for the issuing statement (`token_issue`).
 #[derive(Debug, Clone, Copy)]
 pub struct TokenRequest<'a> {
     pub presented: Presented<'a>,
@@ -353,69 +353,9 @@ pub struct Granted {
     pub expires_at: DateTime<Utc>,
 }
 
-/// What `issue_for_client` saw and did: the lookup, and the token if one was stored.
+/// What the issuing statement (`token_issue`) saw and did: the lookup, and the token if one
+/// was stored.
 pub type IssueOutcome = (Lookup, Option<Granted>);
-
-/// The token endpoint's whole database work in one statement: reads the caller's throttle
-/// windows, looks the client up with its checks and, only when the caller is not throttled
-/// and every check passes at this instant, stores the token under the secret version the
-/// caller presented. The credential comes back either way, so a refusal can be named without
-/// a second query.
-///
-/// The oldest live token is pushed out by this insert's commit, with no write to it: a token
-/// is live only while fewer than `MAX_LIVE_TOKENS` tokens of its credential are newer (see
-/// `access_token::find_active`).
-pub async fn issue_for_client(
-    conn: &mut AsyncPgConnection,
-    request: TokenRequest<'_>,
-) -> QueryResult<IssueOutcome> {
-    let (row, scopes, expires_at): (LookupRow, Option<Vec<String>>, Option<DateTime<Utc>>) =
-        IssueForClient { request }.get_result(conn).await?;
-    let granted = scopes
-        .zip(expires_at)
-        .map(|(scopes, expires_at)| Granted { scopes, expires_at });
-    Ok((row.into_lookup(), granted))
-}
-
-fixed_statement!(IssueForClient<'a> { request: TokenRequest<'a> }
-    -> (LookupRowSql, Nullable<Array<Text>>, Nullable<Timestamptz>));
-
-impl QueryFragment<Pg> for IssueForClient<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let r = &self.request;
-        let args = r.presented.args();
-        out.push_sql("WITH t AS (SELECT ");
-        throttle_column(&mut out, args)?;
-        out.push_sql("), c AS (SELECT ");
-        record_columns(&mut out, args, Some(&r.scopes))?;
-        out.push_sql(" FROM credentials WHERE client_id = ");
-        out.push_bind_param::<Text, _>(r.presented.client_id)?;
-        out.push_sql(
-            "), issued AS (INSERT INTO access_tokens (token_hash, credential_id, \
-             secret_version, scopes, issued_at, expires_at, issuing_ip) SELECT ",
-        );
-        out.push_bind_param::<Bytea, _>(r.token_hash)?;
-        out.push_sql(", c.id, c.matched_version, coalesce(");
-        out.push_bind_param::<Nullable<Array<Text>>, _>(&r.scopes)?;
-        out.push_sql(", c.scopes), ");
-        out.push_bind_param::<Timestamptz, _>(&r.presented.now)?;
-        out.push_sql(", ");
-        // The credential's own token lifetime (`make_interval` takes whole seconds).
-        out.push_bind_param::<Timestamptz, _>(&r.presented.now)?;
-        out.push_sql(" + make_interval(secs => c.token_lifetime_seconds), ");
-        out.push_bind_param::<Nullable<Text>, _>(&r.presented.ip)?;
-        out.push_sql(
-            " FROM c, t WHERE t.retry_after = 0 AND c.secret_ok AND c.method_ok AND c.not_revoked AND c.enabled \
-             AND c.unexpired AND c.ip_ok AND c.scope_ok RETURNING scopes, expires_at) SELECT ",
-        );
-        out.push_sql(LOOKUP_COLUMNS);
-        out.push_sql(
-            ", issued.scopes, issued.expires_at FROM t LEFT JOIN c ON true \
-             LEFT JOIN issued ON true",
-        );
-        Ok(())
-    }
-}
 
 #[cfg(test)]
 mod tests {

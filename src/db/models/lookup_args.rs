@@ -128,15 +128,15 @@ pub struct PresentedArgs<'a> {
 }
 
 impl<'a> PresentedArgs<'a> {
-    /// The columns of the batch row `b` (`client_lookup::BATCH_COLUMNS` names them), with the
-    /// batch's one `now`.
-    pub fn batch_row(now: &'a DateTime<Utc>) -> Self {
+    /// The columns of the batch row `b` (`client_lookup::BATCH_COLUMNS` names them), at `now`:
+    /// the batch's one instant, or each request's own (a column).
+    pub fn batch_row(now: Arg<'a, Timestamptz, DateTime<Utc>>) -> Self {
         Self {
             client_id: Arg::column("b.client_id"),
             secret_hash: Arg::column("b.secret_hash"),
             key_id: Arg::column("b.key_id"),
             ip: Arg::column("b.ip"),
-            now: Arg::bound(now),
+            now,
             network: Arg::column("b.network"),
             since: Arg::column("b.since"),
             per_client_at_address: Arg::column("b.per_client_at_address"),

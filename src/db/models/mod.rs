@@ -81,6 +81,7 @@ pub mod organisation;
 pub(crate) mod server_secret;
 pub mod session;
 pub(crate) mod setup_token;
+pub mod token_issue;
 pub mod token_sweep;
 pub(crate) mod two_factor;
 pub mod usable;
