@@ -22,7 +22,8 @@ use crate::webhooks;
 const SWEEP_EVERY: StdDuration = StdDuration::from_secs(60);
 /// How often pushed-out tokens are deleted (`token_sweep`).
 const TOKEN_SWEEP_EVERY: StdDuration = StdDuration::from_secs(2);
-/// Token ids looked at per run of the token sweep: bounds one transaction's work.
+/// Token ids looked at, and tokens deleted at most, per run of the token sweep: bounds one
+/// transaction's work.
 const TOKEN_SWEEP_BATCH: i64 = 50_000;
 
 /// The running background tasks of this instance.

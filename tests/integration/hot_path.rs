@@ -280,3 +280,68 @@ async fn usage_counted_on_many_threads_adds_up_and_the_flush_writes_the_last_use
         .sum();
     assert_eq!((issued, bearer), (41, 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_run_over_many_credentials_reads_their_index_not_the_whole_table() {
+    // Tokens spread over many credentials (each got one since the last run) once made the
+    // sweep's delete hash-join the whole table: a run cost what the table weighs, not what it
+    // deletes.
+    let s = setup().await;
+    let turn = hold_sweep(&s.app).await;
+    let mut conn = s.app.conn().await;
+    diesel::sql_query(
+        "WITH o AS (INSERT INTO organisations (id, name) SELECT gen_random_uuid(), 'Spread ' || i \
+         FROM generate_series(1, 500) i RETURNING id), \
+         r AS (INSERT INTO roles (id, org_id, name) SELECT gen_random_uuid(), o.id, 'Spread' \
+         FROM o RETURNING id, org_id), \
+         c AS (INSERT INTO credentials (id, org_id, client_id, secret_hash, name, owner_email, \
+         role_id, access_level, created_by_email) SELECT gen_random_uuid(), r.org_id, \
+         'm2m_ci_spread' || r.id || k, sha256((r.id || ':' || k)::bytea), 'Spread ' || k, \
+         'ops@spread.test', r.id, 'full', 'ops@spread.test' FROM r, generate_series(0, 9) k \
+         RETURNING id) \
+         INSERT INTO access_tokens (token_hash, credential_id, secret_version, scopes, issued_at, \
+         expires_at) SELECT sha256((c.id || ':' || t)::bytea), c.id, 1, '{orders:read}', now(), \
+         now() + interval '1 hour' FROM c, generate_series(1, 10) t",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    diesel::sql_query("ANALYZE")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Scans {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let seq_scans = "SELECT seq_scan AS n FROM pg_stat_user_tables WHERE relname = 'access_tokens'";
+    let before: Scans = diesel::sql_query(seq_scans)
+        .get_result(&mut *conn)
+        .await
+        .unwrap();
+    // 50,000 tokens of 5,000 credentials, none pushed out: nothing to delete, in ten runs.
+    let_sweep(turn).await;
+    loop {
+        match token_sweep::sweep_pushed_out(&mut conn, 5_000)
+            .await
+            .unwrap()
+        {
+            Some(run) if !run.more => break,
+            Some(_) => {}
+            None => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    }
+    // This backend's counts reach the shared statistics at the end of its next statement.
+    for query in [
+        "SELECT pg_stat_force_next_flush()",
+        "SELECT pg_stat_clear_snapshot()",
+    ] {
+        diesel::sql_query(query).execute(&mut *conn).await.unwrap();
+    }
+    let after: Scans = diesel::sql_query(seq_scans)
+        .get_result(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(after.n, before.n, "the sweep scanned the whole table");
+}

@@ -34,7 +34,8 @@ struct Turn {
 }
 
 /// Deletes the pushed-out tokens of the credentials that got one of the next `batch` token
-/// ids, and moves the mark past them. `None` when another instance holds the turn.
+/// ids (at most `batch` of them), and moves the mark past those ids once none is left. `None`
+/// when another instance holds the turn.
 ///
 /// A token still being issued when the mark moves past its id is not looked at for its own
 /// credential this time; the credential's next token brings it back into a run, and the
@@ -67,23 +68,32 @@ pub async fn sweep_pushed_out(
             }));
         }
         let to = newest.min(from.saturating_add(batch));
-        // `cut` is materialised so that each credential's cut-off is found once, not once per
-        // row the delete looks at.
+        // Each fresh credential's pushed-out tokens, read from its index (newest first, past
+        // its ten newest), then deleted by primary key: the cost follows what is deleted, not
+        // the table's size (a join on the credential made PostgreSQL hash the whole table
+        // once many credentials were fresh). At most `batch` a run: a credential with more
+        // keeps the mark where it is, and the next run goes on with it.
         let deleted = diesel::sql_query(
             "WITH fresh AS (SELECT DISTINCT credential_id FROM access_tokens \
-                            WHERE id > $1 AND id <= $2), \
-             cut AS MATERIALIZED (SELECT f.credential_id, \
-                       (SELECT n.id FROM access_tokens n WHERE n.credential_id = f.credential_id \
-                        ORDER BY n.id DESC OFFSET $3 LIMIT 1) AS newest_gone \
-                     FROM fresh f) \
-             DELETE FROM access_tokens t USING cut \
-             WHERE t.credential_id = cut.credential_id AND t.id <= cut.newest_gone",
+                            WHERE id > $1 AND id <= $2) \
+             DELETE FROM access_tokens WHERE id = ANY (ARRAY( \
+                 SELECT gone.id FROM fresh f CROSS JOIN LATERAL ( \
+                     SELECT n.id FROM access_tokens n WHERE n.credential_id = f.credential_id \
+                     ORDER BY n.id DESC OFFSET $3) gone \
+                 LIMIT $4))",
         )
         .bind::<BigInt, _>(from)
         .bind::<BigInt, _>(to)
         .bind::<BigInt, _>(i64::from(MAX_LIVE_TOKENS))
+        .bind::<BigInt, _>(batch)
         .execute(conn)
         .await?;
+        if i64::try_from(deleted).unwrap_or(i64::MAX) >= batch {
+            return Ok(Some(SweepRun {
+                deleted,
+                more: true,
+            }));
+        }
         diesel::update(token_sweep_progress::table)
             .set(token_sweep_progress::swept_up_to.eq(to))
             .execute(conn)
