@@ -517,3 +517,23 @@ pub fn presented<'a>(
         calls_since: now,
     }
 }
+
+/// How many statements this connection has prepared whose text starts with `start` (diesel
+/// prepares each statement with a static `QueryId` once per connection).
+pub async fn prepared_statements(conn: &mut diesel_async::AsyncPgConnection, start: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count: Count = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_prepared_statements WHERE starts_with(statement, $1)",
+        )
+        .bind::<diesel::sql_types::Text, _>(start),
+        conn,
+    )
+    .await
+    .unwrap();
+    count.n
+}

@@ -2,21 +2,16 @@
 //! connection, token checks that stay on the credential's index, and the trigger-kept copy
 //! of each credential's scopes.
 
-use crate::fixtures::{Client, access_token, create_credential, presented, setup, valid_form};
+use crate::fixtures::{
+    Client, access_token, create_credential, prepared_statements, presented, setup, valid_form,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_issuing_statement_is_prepared_once_per_connection() {
     // Written by hand (diesel has no data-modifying CTE), it must still be cached like the
     // DSL's statements: planning it on every request would cost the round trip it saves.
-    use diesel::sql_types::BigInt;
-    use diesel_async::RunQueryDsl;
     use m2m_console::db::models::issuance::TokenRequest;
     use m2m_console::db::models::token_issue::issue_for_client;
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
     let s = setup().await;
     let mut conn = s.app.conn().await;
     for attempt in 0..3u8 {
@@ -34,13 +29,7 @@ async fn the_issuing_statement_is_prepared_once_per_connection() {
         let (lookup, granted) = issue_for_client(&mut conn, request).await.unwrap();
         assert!(lookup.client.is_none() && granted.is_none());
     }
-    let prepared: Count = diesel::sql_query(
-        "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE 'WITH b AS%'",
-    )
-    .get_result(&mut *conn)
-    .await
-    .unwrap();
-    assert_eq!(prepared.n, 1);
+    assert_eq!(prepared_statements(&mut conn, "WITH b AS").await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,14 +37,7 @@ async fn the_caller_lookups_are_prepared_once_per_connection() {
     // Introspection's statement (the caller's lookup joined with the token's) and the lookup
     // alone are two statements of their own: each must be prepared once, and neither may be
     // served by the other's prepared statement.
-    use diesel::sql_types::BigInt;
-    use diesel_async::RunQueryDsl;
     use m2m_console::db::models::client_lookup::{find_client, find_client_and_token};
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
     let s = setup().await;
     let token = access_token(&s.app, &s.client).await;
     let hash = m2m_console::tokens::parse(m2m_console::tokens::Kind::AccessToken, &token)
@@ -73,14 +55,10 @@ async fn the_caller_lookups_are_prepared_once_per_connection() {
         assert!(alone.client.is_some() && joined.client.is_some());
         assert_eq!(found.map(|t| t.client_id), Some(s.client.client_id.clone()));
     }
-    let prepared: Count = diesel::sql_query(
-        "SELECT count(*) AS n FROM pg_prepared_statements \
-         WHERE statement LIKE 'SELECT t.retry_after%'",
-    )
-    .get_result(&mut *conn)
-    .await
-    .unwrap();
-    assert_eq!(prepared.n, 2);
+    assert_eq!(
+        prepared_statements(&mut conn, "SELECT t.retry_after").await,
+        2
+    );
 }
 
 /// Rows of `access_tokens` that the current transaction read by sequential scan, and index

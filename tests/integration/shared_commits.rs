@@ -7,7 +7,7 @@ use m2m_console::db::models::issuance::TokenRequest;
 use m2m_console::db::models::token_issue::{issue_for_client, issue_many};
 use m2m_console::tokens::Kind;
 
-use crate::fixtures::{Client, presented, setup_on, token, whoami};
+use crate::fixtures::{Client, prepared_statements, presented, setup_on, token, whoami};
 use crate::helpers::TestApp;
 use crate::hot_path::statements;
 use crate::shared_statements::{digest, held_at_lock, second_client};
@@ -103,13 +103,7 @@ async fn a_batch_issues_each_token_as_its_own_statement_would() {
     let more: Vec<_> = [1, 3].iter().map(|&i| request(i, 0)).collect();
     assert_eq!(issue_many(&mut conn, &more).await.unwrap().len(), 2);
     assert!(issue_many(&mut conn, &[]).await.unwrap().is_empty());
-    let prepared: Count = diesel::sql_query(
-        "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE 'WITH b AS%'",
-    )
-    .get_result(&mut *conn)
-    .await
-    .unwrap();
-    assert_eq!(prepared.n, 1);
+    assert_eq!(prepared_statements(&mut conn, "WITH b AS").await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

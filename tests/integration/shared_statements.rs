@@ -7,8 +7,8 @@ use m2m_console::db::models::client_lookup::{find_client_and_token, find_clients
 use m2m_console::tokens::{Kind, parse};
 
 use crate::fixtures::{
-    Client, access_token, basic, create_credential, introspect, post, presented, setup_on,
-    valid_form, whoami,
+    Client, access_token, basic, create_credential, introspect, post, prepared_statements,
+    presented, setup_on, valid_form, whoami,
 };
 use crate::helpers::TestApp;
 use crate::hot_path::statements;
@@ -92,19 +92,8 @@ async fn a_batch_answers_each_introspection_as_its_own_statement_would() {
             .unwrap()
             .is_empty()
     );
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
     let mut conn = conn;
-    let prepared: Count = diesel::sql_query(
-        "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE 'SELECT b.i, q.*%'",
-    )
-    .get_result(&mut *conn)
-    .await
-    .unwrap();
-    assert_eq!(prepared.n, 1);
+    assert_eq!(prepared_statements(&mut conn, "SELECT b.i, q.*").await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
