@@ -7,10 +7,10 @@ use m2m_console::db::models::issuance::TokenRequest;
 use m2m_console::db::models::token_issue::{issue_for_client, issue_many};
 use m2m_console::tokens::Kind;
 
-use crate::fixtures::{Client, prepared_statements, presented, setup_on, token, whoami};
+use crate::fixtures::{prepared_statements, presented, setup_on, token, whoami};
 use crate::helpers::TestApp;
 use crate::hot_path::statements;
-use crate::shared_statements::{digest, held_at_lock, second_client};
+use crate::shared_statements::{digest, held_at_lock, impostor, second_client};
 
 #[derive(diesel::QueryableByName)]
 struct Count {
@@ -111,14 +111,7 @@ async fn token_requests_that_arrive_together_share_statements_and_keep_their_own
     let app = TestApp::spawn_with(|s| s.metrics_addr = Some("127.0.0.1:0".parse().unwrap())).await;
     let mut s = setup_on(app, |f| f).await;
     let other = second_client(&mut s).await;
-    let impostor = Client {
-        id: other.id,
-        client_id: other.client_id.clone(),
-        secret: m2m_console::tokens::generate(Kind::ClientSecret)
-            .unwrap()
-            .expose()
-            .to_string(),
-    };
+    let impostor = impostor(&other);
     let kinds = [
         (&s.client, "", 200),
         (&other, "", 200),

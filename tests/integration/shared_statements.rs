@@ -23,6 +23,18 @@ pub(crate) async fn second_client(s: &mut crate::fixtures::Setup) -> Client {
     }
 }
 
+/// `client`'s ID with a well-formed secret that is not its own.
+pub(crate) fn impostor(client: &Client) -> Client {
+    Client {
+        id: client.id,
+        client_id: client.client_id.clone(),
+        secret: m2m_console::tokens::generate(Kind::ClientSecret)
+            .unwrap()
+            .expose()
+            .to_string(),
+    }
+}
+
 pub(crate) fn digest(kind: Kind, text: &str) -> Vec<u8> {
     parse(kind, text).unwrap().hash().as_bytes().to_vec()
 }
@@ -104,13 +116,7 @@ async fn introspections_that_arrive_together_share_statements_and_keep_their_own
     let live = access_token(&s.app, &s.client).await;
     let revoked = access_token(&s.app, &s.client).await;
     revoke(&s.app, &s.client, &revoked).await;
-    let impostor = Client {
-        secret: m2m_console::tokens::generate(Kind::ClientSecret)
-            .unwrap()
-            .expose()
-            .to_string(),
-        ..other
-    };
+    let impostor = impostor(&other);
     let unknown = m2m_console::tokens::generate(Kind::AccessToken).unwrap();
     let unknown = unknown.expose().to_string();
     let before = statements(&s.app, "/oauth/introspect").await;
