@@ -98,7 +98,7 @@ async fn a_token_pushed_out_behind_100000_newer_ones_costs_no_more_to_check_than
 
 /// Holds the token sweep's turn, so that the app's own sweep leaves the table alone until
 /// `let_sweep` hands it back.
-async fn hold_sweep(app: &TestApp) -> m2m_console::db::DbConn {
+pub(crate) async fn hold_sweep(app: &TestApp) -> m2m_console::db::DbConn {
     let mut conn = app.conn().await;
     diesel::sql_query(format!("SELECT pg_advisory_lock({})", token_sweep::TURN))
         .execute(&mut *conn)
@@ -107,7 +107,7 @@ async fn hold_sweep(app: &TestApp) -> m2m_console::db::DbConn {
     conn
 }
 
-async fn let_sweep(mut conn: m2m_console::db::DbConn) {
+pub(crate) async fn let_sweep(mut conn: m2m_console::db::DbConn) {
     diesel::sql_query(format!("SELECT pg_advisory_unlock({})", token_sweep::TURN))
         .execute(&mut *conn)
         .await
