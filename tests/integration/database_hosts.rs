@@ -10,14 +10,7 @@ use m2m_console::config::DatabaseUrl;
 use m2m_console::db;
 
 use crate::fixtures::{access_token, introspect, setup_on, token};
-use crate::helpers::TestApp;
-
-/// A loopback port nothing listens on: connecting to it is refused at once, as to a primary
-/// that crashed.
-fn dead_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
+use crate::helpers::{RefusedPort, TestApp};
 
 /// The test server's host and port, as the tests' `DATABASE_URL` names them.
 fn live_host(url: &DatabaseUrl) -> (String, u16) {
@@ -52,10 +45,11 @@ async fn cut_connections(conn: &mut AsyncPgConnection, name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_given_a_dead_host_first_serves_from_the_next_one() {
+    let down = RefusedPort::reserve();
     let app = TestApp::spawn_with(|s| {
         let (host, port) = live_host(&s.database_url);
         let name = s.database_url.database_name();
-        let dead = dead_port();
+        let dead = down.port();
         s.database_url = DatabaseUrl::parse(&format!(
             "postgres://postgres@127.0.0.1:{dead},{host}:{port}/{name}?target_session_attrs=read-write"
         ))
@@ -71,10 +65,11 @@ async fn an_instance_given_a_dead_host_first_serves_from_the_next_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_keyword_form_with_several_hosts_serves_too() {
+    let down = RefusedPort::reserve();
     let app = TestApp::spawn_with(|s| {
         let (host, port) = live_host(&s.database_url);
         let name = s.database_url.database_name();
-        let dead = dead_port();
+        let dead = down.port();
         s.database_url = DatabaseUrl::parse(&format!(
             "host=127.0.0.1,{host} port={dead},{port} user=postgres dbname={name} \
              target_session_attrs=read-write"
@@ -93,7 +88,8 @@ async fn first_start_creates_the_database_while_a_listed_standby_is_down() {
     let base = TestApp::spawn().await;
     let (host, port) = live_host(&base.settings.database_url);
     let name = format!("m2m_test_{}_hosts_first_start", std::process::id());
-    let dead = dead_port();
+    let down = RefusedPort::reserve();
+    let dead = down.port();
     let url = DatabaseUrl::parse(&format!(
         "host={host},127.0.0.1 port={port},{dead} user=postgres dbname={name} \
          target_session_attrs=read-write"

@@ -23,6 +23,23 @@ pub use http_client::{Browser, Page, csrf_in};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// A loopback port held bound but not listening: connecting to it is refused at once, as
+/// to a server that is down, and no other test can listen on it until this is dropped (a
+/// port merely closed again can be handed to the next listener in the process).
+pub struct RefusedPort(tokio::net::TcpSocket);
+
+impl RefusedPort {
+    pub fn reserve() -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        Self(socket)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.0.local_addr().unwrap().port()
+    }
+}
+
 /// Everything the application logged during this test process.
 pub fn captured_logs() -> String {
     String::from_utf8_lossy(&LOG_BUFFER.get_or_init(Default::default).lock().unwrap()).into_owned()

@@ -14,7 +14,7 @@ use m2m_console::email::Mailer;
 use m2m_console::jobs::scheduled::{self, Report};
 
 use crate::fixtures::{Setup, setup_on, token, with};
-use crate::helpers::{TestApp, captured_logs};
+use crate::helpers::{RefusedPort, TestApp, captured_logs};
 use crate::mail_server::{MailServer, Received};
 
 const OWNER: &str = "ops@acme.test";
@@ -162,9 +162,8 @@ async fn concurrent_runs_send_each_email_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_mail_server_delays_nothing_and_is_retried_with_backoff() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead_url = format!("smtp://127.0.0.1:{}", closed.local_addr().unwrap().port());
-    drop(closed);
+    let down = RefusedPort::reserve();
+    let dead_url = format!("smtp://127.0.0.1:{}", down.port());
     let app = TestApp::spawn_with(|s| {
         s.smtp = Some(smtp(&dead_url));
         s.job_interval = StdDuration::from_secs(3600);

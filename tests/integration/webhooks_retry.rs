@@ -15,7 +15,7 @@ use m2m_console::db::schema::{webhook_attempts, webhook_deliveries};
 use m2m_console::paths;
 
 use crate::fixtures::{deliveries, local_webhooks, register_webhook, setup_on};
-use crate::helpers::TestApp;
+use crate::helpers::{RefusedPort, TestApp};
 use crate::webhook_receiver::{Receiver, Reply, check, verify};
 
 const M2M: &str = paths::M2M;
@@ -50,10 +50,8 @@ async fn schedule(app: &TestApp, endpoint: WebhookEndpointId) -> (DateTime<Utc>,
 async fn a_receiver_that_is_down_gets_the_event_with_backoff_when_it_comes_back() {
     let app = TestApp::spawn_with(local_webhooks).await;
     let (_, mut owner) = app.login_as(StaffRole::SuperAdmin).await;
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
+    let down = RefusedPort::reserve();
+    let port = down.port();
     let url = format!("http://127.0.0.1:{port}/hooks/m2m");
     let (endpoint, secret) =
         register_webhook(&app, &mut owner, &url, &["credential.disabled"]).await;
@@ -83,6 +81,7 @@ async fn a_receiver_that_is_down_gets_the_event_with_backoff_when_it_comes_back(
     );
 
     // It comes back, failing at first: the wait doubles.
+    drop(down);
     let receiver = Receiver::start_on(port);
     receiver.reply(Reply::Status(503));
     s.app.clock.advance(Duration::seconds(6));
