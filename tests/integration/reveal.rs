@@ -37,12 +37,13 @@ fn urls(body: &str) -> Vec<String> {
 
 /// An app whose `PUBLIC_URL` is its real address, so that commands shown run as pasted.
 async fn app_at_its_public_url() -> TestApp {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     TestApp::spawn_with(|s| {
+        // Picked as late as possible: the port is free again until the app binds it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         s.bind_addr = format!("127.0.0.1:{port}").parse().unwrap();
         s.public_url = format!("http://127.0.0.1:{port}/").parse().unwrap();
     })
