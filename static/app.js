@@ -462,18 +462,17 @@
     if (target && target.removeAttribute) { target.removeAttribute("aria-busy"); }
   });
 
-  // Toasts: success toasts leave by themselves.
-  function ageToasts() {
-    document.querySelectorAll(".toast-success:not([data-aging])").forEach(function (toast) {
-      toast.setAttribute("data-aging", "1");
-      setTimeout(function () { toast.remove(); }, 8000);
-    });
-  }
+  // Success toasts fade out by themselves (app.css, so without JavaScript too); once faded
+  // they leave the page.
+  document.addEventListener("animationend", function (event) {
+    if (event.animationName === "toast-leave") { event.target.remove(); }
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
-    ageToasts(); enhance(document);
+    document.documentElement.classList.add("js");
+    enhance(document);
     var form = document.querySelector("form[data-validate-required]");
     if (form) { showFirstError(form); }
   });
-  document.addEventListener("htmx:afterSettle", function () { ageToasts(); enhance(document); });
+  document.addEventListener("htmx:afterSettle", function () { enhance(document); });
 })();

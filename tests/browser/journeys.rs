@@ -328,6 +328,19 @@ async fn revoking_marks_the_row_revoked_and_deleting_removes_it() {
     b.assert_clean("deleting").await;
     let left = b.text(&b.testid("credential-row").await).await;
     assert!(left.contains("Current integration"), "left: {left}");
+    // The success notices can be dismissed, and leave the page by themselves.
+    let toast = b
+        .driver
+        .find(By::Css("#toasts .toast-success"))
+        .await
+        .unwrap();
+    let close = toast.find(By::Css(".toast-close")).await.unwrap();
+    assert!(close.is_displayed().await.unwrap());
+    b.wait_until("the notices to leave", async || {
+        let toasts = b.driver.find_all(By::Css("#toasts .toast")).await;
+        toasts.is_ok_and(|t| t.is_empty())
+    })
+    .await;
     b.refresh().await;
     assert_eq!(b.all_testid("credential-row").await.len(), 1);
     b.quit().await;

@@ -354,5 +354,12 @@ async fn without_javascript_create_rotate_and_delete_work_as_plain_forms() {
     let toast = b.driver.find(By::Css("#toasts .toast")).await.unwrap();
     assert!(b.text(&toast).await.contains("Deleted"));
     b.assert_clean("after delete").await;
+    // No close button that could not work, and the notice does not cover the page for good.
+    let close = toast.find(By::Css(".toast-close")).await.unwrap();
+    assert!(!close.is_displayed().await.unwrap());
+    b.wait_until("the notice to fade", async || {
+        !toast.is_displayed().await.unwrap_or(true)
+    })
+    .await;
     b.quit().await;
 }
