@@ -64,7 +64,13 @@ impl IntrospectionLimit {
             });
             return Err(secs.max(1));
         }
-        *pending.entry(client_id.to_string()).or_insert(0) += 1;
+        // A caller's key is allocated once per flush interval, not on every call.
+        match pending.get_mut(client_id) {
+            Some(count) => *count += 1,
+            None => {
+                pending.insert(client_id.to_string(), 1);
+            }
+        }
         Ok(())
     }
 
