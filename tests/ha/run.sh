@@ -160,6 +160,9 @@ defaults
   default-server inter 500ms fall 2 rise 2
 frontend m2m
   bind 127.0.0.1:$LB
+  acl none_ready nbsrv(instances) eq 0
+  http-request return status 503 content-type application/json hdr Cache-Control no-store hdr Retry-After 2 string '{"error":"temporarily_unavailable","error_description":"No instance is ready. Retry shortly."}' if none_ready { path_beg /oauth/ }
+  http-request return status 503 content-type application/problem+json hdr Cache-Control no-store hdr Retry-After 2 string '{"type":"/api/v1/docs#problem-unavailable","title":"The service is temporarily unavailable","status":503,"detail":"No instance is ready; retry shortly."}' if none_ready { path_beg /api/ }
   default_backend instances
 backend instances
   balance roundrobin
@@ -259,8 +262,13 @@ def worker():
             conn.request("POST", "/oauth/token", body, headers)
             res = conn.getresponse()
             data = res.read()
-            kind = "json" if data.startswith(b"{") else "html"
             status = res.status
+            # Who answered (the instances always send nosniff), in what, and whether a 503
+            # says when to try again.
+            kind = "%s from %s" % ("JSON" if data.startswith(b"{") else "HTML",
+                                   "an instance" if res.getheader("x-content-type-options") else "HAProxy")
+            if status == 503 and not res.getheader("retry-after"):
+                kind += " without Retry-After"
             if res.getheader("connection", "").lower() == "close":
                 conn.close(); conn = None
         except Exception as e:
@@ -276,7 +284,7 @@ for t in ts: t.start()
 for t in ts: t.join()
 with open(out, "w") as f:
     for r in sorted(rows):
-        f.write("%.6f %.6f %d %s\n" % r)
+        f.write("%.6f %.6f %d %s\n" % (r[0], r[1], r[2], r[3].replace(" ", "_")))
 PY
 start_load() { # name
   rm -f "$WORK/stop-load"
@@ -372,9 +380,11 @@ if back is None:
     print("   service never came back"); sys.exit(1)
 recovered = float(back[1])
 outage = [r for r in after if float(r[0]) < float(back[0])]
-answers = collections.Counter("%s (%s)" % (r[2], r[3]) for r in outage)
+answers = collections.Counter("%s (%s)" % (r[2], r[3].replace("_", " ")) for r in outage)
 slowest = max((float(r[1]) - float(r[0]) for r in outage), default=0)
-bad = [r for r in outage if r[2] not in ("200", "503")]
+# A client must be able to read every answer: JSON, and a 503 says when to retry.
+bad = [r for r in outage if r[2] not in ("200", "503") or not r[3].startswith("JSON_")
+       or r[3].endswith("without_Retry-After")]
 print("   service back %.1f s after the crash (standby promoted at +%.1f s)" % (recovered - crash, promoted - crash))
 print("   %d requests during the outage: %s; slowest answer %.2f s" % (
     len(outage), ", ".join("%d × %s" % (n, k) for k, n in sorted(answers.items())), slowest))
@@ -394,4 +404,32 @@ say "   after the failover: 4 tokens issued before the crash active, the revoked
 if grep -rqsi "synchronous_commit *\(=\|to\) *'\?off" "$PRIMARY"/postgresql*.conf "$STANDBY"/postgresql*.conf src migrations; then
   fail "synchronous_commit = off found"
 fi
+# --- 5. No instance ready: HAProxy answers the machine endpoints as they would ---------------
+lb_admin() { # command for HAProxy's admin socket
+  python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall((sys.argv[2] + "\n").encode()); s.recv(4096)' \
+    "$WORK/haproxy.sock" "$1"
+}
+lb_admin "disable server instances/a"
+lb_admin "disable server instances/b"
+answer() { # method path -> "status content-type retry-after"
+  curl -s -o "$WORK/answer.json" -D "$WORK/answer.headers" -X "$1" "$LB_URL$2" >/dev/null
+  python3 - "$WORK/answer.headers" "$WORK/answer.json" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:] if ":" in l)}
+kind = headers.get("content-type", "")
+if "json" in kind:
+    json.load(open(sys.argv[2]))  # a client can parse it
+print(lines[0].split()[1], kind, headers.get("retry-after", "-"))
+PY
+}
+[ "$(answer POST /oauth/token)" = "503 application/json 2" ] || fail "no instance ready: /oauth/token got $(answer POST /oauth/token)"
+[ "$(answer POST /oauth/introspect)" = "503 application/json 2" ] || fail "no instance ready: /oauth/introspect"
+[ "$(answer GET /api/v1/whoami)" = "503 application/problem+json 2" ] || fail "no instance ready: /api/v1/whoami got $(answer GET /api/v1/whoami)"
+console=$(answer GET /settings)
+[ "${console%% *}" = 503 ] || fail "no instance ready: the console got $console"
+lb_admin "enable server instances/a"
+lb_admin "enable server instances/b"
+say "5. no instance ready: HAProxy answers /oauth/* in JSON and /api/* as a problem document, 503 with Retry-After: 2"
 say "all checks passed"
